@@ -1,0 +1,115 @@
+//! The zip format (torch >= 1.6): `<name>/data.pkl` holds the object, `<name>/data/<key>`
+//! each storage's raw bytes, and `<name>/byteorder` their byte order (little if absent).
+
+use std::collections::HashMap;
+use std::io::{Cursor, Read};
+
+use zip::ZipArchive;
+
+use super::pickle::{self, PickleError};
+use super::torch::{self, ByteOrder};
+use super::{CheckpointError, StateDict};
+
+/// The object pickle of a state dict is small (about 150 bytes per tensor); this only
+/// keeps a crafted, highly compressed entry from inflating without bound.
+const MAX_PICKLE_BYTES: u64 = 1 << 30;
+
+pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
+    let mut archive =
+        ZipArchive::new(Cursor::new(bytes)).map_err(|error| CheckpointError::Truncated {
+            file: file.to_owned(),
+            len: bytes.len(),
+            inside: format!(
+                "a zip archive whose directory (stored at its end) cannot be read ({error})"
+            ),
+        })?;
+    let malformed = |reason: String| CheckpointError::Malformed {
+        file: file.to_owned(),
+        reason,
+    };
+    let pickle_name = archive
+        .file_names()
+        .find(|name| {
+            name.strip_suffix("data.pkl")
+                .is_some_and(|dir| dir.ends_with('/') && dir.matches('/').count() == 1)
+        })
+        .map(str::to_owned);
+    let Some(pickle_name) = pickle_name else {
+        let mut names: Vec<_> = archive.file_names().take(6).collect();
+        names.sort_unstable();
+        return Err(CheckpointError::NoPickleInZip {
+            file: file.to_owned(),
+            entries: names.join(", "),
+        });
+    };
+    let dir = &pickle_name[..pickle_name.len() - "data.pkl".len()];
+
+    let data = read_entry(&mut archive, &pickle_name, MAX_PICKLE_BYTES).map_err(malformed)?;
+    let object = match pickle::parse(&data, 0) {
+        Ok((object, _)) => object,
+        Err(PickleError::Truncated) => {
+            return Err(malformed(format!(
+                "{pickle_name} ends in the middle of the object"
+            )))
+        }
+        Err(PickleError::Invalid { offset, reason }) => {
+            return Err(malformed(format!(
+                "{reason} at byte {offset} of {pickle_name}"
+            )));
+        }
+    };
+    let order = match read_entry(&mut archive, &format!("{dir}byteorder"), 16) {
+        Ok(text) if text.trim_ascii() == b"big" => ByteOrder::Big,
+        _ => ByteOrder::Little,
+    };
+
+    let specs = torch::state_dict_specs(file, &object)?;
+    let mut storages = HashMap::new();
+    for (tensor, spec) in &specs {
+        let storage = &spec.storage;
+        if storages.contains_key(&storage.key) {
+            continue;
+        }
+        let name = format!("{dir}data/{}", storage.key);
+        if archive.index_for_name(&name).is_none() {
+            return Err(CheckpointError::MissingStorage {
+                file: file.to_owned(),
+                key: storage.key.clone(),
+                tensor: tensor.clone(),
+            });
+        }
+        let want = storage
+            .numel
+            .checked_mul(storage.dtype.size())
+            .and_then(|n| u64::try_from(n).ok());
+        let want =
+            want.ok_or_else(|| malformed(format!("storage {name} claims an impossible size")))?;
+        let data = read_entry(&mut archive, &name, want).map_err(malformed)?;
+        if (data.len() as u64) < want {
+            return Err(malformed(format!(
+                "record {name} holds {} bytes, but tensor {tensor:?} needs {want}",
+                data.len()
+            )));
+        }
+        storages.insert(storage.key.clone(), storage.dtype.decode(&data, order));
+    }
+    torch::build_state_dict(file, &specs, &storages)
+}
+
+/// Reads at most `limit` bytes of an entry; memory grows only with what is really there,
+/// whatever sizes the archive claims.
+fn read_entry(
+    archive: &mut ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    let entry = archive
+        .by_name(name)
+        .map_err(|error| format!("cannot open {name}: {error}"))?;
+    let mut data = Vec::new();
+    entry
+        .take(limit)
+        .read_to_end(&mut data)
+        .map_err(|error| format!("cannot read {name}: {error}"))?;
+    Ok(data)
+}

@@ -1,0 +1,11 @@
+//! easel: import, run and serve SPADE (GauGAN) semantic image synthesis models.
+
+pub mod checkpoint;
+pub mod classes;
+pub mod maps;
+pub mod npy;
+pub mod onnx;
+pub mod package;
+pub mod runtime;
+pub mod spade;
+pub mod synthesis;

@@ -1,0 +1,382 @@
+//! The `easel` command line: import checkpoints, generate images, benchmark.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use easel::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
+use easel::package::ModelPackage;
+use easel::runtime::{self, GeneratorInput, ModelSession, SessionOptions};
+use easel::spade::arch::{ArchFlags, GeneratorNorm, GeneratorSpec, Upsampling};
+use easel::spade::export::ExportOptions;
+use easel::spade::{self, ImportRequest};
+use easel::synthesis::{self, Style};
+
+#[derive(Parser)]
+#[command(
+    name = "easel",
+    version,
+    about = "Import, run and serve SPADE (GauGAN) semantic image synthesis models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct RuntimeArgs {
+    /// Path to libonnxruntime.so (1.22.x). Default: the project's .venv.
+    #[arg(long, env = "ORT_DYLIB_PATH", global = true)]
+    ort_lib: Option<PathBuf>,
+    /// Intra-op threads for inference; 0 means one per core.
+    #[arg(long, env = "EASEL_THREADS", default_value_t = 0, global = true)]
+    threads: usize,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a reference SPADE checkpoint folder into a model package.
+    Import(ImportArgs),
+    /// Make one image from a label map.
+    Generate(GenerateArgs),
+    /// Time a model package, or a full-size random-weight generator.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The folder training wrote: checkpoints/<name>/ with <epoch>_net_G.pth and opt.txt.
+    checkpoint_dir: PathBuf,
+    /// Which checkpoint: `latest` or an epoch number.
+    #[arg(long, alias = "which_epoch", default_value = "latest")]
+    epoch: String,
+    /// Package folder to write. Default: models/<checkpoint folder name>.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Class names and colours: coco-stuff, ade20k, cityscapes, or a TSV / label_colors.txt file.
+    #[arg(long)]
+    classes: Option<String>,
+    /// Model name in the card. Default: the package folder name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Number of classes, when opt.txt is missing or wrong.
+    #[arg(long, alias = "label_nc")]
+    label_nc: Option<usize>,
+    /// Whether the model has a dontcare class (label 255), overriding opt.txt.
+    #[arg(long, alias = "contain_dontcare_label")]
+    contain_dontcare_label: Option<bool>,
+    /// Whether the model was trained without instance maps, overriding opt.txt.
+    #[arg(long, alias = "no_instance")]
+    no_instance: Option<bool>,
+    /// normal, more or most; needed without opt.txt (normal and more look alike in the weights).
+    #[arg(long, alias = "num_upsampling_layers")]
+    num_upsampling_layers: Option<Upsampling>,
+    /// Training crop size, overriding opt.txt.
+    #[arg(long, alias = "crop_size")]
+    crop_size: Option<usize>,
+    /// Training aspect ratio (width / height), overriding opt.txt.
+    #[arg(long, alias = "aspect_ratio")]
+    aspect_ratio: Option<f64>,
+    /// Store weights as fp32 (default) or fp16.
+    #[arg(long, default_value = "fp32", value_parser = ["fp32", "fp16"])]
+    precision: String,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Model package folder (with model.json).
+    #[arg(long)]
+    model: PathBuf,
+    /// Label map: an 8- or 16-bit grayscale or paletted PNG of class indices.
+    #[arg(long)]
+    label: PathBuf,
+    /// Instance map (8/16-bit PNG of instance ids); without it, edges between classes are used.
+    #[arg(long)]
+    instance: Option<PathBuf>,
+    /// Style image, for models with a style encoder.
+    #[arg(long, conflicts_with = "seed")]
+    style: Option<PathBuf>,
+    /// Seed for the style vector z of models that take one.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output image (PNG).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+    /// Also write the raw generator output, (1, 3, H, W) float32 in [-1, 1], as .npy.
+    #[arg(long)]
+    raw: Option<PathBuf>,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Package to time. Without it, a full-size COCO-Stuff generator with random
+    /// weights (ngf 64, 184 semantic channels, 256×256) is built and timed.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Batch sizes to time.
+    #[arg(long, num_args = 1.., default_values_t = [1usize, 8])]
+    batch: Vec<usize>,
+    /// Timed runs per batch size (after one warm-up run).
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+    /// Keep the random-weight package here (for comparing with PyTorch).
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EASEL_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Import(args) => import(args),
+        Command::Generate(args) => generate(args),
+        Command::Bench(args) => bench(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn import(args: ImportArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = args
+            .checkpoint_dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_owned()));
+        Path::new("models").join(name.unwrap_or_else(|| "model".into()))
+    });
+    let req = ImportRequest {
+        checkpoint_dir: args.checkpoint_dir,
+        epoch: args.epoch,
+        out: out.clone(),
+        classes: args.classes,
+        name: args.name,
+        flags: ArchFlags {
+            label_nc: args.label_nc,
+            contain_dontcare_label: args.contain_dontcare_label,
+            no_instance: args.no_instance,
+            num_upsampling_layers: args.num_upsampling_layers,
+            crop_size: args.crop_size,
+            aspect_ratio: args.aspect_ratio,
+            class_table_len: None,
+        },
+        export: ExportOptions {
+            half_weights: args.precision == "fp16",
+        },
+    };
+    let report = spade::import(&req)?;
+    let card = &report.card;
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    println!(
+        "imported {} → {}\n  {} classes{}{}, {}, ngf {}, {} upsampling, native {}×{}{}",
+        card.name,
+        out.display(),
+        card.classes.len(),
+        if card.dontcare.is_some() {
+            " + dontcare"
+        } else {
+            ""
+        },
+        if card.uses_instances {
+            " + instance edges"
+        } else {
+            ""
+        },
+        card.architecture.norm_g,
+        card.architecture.ngf,
+        card.architecture.num_upsampling_layers,
+        card.native.width,
+        card.native.height,
+        match (card.z_dim, card.has_encoder) {
+            (Some(z), true) => format!(", z {z} with style encoder"),
+            (Some(z), false) => format!(", z {z}"),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}
+
+fn open_session(dir: &Path, rt: &RuntimeArgs) -> Result<ModelSession> {
+    runtime::init(rt.ort_lib.as_deref())?;
+    let package = ModelPackage::open(dir)?;
+    Ok(ModelSession::load(
+        package,
+        SessionOptions {
+            threads: rt.threads,
+        },
+    )?)
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))
+}
+
+fn generate(args: GenerateArgs) -> Result<()> {
+    let mut session = open_session(&args.model, &args.runtime)?;
+    let card = session.package.card.clone();
+    let label = LabelMap::from_png(&read(&args.label, "label map")?, &card, DEFAULT_MAX_PIXELS)
+        .with_context(|| format!("{}", args.label.display()))?;
+    let instance = match &args.instance {
+        Some(p) => Some(
+            InstanceMap::from_png(&read(p, "instance map")?, DEFAULT_MAX_PIXELS)
+                .with_context(|| format!("{}", p.display()))?,
+        ),
+        None => None,
+    };
+    if card.uses_instances && instance.is_none() {
+        eprintln!("note: no --instance given; using the edges between classes as instance edges");
+    }
+    let style = match &args.style {
+        Some(path) => {
+            let img = image::open(path)
+                .with_context(|| format!("cannot read the style image {}", path.display()))?
+                .to_rgb8();
+            let (w, h) = (img.width() as usize, img.height() as usize);
+            Style::Image {
+                pixels: synthesis::rgb_to_chw(img.as_raw(), h, w),
+                height: h,
+                width: w,
+                sample: args.seed,
+            }
+        }
+        None => {
+            let seed = args.seed.unwrap_or(0);
+            if card.z_dim.is_some() && args.seed.is_none() {
+                eprintln!("note: no --seed or --style given; using seed 0");
+            }
+            Style::Seed(seed)
+        }
+    };
+    if card.z_dim.is_none() && (args.style.is_some() || args.seed.is_some()) {
+        bail!(
+            "model {} does not take a style (it has no z input); leave out --style and --seed",
+            card.name
+        );
+    }
+    let output = synthesis::synthesize(&mut session, &label, instance.as_ref(), &style)?;
+    let (h, w) = (output.shape[2], output.shape[3]);
+    let rgb = synthesis::chw_to_rgb(&output, 0);
+    image::save_buffer(
+        &args.output,
+        &rgb,
+        w as u32,
+        h as u32,
+        image::ExtendedColorType::Rgb8,
+    )
+    .with_context(|| format!("cannot write {}", args.output.display()))?;
+    if let Some(raw) = &args.raw {
+        std::fs::write(raw, easel::npy::encode(&output.shape, &output.data))
+            .with_context(|| format!("cannot write {}", raw.display()))?;
+    }
+    println!("wrote {} ({w}×{h})", args.output.display());
+    Ok(())
+}
+
+/// The full-size COCO-Stuff generator of the SPADE paper.
+fn coco_full_spec() -> GeneratorSpec {
+    GeneratorSpec {
+        label_nc: 182,
+        dontcare: true,
+        instance: true,
+        ngf: 64,
+        spade_hidden: 128,
+        norm: "spectralspadesyncbatch3x3"
+            .parse::<GeneratorNorm>()
+            .expect("a valid norm name"),
+        upsampling: Upsampling::Normal,
+        z_dim: None,
+        latent: (8, 8),
+    }
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let tmp;
+    let dir = match &args.model {
+        Some(m) => m.clone(),
+        None => {
+            let dir = match &args.keep {
+                Some(k) => k.clone(),
+                None => {
+                    tmp = std::env::temp_dir().join(format!("easel-bench-{}", std::process::id()));
+                    tmp.clone()
+                }
+            };
+            let started = Instant::now();
+            let spec = coco_full_spec();
+            let weights = easel::spade::weights::Weights::new(
+                easel::spade::synthetic::random_generator(&spec, 1),
+                "random weights",
+            );
+            let model = easel::spade::export::generator(&spec, &weights, ExportOptions::default())
+                .map_err(anyhow::Error::msg)?;
+            easel::spade::write_random_package(&dir, &spec, model)?;
+            eprintln!(
+                "built the full-size generator in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            dir
+        }
+    };
+    let mut session = open_session(&dir, &args.runtime)?;
+    let card = session.package.card.clone();
+    let (h, w) = (card.native.height, card.native.width);
+    let threads = if args.runtime.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.runtime.threads
+    };
+    for &n in &args.batch {
+        let labels: Vec<i64> = (0..n * h * w)
+            .map(|i| ((i / 16 + i / (16 * w)) % card.classes.len()) as i64)
+            .collect();
+        let edges: Vec<i64> = (0..n * h * w)
+            .map(|i| ((i % 16 == 0) || (i / w) % 16 == 0) as i64)
+            .collect();
+        let z: Vec<f32> = card
+            .z_dim
+            .map(|z| synthesis::normal_samples(1, n * z))
+            .unwrap_or_default();
+        let input = GeneratorInput {
+            batch: n,
+            height: h,
+            width: w,
+            labels: &labels,
+            edges: card.uses_instances.then_some(edges.as_slice()),
+            z: card.z_dim.map(|_| z.as_slice()),
+        };
+        session.generate(&input)?;
+        let mut times = Vec::new();
+        for _ in 0..args.iters.max(1) {
+            let t = Instant::now();
+            session.generate(&input)?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "{{\"impl\":\"easel-onnxruntime\",\"model\":\"{}\",\"batch\":{n},\"size\":\"{w}x{h}\",\"ms_per_image\":{:.1},\"ms_per_batch_median\":{median:.1},\"threads\":{threads}}}",
+            card.name,
+            median / n as f64
+        );
+    }
+    if args.model.is_none() && args.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! Building ONNX graphs from Rust: a small builder over the protobuf messages in
+//! `proto`, with one method per operator that easel's exporters use.
+
+pub mod proto;
+
+use proto::{AttrValue, Attribute, Dim, ElemType, Graph, Model, Node, TensorProto, ValueInfo};
+
+/// The opset every exported graph declares.
+pub const OPSET: i64 = 17;
+
+/// Accumulates nodes and initializers; names every value uniquely.
+pub struct GraphBuilder {
+    graph: Graph,
+    counter: usize,
+    /// fp16 packages store weights as float16 and cast them up at load.
+    pub half_weights: bool,
+}
+
+pub fn attr(name: &str, value: AttrValue) -> Attribute {
+    Attribute {
+        name: name.to_string(),
+        value,
+    }
+}
+
+pub fn ints(name: &str, v: &[i64]) -> Attribute {
+    attr(name, AttrValue::Ints(v.to_vec()))
+}
+
+pub fn int(name: &str, v: i64) -> Attribute {
+    attr(name, AttrValue::Int(v))
+}
+
+pub fn float(name: &str, v: f32) -> Attribute {
+    attr(name, AttrValue::Float(v))
+}
+
+pub fn string(name: &str, v: &str) -> Attribute {
+    attr(name, AttrValue::Str(v.to_string()))
+}
+
+impl GraphBuilder {
+    pub fn new(name: &str) -> Self {
+        Self {
+            graph: Graph {
+                name: name.to_string(),
+                ..Graph::default()
+            },
+            counter: 0,
+            half_weights: false,
+        }
+    }
+
+    fn fresh(&mut self, hint: &str) -> String {
+        self.counter += 1;
+        format!("{hint}_{}", self.counter)
+    }
+
+    pub fn input(&mut self, name: &str, elem: ElemType, dims: Vec<Dim>) -> String {
+        self.graph.inputs.push(ValueInfo {
+            name: name.to_string(),
+            elem,
+            dims,
+        });
+        name.to_string()
+    }
+
+    /// Declares `value` as a graph output named `name`.
+    pub fn output(&mut self, value: &str, name: &str, elem: ElemType, dims: Vec<Dim>) {
+        self.node_outputs("Identity", &[value], vec![], &[name.to_string()]);
+        self.graph.outputs.push(ValueInfo {
+            name: name.to_string(),
+            elem,
+            dims,
+        });
+    }
+
+    /// A float weight. In fp16 packages it is stored as float16 and cast to
+    /// float32 once, when ONNX Runtime folds constants at session creation.
+    pub fn weight(&mut self, hint: &str, dims: &[usize], data: &[f32]) -> String {
+        debug_assert_eq!(dims.iter().product::<usize>(), data.len());
+        let name = self.fresh(hint);
+        let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+        if self.half_weights {
+            let raw = data
+                .iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                .collect();
+            let stored = format!("{name}_f16");
+            self.graph.initializers.push(TensorProto {
+                name: stored.clone(),
+                dims,
+                elem: ElemType::Float16,
+                raw,
+            });
+            let cast = self.node(
+                "Cast",
+                &[&stored],
+                vec![int("to", ElemType::Float as i64)],
+                hint,
+            );
+            return cast;
+        }
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.graph.initializers.push(TensorProto {
+            name: name.clone(),
+            dims,
+            elem: ElemType::Float,
+            raw,
+        });
+        name
+    }
+
+    /// A float constant that stays float32 whatever the weight precision.
+    pub fn const_f32(&mut self, hint: &str, dims: &[usize], data: &[f32]) -> String {
+        let half = std::mem::replace(&mut self.half_weights, false);
+        let name = self.weight(hint, dims, data);
+        self.half_weights = half;
+        name
+    }
+
+    pub fn const_i64(&mut self, hint: &str, dims: &[usize], data: &[i64]) -> String {
+        let name = self.fresh(hint);
+        self.graph.initializers.push(TensorProto {
+            name: name.clone(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            elem: ElemType::Int64,
+            raw: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        });
+        name
+    }
+
+    pub fn scalar_i64(&mut self, hint: &str, v: i64) -> String {
+        self.const_i64(hint, &[], &[v])
+    }
+
+    pub fn vec_i64(&mut self, hint: &str, v: &[i64]) -> String {
+        self.const_i64(hint, &[v.len()], v)
+    }
+
+    /// Adds a node with one output and returns the output's name.
+    pub fn node(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attributes: Vec<Attribute>,
+        hint: &str,
+    ) -> String {
+        let out = self.fresh(hint);
+        self.node_outputs(op, inputs, attributes, std::slice::from_ref(&out));
+        out
+    }
+
+    /// Adds a node with several outputs named `hint_0..`.
+    pub fn node_n(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attributes: Vec<Attribute>,
+        hint: &str,
+        n: usize,
+    ) -> Vec<String> {
+        let base = self.fresh(hint);
+        let outs: Vec<String> = (0..n).map(|i| format!("{base}_{i}")).collect();
+        self.node_outputs(op, inputs, attributes, &outs);
+        outs
+    }
+
+    fn node_outputs(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attributes: Vec<Attribute>,
+        outputs: &[String],
+    ) {
+        let name = format!("{op}_{}", self.graph.nodes.len());
+        self.graph.nodes.push(Node {
+            name,
+            op_type: op.to_string(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: outputs.to_vec(),
+            attributes,
+        });
+    }
+
+    /// 2-D convolution with square kernel `weight` (out, in, k, k) and "same" padding unless `stride` > 1.
+    pub fn conv(
+        &mut self,
+        x: &str,
+        weight: &str,
+        bias: Option<&str>,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        hint: &str,
+    ) -> String {
+        let mut inputs = vec![x, weight];
+        if let Some(b) = bias {
+            inputs.push(b);
+        }
+        let p = pad as i64;
+        let attrs = vec![
+            ints("kernel_shape", &[k as i64, k as i64]),
+            ints("pads", &[p, p, p, p]),
+            ints("strides", &[stride as i64, stride as i64]),
+        ];
+        self.node("Conv", &inputs, attrs, hint)
+    }
+
+    pub fn leaky_relu(&mut self, x: &str, alpha: f32) -> String {
+        self.node("LeakyRelu", &[x], vec![float("alpha", alpha)], "lrelu")
+    }
+
+    pub fn binary(&mut self, op: &str, a: &str, b: &str) -> String {
+        self.node(op, &[a, b], vec![], &op.to_lowercase())
+    }
+
+    pub fn finish(self, doc: &str, metadata: Vec<(String, String)>) -> Model {
+        Model {
+            graph: self.graph,
+            opset: OPSET,
+            producer_version: env!("CARGO_PKG_VERSION").to_string(),
+            doc: doc.to_string(),
+            metadata,
+        }
+    }
+}
