@@ -713,11 +713,32 @@ fn rejects_storage_sizes_larger_than_the_file() {
 
 #[test]
 fn survives_corrupted_pickle_bytes_without_panicking() {
+    // The fixture's pickles fill its first 32497 bytes; keeping a little more leaves the
+    // storages cut short, so each damaged variant is parsed in full but decodes nothing.
     let mut bytes = std::fs::read(fixture("city35_tiny/checkpoint/latest_net_G.pth")).unwrap();
-    // The pickles fill the first 32497 bytes; damage them one byte at a time.
-    for position in (0..32_497).step_by(7) {
+    bytes.truncate(32_600);
+    for position in 0..32_497 {
         let original = bytes[position];
         for replacement in [original ^ 0x01, original ^ 0x80, b'(', b'h', 0xff] {
+            bytes[position] = replacement;
+            let _ = read_state_dict_bytes(&bytes);
+        }
+        bytes[position] = original;
+    }
+}
+
+#[test]
+fn survives_every_single_byte_corruption_of_a_small_checkpoint() {
+    let tensors = [
+        FakeTensor { offset: 1, shape: &[2, 3], stride: &[1, 2], ..tensor("transposed", "FloatStorage", "0", 7) },
+        FakeTensor { offset: 4, shape: &[3], stride: &[1], ..tensor("module.tail", "HalfStorage", "1", 7) },
+    ];
+    let pickle = Pickler::new().state_dict(&tensors).finish();
+    let records = [("0", 7, f32_bytes(&[0.0; 7])), ("1", 7, vec![0; 14])];
+    let mut bytes = legacy_checkpoint(&pickle, &records);
+    for position in 0..bytes.len() {
+        let original = bytes[position];
+        for replacement in 0..=255 {
             bytes[position] = replacement;
             let _ = read_state_dict_bytes(&bytes);
         }

@@ -1,0 +1,63 @@
+//! Shared by the integration tests: fixture paths and package import.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use easel::package::ModelPackage;
+use easel::runtime::{self, ModelSession, SessionOptions};
+use easel::spade::arch::ArchFlags;
+use easel::spade::export::ExportOptions;
+use easel::spade::{self, ImportError, ImportReport, ImportRequest};
+
+/// `../shared/fixtures/spade/<name>`; the fixtures live beside the repository.
+pub fn spade_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/spade").join(name)
+}
+
+pub fn request(checkpoint_dir: &Path, out: &Path) -> ImportRequest {
+    ImportRequest {
+        checkpoint_dir: checkpoint_dir.to_path_buf(),
+        epoch: "latest".into(),
+        out: out.to_path_buf(),
+        classes: None,
+        name: None,
+        flags: ArchFlags::default(),
+        export: ExportOptions::default(),
+    }
+}
+
+pub fn import(checkpoint_dir: &Path, out: &Path) -> Result<ImportReport, ImportError> {
+    spade::import(&request(checkpoint_dir, out))
+}
+
+/// Imports a shared fixture into `tmp/<name>` and opens it in ONNX Runtime.
+pub fn session(name: &str, tmp: &Path) -> ModelSession {
+    let out = tmp.join(name);
+    import(&spade_fixture(name).join("checkpoint"), &out).expect("fixture imports");
+    runtime::init(None).expect("ONNX Runtime is installed (make venv)");
+    ModelSession::load(ModelPackage::open(&out).unwrap(), SessionOptions { threads: 2 }).unwrap()
+}
+
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "arrays differ in length");
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Copies a fixture's checkpoint folder so that a test can change it.
+pub fn copy_checkpoint(name: &str, to: &Path) -> PathBuf {
+    let src = spade_fixture(name).join("checkpoint");
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap().flatten() {
+        let dest = to.join(entry.file_name());
+        std::fs::copy(entry.path(), &dest).unwrap();
+        let mut perms = std::fs::metadata(&dest).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&dest, perms).unwrap();
+    }
+    to.to_path_buf()
+}
