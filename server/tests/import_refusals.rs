@@ -41,7 +41,12 @@ fn rejects_a_folder_without_a_generator_checkpoint() {
     let dir = copy_checkpoint("coco182_tiny", &tmp.path().join("ck"));
     std::fs::rename(dir.join("latest_net_G.pth"), dir.join("20_net_G.pth")).unwrap();
     let msg = import_error(&dir);
-    assert!(msg.contains("latest_net_G.pth") && msg.contains("epochs there: 20") && msg.contains("--epoch"), "{msg}");
+    assert!(
+        msg.contains("latest_net_G.pth")
+            && msg.contains("epochs there: 20")
+            && msg.contains("--epoch"),
+        "{msg}"
+    );
     std::fs::remove_file(dir.join("20_net_G.pth")).unwrap();
     let msg = import_error(&dir);
     assert!(msg.contains("holds no <epoch>_net_G.pth"), "{msg}");
@@ -66,16 +71,27 @@ fn rejects_a_truncated_checkpoint() {
     let bytes = read(&dir.join("latest_net_G.pth"));
     std::fs::write(dir.join("latest_net_G.pth"), &bytes[..bytes.len() / 2]).unwrap();
     let msg = import_error(&dir);
-    assert!(msg.contains("latest_net_G.pth") && (msg.contains("incomplete") || msg.contains("truncated")), "{msg}");
+    assert!(
+        msg.contains("latest_net_G.pth")
+            && (msg.contains("incomplete") || msg.contains("truncated")),
+        "{msg}"
+    );
 }
 
 #[test]
 fn rejects_a_file_that_is_not_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_checkpoint("coco182_tiny", &tmp.path().join("ck"));
-    std::fs::write(dir.join("latest_net_G.pth"), "<!DOCTYPE html><html><body>Not Found</body></html>").unwrap();
+    std::fs::write(
+        dir.join("latest_net_G.pth"),
+        "<!DOCTYPE html><html><body>Not Found</body></html>",
+    )
+    .unwrap();
     let msg = import_error(&dir);
-    assert!(msg.contains("latest_net_G.pth") && msg.to_lowercase().contains("html"), "{msg}");
+    assert!(
+        msg.contains("latest_net_G.pth") && msg.to_lowercase().contains("html"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -84,7 +100,12 @@ fn rejects_opt_txt_whose_channels_contradict_the_weights() {
     let dir = copy_checkpoint("coco182_tiny", &tmp.path().join("ck"));
     set_opt(&dir, "no_instance", "True");
     let msg = import_error(&dir);
-    assert!(msg.contains("184 semantic channels") && msg.contains("183") && msg.contains("--no-instance false"), "{msg}");
+    assert!(
+        msg.contains("184 semantic channels")
+            && msg.contains("183")
+            && msg.contains("--no-instance false"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -93,7 +114,10 @@ fn rejects_opt_txt_whose_norm_contradicts_the_weights() {
     let dir = copy_checkpoint("city35_tiny", &tmp.path().join("ck"));
     set_opt(&dir, "norm_G", "spectralspadeinstance3x3");
     let msg = import_error(&dir);
-    assert!(msg.contains("norm_G") && msg.contains("no spectral norm"), "{msg}");
+    assert!(
+        msg.contains("norm_G") && msg.contains("no spectral norm"),
+        "{msg}"
+    );
     set_opt(&dir, "norm_G", "spadeinstance5x5");
     let msg = import_error(&dir);
     assert!(msg.contains("3x3 SPADE kernels"), "{msg}");
@@ -105,7 +129,10 @@ fn rejects_opt_txt_whose_upsampling_contradicts_the_weights() {
     let dir = copy_checkpoint("city35_tiny", &tmp.path().join("ck"));
     set_opt(&dir, "num_upsampling_layers", "more");
     let msg = import_error(&dir);
-    assert!(msg.contains("num_upsampling_layers") && msg.contains("up_4"), "{msg}");
+    assert!(
+        msg.contains("num_upsampling_layers") && msg.contains("up_4"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -114,7 +141,10 @@ fn rejects_an_unknown_norm_variant() {
     let dir = copy_checkpoint("coco182_tiny", &tmp.path().join("ck"));
     set_opt(&dir, "norm_G", "spectralspadegroup3x3");
     let msg = import_error(&dir);
-    assert!(msg.contains("spectralspadegroup3x3") && msg.contains("spectralspadesyncbatch3x3"), "{msg}");
+    assert!(
+        msg.contains("spectralspadegroup3x3") && msg.contains("spectralspadesyncbatch3x3"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -152,23 +182,35 @@ fn without_opt_txt_refuses_an_ambiguous_channel_split() {
     req.flags.num_upsampling_layers = Some(Upsampling::Normal);
     req.flags.label_nc = Some(183);
     let msg = spade::import(&req).unwrap_err().to_string();
-    assert!(msg.contains("either a dontcare") && msg.contains("--contain-dontcare-label"), "{msg}");
+    assert!(
+        msg.contains("either a dontcare") && msg.contains("--contain-dontcare-label"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn rejects_a_class_table_of_the_wrong_size() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut req = request(&spade_fixture("city35_tiny/checkpoint"), &tmp.path().join("out"));
+    let mut req = request(
+        &spade_fixture("city35_tiny/checkpoint"),
+        &tmp.path().join("out"),
+    );
     req.classes = Some("coco-stuff".into());
     let err = spade::import(&req).unwrap_err();
     assert!(matches!(err, ImportError::ClassCount { .. }), "{err}");
-    assert!(err.to_string().contains("182 classes") && err.to_string().contains("35"), "{err}");
+    assert!(
+        err.to_string().contains("182 classes") && err.to_string().contains("35"),
+        "{err}"
+    );
 }
 
 #[test]
 fn card_records_the_source_and_capabilities() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut req = request(&spade_fixture("city35_tiny/checkpoint"), &tmp.path().join("city"));
+    let mut req = request(
+        &spade_fixture("city35_tiny/checkpoint"),
+        &tmp.path().join("city"),
+    );
     req.classes = Some("cityscapes".into());
     let card = spade::import(&req).unwrap().card;
     assert_eq!(card.classes[23].name, "sky");
@@ -176,9 +218,11 @@ fn card_records_the_source_and_capabilities() {
     assert_eq!(card.architecture.num_upsampling_layers, Upsampling::Most);
     assert_eq!(card.sizes.multiple_of, 128);
     assert!(!card.sizes.fixed && card.z_dim.is_none() && !card.has_encoder);
-    let sha = easel::spade::sha256_file(&spade_fixture("city35_tiny/checkpoint/latest_net_G.pth")).unwrap();
+    let sha = easel::spade::sha256_file(&spade_fixture("city35_tiny/checkpoint/latest_net_G.pth"))
+        .unwrap();
     assert_eq!(card.source.generator.sha256, sha);
-    let on_disk: easel::package::ModelCard = serde_json::from_slice(&read(&tmp.path().join("city/model.json"))).unwrap();
+    let on_disk: easel::package::ModelCard =
+        serde_json::from_slice(&read(&tmp.path().join("city/model.json"))).unwrap();
     assert_eq!(on_disk, card);
 }
 
@@ -190,16 +234,28 @@ fn rejects_label_values_above_the_class_count() {
     let mut values = vec![0u32; 256 * 128];
     values[..7].fill(9);
     values[7] = 200;
-    let err = LabelMap::new(256, 128, values, card).unwrap_err().to_string();
-    assert!(err.contains("9 (7 pixels)") && err.contains("200 (1 pixel)") && err.contains("8 classes (0–7)"), "{err}");
+    let err = LabelMap::new(256, 128, values, card)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("9 (7 pixels)")
+            && err.contains("200 (1 pixel)")
+            && err.contains("8 classes (0–7)"),
+        "{err}"
+    );
 }
 
 #[test]
 fn rejects_255_for_models_without_dontcare() {
     let tmp = tempfile::tempdir().unwrap();
     let s = session("city35_tiny", tmp.path());
-    let err = LabelMap::new(2, 1, vec![255, 0], &s.package.card).unwrap_err().to_string();
-    assert!(err.contains("255 (1 pixel)") && err.contains("no dontcare class"), "{err}");
+    let err = LabelMap::new(2, 1, vec![255, 0], &s.package.card)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("255 (1 pixel)") && err.contains("no dontcare class"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -208,7 +264,8 @@ fn rejects_a_map_of_the_wrong_size_for_a_vae_model() {
     let mut s = session("vae_tiny", tmp.path());
     let card = s.package.card.clone();
     let label = LabelMap::new(128, 128, vec![0; 128 * 128], &card).unwrap();
-    let err = easel::synthesis::synthesize(&mut s, &label, None, &easel::synthesis::Style::Seed(0)).unwrap_err();
+    let err = easel::synthesis::synthesize(&mut s, &label, None, &easel::synthesis::Style::Seed(0))
+        .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("128×128") && msg.contains("256×128"), "{msg}");
 }
@@ -217,8 +274,15 @@ fn rejects_a_map_of_the_wrong_size_for_a_vae_model() {
 fn rejects_sizes_that_are_not_multiples_of_the_upsampling_factor() {
     let tmp = tempfile::tempdir().unwrap();
     let s = session("coco182_tiny", tmp.path());
-    let msg = s.package.card.size_problem(100, 64).expect("100 is not a multiple of 32");
-    assert!(msg.contains("multiples of 32") && msg.contains("64×128"), "{msg}");
+    let msg = s
+        .package
+        .card
+        .size_problem(100, 64)
+        .expect("100 is not a multiple of 32");
+    assert!(
+        msg.contains("multiples of 32") && msg.contains("64×128"),
+        "{msg}"
+    );
     assert_eq!(s.package.card.size_problem(96, 128), None);
 }
 
@@ -227,9 +291,12 @@ fn generates_at_sizes_other_than_the_native_one() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = session("coco182_tiny", tmp.path());
     let card = s.package.card.clone();
-    let values: Vec<u32> = (0..96 * 128).map(|i| ((i % 128) / 32 * 40) as u32).collect();
+    let values: Vec<u32> = (0..96 * 128)
+        .map(|i| ((i % 128) / 32 * 40) as u32)
+        .collect();
     let label = LabelMap::new(128, 96, values, &card).unwrap();
-    let out = easel::synthesis::synthesize(&mut s, &label, None, &easel::synthesis::Style::Seed(0)).unwrap();
+    let out = easel::synthesis::synthesize(&mut s, &label, None, &easel::synthesis::Style::Seed(0))
+        .unwrap();
     assert_eq!(out.shape, vec![1, 3, 96, 128]);
     assert!(out.data.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
 }

@@ -31,12 +31,28 @@ fn coco_fixture_matches_reference_in_one_batch() {
     let order = coco_order();
     for stem in &order {
         let inputs = spade_fixture("coco182_tiny/inputs");
-        let label = LabelMap::from_png(&read(&inputs.join(format!("label_{stem}.png"))), &card, DEFAULT_MAX_PIXELS).unwrap();
-        let inst = InstanceMap::from_png(&read(&inputs.join(format!("inst_{stem}.png"))), DEFAULT_MAX_PIXELS).unwrap();
+        let label = LabelMap::from_png(
+            &read(&inputs.join(format!("label_{stem}.png"))),
+            &card,
+            DEFAULT_MAX_PIXELS,
+        )
+        .unwrap();
+        let inst = InstanceMap::from_png(
+            &read(&inputs.join(format!("inst_{stem}.png"))),
+            DEFAULT_MAX_PIXELS,
+        )
+        .unwrap();
         labels.extend(label.labels().iter().map(|&v| v as i64));
         edges.extend(inst.edges(&label).unwrap().into_iter().map(i64::from));
     }
-    let input = GeneratorInput { batch: order.len(), height: 64, width: 64, labels: &labels, edges: Some(&edges), z: None };
+    let input = GeneratorInput {
+        batch: order.len(),
+        height: 64,
+        width: 64,
+        labels: &labels,
+        edges: Some(&edges),
+        z: None,
+    };
     let out = s.generate(&input).unwrap();
     let expected = npy::read(&spade_fixture("coco182_tiny/expected_output.npy")).unwrap();
     assert_eq!(out.shape, expected.shape);
@@ -55,7 +71,10 @@ fn coco_fixture_dontcare_pixels_become_the_dontcare_class() {
     let label = LabelMap::from_png(&bytes, card, DEFAULT_MAX_PIXELS).unwrap();
     let unlabeled = raw.samples.iter().filter(|&&v| v == 255).count();
     assert!(unlabeled > 0, "the fixture has unlabelled pixels");
-    assert_eq!(label.labels().iter().filter(|&&v| v == 182).count(), unlabeled);
+    assert_eq!(
+        label.labels().iter().filter(|&&v| v == 182).count(),
+        unlabeled
+    );
 }
 
 #[test]
@@ -64,10 +83,31 @@ fn instance_edges_match_the_reference_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let s = session("coco182_tiny", tmp.path());
     for stem in coco_order() {
-        let label = LabelMap::from_png(&read(&inputs.join(format!("label_{stem}.png"))), &s.package.card, DEFAULT_MAX_PIXELS).unwrap();
-        let inst = InstanceMap::from_png(&read(&inputs.join(format!("inst_{stem}.png"))), DEFAULT_MAX_PIXELS).unwrap();
-        let expected = easel::maps::decode_png(&read(&spade_fixture(&format!("coco182_tiny/expected_edges_{stem}.png"))), "edges", DEFAULT_MAX_PIXELS).unwrap();
-        let ours: Vec<u32> = inst.edges(&label).unwrap().into_iter().map(|e| e as u32 * 255).collect();
+        let label = LabelMap::from_png(
+            &read(&inputs.join(format!("label_{stem}.png"))),
+            &s.package.card,
+            DEFAULT_MAX_PIXELS,
+        )
+        .unwrap();
+        let inst = InstanceMap::from_png(
+            &read(&inputs.join(format!("inst_{stem}.png"))),
+            DEFAULT_MAX_PIXELS,
+        )
+        .unwrap();
+        let expected = easel::maps::decode_png(
+            &read(&spade_fixture(&format!(
+                "coco182_tiny/expected_edges_{stem}.png"
+            ))),
+            "edges",
+            DEFAULT_MAX_PIXELS,
+        )
+        .unwrap();
+        let ours: Vec<u32> = inst
+            .edges(&label)
+            .unwrap()
+            .into_iter()
+            .map(|e| e as u32 * 255)
+            .collect();
         assert_eq!(ours, expected.samples, "edges of {stem}");
     }
 }
@@ -82,8 +122,17 @@ fn cityscapes_fixture_with_16_bit_instances_and_legacy_checkpoint_matches() {
     let plane = 3 * 128 * 256;
     for i in 0..2 {
         let inputs = spade_fixture("city35_tiny/inputs");
-        let label = LabelMap::from_png(&read(&inputs.join(format!("label_{i}.png"))), &card, DEFAULT_MAX_PIXELS).unwrap();
-        let inst = InstanceMap::from_png(&read(&inputs.join(format!("inst_{i}.png"))), DEFAULT_MAX_PIXELS).unwrap();
+        let label = LabelMap::from_png(
+            &read(&inputs.join(format!("label_{i}.png"))),
+            &card,
+            DEFAULT_MAX_PIXELS,
+        )
+        .unwrap();
+        let inst = InstanceMap::from_png(
+            &read(&inputs.join(format!("inst_{i}.png"))),
+            DEFAULT_MAX_PIXELS,
+        )
+        .unwrap();
         let out = synthesis::synthesize(&mut s, &label, Some(&inst), &Style::Seed(0)).unwrap();
         let err = max_abs_diff(&out.data, &expected.data[i * plane..(i + 1) * plane]);
         assert!(err < TOLERANCE, "image {i}: max abs error {err}");
@@ -105,8 +154,18 @@ fn vae_generator_matches_reference_for_given_z() {
     let mut s = session("vae_tiny", tmp.path());
     let card = s.package.card.clone();
     let z = npy::read(&spade_fixture("vae_tiny/z.npy")).unwrap();
-    let labels: Vec<i64> = vae_labels(&card).iter().flat_map(|l| l.labels().iter().map(|&v| v as i64)).collect();
-    let input = GeneratorInput { batch: 3, height: 128, width: 256, labels: &labels, edges: None, z: Some(&z.data) };
+    let labels: Vec<i64> = vae_labels(&card)
+        .iter()
+        .flat_map(|l| l.labels().iter().map(|&v| v as i64))
+        .collect();
+    let input = GeneratorInput {
+        batch: 3,
+        height: 128,
+        width: 256,
+        labels: &labels,
+        edges: None,
+        z: Some(&z.data),
+    };
     let out = s.generate(&input).unwrap();
     let expected = npy::read(&spade_fixture("vae_tiny/expected_output.npy")).unwrap();
     let err = max_abs_diff(&out.data, &expected.data);
@@ -114,17 +173,35 @@ fn vae_generator_matches_reference_for_given_z() {
 }
 
 fn style_image() -> Style {
-    let img = image::open(spade_fixture("vae_tiny/inputs/style.png")).unwrap().to_rgb8();
+    let img = image::open(spade_fixture("vae_tiny/inputs/style.png"))
+        .unwrap()
+        .to_rgb8();
     let (w, h) = (img.width() as usize, img.height() as usize);
-    Style::Image { pixels: synthesis::rgb_to_chw(img.as_raw(), h, w), height: h, width: w, sample: None }
+    Style::Image {
+        pixels: synthesis::rgb_to_chw(img.as_raw(), h, w),
+        height: h,
+        width: w,
+        sample: None,
+    }
 }
 
 #[test]
 fn vae_encoder_matches_reference_mu_and_logvar() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = session("vae_tiny", tmp.path());
-    let Style::Image { pixels, height, width, .. } = style_image() else { unreachable!() };
-    let (mu, logvar) = s.encode([1, 3, height, width], &pixels).unwrap().expect("the package has an encoder");
+    let Style::Image {
+        pixels,
+        height,
+        width,
+        ..
+    } = style_image()
+    else {
+        unreachable!()
+    };
+    let (mu, logvar) = s
+        .encode([1, 3, height, width], &pixels)
+        .unwrap()
+        .expect("the package has an encoder");
     for (ours, file) in [(mu, "expected_mu.npy"), (logvar, "expected_logvar.npy")] {
         let expected = npy::read(&spade_fixture(&format!("vae_tiny/{file}"))).unwrap();
         assert_eq!(ours.shape, expected.shape);
@@ -153,5 +230,8 @@ fn different_seeds_give_different_vae_images() {
     let b = synthesis::synthesize(&mut s, &label, None, &Style::Seed(2)).unwrap();
     let again = synthesis::synthesize(&mut s, &label, None, &Style::Seed(1)).unwrap();
     assert_eq!(a.data, again.data, "a seed gives the same image every time");
-    assert!(max_abs_diff(&a.data, &b.data) > 1e-3, "seeds change the image");
+    assert!(
+        max_abs_diff(&a.data, &b.data) > 1e-3,
+        "seeds change the image"
+    );
 }

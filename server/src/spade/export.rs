@@ -27,10 +27,6 @@ pub const LOGVAR_OUTPUT: &str = "logvar";
 pub const ENCODER_SIZE: i64 = 256;
 
 const SLOPE: f32 = 0.2;
-/// The reference's encoder output matches one power iteration on the stored
-/// u and v before σ (the fixtures were made with the encoder in training
-/// mode). On trained checkpoints u and v have converged, so this is a no-op.
-const ENCODER_POWER_ITERATIONS: usize = 1;
 const EPS: f32 = 1e-5;
 
 /// Options that change the graph but not its meaning.
@@ -513,12 +509,7 @@ pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<M
         let prefix = format!("layer{i}");
         let (cin, cout) = (channels[i - 1], channels[i]);
         let has_norm = spec.norm.norm.is_some();
-        let mut conv = w.layer_iterated(
-            &format!("{prefix}.0"),
-            &[cout, cin, 3, 3],
-            !has_norm,
-            ENCODER_POWER_ITERATIONS,
-        )?;
+        let mut conv = w.layer(&format!("{prefix}.0"), &[cout, cin, 3, 3], !has_norm)?;
         match spec.norm.norm {
             None => {}
             Some(ParamFreeNorm::Instance) => {}

@@ -122,6 +122,16 @@ fn epochs_in(dir: &Path) -> Vec<String> {
     epochs
 }
 
+fn note_untrained_spectral_vectors(w: &Weights, notes: &mut Vec<String>) {
+    if w.power_iterations() > 0 {
+        notes.push(format!(
+            "{}: the stored spectral-norm vectors were never updated by training; applied one power iteration, \
+             as PyTorch does on a first forward pass in training mode",
+            w.origin()
+        ));
+    }
+}
+
 /// Picks the class table: the flag, else the dataset opt.txt names, else generic.
 fn class_table(
     req: &ImportRequest,
@@ -132,12 +142,22 @@ fn class_table(
     if let Some(spec_text) = &req.classes {
         return Ok(ClassTable::load(spec_text)?);
     }
-    let guess = match (opt.and_then(|o| o.get("dataset_mode")), spec.label_nc) {
-        (Some("coco"), 182) | (None, 182) => Some("coco-stuff"),
-        (Some("ade20k"), 150) | (None, 150) => Some("ade20k"),
-        (Some("cityscapes"), 35) | (None, 35) => Some("cityscapes"),
+    // The dataset named in opt.txt, else the class count, picks a built-in table.
+    let by_mode = match opt.and_then(|o| o.get("dataset_mode")) {
+        Some("coco") => Some("coco-stuff"),
+        Some("ade20k") => Some("ade20k"),
+        Some("cityscapes") => Some("cityscapes"),
         _ => None,
     };
+    let by_count = match spec.label_nc {
+        182 => Some("coco-stuff"),
+        150 if spec.dontcare => Some("ade20k"),
+        35 => Some("cityscapes"),
+        _ => None,
+    };
+    let guess = by_mode.or(by_count).filter(|t| {
+        ClassTable::builtin(t).is_some_and(|table| split_classes(&table, spec).is_ok())
+    });
     match guess.and_then(ClassTable::builtin) {
         Some(t) => {
             notes.push(format!(
@@ -202,6 +222,7 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
         }
     }
     let spec = arch::generator_spec(&g_weights, opt.as_ref(), &flags)?;
+    note_untrained_spectral_vectors(&g_weights, &mut notes);
     let table = class_table(req, opt.as_ref(), &spec, &mut notes)?;
     let (classes, dontcare) = split_classes(&table, &spec)?;
 
@@ -215,6 +236,7 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
             &e_path.display().to_string(),
         );
         let e_spec = arch::encoder_spec(&e_weights, opt.as_ref())?;
+        note_untrained_spectral_vectors(&e_weights, &mut notes);
         if Some(e_spec.z_dim) != spec.z_dim {
             return Err(ImportError::Export(format!(
                 "the encoder makes z of {} values but the generator takes {}; are both files from the same run?",

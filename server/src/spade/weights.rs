@@ -9,6 +9,9 @@ use crate::checkpoint::{StateDict, Tensor};
 
 pub struct Weights {
     tensors: StateDict,
+    /// Power iterations applied to the stored spectral-norm vectors: 0 for
+    /// trained networks, 1 when the vectors were never updated by training.
+    power_iterations: usize,
     used: RefCell<BTreeSet<String>>,
     /// Where these weights came from, for error messages.
     origin: String,
@@ -30,6 +33,64 @@ pub struct BatchNorm {
 
 const BN_EPS: f64 = 1e-5;
 
+/// A spectral-normed weight as a matrix (out, in·kh·kw) with its vectors.
+#[derive(Clone)]
+struct Spectral<'a> {
+    w: &'a [f32],
+    rows: usize,
+    cols: usize,
+    u: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl<'a> Spectral<'a> {
+    fn new(w: &'a Tensor, u: &Tensor, v: &Tensor) -> Option<Self> {
+        let rows = *w.shape.first()?;
+        let cols = w.data.len() / rows.max(1);
+        (rows > 0 && u.data.len() == rows && v.data.len() == cols).then(|| Self {
+            w: &w.data,
+            rows,
+            cols,
+            u: u.data.iter().map(|&x| x as f64).collect(),
+            v: v.data.iter().map(|&x| x as f64).collect(),
+        })
+    }
+
+    fn row(&self, r: usize) -> &[f32] {
+        &self.w[r * self.cols..(r + 1) * self.cols]
+    }
+
+    fn times_v(&self, v: &[f64]) -> Vec<f64> {
+        (0..self.rows)
+            .map(|r| self.row(r).iter().zip(v).map(|(&a, b)| a as f64 * b).sum())
+            .collect()
+    }
+
+    /// σ = u · (W v), as PyTorch's spectral norm computes it.
+    fn sigma(&self) -> f64 {
+        self.u
+            .iter()
+            .zip(self.times_v(&self.v))
+            .map(|(a, b)| a * b)
+            .sum()
+    }
+
+    /// One power iteration: v = normalize(Wᵀu), u = normalize(W v).
+    fn iterate(mut self) -> Self {
+        let mut wt_u = vec![0f64; self.cols];
+        for r in 0..self.rows {
+            let ur = self.u[r];
+            self.row(r)
+                .iter()
+                .zip(wt_u.iter_mut())
+                .for_each(|(&a, acc)| *acc += a as f64 * ur);
+        }
+        self.v = normalized(wt_u);
+        self.u = normalized(self.times_v(&self.v));
+        self
+    }
+}
+
 /// x / max(|x|, 1e-12), as torch.nn.functional.normalize.
 fn normalized(x: Vec<f64>) -> Vec<f64> {
     let norm = x.iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-12);
@@ -38,11 +99,39 @@ fn normalized(x: Vec<f64>) -> Vec<f64> {
 
 impl Weights {
     pub fn new(tensors: StateDict, origin: &str) -> Self {
+        let untrained = tensors
+            .keys()
+            .filter_map(|k| k.strip_suffix(".weight_orig"))
+            .any(|prefix| {
+                let (Some(w), Some(u), Some(v)) = (
+                    tensors.get(&format!("{prefix}.weight_orig")),
+                    tensors.get(&format!("{prefix}.weight_u")),
+                    tensors.get(&format!("{prefix}.weight_v")),
+                ) else {
+                    return false;
+                };
+                let Some(stored) = Spectral::new(w, u, v) else {
+                    return false;
+                };
+                let iterated = stored.clone().iterate();
+                // Trained vectors are a fixed point of the power iteration, so both
+                // estimates of the largest singular value agree.
+                stored.sigma() < 0.9 * iterated.sigma()
+            });
         Self {
             tensors,
+            power_iterations: untrained as usize,
             used: RefCell::default(),
             origin: origin.to_string(),
         }
+    }
+
+    /// 1 when the stored spectral-norm vectors were never trained (σ from them
+    /// is far below the largest singular value, even negative): then the
+    /// reference's output is that of one power iteration, as PyTorch runs in
+    /// training mode. Trained vectors are used as stored, as in eval mode.
+    pub fn power_iterations(&self) -> usize {
+        self.power_iterations
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -100,58 +189,34 @@ impl Weights {
     /// A conv or linear layer `prefix` with the given weight shape; spectral
     /// norm is folded with the stored u and v: W = W_orig / (u · W_mat v).
     pub fn layer(&self, prefix: &str, shape: &[usize], bias: bool) -> Result<Layer, String> {
-        self.layer_iterated(prefix, shape, bias, 0)
-    }
-
-    /// As `layer`, after `iterations` power iterations on the stored u and v,
-    /// as PyTorch's spectral norm does before each forward in training mode.
-    pub fn layer_iterated(
-        &self,
-        prefix: &str,
-        shape: &[usize],
-        bias: bool,
-        iterations: usize,
-    ) -> Result<Layer, String> {
         let orig_key = format!("{prefix}.weight_orig");
         let weight = if self.has(&orig_key) {
-            let w = self.take_shaped(&orig_key, shape)?;
-            let rows = shape[0];
-            let cols = w.len() / rows.max(1);
-            let mut u: Vec<f64> = self
-                .take_shaped(&format!("{prefix}.weight_u"), &[rows])?
-                .iter()
-                .map(|&x| x as f64)
-                .collect();
-            let mut v: Vec<f64> = self
-                .take_shaped(&format!("{prefix}.weight_v"), &[cols])?
-                .iter()
-                .map(|&x| x as f64)
-                .collect();
-            let row = |r: usize| &w[r * cols..(r + 1) * cols];
-            let w_v = |v: &[f64]| -> Vec<f64> {
-                (0..rows)
-                    .map(|r| row(r).iter().zip(v).map(|(&a, b)| a as f64 * b).sum())
-                    .collect()
-            };
-            for _ in 0..iterations {
-                let mut wt_u = vec![0f64; cols];
-                for (r, ur) in u.iter().enumerate() {
-                    row(r)
-                        .iter()
-                        .zip(wt_u.iter_mut())
-                        .for_each(|(&a, acc)| *acc += a as f64 * ur);
-                }
-                v = normalized(wt_u);
-                u = normalized(w_v(&v));
+            let cols = shape[1..].iter().product();
+            let (u_key, v_key) = (format!("{prefix}.weight_u"), format!("{prefix}.weight_v"));
+            self.take_shaped(&orig_key, shape)?;
+            self.take_shaped(&u_key, &shape[..1])?;
+            self.take_shaped(&v_key, &[cols])?;
+            let mut spectral = Spectral::new(
+                &self.tensors[&orig_key],
+                &self.tensors[&u_key],
+                &self.tensors[&v_key],
+            )
+            .ok_or_else(|| format!("{}: `{prefix}` has an empty weight", self.origin))?;
+            for _ in 0..self.power_iterations {
+                spectral = spectral.iterate();
             }
-            let sigma: f64 = u.iter().zip(w_v(&v)).map(|(a, b)| a * b).sum();
+            let sigma = spectral.sigma();
             if !sigma.is_finite() || sigma.abs() < 1e-12 {
                 return Err(format!(
                     "{}: spectral norm of `{prefix}` is {sigma} (from weight_u, weight_v); the checkpoint is damaged",
                     self.origin
                 ));
             }
-            w.iter().map(|&x| (x as f64 / sigma) as f32).collect()
+            spectral
+                .w
+                .iter()
+                .map(|&x| (x as f64 / sigma) as f32)
+                .collect()
         } else {
             self.take_shaped(&format!("{prefix}.weight"), shape)?
                 .to_vec()

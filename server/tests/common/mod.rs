@@ -11,7 +11,9 @@ use easel::spade::{self, ImportError, ImportReport, ImportRequest};
 
 /// `../shared/fixtures/spade/<name>`; the fixtures live beside the repository.
 pub fn spade_fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/spade").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/spade")
+        .join(name)
 }
 
 pub fn request(checkpoint_dir: &Path, out: &Path) -> ImportRequest {
@@ -35,7 +37,11 @@ pub fn session(name: &str, tmp: &Path) -> ModelSession {
     let out = tmp.join(name);
     import(&spade_fixture(name).join("checkpoint"), &out).expect("fixture imports");
     runtime::init(None).expect("ONNX Runtime is installed (make venv)");
-    ModelSession::load(ModelPackage::open(&out).unwrap(), SessionOptions { threads: 2 }).unwrap()
+    ModelSession::load(
+        ModelPackage::open(&out).unwrap(),
+        SessionOptions { threads: 2 },
+    )
+    .unwrap()
 }
 
 pub fn read(path: &Path) -> Vec<u8> {
@@ -44,7 +50,10 @@ pub fn read(path: &Path) -> Vec<u8> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "arrays differ in length");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Copies a fixture's checkpoint folder so that a test can change it.
