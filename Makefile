@@ -9,7 +9,7 @@ ORT_STAMP := $(VENV)/.onnxruntime-$(ORT_VERSION)
 ORT_LIB = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
 CARGO ?= cargo
 
-.PHONY: all venv build release serve test test-rust lint bench clean
+.PHONY: all venv build release serve test test-rust lint bench bench-venv compare clean
 
 all: build
 
@@ -42,6 +42,16 @@ test-rust: venv
 
 bench: release
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel bench
+
+# PyTorch for the baseline in bench/compare.sh; large, so not part of `make test`.
+bench-venv: .venv-bench/.torch
+.venv-bench/.torch:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check torch numpy pillow
+	touch $@
+
+compare: release bench-venv
+	bench/compare.sh
 
 clean:
 	$(CARGO) clean
