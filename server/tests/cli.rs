@@ -1,0 +1,123 @@
+//! The `easel` binary as a user runs it: import, generate, and the messages
+//! it prints when something is missing.
+
+mod common;
+
+use std::process::Command;
+
+use common::{max_abs_diff, spade_fixture};
+
+fn easel() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_easel"))
+}
+
+#[test]
+fn import_then_generate_reproduces_the_reference_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("city");
+    let out = easel()
+        .arg("import")
+        .arg(spade_fixture("city35_tiny/checkpoint"))
+        .arg("--out")
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("35 classes + instance edges") && stdout.contains("most upsampling"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("built-in cityscapes table"), "{stdout}");
+
+    let png = tmp.path().join("out.png");
+    let raw = tmp.path().join("out.npy");
+    let out = easel()
+        .args(["generate", "--model"])
+        .arg(&pkg)
+        .arg("--label")
+        .arg(spade_fixture("city35_tiny/inputs/label_1.png"))
+        .arg("--instance")
+        .arg(spade_fixture("city35_tiny/inputs/inst_1.png"))
+        .arg("-o")
+        .arg(&png)
+        .arg("--raw")
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = image::open(&png).unwrap();
+    assert_eq!((image.width(), image.height()), (256, 128));
+    let ours = easel::npy::read(&raw).unwrap();
+    let expected = easel::npy::read(&spade_fixture("city35_tiny/expected_output.npy")).unwrap();
+    let plane = 3 * 256 * 128;
+    assert!(max_abs_diff(&ours.data, &expected.data[plane..]) < 1e-4);
+}
+
+#[test]
+fn missing_onnx_runtime_says_what_to_install() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = easel()
+        .current_dir(tmp.path())
+        .env(
+            "ORT_DYLIB_PATH",
+            tmp.path().join("nowhere/libonnxruntime.so"),
+        )
+        .args([
+            "generate", "--model", "m", "--label", "l.png", "-o", "o.png",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ONNX Runtime was not found")
+            && stderr.contains("make venv")
+            && stderr.contains("onnxruntime==1.22"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_library_that_is_not_onnx_runtime_is_refused_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("libonnxruntime.so");
+    std::fs::write(&fake, "not a library").unwrap();
+    let out = easel()
+        .arg("generate")
+        .arg("--ort-lib")
+        .arg(&fake)
+        .args(["--model", "m", "--label", "l.png", "-o", "o.png"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not be loaded as ONNX Runtime") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn import_failure_exits_non_zero_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = easel()
+        .arg("import")
+        .arg(tmp.path())
+        .arg("--out")
+        .arg(tmp.path().join("pkg"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("latest_net_G.pth"), "{stderr}");
+    assert!(!tmp.path().join("pkg").exists());
+}
