@@ -143,7 +143,7 @@ fn reads_legacy_pickle_checkpoint() {
 fn reads_vae_generator_and_encoder_checkpoints() {
     let generator = read_fixture("vae_tiny/checkpoint/latest_net_G.pth");
     assert_eq!(generator.len(), 234);
-    assert_eq!(shape(&generator, "fc.weight"), [512, 256]); // z (256) → 16·ngf·4·8... flattened
+    assert_eq!(shape(&generator, "fc.weight"), [512, 256]); // z_dim 256 → 16·ngf channels of a 4×2 start map
     assert_close(
         &generator["fc.weight"].data[..2],
         &[-0.06353346, -0.0467501],
@@ -157,7 +157,7 @@ fn reads_vae_generator_and_encoder_checkpoints() {
     assert_eq!(shape(&encoder, "fc_var.weight"), [256, 512]);
     assert_close(
         &encoder["layer1.0.weight_u"].data[..2],
-        &[0.48984581, 0.6225704],
+        &[0.489_845_8, 0.622_570_4],
     );
     assert_well_formed(&encoder);
 }

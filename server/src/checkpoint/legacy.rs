@@ -8,7 +8,7 @@ use super::pickle::{self, Pickle, PickleError, Value};
 use super::torch::{self, ByteOrder};
 use super::{CheckpointError, StateDict};
 
-pub const MAGIC: i128 = 0x1950a86a20f9469cfc6c;
+const MAGIC: i128 = 0x1950a86a20f9469cfc6c;
 const PROTOCOL_VERSION: i128 = 1001;
 
 pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
@@ -64,11 +64,11 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
             records.malformed(format!("storage {key:?} is listed but never used"))
         })?;
         let inside = || format!("storage {} of {} (key {key:?})", index + 1, keys.len());
-        let count = u64::from_le_bytes(records.take(8, &inside)?.try_into().unwrap_or_default());
-        let count = if order == ByteOrder::Big {
-            count.swap_bytes()
-        } else {
-            count
+        let mut count = [0; 8];
+        count.copy_from_slice(records.take(8, &inside)?);
+        let count = match order {
+            ByteOrder::Little => u64::from_le_bytes(count),
+            ByteOrder::Big => u64::from_be_bytes(count),
         };
         // The count is checked against the bytes that remain before anything is allocated.
         let len = usize::try_from(count)

@@ -30,7 +30,7 @@ pub enum CheckpointError {
         source: std::io::Error,
     },
 
-    #[error("checkpoint {file} ends after {len} bytes, inside {inside}; the file is incomplete — copy or download it again")]
+    #[error("{file} ends after {len} bytes, inside {inside}; the file is incomplete — copy or download it again")]
     Truncated {
         file: String,
         len: usize,
@@ -47,7 +47,7 @@ pub enum CheckpointError {
     NoPickleInZip { file: String, entries: String },
 
     #[error(
-        "checkpoint {file} has no data for storage {key:?} of tensor {tensor:?}; the file is damaged \
+        "{file} has no data for storage {key:?} of tensor {tensor:?}; the file is damaged \
          or incomplete — copy or download it again"
     )]
     MissingStorage {
@@ -57,7 +57,7 @@ pub enum CheckpointError {
     },
 
     #[error(
-        "checkpoint {file}: {tensor} is stored as `{dtype}`, an unsupported dtype (supported: float32, \
+        "{file}: {tensor} is stored as `{dtype}`, an unsupported dtype (supported: float32, \
          float16, bfloat16, float64, integers and bool); convert it with `.float()` and save again"
     )]
     UnsupportedDtype {
@@ -67,7 +67,7 @@ pub enum CheckpointError {
     },
 
     #[error(
-        "checkpoint {file}: tensor {tensor:?} is {kind}, which is not a plain dense tensor \
+        "{file}: tensor {tensor:?} is {kind}, which is not a plain dense tensor \
          (quantized, sparse and other special tensors are unsupported); save a dense float copy"
     )]
     UnsupportedTensor {
@@ -82,7 +82,7 @@ pub enum CheckpointError {
     )]
     NotAStateDict { file: String, found: String },
 
-    #[error("checkpoint {file} is damaged or was not written by torch.save: {reason}")]
+    #[error("{file} is damaged or was not written by torch.save: {reason}")]
     Malformed { file: String, reason: String },
 }
 
@@ -98,7 +98,7 @@ pub fn read_state_dict(path: &Path) -> Result<StateDict, CheckpointError> {
 
 /// Reads a checkpoint from memory, exactly as [`read_state_dict`] reads a file.
 pub fn read_state_dict_bytes(bytes: &[u8]) -> Result<StateDict, CheckpointError> {
-    read_named("(in memory)", bytes)
+    read_named("in-memory checkpoint", bytes)
 }
 
 fn read_named(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {

@@ -32,7 +32,7 @@ pub enum ByteOrder {
 }
 
 /// A storage as a persistent id names it: `('storage', type, key, location, numel[, view])`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct StorageRef {
     pub key: String,
     pub dtype: Dtype,
@@ -148,7 +148,7 @@ pub fn state_dict_specs(
     {
         if pickle.dict(inner).is_none() {
             return Err(not_a_state_dict(format!(
-                "{} under the key {key:?}",
+                "under the key {key:?} {}",
                 what_is(pickle, inner)
             )));
         }
@@ -166,15 +166,13 @@ pub fn state_dict_specs(
             )));
         };
         if !is_tensor(pickle, value) {
-            let keys: Vec<_> = entries
-                .iter()
-                .take(8)
-                .filter_map(|(k, _)| pickle.str(*k))
-                .collect();
+            let keys: Vec<_> = entries.iter().filter_map(|(k, _)| pickle.str(*k)).collect();
+            let more = if keys.len() > 8 { ", …" } else { "" };
             return Err(not_a_state_dict(format!(
-                "a dict with keys {keys:?}… whose entry {name:?} is {}, not a tensor \
+                "a dict with keys {}{more}, whose entry {name:?} is {}, not a tensor \
                  (if the state dict is one of these entries, save only that entry)",
-                pickle.describe(value)
+                keys[..keys.len().min(8)].join(", "),
+                what_is(pickle, value)
             )));
         }
         specs.push((name.to_owned(), tensor_spec(file, pickle, name, value)?));
@@ -257,21 +255,20 @@ fn is_tensor(pickle: &Pickle, value: Value) -> bool {
 }
 
 fn what_is(pickle: &Pickle, value: Value) -> String {
-    if let Some(Node::Object { callable, .. }) = pickle.node(value) {
-        if let Some((module, name)) = pickle.global(*callable) {
-            if !module.starts_with("torch") {
-                return format!(
-                    "a pickled Python object of class `{module}.{name}` (probably a whole \
-                     nn.Module, which only its Python code can load); load it in Python and \
-                     save `model.state_dict()` instead"
-                );
-            }
-        }
-    }
     if is_tensor(pickle, value) {
         return "a single tensor".into();
     }
-    pickle.describe(value)
+    let class = match pickle.node(value) {
+        Some(Node::Object { callable, .. }) => pickle.global(*callable),
+        _ => None,
+    };
+    match class {
+        Some((module, name)) => format!(
+            "a pickled Python object of class `{module}.{name}`, which only its own Python \
+             code can load (a whole nn.Module is saved this way)"
+        ),
+        None => pickle.describe(value),
+    }
 }
 
 fn tensor_spec(

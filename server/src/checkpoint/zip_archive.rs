@@ -20,7 +20,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
             file: file.to_owned(),
             len: bytes.len(),
             inside: format!(
-                "a zip archive whose directory (stored at its end) cannot be read ({error})"
+                "a zip archive whose directory, stored at its end, is missing ({error})"
             ),
         })?;
     let malformed = |reason: String| CheckpointError::Malformed {
