@@ -222,26 +222,6 @@ mod tests {
     }
 
     #[test]
-    fn reads_camvid_label_colors_with_mixed_whitespace() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/classes/camvid-32-label_colors.txt"
-        ))
-        .unwrap();
-        let t = ClassTable::parse(&text, "camvid").unwrap();
-        assert_eq!(t.classes.len(), 32);
-        assert_eq!(
-            t.classes[0],
-            ClassInfo {
-                name: "Animal".into(),
-                color: "#408040".into(),
-                coco_stuff: None
-            }
-        );
-        assert_eq!(t.classes[4].name, "Building");
-    }
-
-    #[test]
     fn rejects_tables_with_gaps_in_ids() {
         let err = ClassTable::parse("0\tsky\t#000000\n2\tsea\t#ffffff\n", "t.tsv").unwrap_err();
         assert!(err.to_string().contains("line 2 has id 2"), "{err}");

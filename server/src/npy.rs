@@ -108,7 +108,11 @@ mod tests {
     #[test]
     fn encoded_arrays_parse_back() {
         let bytes = encode(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, -6.5]);
-        assert_eq!(bytes.len() % 64, 24 % 64);
+        assert_eq!(
+            bytes.len() % 64,
+            24,
+            "the 24 data bytes start on a 64-byte boundary"
+        );
         let a = parse(&bytes).unwrap();
         assert_eq!(a.shape, vec![2, 3]);
         assert_eq!(a.data[5], -6.5);

@@ -119,7 +119,7 @@ impl ModelCard {
             });
         }
         let m = self.sizes.multiple_of;
-        (height == 0 || width == 0 || height % m != 0 || width % m != 0).then(|| {
+        (height == 0 || width == 0 || !height.is_multiple_of(m) || !width.is_multiple_of(m)).then(|| {
             let round = |v: usize| (v.div_ceil(m)).max(1) * m;
             format!(
                 "the map is {width}×{height}, but this model needs width and height that are multiples of {m} \

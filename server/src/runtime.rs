@@ -156,16 +156,10 @@ pub fn init(flag: Option<&Path>) -> Result<&'static OrtLibrary, RuntimeError> {
 }
 
 /// Session settings; one per model session.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SessionOptions {
     /// Intra-op threads; 0 means one per core.
     pub threads: usize,
-}
-
-impl Default for SessionOptions {
-    fn default() -> Self {
-        Self { threads: 0 }
-    }
 }
 
 fn session(path: &Path, opts: SessionOptions) -> Result<Session, RuntimeError> {

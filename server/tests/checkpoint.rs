@@ -2,6 +2,8 @@
 //! checkpoints built here for the cases the fixtures lack (dtypes, views, wrappers), and
 //! the refusals, whose messages must say what is wrong and what to do.
 
+mod common;
+
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
@@ -10,10 +12,8 @@ use easel::checkpoint::{
 };
 use zip::write::SimpleFileOptions;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/spade");
-
 fn fixture(path: &str) -> PathBuf {
-    Path::new(FIXTURES).join(path)
+    common::spade_fixture(path)
 }
 
 fn read_fixture(path: &str) -> StateDict {

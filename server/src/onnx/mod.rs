@@ -183,7 +183,8 @@ impl GraphBuilder {
         });
     }
 
-    /// 2-D convolution with square kernel `weight` (out, in, k, k) and "same" padding unless `stride` > 1.
+    /// 2-D convolution with a square k×k `weight` (out, in, k, k), padded by
+    /// k/2 on every side as all of SPADE's convolutions are.
     pub fn conv(
         &mut self,
         x: &str,
@@ -191,14 +192,13 @@ impl GraphBuilder {
         bias: Option<&str>,
         k: usize,
         stride: usize,
-        pad: usize,
         hint: &str,
     ) -> String {
         let mut inputs = vec![x, weight];
         if let Some(b) = bias {
             inputs.push(b);
         }
-        let p = pad as i64;
+        let p = (k / 2) as i64;
         let attrs = vec![
             ints("kernel_shape", &[k as i64, k as i64]),
             ints("pads", &[p, p, p, p]),

@@ -122,7 +122,7 @@ impl FromStr for GeneratorNorm {
         let param_free = ParamFreeNorm::parse(&rest[..split]).ok_or_else(unknown)?;
         let (k1, k2) = rest[split..].split_once('x').ok_or_else(unknown)?;
         let kernel: usize = k1.parse().map_err(|_| unknown())?;
-        if k1 != k2 || kernel % 2 == 0 {
+        if k1 != k2 || kernel.is_multiple_of(2) {
             return Err(unknown());
         }
         Ok(Self {

@@ -469,8 +469,7 @@ fn conv_layer(g: &mut GraphBuilder, x: &str, layer: &Layer, stride: usize, hint:
         .bias
         .as_ref()
         .map(|b| g.weight(&format!("{hint}_b"), &[b.len()], b));
-    let pad = if stride > 1 { 1 } else { k / 2 };
-    g.conv(x, &w, b.as_deref(), k, stride, pad, hint)
+    g.conv(x, &w, b.as_deref(), k, stride, hint)
 }
 
 /// The style encoder: RGB in [-1, 1] (any size, resized bilinearly to 256×256)

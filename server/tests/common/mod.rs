@@ -9,11 +9,25 @@ use easel::spade::arch::ArchFlags;
 use easel::spade::export::ExportOptions;
 use easel::spade::{self, ImportError, ImportReport, ImportRequest};
 
-/// `../shared/fixtures/spade/<name>`; the fixtures live beside the repository.
+/// The shared fixtures: `$EASEL_SHARED_DIR/fixtures`, else `shared/fixtures`
+/// beside the repository (the usual checkout) or inside it.
+pub fn shared_fixtures() -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [
+        std::env::var_os("EASEL_SHARED_DIR").map(PathBuf::from),
+        Some(repo.join("../shared")),
+        Some(repo.join("shared")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("fixtures"))
+        .find(|d| d.is_dir())
+        .expect("the shared fixtures: set EASEL_SHARED_DIR to the folder that holds fixtures/")
+}
+
 pub fn spade_fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/spade")
-        .join(name)
+    shared_fixtures().join("spade").join(name)
 }
 
 pub fn request(checkpoint_dir: &Path, out: &Path) -> ImportRequest {
