@@ -1,6 +1,7 @@
 //! Class tables: the names and colours of a model's classes. COCO-Stuff,
-//! ADE20K and Cityscapes are built in; others are read from a TSV
-//! (`id<TAB>name<TAB>#rrggbb`) or a CamVid `label_colors.txt` (`R G B<ws>Name`).
+//! ADE20K, Cityscapes and easel's landscapes are built in; others are read
+//! from a TSV (`id<TAB>name<TAB>#rrggbb[<TAB>coco-stuff name]`) or a CamVid
+//! `label_colors.txt` (`R G B<ws>Name`).
 
 use std::path::Path;
 
@@ -54,7 +55,7 @@ pub struct ClassTable {
     pub classes: Vec<ClassInfo>,
 }
 
-pub const BUILTIN: [&str; 3] = ["coco-stuff", "ade20k", "cityscapes"];
+pub const BUILTIN: [&str; 4] = ["coco-stuff", "ade20k", "cityscapes", "landscapes"];
 
 fn parse_hex(s: &str) -> Option<[u8; 3]> {
     let h = s.strip_prefix('#')?;
@@ -76,6 +77,7 @@ impl ClassTable {
             "coco-stuff" | "coco" => include_str!("../data/classes/coco-stuff-182.tsv"),
             "ade20k" | "ade" => include_str!("../data/classes/ade20k-151.tsv"),
             "cityscapes" => include_str!("../data/classes/cityscapes-35.tsv"),
+            "landscapes" => include_str!("../data/classes/landscapes-12.tsv"),
             _ => return None,
         };
         let table = Self::parse(text, name).ok()?;
@@ -127,7 +129,8 @@ impl ClassTable {
                 .map(str::trim)
                 .filter(|f| !f.is_empty())
                 .collect();
-            let class = if fields.len() == 3 && fields[2].starts_with('#') {
+            // An optional fourth column names the matching COCO-Stuff class.
+            let class = if (fields.len() == 3 || fields.len() == 4) && fields[2].starts_with('#') {
                 let id: usize = fields[0]
                     .parse()
                     .map_err(|_| malformed("the id is not a number"))?;
@@ -143,7 +146,7 @@ impl ClassTable {
                 ClassInfo {
                     name: fields[1].to_string(),
                     color: hex(rgb),
-                    coco_stuff: None,
+                    coco_stuff: fields.get(3).map(|s| s.to_string()),
                 }
             } else {
                 // CamVid: three numbers then the name, any whitespace between.
@@ -219,6 +222,17 @@ mod tests {
         assert_eq!(ade.classes.len(), 151);
         assert_eq!(ade.classes[0].name, "wall");
         assert_eq!(ade.classes[150].name, "other");
+    }
+
+    #[test]
+    fn landscape_classes_name_their_coco_stuff_counterparts() {
+        let coco = ClassTable::builtin("coco-stuff").unwrap();
+        let landscapes = ClassTable::builtin("landscapes").unwrap();
+        assert_eq!(landscapes.classes.len(), 12);
+        for class in &landscapes.classes {
+            let name = class.coco_stuff.as_deref().expect("every landscape class has a COCO-Stuff name");
+            assert!(coco.classes.iter().any(|c| c.name == name), "{name} is a COCO-Stuff class");
+        }
     }
 
     #[test]
