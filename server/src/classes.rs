@@ -230,8 +230,14 @@ mod tests {
         let landscapes = ClassTable::builtin("landscapes").unwrap();
         assert_eq!(landscapes.classes.len(), 12);
         for class in &landscapes.classes {
-            let name = class.coco_stuff.as_deref().expect("every landscape class has a COCO-Stuff name");
-            assert!(coco.classes.iter().any(|c| c.name == name), "{name} is a COCO-Stuff class");
+            let name = class
+                .coco_stuff
+                .as_deref()
+                .expect("every landscape class has a COCO-Stuff name");
+            assert!(
+                coco.classes.iter().any(|c| c.name == name),
+                "{name} is a COCO-Stuff class"
+            );
         }
     }
 
