@@ -34,6 +34,19 @@ pub enum Style {
     },
 }
 
+impl Style {
+    /// The style of an RGB image; with `sample`, z is drawn around its mu.
+    pub fn from_image(image: &image::RgbImage, sample: Option<u64>) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        Style::Image {
+            pixels: rgb_to_chw(image.as_raw(), height, width),
+            height,
+            width,
+            sample,
+        }
+    }
+}
+
 /// Standard normal samples from a seed: SplitMix64 and Box–Muller, so that a
 /// seed gives the same z on every platform.
 pub fn normal_samples(seed: u64, n: usize) -> Vec<f32> {

@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{max_abs_diff, read, request, spade_fixture};
-use easel::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
+use common::{max_abs_diff, request, spade_fixture};
 use easel::npy;
 use easel::package::ModelPackage;
 use easel::runtime::{self, ModelSession, SessionOptions};
@@ -31,14 +30,11 @@ fn fp16_package_is_smaller_and_close_to_the_reference() {
     let package = ModelPackage::open(&tmp.path().join("fp16")).unwrap();
     let mut s = ModelSession::load(package, SessionOptions { threads: 2 }).unwrap();
     let inputs = spade_fixture("city35_tiny/inputs");
-    let label = LabelMap::from_png(
-        &read(&inputs.join("label_0.png")),
+    let (label, inst) = common::maps(
+        &inputs.join("label_0.png"),
+        &inputs.join("inst_0.png"),
         &card,
-        DEFAULT_MAX_PIXELS,
-    )
-    .unwrap();
-    let inst =
-        InstanceMap::from_png(&read(&inputs.join("inst_0.png")), DEFAULT_MAX_PIXELS).unwrap();
+    );
     let out = synthesis::synthesize(&mut s, &label, Some(&inst), &Style::Seed(0)).unwrap();
     let expected = npy::read(&spade_fixture("city35_tiny/expected_output.npy")).unwrap();
     let err = max_abs_diff(&out.data, &expected.data[..out.data.len()]);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{max_abs_diff, read, session, spade_fixture};
+use common::{maps, max_abs_diff, read, session, spade_fixture};
 use easel::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
 use easel::npy;
 use easel::runtime::GeneratorInput;
@@ -31,17 +31,11 @@ fn coco_fixture_matches_reference_in_one_batch() {
     let order = coco_order();
     for stem in &order {
         let inputs = spade_fixture("coco182_tiny/inputs");
-        let label = LabelMap::from_png(
-            &read(&inputs.join(format!("label_{stem}.png"))),
+        let (label, inst) = maps(
+            &inputs.join(format!("label_{stem}.png")),
+            &inputs.join(format!("inst_{stem}.png")),
             &card,
-            DEFAULT_MAX_PIXELS,
-        )
-        .unwrap();
-        let inst = InstanceMap::from_png(
-            &read(&inputs.join(format!("inst_{stem}.png"))),
-            DEFAULT_MAX_PIXELS,
-        )
-        .unwrap();
+        );
         labels.extend(label.labels().iter().map(|&v| v as i64));
         edges.extend(inst.edges(&label).unwrap().into_iter().map(i64::from));
     }
@@ -122,17 +116,11 @@ fn cityscapes_fixture_with_16_bit_instances_and_legacy_checkpoint_matches() {
     let plane = 3 * 128 * 256;
     for i in 0..2 {
         let inputs = spade_fixture("city35_tiny/inputs");
-        let label = LabelMap::from_png(
-            &read(&inputs.join(format!("label_{i}.png"))),
+        let (label, inst) = maps(
+            &inputs.join(format!("label_{i}.png")),
+            &inputs.join(format!("inst_{i}.png")),
             &card,
-            DEFAULT_MAX_PIXELS,
-        )
-        .unwrap();
-        let inst = InstanceMap::from_png(
-            &read(&inputs.join(format!("inst_{i}.png"))),
-            DEFAULT_MAX_PIXELS,
-        )
-        .unwrap();
+        );
         let out = synthesis::synthesize(&mut s, &label, Some(&inst), &Style::Seed(0)).unwrap();
         let err = max_abs_diff(&out.data, &expected.data[i * plane..(i + 1) * plane]);
         assert!(err < TOLERANCE, "image {i}: max abs error {err}");
@@ -173,16 +161,8 @@ fn vae_generator_matches_reference_for_given_z() {
 }
 
 fn style_image() -> Style {
-    let img = image::open(spade_fixture("vae_tiny/inputs/style.png"))
-        .unwrap()
-        .to_rgb8();
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    Style::Image {
-        pixels: synthesis::rgb_to_chw(img.as_raw(), h, w),
-        height: h,
-        width: w,
-        sample: None,
-    }
+    let img = image::open(spade_fixture("vae_tiny/inputs/style.png")).unwrap();
+    Style::from_image(&img.to_rgb8(), None)
 }
 
 #[test]

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use easel::package::ModelPackage;
+use easel::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
+use easel::package::{ModelCard, ModelPackage};
 use easel::runtime::{self, ModelSession, SessionOptions};
 use easel::spade::arch::ArchFlags;
 use easel::spade::export::ExportOptions;
@@ -60,6 +61,13 @@ pub fn session(name: &str, tmp: &Path) -> ModelSession {
 
 pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A label map and its instance map from PNG files, validated for `card`.
+pub fn maps(label: &Path, instance: &Path, card: &ModelCard) -> (LabelMap, InstanceMap) {
+    let label = LabelMap::from_png(&read(label), card, DEFAULT_MAX_PIXELS).unwrap();
+    let instance = InstanceMap::from_png(&read(instance), DEFAULT_MAX_PIXELS).unwrap();
+    (label, instance)
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
