@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod classes;
+pub mod dataset;
 pub mod maps;
 pub mod npy;
 pub mod onnx;
