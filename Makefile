@@ -8,8 +8,10 @@ ORT_VERSION := 1.22.1
 ORT_STAMP := $(VENV)/.onnxruntime-$(ORT_VERSION)
 ORT_LIB = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
 CARGO ?= cargo
+TRAIN_VENV := .venv-train
+TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
-.PHONY: all venv build release serve test test-rust lint bench bench-venv compare clean
+.PHONY: all venv build release serve test test-rust test-train lint bench train-venv compare clean
 
 all: build
 
@@ -31,7 +33,7 @@ serve: release
 	@echo "easel serve arrives with the inference service (issue 4); until then see README: easel generate"
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel --help
 
-test: venv lint test-rust
+test: venv lint test-rust test-train
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -43,16 +45,20 @@ test-rust: venv
 bench: release
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel bench
 
-# PyTorch for the baseline in bench/compare.sh; large, so not part of `make test`.
-bench-venv: .venv-bench/.torch
-.venv-bench/.torch:
-	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet --disable-pip-version-check torch numpy pillow
+# PyTorch for the trainer (models/training), its tests and the PyTorch
+# baseline of bench/compare.sh; reinstalled when pyproject.toml changes.
+train-venv: $(TRAIN_STAMP)
+$(TRAIN_STAMP): models/training/pyproject.toml
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install --quiet --disable-pip-version-check -e 'models/training[test]'
 	touch $@
 
-compare: release bench-venv
-	bench/compare.sh
+test-train: train-venv release
+	cd models/training && EASEL_BIN=$(abspath target/release/easel) $(abspath $(TRAIN_VENV))/bin/python -m pytest -q
+
+compare: release train-venv
+	TORCH_PYTHON=$(TRAIN_VENV)/bin/python bench/compare.sh
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(TRAIN_VENV)

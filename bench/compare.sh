@@ -5,12 +5,12 @@
 #
 #   bench/compare.sh [ITERS]
 #
-# Needs PyTorch for the baseline: TORCH_PYTHON (default .venv-bench/bin/python;
-# `make bench-venv` installs it). Results are JSON lines on stdout.
+# Needs PyTorch for the baseline: TORCH_PYTHON (default .venv-train/bin/python;
+# `make train-venv` installs it). Results are JSON lines on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ITERS=${1:-3}
-TORCH_PYTHON=${TORCH_PYTHON:-.venv-bench/bin/python}
+TORCH_PYTHON=${TORCH_PYTHON:-.venv-train/bin/python}
 WORK=${BENCH_DIR:-target/bench}
 THREADS=${THREADS:-$(nproc)}
 mkdir -p "$WORK"

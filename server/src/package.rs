@@ -98,6 +98,13 @@ pub struct ModelCard {
     pub architecture: Architecture,
     pub source: Source,
     pub importer: Importer,
+    /// What the model was trained on and for how long, from the checkpoint
+    /// folder's `training.json` when the trainer wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<serde_json::Value>,
+    /// Evaluation figures, from the checkpoint folder's `evaluation.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<serde_json::Value>,
 }
 
 impl ModelCard {

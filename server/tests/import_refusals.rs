@@ -311,3 +311,25 @@ fn label_map_png_must_hold_indices() {
     let err = LabelMap::from_png(b"GIF89a", &s.package.card, DEFAULT_MAX_PIXELS).unwrap_err();
     assert!(err.to_string().contains("not a readable PNG"), "{err}");
 }
+
+#[test]
+fn card_carries_training_and_evaluation_notes_from_the_checkpoint_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_checkpoint("city35_tiny", &tmp.path().join("ck"));
+    std::fs::write(
+        dir.join("training.json"),
+        r#"{"dataset": "synthetic", "epochs": 7}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("evaluation.json"),
+        r#"{"generated": {"miou": 0.4}}"#,
+    )
+    .unwrap();
+    let card = import(&dir, &tmp.path().join("pkg")).unwrap().card;
+    assert_eq!(card.training.unwrap()["epochs"], 7);
+    assert_eq!(card.evaluation.unwrap()["generated"]["miou"], 0.4);
+    std::fs::write(dir.join("evaluation.json"), "{not json").unwrap();
+    let msg = import_error(&dir);
+    assert!(msg.contains("evaluation.json is not valid JSON"), "{msg}");
+}

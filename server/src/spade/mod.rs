@@ -51,6 +51,11 @@ pub enum ImportError {
         label_nc: usize,
         dontcare: String,
     },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write the package to {path}: {source}")]
     Write {
         path: String,
@@ -99,7 +104,7 @@ fn source_file(path: &Path) -> Result<SourceFile, ImportError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sha256: sha256_file(path).map_err(|source| ImportError::Write {
+        sha256: sha256_file(path).map_err(|source| ImportError::Read {
             path: path.display().to_string(),
             source,
         })?,
@@ -275,6 +280,8 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     };
     let mut card = model_card(&spec, name, &table, (classes, dontcare), source, req.export);
     card.has_encoder = encoder.is_some();
+    card.training = side_json(dir, "training.json")?;
+    card.evaluation = side_json(dir, "evaluation.json")?;
     card.architecture.norm_e = encoder.as_ref().map(|(e, _)| e.norm.to_string());
 
     let mut files = vec![(GENERATOR_FILE, generator.encode())];
@@ -328,7 +335,27 @@ fn model_card(
             name: "easel".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         },
+        training: None,
+        evaluation: None,
     }
+}
+
+/// `name` in the checkpoint folder as JSON, when it is there.
+fn side_json(dir: &Path, name: &str) -> Result<Option<serde_json::Value>, ImportError> {
+    let path = dir.join(name);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| ImportError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        ImportError::Export(format!(
+            "{} is not valid JSON: {e}; fix or remove it",
+            path.display()
+        ))
+    })
 }
 
 /// A package for a generated (random-weight) model, for benchmarks.
