@@ -1,6 +1,7 @@
-"""Checks bench/spade_torch.py against the reference fixtures in
-../shared/fixtures/spade: strict state-dict loading, instance edges, and eval
-outputs within TOLERANCE. Prints every error; exits 1 on any mismatch."""
+"""Checks the trainer's networks (models/training/easel_training/networks.py)
+against the reference fixtures in ../shared/fixtures/spade: strict state-dict
+loading, instance edges, and eval outputs within TOLERANCE. Prints every
+error; exits 1 on any mismatch."""
 
 import json
 import os
@@ -10,8 +11,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spade_torch as st  # noqa: E402
+# The architecture lives in the trainer's package, models/training/easel_training.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
+                                "training"))
+from easel_training import checkpoints, networks  # noqa: E402
 
 TOLERANCE = 1e-5
 ROOT = os.environ.get(
@@ -51,36 +54,36 @@ class Report:
 
 def check_coco182(report):
     d = os.path.join(ROOT, "coco182_tiny")
-    opt, gen, _ = st.load_checkpoint(os.path.join(d, "checkpoint"))
+    opt, gen, _ = checkpoints.load_checkpoint(os.path.join(d, "checkpoint"))
     names = json.load(open(os.path.join(d, "order.json")))["inputs_in_order"]
     label = stack_png([os.path.join(d, "inputs", "label_" + n) for n in names])
     inst = stack_png([os.path.join(d, "inputs", "inst_" + n) for n in names])
-    edges = st.instance_edges(inst)
+    edges = networks.instance_edges(inst)
     for i, n in enumerate(names):
         expected = png(os.path.join(d, "expected_edges_" + n)) == 255
         report.exact(f"coco182_tiny edges {n}", np.array_equal(edges[i, 0].numpy() == 1, expected))
     with torch.inference_mode():
-        out = gen(st.semantics(label, opt, inst))
+        out = gen(networks.semantics(label, opt, inst))
     report.error("coco182_tiny expected_output", out, np.load(os.path.join(d, "expected_output.npy")))
 
 
 def check_city35(report):
     d = os.path.join(ROOT, "city35_tiny")
-    opt, gen, _ = st.load_checkpoint(os.path.join(d, "checkpoint"))
+    opt, gen, _ = checkpoints.load_checkpoint(os.path.join(d, "checkpoint"))
     label = stack_png([os.path.join(d, "inputs", f"label_{i}.png") for i in range(2)])
     inst = stack_png([os.path.join(d, "inputs", f"inst_{i}.png") for i in range(2)])
     with torch.inference_mode():
-        out = gen(st.semantics(label, opt, inst))
+        out = gen(networks.semantics(label, opt, inst))
     report.error("city35_tiny expected_output", out, np.load(os.path.join(d, "expected_output.npy")))
 
 
 def check_vae(report):
     d = os.path.join(ROOT, "vae_tiny")
-    opt, gen, enc = st.load_checkpoint(os.path.join(d, "checkpoint"))
+    opt, gen, enc = checkpoints.load_checkpoint(os.path.join(d, "checkpoint"))
     label = stack_png([os.path.join(d, "inputs", f"label_{i}.png") for i in range(3)])
     z = torch.from_numpy(np.load(os.path.join(d, "z.npy")))
     with torch.inference_mode():
-        seg = st.semantics(label, opt)
+        seg = networks.semantics(label, opt)
         report.error("vae_tiny expected_output", gen(seg, z), np.load(os.path.join(d, "expected_output.npy")))
         style = style_image(os.path.join(d, "inputs", "style.png"))
         expected_mu = np.load(os.path.join(d, "expected_mu.npy"))
@@ -92,7 +95,7 @@ def check_vae(report):
         # the stored u, v does not reproduce them. Shown for information only.
         err = float(np.abs(mu.numpy() - expected_mu).max())
         print(f"info vae_tiny mu with stored u,v (pure eval)   max|err| = {err:.3e}")
-        st.spectral_power_iteration(enc, steps=1)
+        networks.spectral_power_iteration(enc, steps=1)
         mu, logvar = enc(style)
         report.error("vae_tiny expected_mu (E: 1 power iter)", mu, expected_mu)
         report.error("vae_tiny expected_logvar (E: 1 power iter)", logvar,

@@ -1,6 +1,7 @@
 """Regenerates server/tests/fixtures/variants/: small SPADE checkpoints in the
 reference layout for the variants the shared fixtures do not cover, with
-inputs and eval-mode outputs computed by bench/spade_torch.py.
+inputs and eval-mode outputs computed by the trainer's networks
+(models/training/easel_training/networks.py).
 
 Each model gets xavier weights (gain 1, biases N(0, 0.1) so bias paths are
 tested), then TRAIN_PASSES training-mode forwards on random inputs so that
@@ -13,13 +14,16 @@ import json
 import os
 import shutil
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spade_torch as st  # noqa: E402
+# The architecture lives in the trainer's package, models/training/easel_training.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
+                                "training"))
+from easel_training import checkpoints, networks, options  # noqa: E402
 
 TRAIN_PASSES = 10
 DONTCARE = 255
@@ -78,7 +82,7 @@ def voronoi(rng, h, w, cells):
 def random_maps(rng, opt, variant):
     """Raw label map (uint8, 255 = dontcare) and instance map (Cityscapes-style
     ids: class·1000 + n for things, the class for stuff)."""
-    h, w = st.output_size(opt)
+    h, w = networks.output_size(opt)
     cells = 12
     region = voronoi(rng, h, w, cells)
     cell_class = rng.integers(0, opt.label_nc, cells)
@@ -119,11 +123,11 @@ def train_passes(opt, gen, enc, rng, variant):
     gen.train()
     if enc is not None:
         enc.train()
-    h, w = st.output_size(opt)
+    h, w = networks.output_size(opt)
     with torch.no_grad():
         for _ in range(TRAIN_PASSES):
             label, inst, _ = batch_inputs(rng, opt, variant, 2)
-            seg = st.semantics(label, opt, inst if not opt.no_instance else None)
+            seg = networks.semantics(label, opt, inst if not opt.no_instance else None)
             z = None
             if opt.use_vae:
                 image = torch.from_numpy(rng.uniform(-1, 1, (2, 3, h, w)).astype(np.float32))
@@ -150,13 +154,13 @@ def make(variant, out_root):
     torch.manual_seed(variant["seed"])
     rng = np.random.default_rng(variant["seed"])
 
-    opt = st.make_opt(name=name, dataset_mode="custom", init_variance=1.0,
+    opt = options.make_opt(name=name, dataset_mode="custom", init_variance=1.0,
                       load_size=variant["opt"]["crop_size"], no_vgg_loss=True, **variant["opt"])
-    opt.nhidden = variant["nhidden"]
-    gen, enc = st.build_from_opt(opt)
-    st.xavier_init(gen, gain=1.0, bias_std=0.1)
+    opt.spade_hidden = variant["nhidden"]
+    gen, enc = networks.build_from_opt(opt)
+    networks.xavier_init(gen, gain=1.0, bias_std=0.1)
     if enc is not None:
-        st.xavier_init(enc, gain=1.0, bias_std=0.1)
+        networks.xavier_init(enc, gain=1.0, bias_std=0.1)
     train_passes(opt, gen, enc, rng, variant)
 
     ckpt = os.path.join(out, "checkpoint")
@@ -164,7 +168,10 @@ def make(variant, out_root):
     torch.save(gen.state_dict(), os.path.join(ckpt, "latest_net_G.pth"), **save)
     if enc is not None:
         torch.save(enc.state_dict(), os.path.join(ckpt, "latest_net_E.pth"), **save)
-    st.save_opt(opt, os.path.join(ckpt, "opt.txt"))
+    # Reference checkpoints never record the SPADE hidden width; importers
+    # must read it from the weights, so these do not record it either.
+    reference_opt = SimpleNamespace(**{k: v for k, v in vars(opt).items() if k != "spade_hidden"})
+    checkpoints.save_opt(reference_opt, os.path.join(ckpt, "opt.txt"))
 
     n = variant["images"]
     _, _, maps = batch_inputs(rng, opt, variant, n)
@@ -201,11 +208,11 @@ def load_inputs(fixture_dir):
 def verify(fixture_dir, write=False):
     """Recompute every expected array from the directory's checkpoint and
     inputs; write them, or return the largest difference from the stored ones."""
-    opt, gen, enc = st.load_checkpoint(os.path.join(fixture_dir, "checkpoint"))
+    opt, gen, enc = checkpoints.load_checkpoint(os.path.join(fixture_dir, "checkpoint"))
     label, inst = load_inputs(fixture_dir)
     results = {}
     with torch.inference_mode():
-        seg = st.semantics(label, opt, inst)
+        seg = networks.semantics(label, opt, inst)
         z = None
         if opt.use_vae:
             z = torch.from_numpy(np.load(os.path.join(fixture_dir, "z.npy")))
@@ -238,7 +245,8 @@ def write_readme(out_root):
         "Small checkpoints in the reference layout (`checkpoint/opt.txt`, "
         "`checkpoint/latest_net_G.pth`, `latest_net_E.pth` with the encoder) for the "
         "variants `../shared/fixtures/spade` (from the repository root) does not cover. Made by "
-        "`bench/make_variant_fixtures.py` with `bench/spade_torch.py` (checked against the "
+        "`bench/make_variant_fixtures.py` with `models/training/easel_training/networks.py` "
+        "(checked against the "
         "reference fixtures by `bench/check_spade_torch.py`): xavier weights, biases "
         f"N(0, 0.1), {TRAIN_PASSES} training-mode passes, then eval on the CPU in float32.",
         "",

@@ -18,14 +18,16 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spade_torch as st  # noqa: E402
+# The architecture lives in the trainer's package, models/training/easel_training.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
+                                "training"))
+from easel_training import checkpoints, networks, options  # noqa: E402
 
 DONTCARE = 255
 
 
 def coco_opt():
-    return st.make_opt(
+    return options.make_opt(
         name="coco_random", dataset_mode="coco", label_nc=182, contain_dontcare_label=True,
         no_instance=False, ngf=64, norm_G="spectralspadesyncbatch3x3",
         num_upsampling_layers="normal", crop_size=256, load_size=256, aspect_ratio=1.0,
@@ -37,9 +39,9 @@ def random_generator(opt, calibrate: int):
     """Xavier weights with settled statistics: spectral-norm u, v power-iterated
     and batch-norm running statistics averaged over `calibrate` training-mode
     forwards on random maps, so that eval outputs are not saturated noise."""
-    gen, _ = st.build_from_opt(opt)
-    st.xavier_init(gen, gain=1.0)
-    st.spectral_power_iteration(gen, steps=20)
+    gen, _ = networks.build_from_opt(opt)
+    networks.xavier_init(gen, gain=1.0)
+    networks.spectral_power_iteration(gen, steps=20)
     if calibrate > 0:
         for m in gen.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -48,7 +50,7 @@ def random_generator(opt, calibrate: int):
         with torch.no_grad():
             for i in range(calibrate):
                 label, inst = random_maps(opt, 1, seed=1000 + i)
-                gen(st.semantics(label, opt, inst))
+                gen(networks.semantics(label, opt, inst))
         for m in gen.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.momentum = 0.1
@@ -59,7 +61,7 @@ def random_maps(opt, batch: int, seed: int):
     """Blocky random label maps (raw values: classes 0..label_nc-1, 255 for
     dontcare) and instance maps, as the dataset loader would deliver them."""
     g = torch.Generator().manual_seed(seed)
-    size = st.output_size(opt)
+    size = networks.output_size(opt)
     cells = (size[0] // 8, size[1] // 8)
     nc = opt.label_nc + int(opt.contain_dontcare_label)
     label = torch.randint(0, nc, (batch, *cells), generator=g)
@@ -83,7 +85,7 @@ def time_batch(gen, opt, batch, args, device):
         for i in range(args.warmup + args.iters):
             sync(device)
             t0 = time.perf_counter()
-            seg = st.semantics(label, opt, inst)
+            seg = networks.semantics(label, opt, inst)
             sync(device)
             t1 = time.perf_counter()
             gen(seg)
@@ -108,7 +110,7 @@ def save_io(gen, opt, out_dir, device):
     os.makedirs(out_dir, exist_ok=True)
     label, inst = random_maps(opt, 2, seed=7)
     with torch.inference_mode():
-        seg = st.semantics(label, opt, inst)
+        seg = networks.semantics(label, opt, inst)
         out = gen(seg.to(device)).cpu()
     np.save(os.path.join(out_dir, "label.npy"), label.numpy().astype(np.int64))
     np.save(os.path.join(out_dir, "edges.npy"), seg[:, -1].numpy().astype(np.float32))
@@ -137,14 +139,14 @@ def main():
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     if args.load_checkpoint:
-        opt, gen, _ = st.load_checkpoint(args.load_checkpoint)
+        opt, gen, _ = checkpoints.load_checkpoint(args.load_checkpoint)
     else:
         opt = coco_opt()
         gen = random_generator(opt, args.calibrate)
     if args.save_checkpoint:
         os.makedirs(args.save_checkpoint, exist_ok=True)
         torch.save(gen.state_dict(), os.path.join(args.save_checkpoint, "latest_net_G.pth"))
-        st.save_opt(opt, os.path.join(args.save_checkpoint, "opt.txt"))
+        checkpoints.save_opt(opt, os.path.join(args.save_checkpoint, "opt.txt"))
     gen = gen.to(device)
     if args.save_io:
         save_io(gen, opt, args.save_io, device)

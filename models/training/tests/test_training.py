@@ -1,0 +1,201 @@
+"""Training runs, checkpoints, resuming and the learning-rate schedule."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import TINY, train_opt, write_dataset
+from easel_training import checkpoints, data, losses, networks, options, trainer
+
+PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def read_optim(ckpt):
+    return torch.load(checkpoints.optim_path(ckpt), map_location="cpu", weights_only=True)
+
+
+def adam_steps(optim_state):
+    return {int(s["step"]) for s in optim_state["state"].values()}
+
+
+def test_one_step_has_finite_losses_and_moves_the_weights(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path / "ck")
+    tr = trainer.Trainer(opt, trainer.Placement(torch.device("cpu")))
+    before = [p.detach().clone() for p in tr.synthesis.generator.parameters()]
+    ds = data.PairedDataset(opt)
+    batch = torch.utils.data.default_collate([ds[0], ds[1]])
+    seg = networks.semantics(batch["label"], opt)
+    values, fake = tr.step(seg, batch["image"])
+    assert set(values) == {"G_GAN", "G_GAN_Feat", "D_real", "D_fake"}
+    assert all(math.isfinite(v) for v in values.values())
+    assert fake.shape == (2, 3, 64, 64)
+    after = list(tr.synthesis.generator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+
+
+def test_instances_bf16_and_no_feature_loss_train(tmp_path, capsys):
+    dirs = write_dataset(tmp_path / "data", instances=True)
+    opt = train_opt(dirs, tmp_path / "ck", "--bf16", "--no_ganFeat_loss", "--niter", "1",
+                    "--print_freq", "2", instances=True)
+    trainer.train(opt)
+    out = capsys.readouterr().out
+    assert "G_GAN:" in out and "G_GAN_Feat" not in out and "nan" not in out
+    g = torch.load(tmp_path / "ck" / "tiny" / "latest_net_G.pth", weights_only=True)
+    assert g["fc.weight"].shape[1] == 4 + 1  # classes + the instance edge channel
+    assert g["fc.weight"].dtype == torch.float32  # autocast leaves the weights in fp32
+
+
+def test_vae_trains_the_encoder_and_saves_it(tmp_path):
+    dirs = write_dataset(tmp_path / "data", pairs=2)
+    opt = train_opt(dirs, tmp_path / "ck", "--use_vae", "--crop_size", "256", "--load_size",
+                    "256", "--num_D", "1", "--niter", "1")
+    trainer.train(opt)
+    ckpt = tmp_path / "ck" / "tiny"
+    e = torch.load(ckpt / "latest_net_E.pth", weights_only=True)
+    assert e["fc_mu.weight"].shape == (256, 2 * 8 * 4 * 4) and "layer6.0.weight_orig" in e
+    loaded, gen, enc = checkpoints.load_checkpoint(str(ckpt))
+    assert loaded.use_vae and enc is not None
+    with torch.no_grad():
+        mu, _ = enc(torch.zeros(1, 3, 256, 256))
+        assert torch.isfinite(gen(torch.zeros(1, 4, 256, 256), mu)).all()
+
+
+def test_writes_checkpoints_opt_and_iter(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path / "ck", "--niter", "2", "--save_epoch_freq", "1",
+                    "--display_freq", "2")
+    trainer.train(opt)
+    ckpt = tmp_path / "ck" / "tiny"
+    names = set(os.listdir(ckpt))
+    assert {"opt.txt", "iter.txt", "latest_net_G.pth", "latest_net_D.pth", "latest_optim.pth",
+            "1_net_G.pth", "1_net_D.pth", "2_net_G.pth", "2_net_D.pth", "web"} <= names
+    assert not any(".tmp" in n for n in names)
+    assert checkpoints.read_iter(str(ckpt)) == (3, 0)
+    written = options.load_opt(str(ckpt / "opt.txt"))
+    assert (written.ngf, written.spade_hidden, written.dataset_mode) == (2, 8, "custom")
+    assert written.label_dir == opt.label_dir and written.no_instance is True
+    html = (ckpt / "web" / "index.html").read_text()
+    assert html.index("epoch 2, images 4") < html.index("epoch 1, images 2")  # newest first
+    for kind in ("label", "synthesized", "real"):
+        assert (ckpt / "web" / "images" / f"epoch002_iter00000004_{kind}.png").is_file()
+
+
+def test_resume_continues_epoch_iteration_optimizer_and_lr(dataset, tmp_path, capsys):
+    schedule = ["--niter", "1", "--niter_decay", "2", "--save_latest_freq", "2"]
+    # Stop in the middle of epoch 2 (2 steps of 2 images per epoch).
+    trainer.train(train_opt(dataset, tmp_path / "ck", *schedule), stop_after_steps=3)
+    ckpt = str(tmp_path / "ck" / "tiny")
+    assert checkpoints.read_iter(ckpt) == (2, 2)
+    assert adam_steps(read_optim(ckpt)["optimizer_G"]) == {3}
+    capsys.readouterr()
+
+    trainer.train(train_opt(dataset, tmp_path / "ck", *schedule, "--continue_train"),
+                  stop_after_steps=1)
+    out = capsys.readouterr().out
+    assert "resuming from latest: epoch 2, after 2 images" in out
+    assert "epoch 2: lr G 0.0001, D 0.0004, resuming after 2 images" in out
+    assert checkpoints.read_iter(ckpt) == (2, 4)  # epoch 2's last step, saved mid-run
+    state = read_optim(ckpt)
+    assert adam_steps(state["optimizer_G"]) == {4}
+
+    trainer.train(train_opt(dataset, tmp_path / "ck", *schedule, "--continue_train"))
+    out = capsys.readouterr().out
+    # Epoch 3 is the first decayed one: lr·(1 − 1/2), split by TTUR.
+    assert "epoch 3: lr G 5e-05, D 0.0002" in out
+    assert checkpoints.read_iter(ckpt) == (4, 0)
+    state = read_optim(ckpt)
+    assert adam_steps(state["optimizer_G"]) == {6}
+    assert (state["lr_G"], state["lr_D"]) == pytest.approx((0.0, 0.0))  # after the last epoch
+
+
+def test_resume_from_a_numbered_epoch_starts_the_next_one(dataset, tmp_path, capsys):
+    trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "1", "--niter_decay", "1",
+                            "--save_epoch_freq", "1"))
+    capsys.readouterr()
+    trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "1", "--niter_decay", "1",
+                            "--continue_train", "--which_epoch", "1"), stop_after_steps=1)
+    assert "at epoch 2" in capsys.readouterr().out
+
+
+def test_resume_refuses_a_checkpoint_of_another_architecture(dataset, tmp_path):
+    trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "1"))
+    with pytest.raises(ValueError, match="does not fit the networks"):
+        trainer.train(train_opt(dataset, tmp_path / "ck", "--ngf", "4", "--continue_train"))
+
+
+@pytest.mark.parametrize("ttur", [True, False])
+def test_lr_is_constant_for_niter_then_decays_linearly_to_zero(ttur, dataset, tmp_path):
+    extra = [] if ttur else ["--no_TTUR"]
+    opt = train_opt(dataset, tmp_path, "--lr", "0.0004", "--niter", "2", "--niter_decay", "4",
+                    *extra)
+    base = [0.0004, 0.0004, 0.0004, 0.0003, 0.0002, 0.0001]  # epochs 1 … 6
+    for epoch, lr in enumerate(base, start=1):
+        expected = (lr / 2, lr * 2) if ttur else (lr, lr)
+        assert trainer.learning_rates(opt, epoch) == pytest.approx(expected), epoch
+    assert trainer.learning_rates(opt, 7) == pytest.approx((0.0, 0.0))
+    assert trainer.adam_betas(opt) == ((0.0, 0.9) if ttur else (opt.beta1, opt.beta2))
+
+
+def test_no_ttur_uses_the_given_betas(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path, "--no_TTUR", "--beta1", "0.5", "--beta2", "0.999")
+    tr = trainer.Trainer(opt, trainer.Placement(torch.device("cpu")))
+    assert tr.set_epoch(1) == (0.0002, 0.0002)
+    assert tr.optimizer_G.param_groups[0]["betas"] == (0.5, 0.999)
+
+
+def test_without_decay_the_lr_stays_constant(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path, "--niter", "3")
+    assert {trainer.learning_rates(opt, e) for e in (1, 2, 3)} == {(0.0001, 0.0004)}
+
+
+def test_an_interrupted_save_keeps_the_previous_checkpoint(dataset, tmp_path, monkeypatch):
+    trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "1"))
+    ckpt = tmp_path / "ck" / "tiny"
+    before = (ckpt / "latest_net_G.pth").read_bytes()
+
+    def dies_half_way(obj, f):
+        f.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoints.torch, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoints.atomic_save({"x": 1}, str(ckpt / "latest_net_G.pth"))
+    assert (ckpt / "latest_net_G.pth").read_bytes() == before
+    assert not [n for n in os.listdir(ckpt) if ".tmp" in n]
+
+
+def test_vgg_loss_trains_with_torchvision_vgg19_weights(dataset, tmp_path):
+    vgg = networks.VGG19Features()
+    state = {**vgg.state_dict(), "classifier.0.weight": torch.zeros(1)}  # as torchvision saves
+    torch.save(state, tmp_path / "vgg19.pth")
+    opt = train_opt(dataset, tmp_path / "ck", "--vgg_weights", str(tmp_path / "vgg19.pth"),
+                    "--crop_size", "32")
+    opt.no_vgg_loss = False
+    tr = trainer.Trainer(opt, trainer.Placement(torch.device("cpu")))
+    ds = data.PairedDataset(opt)
+    batch = torch.utils.data.default_collate([ds[0], ds[1]])
+    values, _ = tr.step(networks.semantics(batch["label"], opt), batch["image"])
+    assert math.isfinite(values["G_VGG"]) and values["G_VGG"] > 0
+
+
+def test_vgg_weights_of_another_network_are_refused(tmp_path):
+    torch.save({"features.0.weight": torch.zeros(3, 3, 3, 3)}, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match="not a torchvision vgg19 state dict"):
+        losses.load_vgg19(networks.VGG19Features(), str(tmp_path / "other.pth"))
+
+
+def test_torchrun_trains_on_two_processes(dataset, tmp_path):
+    """DDP on the CPU (gloo): each process takes half the batch; rank 0 writes."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "2", "-m", "easel_training", "train", "--name", "ddp", "--checkpoints_dir",
+           str(tmp_path / "ck"), "--label_dir", dataset["label"], "--image_dir",
+           dataset["image"], *TINY, "--no_instance", "--niter", "1", "--print_freq", "2"]
+    run = subprocess.run(cmd, cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "2 process(es) on cpu" in run.stdout
+    assert run.stdout.count("(epoch: 1, iters: 2,") == 1  # printed by rank 0 only
+    assert checkpoints.read_iter(str(tmp_path / "ck" / "ddp")) == (2, 0)
