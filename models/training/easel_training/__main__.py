@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import options, segmenter, trainer
+from . import options, segmenter, summary, trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Segment real test photos and/or generated images and compare with the "
                     "label maps they belong to: pixel accuracy and mIoU, printed as JSON.")
     segmenter.add_evaluate_arguments(ev)
+    summ = sub.add_parser(
+        "summary", help="training.json for the model card: data, schedule, images seen, time",
+        description="Print what a run in <checkpoints_dir>/<name>/ was trained on and for how "
+                    "long, as JSON; save it as training.json there and `easel import` puts it "
+                    "in the model card.")
+    summ.add_argument("checkpoint", help="the run's folder, e.g. checkpoints/landscapes")
     return p
 
 
@@ -38,6 +44,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "train":
             trainer.train(options.finalize(args))
+        elif args.command == "summary":
+            summary.main(args.checkpoint)
         elif args.command == "segmenter":
             segmenter.path_checks(args)
             segmenter.train_segmenter(args)
