@@ -30,8 +30,7 @@ release: venv
 	$(CARGO) build --locked --release
 
 serve: release
-	@echo "easel serve arrives with the inference service (issue 4); until then see README: easel generate"
-	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel --help
+	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel serve --models models
 
 test: venv lint test-rust test-train
 

@@ -57,7 +57,8 @@ pub struct ClassTable {
 
 pub const BUILTIN: [&str; 4] = ["coco-stuff", "ade20k", "cityscapes", "landscapes"];
 
-fn parse_hex(s: &str) -> Option<[u8; 3]> {
+/// `#rrggbb` as bytes.
+pub fn parse_hex(s: &str) -> Option<[u8; 3]> {
     let h = s.strip_prefix('#')?;
     if h.len() != 6 || !h.is_ascii() {
         return None;

@@ -8,5 +8,6 @@ pub mod npy;
 pub mod onnx;
 pub mod package;
 pub mod runtime;
+pub mod serve;
 pub mod spade;
 pub mod synthesis;

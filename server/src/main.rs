@@ -47,6 +47,41 @@ enum Command {
     /// Make training data.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// Serve the REST API for every model package under a folder.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Folder of model packages (each a folder with model.json), or one package.
+    #[arg(long, env = "EASEL_MODELS", default_value = "models")]
+    models: PathBuf,
+    /// The model the painting page opens with. Default: `landscapes` when loaded, else the first by name.
+    #[arg(long = "default", env = "EASEL_DEFAULT_MODEL")]
+    default_model: Option<String>,
+    /// Address to listen on. Binds to loopback unless told otherwise.
+    #[arg(long, env = "EASEL_BIND", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// cpu, or cuda / cuda:N (needs a build with the `cuda` feature and onnxruntime-gpu).
+    #[arg(long, env = "EASEL_DEVICE", default_value = "cpu")]
+    device: String,
+    /// Most requests of one size run together in one inference batch.
+    #[arg(long, env = "EASEL_MAX_BATCH", default_value_t = 8)]
+    max_batch: usize,
+    /// Requests that may wait per model; beyond it the server answers 503 at once.
+    #[arg(long, env = "EASEL_MAX_QUEUE", default_value_t = 64)]
+    max_queue: usize,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "EASEL_MAX_BODY_BYTES", default_value_t = 16 << 20)]
+    max_body_bytes: usize,
+    /// Largest decoded map or image, in pixels (guards against decompression bombs).
+    #[arg(long, env = "EASEL_MAX_PIXELS", default_value_t = 16 << 20)]
+    max_pixels: u64,
+    /// Longest a request may wait for its image, in milliseconds.
+    #[arg(long, env = "EASEL_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    request_timeout_ms: u64,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
 #[derive(Subcommand)]
@@ -181,6 +216,7 @@ fn main() {
         Command::Generate(args) => generate(args),
         Command::Bench(args) => bench(args),
         Command::Dataset(DatasetCommand::Synth(args)) => synth(args),
+        Command::Serve(args) => serve(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -452,4 +488,47 @@ fn synth(args: SynthArgs) -> Result<()> {
         println!("contact sheet: {}", path.display());
     }
     Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    if args.device != "cpu" {
+        bail!(
+            "--device {}: this easel is built for the CPU only; the CUDA execution provider arrives with GPU support (issue 8)",
+            args.device
+        );
+    }
+    for (flag, value) in [
+        ("--max-batch", args.max_batch),
+        ("--max-queue", args.max_queue),
+        ("--max-body-bytes", args.max_body_bytes),
+    ] {
+        if value == 0 {
+            bail!("{flag} must be at least 1");
+        }
+    }
+    let default_model = args.default_model.or_else(|| {
+        args.models
+            .join("landscapes")
+            .join("model.json")
+            .is_file()
+            .then(|| "landscapes".to_string())
+    });
+    let config = easel::serve::ServeConfig {
+        models_dir: args.models,
+        default_model,
+        bind: args.bind,
+        worker: easel::serve::worker::WorkerConfig {
+            max_batch: args.max_batch,
+            max_queue: args.max_queue,
+        },
+        max_body_bytes: args.max_body_bytes,
+        max_pixels: args.max_pixels,
+        request_timeout: std::time::Duration::from_millis(args.request_timeout_ms),
+        session: SessionOptions {
+            threads: args.runtime.threads,
+        },
+        ort_lib: args.runtime.ort_lib,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(easel::serve::run(config))
 }

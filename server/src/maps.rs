@@ -24,6 +24,18 @@ pub enum MapError {
     NotIndexed { channels: usize },
     #[error("{0}")]
     OutOfRange(String),
+    #[error("the label map has {channels} channel(s); colour encodings need an RGB or RGBA PNG")]
+    NotColor { channels: usize },
+    #[error("{count} pixels of the label map have colours that are not in model {model}'s palette (the first at x {x}, y {y}: #{r:02x}{g:02x}{b:02x}); paint with the palette's exact colours, or ask for the nearest class with nearest=true")]
+    OffPalette {
+        model: String,
+        count: usize,
+        x: usize,
+        y: usize,
+        r: u8,
+        g: u8,
+        b: u8,
+    },
     #[error(
         "the instance map is {iw}×{ih} but the label map is {lw}×{lh}; they must be the same size"
     )]
@@ -109,6 +121,85 @@ pub fn decode_png(bytes: &[u8], what: &'static str, max_pixels: u64) -> Result<R
     })
 }
 
+/// How the pixels of a label-map PNG name classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelEncoding {
+    /// Grayscale or paletted: class indices; colour: the model's colours.
+    Auto,
+    /// Grayscale or paletted PNG of class indices.
+    Index,
+    /// RGB in the model's class colours; `nearest` maps other colours to the closest.
+    Colors { nearest: bool },
+    /// RGB whose red channel is the class index, as NVIDIA's GauGAN demo sends.
+    Red,
+}
+
+/// Class indices for RGB pixels by the card's colours (the dontcare colour
+/// included); exact matches unless `nearest`.
+fn colors_to_classes(
+    rgb: &[[u8; 3]],
+    width: usize,
+    card: &ModelCard,
+    nearest: bool,
+) -> Result<Vec<u32>, MapError> {
+    let mut palette: Vec<([u8; 3], u32)> = card
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.rgb(), i as u32))
+        .collect();
+    if let Some(rgb) = card
+        .dontcare
+        .as_ref()
+        .and_then(|d| crate::classes::parse_hex(&d.color))
+    {
+        palette.push((rgb, card.classes.len() as u32));
+    }
+    let lookup: std::collections::HashMap<[u8; 3], u32> =
+        palette.iter().rev().map(|&(c, i)| (c, i)).collect();
+    let closest = |p: [u8; 3]| {
+        let dist = |c: [u8; 3]| {
+            (0..3)
+                .map(|k| (p[k] as i32 - c[k] as i32).pow(2))
+                .sum::<i32>()
+        };
+        palette
+            .iter()
+            .min_by_key(|(c, _)| dist(*c))
+            .map_or(0, |&(_, i)| i)
+    };
+    let mut off = 0usize;
+    let mut first = None;
+    let values = rgb
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match lookup.get(p) {
+            Some(&class) => class,
+            None => {
+                off += 1;
+                first.get_or_insert((i, *p));
+                if nearest {
+                    closest(*p)
+                } else {
+                    0
+                }
+            }
+        })
+        .collect();
+    match first {
+        Some((i, [r, g, b])) if !nearest => Err(MapError::OffPalette {
+            model: card.name.clone(),
+            count: off,
+            x: i % width.max(1),
+            y: i / width.max(1),
+            r,
+            g,
+            b,
+        }),
+        _ => Ok(values),
+    }
+}
+
 /// A map of class indices, each known to be below the model's class count
 /// (255 already turned into the dontcare class where the model has one).
 #[derive(Debug, Clone, PartialEq)]
@@ -177,12 +268,43 @@ impl LabelMap {
 
     /// Decodes an index PNG (8/16-bit grayscale or paletted) and validates it.
     pub fn from_png(bytes: &[u8], card: &ModelCard, max_pixels: u64) -> Result<Self, MapError> {
+        Self::decode(bytes, card, LabelEncoding::Index, max_pixels)
+    }
+
+    /// Decodes a PNG whose pixels encode classes as `encoding` says.
+    pub fn decode(
+        bytes: &[u8],
+        card: &ModelCard,
+        encoding: LabelEncoding,
+        max_pixels: u64,
+    ) -> Result<Self, MapError> {
         let raw = decode_png(bytes, "label map", max_pixels)?;
-        // Grayscale with alpha: the gray sample is the class.
-        let values = match raw.channels {
-            1 => raw.samples,
-            2 => raw.samples.chunks_exact(2).map(|p| p[0]).collect(),
-            channels => return Err(MapError::NotIndexed { channels }),
+        let encoding = match encoding {
+            LabelEncoding::Auto if raw.channels >= 3 => LabelEncoding::Colors { nearest: false },
+            LabelEncoding::Auto => LabelEncoding::Index,
+            e => e,
+        };
+        let pixels = raw.samples.chunks_exact(raw.channels);
+        // 16-bit colour PNGs are compared at 8 bits.
+        let byte = |v: u32| {
+            if raw.bit_depth == 16 {
+                (v >> 8) as u8
+            } else {
+                v as u8
+            }
+        };
+        let values = match (encoding, raw.channels) {
+            // Grayscale with alpha: the gray sample is the class.
+            (LabelEncoding::Index, 1 | 2) => pixels.map(|p| p[0]).collect(),
+            (LabelEncoding::Index, channels) => return Err(MapError::NotIndexed { channels }),
+            (LabelEncoding::Red, 3 | 4) => pixels.map(|p| byte(p[0]) as u32).collect(),
+            (LabelEncoding::Colors { nearest }, 3 | 4) => {
+                let rgb: Vec<[u8; 3]> = pixels
+                    .map(|p| [byte(p[0]), byte(p[1]), byte(p[2])])
+                    .collect();
+                colors_to_classes(&rgb, raw.width, card, nearest)?
+            }
+            (_, channels) => return Err(MapError::NotColor { channels }),
         };
         Self::new(raw.width, raw.height, values, card)
     }
@@ -195,6 +317,25 @@ impl LabelMap {
     }
     pub fn labels(&self) -> &[u32] {
         &self.labels
+    }
+
+    /// Nearest-neighbour resize (PyTorch's rule: src = floor(dst · in / out)).
+    pub fn resized(&self, width: usize, height: usize) -> Self {
+        let src = |dst: usize, input: usize, output: usize| {
+            ((dst as f32 * (input as f32 / output as f32)).floor() as usize).min(input - 1)
+        };
+        let labels = (0..height)
+            .flat_map(|y| {
+                let sy = src(y, self.height, height);
+                (0..width).map(move |x| (sy, src(x, self.width, width)))
+            })
+            .map(|(sy, sx)| self.labels[sy * self.width + sx])
+            .collect();
+        Self {
+            width,
+            height,
+            labels,
+        }
     }
 
     /// Edges between classes: what the instance edges are when every

@@ -1,0 +1,359 @@
+//! HTTP handlers: thin. They turn a request into a validated `Job`, queue it
+//! and turn the result into an image response.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::worker::{Job, ModelWorker};
+use super::AppState;
+use crate::maps::{InstanceMap, LabelEncoding, LabelMap};
+use crate::package::ModelCard;
+use crate::runtime::Output;
+use crate::synthesis::{self, Style};
+
+/// Options of a synthesis request, as query parameters or multipart fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct SynthesisOptions {
+    /// png (default), jpeg or webp.
+    pub format: Option<String>,
+    /// auto (default), index, colors or red.
+    pub encoding: Option<String>,
+    /// With `encoding=colors`: map off-palette colours to the nearest class.
+    pub nearest: Option<bool>,
+    /// Seed for z (models with a style vector); default 0.
+    pub seed: Option<u64>,
+    /// input (default): the image has the map's size; native: the model's.
+    pub size: Option<String>,
+    /// classes (default): without an instance map, instance edges are the
+    /// edges between classes; none: no edges.
+    pub edges: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ImageFormat {
+    Png,
+    Jpeg,
+    Webp,
+}
+
+impl ImageFormat {
+    fn parse(s: Option<&str>) -> Result<Self, ApiError> {
+        match s.unwrap_or("png") {
+            "png" => Ok(Self::Png),
+            "jpeg" | "jpg" => Ok(Self::Jpeg),
+            "webp" => Ok(Self::Webp),
+            other => Err(ApiError::Malformed(format!(
+                "format `{other}` is not one of png, jpeg, webp"
+            ))),
+        }
+    }
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::Webp => "image/webp",
+        }
+    }
+}
+
+fn encoding(options: &SynthesisOptions) -> Result<LabelEncoding, ApiError> {
+    let nearest = options.nearest.unwrap_or(false);
+    match options.encoding.as_deref().unwrap_or("auto") {
+        "auto" if nearest => Ok(LabelEncoding::Colors { nearest }),
+        "auto" => Ok(LabelEncoding::Auto),
+        "index" => Ok(LabelEncoding::Index),
+        "colors" | "colours" => Ok(LabelEncoding::Colors { nearest }),
+        "red" => Ok(LabelEncoding::Red),
+        other => Err(ApiError::Malformed(format!(
+            "encoding `{other}` is not one of auto, index, colors, red"
+        ))),
+    }
+}
+
+/// The parts of a synthesis request, however it arrived.
+#[derive(Default)]
+struct Parts {
+    label: Option<Bytes>,
+    instance: Option<Bytes>,
+    style: Option<Bytes>,
+    options: SynthesisOptions,
+}
+
+async fn read_parts(request: Request, query: SynthesisOptions) -> Result<Parts, ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "image/png" => {
+            let body = Bytes::from_request(request, &()).await.map_err(|e| body_error(e.status(), e.body_text()))?;
+            Ok(Parts { label: Some(body), options: query, ..Parts::default() })
+        }
+        "multipart/form-data" => {
+            let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::Malformed(e.body_text()))?;
+            let mut parts = Parts { options: query, ..Parts::default() };
+            while let Some(field) = multipart.next_field().await.map_err(|e| body_error(e.status(), e.body_text()))? {
+                let name = field.name().unwrap_or("").to_string();
+                let data = field.bytes().await.map_err(|e| body_error(e.status(), e.body_text()))?;
+                let text = || String::from_utf8_lossy(&data).trim().to_string();
+                let opts = &mut parts.options;
+                match name.as_str() {
+                    "label" => parts.label = Some(data),
+                    "instance" => parts.instance = Some(data),
+                    "style" => parts.style = Some(data),
+                    "seed" => opts.seed = Some(text().parse().map_err(|_| ApiError::Malformed(format!("seed `{}` is not a whole number", text())))?),
+                    "format" => opts.format = Some(text()),
+                    "encoding" => opts.encoding = Some(text()),
+                    "nearest" => opts.nearest = Some(text() == "true"),
+                    "size" => opts.size = Some(text()),
+                    "edges" => opts.edges = Some(text()),
+                    other => return Err(ApiError::Malformed(format!("unknown multipart field `{other}`; expected label, instance, style, seed, format, encoding, nearest, size, edges"))),
+                }
+            }
+            Ok(parts)
+        }
+        "" => Err(ApiError::UnsupportedType("no Content-Type: send the label map as image/png, or multipart/form-data with a `label` field".into())),
+        other => Err(ApiError::UnsupportedType(format!("Content-Type {other} is not supported: send the label map as image/png, or multipart/form-data with a `label` field"))),
+    }
+}
+
+fn body_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(format!(
+            "{text}; send a smaller map or raise --max-body-bytes"
+        ))
+    } else {
+        ApiError::Malformed(text)
+    }
+}
+
+/// A validated job and what the response needs to finish it.
+struct Prepared {
+    job: Job,
+    format: ImageFormat,
+    /// Resize the image back to this (width, height).
+    output_size: Option<(usize, usize)>,
+}
+
+fn prepare(card: &ModelCard, parts: Parts, max_pixels: u64) -> Result<Prepared, ApiError> {
+    let options = &parts.options;
+    let format = ImageFormat::parse(options.format.as_deref())?;
+    let bytes = parts.label.as_ref().ok_or_else(|| {
+        ApiError::Malformed(
+            "no label map: send it as the body (image/png) or as the multipart field `label`"
+                .into(),
+        )
+    })?;
+    let label = LabelMap::decode(bytes, card, encoding(options)?, max_pixels)?;
+    let instance = parts
+        .instance
+        .as_ref()
+        .map(|b| InstanceMap::from_png(b, max_pixels))
+        .transpose()?;
+    let (input_w, input_h) = (label.width(), label.height());
+    let native = (card.native.width, card.native.height);
+    let (label, instance, output_size) = match options.size.as_deref().unwrap_or("input") {
+        "native" if (input_w, input_h) != native => (label.resized(native.0, native.1), None, None),
+        "native" => (label, instance, None),
+        "input" if card.size_problem(input_h, input_w).is_none() => (label, instance, None),
+        "input" => (
+            label.resized(native.0, native.1),
+            None,
+            Some((input_w, input_h)),
+        ),
+        other => {
+            return Err(ApiError::Malformed(format!(
+                "size `{other}` is not one of input, native"
+            )))
+        }
+    };
+    if parts.instance.is_some() && instance.is_none() {
+        return Err(ApiError::InvalidMap(format!(
+            "the map is {input_w}×{input_h} and has to be resized for this model ({}×{}), which would break the instance map; send both at a size the model accepts",
+            native.0, native.1
+        )));
+    }
+    let edges = match (
+        card.uses_instances,
+        &instance,
+        options.edges.as_deref().unwrap_or("classes"),
+    ) {
+        (false, _, _) => None,
+        (true, Some(inst), _) => Some(inst.edges(&label)?),
+        (true, None, "classes") => Some(label.class_edges()),
+        (true, None, "none") => Some(vec![0; label.width() * label.height()]),
+        (_, _, other) => {
+            return Err(ApiError::Malformed(format!(
+                "edges `{other}` is not one of classes, none"
+            )))
+        }
+    };
+    let style = match &parts.style {
+        Some(bytes) => {
+            let img = image::load_from_memory(bytes)
+                .map_err(|e| ApiError::Malformed(format!("the style image cannot be read: {e}")))?;
+            Style::from_image(&img.to_rgb8(), options.seed)
+        }
+        None => Style::Seed(options.seed.unwrap_or(0)),
+    };
+    let job = Job {
+        label,
+        edges,
+        style,
+    };
+    synthesis::check_request(card, &job.label, card.z_dim.is_some().then_some(&job.style))?;
+    Ok(Prepared {
+        job,
+        format,
+        output_size,
+    })
+}
+
+fn encode(
+    image: &Output,
+    format: ImageFormat,
+    size: Option<(usize, usize)>,
+) -> Result<Vec<u8>, ApiError> {
+    let (h, w) = (image.shape[2], image.shape[3]);
+    let rgb = image::RgbImage::from_raw(w as u32, h as u32, synthesis::chw_to_rgb(image, 0))
+        .ok_or_else(|| ApiError::Internal("image buffer of the wrong size".into()))?;
+    let rgb = match size {
+        Some((w, h)) => image::imageops::resize(
+            &rgb,
+            w as u32,
+            h as u32,
+            image::imageops::FilterType::Triangle,
+        ),
+        None => rgb,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let fmt = match format {
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Webp => image::ImageFormat::WebP,
+    };
+    rgb.write_to(&mut out, fmt)
+        .map_err(|e| ApiError::Internal(format!("encoding the image: {e}")))?;
+    Ok(out.into_inner())
+}
+
+fn worker(state: &AppState, name: &str) -> Result<ModelWorker, ApiError> {
+    state.models.get(name).cloned().ok_or_else(|| {
+        let names: Vec<&str> = state.models.keys().map(String::as_str).collect();
+        ApiError::NotFound(format!(
+            "no model named `{name}`; loaded: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+fn millis(d: Duration) -> HeaderValue {
+    HeaderValue::from_str(&format!("{:.1}", d.as_secs_f64() * 1000.0))
+        .unwrap_or(HeaderValue::from_static("0"))
+}
+
+pub async fn synthesize(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<SynthesisOptions>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let worker = worker(&state, &name)?;
+    let parts = read_parts(request, query).await?;
+    let max_pixels = state.config.max_pixels;
+    let card = worker.card().clone();
+    let prepared = tokio::task::spawn_blocking(move || prepare(&card, parts, max_pixels))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let receiver = worker.submit(prepared.job)?;
+    let done = tokio::time::timeout(state.config.request_timeout, receiver)
+        .await
+        .map_err(|_| {
+            ApiError::Timeout(format!(
+                "no image within {:?}; the server is busy, retry or raise --request-timeout",
+                state.config.request_timeout
+            ))
+        })?
+        .map_err(|_| ApiError::Internal("the model worker stopped".into()))??;
+    state.metrics.queued(&name, done.queue_time);
+    let (format, size) = (prepared.format, prepared.output_size);
+    let bytes =
+        tokio::task::spawn_blocking(move || encode(&done.image, format, size).map(|b| (b, done)))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (bytes, done) = bytes;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert("x-queue-time", millis(done.queue_time));
+    headers.insert("x-inference-time", millis(done.inference_time));
+    headers.insert("x-total-time", millis(started.elapsed()));
+    headers.insert("x-batch-size", HeaderValue::from(done.batch_size));
+    Ok((headers, bytes).into_response())
+}
+
+pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let models: Vec<serde_json::Value> = state
+        .models
+        .values()
+        .map(|w| {
+            let c = w.card();
+            serde_json::json!({
+                "name": c.name,
+                "classes": c.classes.len(),
+                "native": c.native,
+                "uses_instances": c.uses_instances,
+                "z_dim": c.z_dim,
+                "has_encoder": c.has_encoder,
+                "default": c.name == state.default_model,
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "models": models, "default": state.default_model }))
+}
+
+pub async fn get_model(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<ModelCard>, ApiError> {
+    Ok(Json(worker(&state, &name)?.card().clone()))
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.models.is_empty() {
+        (StatusCode::SERVICE_UNAVAILABLE, "no model loaded").into_response()
+    } else {
+        "ready".into_response()
+    }
+}
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

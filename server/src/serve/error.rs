@@ -1,0 +1,120 @@
+//! The API's one error type and its one status table. Every error is JSON
+//! `{"error": …, "error_type": …}`; internal details go to the log only.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::worker::QueueError;
+use crate::maps::MapError;
+use crate::synthesis::SynthesisError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request cannot be read.
+    #[error("{0}")]
+    Malformed(String),
+    /// 404
+    #[error("{0}")]
+    NotFound(String),
+    /// 413
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// 422: readable, but not a map this model can take.
+    #[error("{0}")]
+    InvalidMap(String),
+    /// 503 with Retry-After.
+    #[error("{0}")]
+    Overloaded(String),
+    /// 504
+    #[error("{0}")]
+    Timeout(String),
+    /// 500: the message is logged; the client sees a generic one.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::InvalidMap(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error_type` field, also the metrics label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::UnsupportedType(_) => "unsupported_type",
+            ApiError::InvalidMap(_) => "invalid_map",
+            ApiError::Overloaded(_) => "overloaded",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<MapError> for ApiError {
+    fn from(e: MapError) -> Self {
+        match e {
+            MapError::Png { .. } => ApiError::Malformed(e.to_string()),
+            MapError::TooLarge { .. } => ApiError::TooLarge(e.to_string()),
+            _ => ApiError::InvalidMap(e.to_string()),
+        }
+    }
+}
+
+impl From<SynthesisError> for ApiError {
+    fn from(e: SynthesisError) -> Self {
+        match e {
+            SynthesisError::Map(m) => m.into(),
+            SynthesisError::Runtime(r) => ApiError::Internal(r.to_string()),
+            other => ApiError::InvalidMap(other.to_string()),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::Full { .. } | QueueError::Closed(_) => ApiError::Overloaded(e.to_string()),
+            QueueError::Failed(msg) => ApiError::Internal(msg),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error; the server log has the details".to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({ "error": message, "error_type": self.kind() });
+        let mut response = (status, Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(super::FailureKind(self.kind()));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,285 @@
+//! One OS thread per model owns its session and is fed through a bounded
+//! queue. The thread batches waiting requests of the same size, drops those
+//! whose client has gone, and answers each through its own oneshot channel.
+//! Nothing here knows about HTTP.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::maps::LabelMap;
+use crate::package::ModelCard;
+use crate::runtime::{GeneratorInput, ModelSession, Output};
+use crate::synthesis::{self, Style};
+
+/// One image to make: a validated map, its instance edges and its style.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub label: LabelMap,
+    /// 0/1 per pixel, for models that use instance edges.
+    pub edges: Option<Vec<u8>>,
+    pub style: Style,
+}
+
+/// What a model does, behind a trait so that the queue and HTTP layers can be
+/// tested with a fake in microseconds.
+pub trait Generator: Send + 'static {
+    fn card(&self) -> &ModelCard;
+    /// Images for `jobs`, all of one size; (1, 3, H, W) each, in order.
+    fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String>;
+}
+
+impl Generator for Box<dyn Generator> {
+    fn card(&self) -> &ModelCard {
+        (**self).card()
+    }
+    fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
+        (**self).generate(jobs)
+    }
+}
+
+impl Generator for ModelSession {
+    fn card(&self) -> &ModelCard {
+        &self.package.card
+    }
+
+    fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
+        let Some(first) = jobs.first() else {
+            return Ok(Vec::new());
+        };
+        let (h, w) = (first.label.height(), first.label.width());
+        let mut labels = Vec::with_capacity(jobs.len() * h * w);
+        let mut edges = Vec::new();
+        let mut z = Vec::new();
+        for job in jobs {
+            labels.extend(job.label.labels().iter().map(|&v| v as i64));
+            if let Some(e) = &job.edges {
+                edges.extend(e.iter().map(|&v| v as i64));
+            }
+            if let Some(v) = synthesis::style_vector(self, &job.style).map_err(|e| e.to_string())? {
+                z.extend(v);
+            }
+        }
+        let card = &self.package.card;
+        let input = GeneratorInput {
+            batch: jobs.len(),
+            height: h,
+            width: w,
+            labels: &labels,
+            edges: card.uses_instances.then_some(edges.as_slice()),
+            z: card.z_dim.map(|_| z.as_slice()),
+        };
+        let out = ModelSession::generate(self, &input).map_err(|e| e.to_string())?;
+        let plane = 3 * h * w;
+        Ok(out
+            .data
+            .chunks_exact(plane)
+            .map(|c| Output {
+                shape: vec![1, 3, h, w],
+                data: c.to_vec(),
+            })
+            .collect())
+    }
+}
+
+/// The answer to one request, with where its time went.
+#[derive(Debug)]
+pub struct Done {
+    pub image: Output,
+    pub queue_time: Duration,
+    pub inference_time: Duration,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum QueueError {
+    #[error("the queue of model {model} is full ({capacity} waiting); retry shortly")]
+    Full { model: String, capacity: usize },
+    #[error("model {0} is shutting down")]
+    Closed(String),
+    #[error("inference failed: {0}")]
+    Failed(String),
+}
+
+struct Request {
+    job: Job,
+    reply: oneshot::Sender<Result<Done, QueueError>>,
+    enqueued: Instant,
+}
+
+/// Counts for metrics, shared with the HTTP layer.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    pub waiting: AtomicUsize,
+    pub dropped_disconnected: AtomicUsize,
+}
+
+/// Observes each batch run (for metrics), from the worker thread.
+pub type BatchObserver = Arc<dyn Fn(&str, usize, Duration) + Send + Sync>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerConfig {
+    pub max_batch: usize,
+    pub max_queue: usize,
+}
+
+/// The handle callers hold: cheap to clone, sends work to the model's thread.
+#[derive(Clone)]
+pub struct ModelWorker {
+    card: Arc<ModelCard>,
+    sender: SyncSender<Request>,
+    capacity: usize,
+    pub stats: Arc<QueueStats>,
+}
+
+impl ModelWorker {
+    /// Starts the thread that owns `generator`.
+    pub fn spawn(
+        generator: impl Generator,
+        config: WorkerConfig,
+        observer: BatchObserver,
+    ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+        let card = Arc::new(generator.card().clone());
+        let (sender, receiver) = mpsc::sync_channel(config.max_queue.max(1));
+        let stats = Arc::new(QueueStats::default());
+        let thread_stats = stats.clone();
+        let name = card.name.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("model-{name}"))
+            .spawn(move || run(generator, receiver, config, thread_stats, observer))?;
+        Ok((
+            Self {
+                card,
+                sender,
+                capacity: config.max_queue.max(1),
+                stats,
+            },
+            handle,
+        ))
+    }
+
+    pub fn card(&self) -> &ModelCard {
+        &self.card
+    }
+
+    /// Queues `job`; fails at once when the queue is full.
+    pub fn submit(
+        &self,
+        job: Job,
+    ) -> Result<oneshot::Receiver<Result<Done, QueueError>>, QueueError> {
+        let (reply, receiver) = oneshot::channel();
+        let request = Request {
+            job,
+            reply,
+            enqueued: Instant::now(),
+        };
+        self.stats.waiting.fetch_add(1, Ordering::Relaxed);
+        match self.sender.try_send(request) {
+            Ok(()) => Ok(receiver),
+            Err(e) => {
+                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+                Err(match e {
+                    TrySendError::Full(_) => QueueError::Full {
+                        model: self.card.name.clone(),
+                        capacity: self.capacity,
+                    },
+                    TrySendError::Disconnected(_) => QueueError::Closed(self.card.name.clone()),
+                })
+            }
+        }
+    }
+}
+
+fn same_size(a: &Job, b: &Job) -> bool {
+    (a.label.width(), a.label.height()) == (b.label.width(), b.label.height())
+}
+
+/// The worker loop: until every sender is gone and the queue is drained.
+fn run(
+    mut generator: impl Generator,
+    receiver: Receiver<Request>,
+    config: WorkerConfig,
+    stats: Arc<QueueStats>,
+    observer: BatchObserver,
+) {
+    let model = generator.card().name.clone();
+    // Requests taken off the channel that did not fit the last batch's size.
+    let mut held: VecDeque<Request> = VecDeque::new();
+    loop {
+        let first = match held.pop_front() {
+            Some(r) => r,
+            None => match receiver.recv_timeout(Duration::from_millis(200)) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        let mut batch = vec![first];
+        let mut kept = VecDeque::new();
+        while let Some(r) = held.pop_front() {
+            if batch.len() < config.max_batch && same_size(&r.job, &batch[0].job) {
+                batch.push(r);
+            } else {
+                kept.push_back(r);
+            }
+        }
+        while batch.len() < config.max_batch {
+            match receiver.try_recv() {
+                Ok(r) if same_size(&r.job, &batch[0].job) => batch.push(r),
+                Ok(r) => kept.push_back(r),
+                Err(_) => break,
+            }
+        }
+        held = kept;
+        stats.waiting.fetch_sub(batch.len(), Ordering::Relaxed);
+        // A client that has gone does not get an image.
+        let before = batch.len();
+        batch.retain(|r| !r.reply.is_closed());
+        stats
+            .dropped_disconnected
+            .fetch_add(before - batch.len(), Ordering::Relaxed);
+        if batch.is_empty() {
+            continue;
+        }
+        let (jobs, replies): (Vec<Job>, Vec<_>) = batch
+            .into_iter()
+            .map(|r| (r.job, (r.reply, r.enqueued)))
+            .unzip();
+        let started = Instant::now();
+        let result = generator.generate(&jobs);
+        let inference_time = started.elapsed();
+        let size = jobs.len();
+        observer(&model, size, inference_time);
+        let result = match result {
+            Ok(images) if images.len() == size => Ok(images),
+            Ok(images) => Err(format!(
+                "the generator returned {} images for a batch of {size}",
+                images.len()
+            )),
+            Err(msg) => Err(msg),
+        };
+        match result {
+            Ok(images) => {
+                for ((reply, enqueued), image) in replies.into_iter().zip(images) {
+                    let _ = reply.send(Ok(Done {
+                        image,
+                        queue_time: started - enqueued,
+                        inference_time,
+                        batch_size: size,
+                    }));
+                }
+            }
+            Err(msg) => {
+                tracing::error!(model, error = %msg, "inference failed");
+                for (reply, _) in replies {
+                    let _ = reply.send(Err(QueueError::Failed(msg.clone())));
+                }
+            }
+        }
+    }
+    tracing::info!(model, "model worker stopped");
+}

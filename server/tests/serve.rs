@@ -1,0 +1,523 @@
+//! The REST API against a fake generator (microseconds per image), and one
+//! real model: statuses, messages, headers, batching, the queue and metrics.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use easel::classes::ClassInfo;
+use easel::package::{AllowedSizes, Architecture, ModelCard, Size, Source, SourceFile};
+use easel::runtime::{Output, SessionOptions};
+use easel::serve::worker::{Generator, Job, WorkerConfig};
+use easel::serve::{app, state_with, ServeConfig};
+use easel::spade::arch::Upsampling;
+
+const COLORS: [&str; 3] = ["#ff0000", "#00ff00", "#0000ff"];
+
+fn card(name: &str) -> ModelCard {
+    ModelCard {
+        format: 1,
+        name: name.into(),
+        class_table: "test".into(),
+        classes: COLORS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ClassInfo {
+                name: format!("c{i}"),
+                color: c.to_string(),
+                coco_stuff: None,
+            })
+            .collect(),
+        dontcare: None,
+        uses_instances: false,
+        z_dim: None,
+        has_encoder: false,
+        native: Size {
+            width: 64,
+            height: 64,
+        },
+        sizes: AllowedSizes {
+            fixed: false,
+            multiple_of: 32,
+        },
+        precision: "fp32".into(),
+        architecture: Architecture {
+            norm_g: "spadeinstance3x3".into(),
+            ngf: 1,
+            spade_hidden: 1,
+            num_upsampling_layers: Upsampling::Normal,
+            semantic_nc: 3,
+            norm_e: None,
+        },
+        source: Source {
+            checkpoint_dir: String::new(),
+            epoch: "latest".into(),
+            generator: SourceFile {
+                file: "fake".into(),
+                sha256: String::new(),
+            },
+            encoder: None,
+            opt: None,
+        },
+        importer: easel::package::Importer {
+            name: "test".into(),
+            version: "0".into(),
+        },
+        training: None,
+        evaluation: None,
+    }
+}
+
+/// Paints each pixel's class as its red channel: -1, 0, 1 for classes 0, 1, 2.
+struct Fake {
+    card: ModelCard,
+    delay: Duration,
+    batches: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Generator for Fake {
+    fn card(&self) -> &ModelCard {
+        &self.card
+    }
+    fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
+        std::thread::sleep(self.delay);
+        self.batches.lock().unwrap().push(jobs.len());
+        Ok(jobs
+            .iter()
+            .map(|j| {
+                let (h, w) = (j.label.height(), j.label.width());
+                let mut data = vec![-1.0; 3 * h * w];
+                for (i, &c) in j.label.labels().iter().enumerate() {
+                    data[i] = c as f32 - 1.0;
+                }
+                Output {
+                    shape: vec![1, 3, h, w],
+                    data,
+                }
+            })
+            .collect())
+    }
+}
+
+struct Server {
+    app: Router,
+    batches: Arc<Mutex<Vec<usize>>>,
+}
+
+fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
+    ServeConfig {
+        models_dir: "models".into(),
+        default_model: None,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        worker: WorkerConfig {
+            max_batch,
+            max_queue,
+        },
+        max_body_bytes: 1 << 20,
+        max_pixels: 1 << 20,
+        request_timeout: Duration::from_secs(10),
+        session: SessionOptions::default(),
+        ort_lib: None,
+    }
+}
+
+fn server(delay: Duration, max_batch: usize, max_queue: usize) -> Server {
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let fake = Fake {
+        card: card("fake"),
+        delay,
+        batches: batches.clone(),
+    };
+    let state = state_with(vec![Box::new(fake)], config(max_batch, max_queue)).unwrap();
+    Server {
+        app: app(state),
+        batches,
+    }
+}
+
+fn png_gray(width: u32, height: u32, value: impl Fn(u32, u32) -> u8) -> Vec<u8> {
+    let img = image::GrayImage::from_fn(width, height, |x, y| image::Luma([value(x, y)]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn png_rgb(width: u32, height: u32, value: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb(value(x, y)));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn post(uri: &str, content_type: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn send(
+    app: &Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+fn error_of(body: &[u8]) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_slice(body).expect("errors are JSON");
+    (
+        v["error"].as_str().unwrap().to_string(),
+        v["error_type"].as_str().unwrap().to_string(),
+    )
+}
+
+const SYNTH: &str = "/api/v1/models/fake/synthesize";
+
+#[tokio::test]
+async fn synthesizes_an_index_png_with_timing_headers() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, headers, body) = send(
+        &s.app,
+        post(SYNTH, "image/png", png_gray(64, 32, |x, _| (x / 22) as u8)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    for h in ["x-queue-time", "x-inference-time", "x-total-time"] {
+        assert!(
+            headers[h].to_str().unwrap().parse::<f64>().unwrap() >= 0.0,
+            "{h}"
+        );
+    }
+    let img = image::load_from_memory(&body).unwrap().to_rgb8();
+    assert_eq!((img.width(), img.height()), (64, 32));
+    assert_eq!(img.get_pixel(0, 0)[0], 0, "class 0 is painted red -1");
+    assert_eq!(img.get_pixel(63, 0)[0], 255, "class 2 is painted red 1");
+}
+
+#[tokio::test]
+async fn rejects_label_values_above_the_class_count_with_422() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(
+        &s.app,
+        post(
+            SYNTH,
+            "image/png",
+            png_gray(64, 64, |x, y| if x + y == 0 { 7 } else { 1 }),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "invalid_map");
+    assert!(
+        msg.contains("7 (1 pixel)") && msg.contains("3 classes"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415_and_missing_is_415() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(&s.app, post(SYNTH, "text/plain", b"hello".to_vec())).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(error_of(&body).0.contains("image/png"));
+    let request = Request::post(SYNTH).body(Body::from("x")).unwrap();
+    let (status, _, _) = send(&s.app, request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn truncated_png_is_400() {
+    let s = server(Duration::ZERO, 8, 8);
+    let mut png = png_gray(64, 64, |_, _| 0);
+    png.truncate(png.len() / 2);
+    let (status, _, body) = send(&s.app, post(SYNTH, "image/png", png)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&body).1, "malformed");
+}
+
+#[tokio::test]
+async fn oversized_body_is_413_with_the_flag_to_change() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(&s.app, post(SYNTH, "image/png", vec![0u8; 2 << 20])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "too_large");
+    assert!(msg.contains("--max-body-bytes"), "{msg}");
+}
+
+#[tokio::test]
+async fn decompression_bomb_is_refused_before_decoding() {
+    let s = server(Duration::ZERO, 8, 8);
+    // 2048×2048 of zeros compresses to a few kB but is 4 M pixels, over the 1 M limit.
+    let (status, _, body) = send(
+        &s.app,
+        post(SYNTH, "image/png", png_gray(2048, 2048, |_, _| 0)),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(error_of(&body).0.contains("over the limit"));
+}
+
+#[tokio::test]
+async fn unknown_model_is_404_listing_the_loaded_ones() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(
+        &s.app,
+        post(
+            "/api/v1/models/nope/synthesize",
+            "image/png",
+            png_gray(64, 64, |_, _| 0),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_of(&body).0.contains("loaded: fake"));
+}
+
+#[tokio::test]
+async fn colour_maps_match_the_palette_exactly_unless_nearest() {
+    let s = server(Duration::ZERO, 8, 8);
+    let off = png_rgb(64, 64, |x, y| {
+        if (x, y) == (5, 3) {
+            [250, 0, 0]
+        } else {
+            [0, 0, 255]
+        }
+    });
+    let (status, _, body) = send(&s.app, post(SYNTH, "image/png", off.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (msg, _) = error_of(&body);
+    assert!(
+        msg.contains("1 pixels") && msg.contains("x 5, y 3") && msg.contains("nearest=true"),
+        "{msg}"
+    );
+    let (status, _, body) = send(
+        &s.app,
+        post(&format!("{SYNTH}?nearest=true"), "image/png", off),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let img = image::load_from_memory(&body).unwrap().to_rgb8();
+    assert_eq!(img.get_pixel(5, 3)[0], 0, "off-palette red maps to class 0");
+    assert_eq!(img.get_pixel(0, 0)[0], 255, "blue is class 2");
+}
+
+#[tokio::test]
+async fn red_channel_encoding_reads_the_class_from_red() {
+    let s = server(Duration::ZERO, 8, 8);
+    let png = png_rgb(64, 64, |x, _| [if x < 32 { 1 } else { 2 }, 77, 99]);
+    let (status, _, body) = send(
+        &s.app,
+        post(&format!("{SYNTH}?encoding=red"), "image/png", png),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let img = image::load_from_memory(&body).unwrap().to_rgb8();
+    assert_eq!(img.get_pixel(0, 0)[0], 128);
+    assert_eq!(img.get_pixel(63, 0)[0], 255);
+}
+
+fn multipart(fields: &[(&str, &str, Vec<u8>)]) -> (String, Vec<u8>) {
+    let boundary = "easel-test-boundary";
+    let mut body = Vec::new();
+    for (name, content_type, data) in fields {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n").bytes());
+        body.extend(data);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn multipart_takes_label_and_format() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (ct, body) = multipart(&[
+        ("label", "image/png", png_gray(64, 64, |_, _| 1)),
+        ("format", "text/plain", b"jpeg".to_vec()),
+    ]);
+    let (status, headers, body) = send(&s.app, post(SYNTH, &ct, body)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(
+        image::guess_format(&body).unwrap(),
+        image::ImageFormat::Jpeg
+    );
+    let (ct, body) = multipart(&[("lable", "image/png", png_gray(64, 64, |_, _| 1))]);
+    let (status, _, body) = send(&s.app, post(SYNTH, &ct, body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body)
+        .0
+        .contains("unknown multipart field `lable`"));
+}
+
+#[tokio::test]
+async fn maps_of_other_sizes_are_resized_and_the_image_resized_back() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) =
+        send(&s.app, post(SYNTH, "image/png", png_gray(50, 40, |_, _| 2))).await;
+    assert_eq!(status, StatusCode::OK);
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (50, 40));
+    let (status, _, body) = send(
+        &s.app,
+        post(
+            &format!("{SYNTH}?size=native"),
+            "image/png",
+            png_gray(50, 40, |_, _| 2),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 64));
+}
+
+#[tokio::test]
+async fn waiting_requests_of_one_size_are_batched() {
+    let s = server(Duration::from_millis(150), 8, 32);
+    let png = png_gray(64, 64, |_, _| 0);
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let app = s.app.clone();
+            let png = png.clone();
+            tokio::spawn(async move { send(&app, post(SYNTH, "image/png", png)).await.0 })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    let batches = s.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 6);
+    assert!(
+        batches.iter().any(|&b| b > 1),
+        "some requests shared a batch: {batches:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after_at_once() {
+    let s = server(Duration::from_millis(400), 1, 1);
+    let png = png_gray(64, 64, |_, _| 0);
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let app = s.app.clone();
+            let png = png.clone();
+            tokio::spawn(async move { send(&app, post(SYNTH, "image/png", png)).await })
+        })
+        .collect();
+    let mut overloaded = 0;
+    for t in tasks {
+        let (status, headers, body) = t.await.unwrap();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            overloaded += 1;
+            assert_eq!(headers[header::RETRY_AFTER], "1");
+            assert_eq!(error_of(&body).1, "overloaded");
+        } else {
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    assert!(
+        overloaded >= 1,
+        "with one slot and a slow model some requests are turned away"
+    );
+}
+
+#[tokio::test]
+async fn models_health_and_metrics_are_served() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(
+        &s.app,
+        Request::get("/api/v1/models").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["default"], "fake");
+    let (status, _, body) = send(
+        &s.app,
+        Request::get("/api/v1/models/fake")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let card: ModelCard = serde_json::from_slice(&body).unwrap();
+    assert_eq!(card.classes[2].color, "#0000ff");
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(
+            send(&s.app, Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .0,
+            StatusCode::OK
+        );
+    }
+    send(&s.app, post(SYNTH, "image/png", png_gray(64, 64, |_, _| 0))).await;
+    send(&s.app, post(SYNTH, "image/png", png_gray(64, 64, |_, _| 9))).await;
+    let (_, _, body) = send(
+        &s.app,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains(
+            "easel_requests_total{route=\"/api/v1/models/{name}/synthesize\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("easel_failures_total{error_type=\"invalid_map\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("easel_batch_size_count{model=\"fake\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("easel_queue_size{model=\"fake\"} 0"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn serves_a_real_imported_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = common::session("city35_tiny", tmp.path());
+    let state = state_with(vec![Box::new(session)], config(4, 8)).unwrap();
+    let app = app(state);
+    let label = common::read(&common::spade_fixture("city35_tiny/inputs/label_0.png"));
+    let (status, headers, body) = send(
+        &app,
+        post("/api/v1/models/city35_tiny/synthesize", "image/png", label),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-batch-size"], "1");
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (256, 128));
+}
