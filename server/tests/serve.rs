@@ -12,67 +12,16 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use easel::classes::ClassInfo;
-use easel::package::{AllowedSizes, Architecture, ModelCard, Size, Source, SourceFile};
+use easel::package::ModelCard;
 use easel::runtime::{Output, SessionOptions};
 use easel::serve::worker::{Generator, Job, WorkerConfig};
 use easel::serve::{app, state_with, ServeConfig};
-use easel::spade::arch::Upsampling;
-
-const COLORS: [&str; 3] = ["#ff0000", "#00ff00", "#0000ff"];
 
 fn card(name: &str) -> ModelCard {
-    ModelCard {
-        format: 1,
-        name: name.into(),
-        class_table: "test".into(),
-        classes: COLORS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ClassInfo {
-                name: format!("c{i}"),
-                color: c.to_string(),
-                coco_stuff: None,
-            })
-            .collect(),
-        dontcare: None,
-        uses_instances: false,
-        z_dim: None,
-        has_encoder: false,
-        native: Size {
-            width: 64,
-            height: 64,
-        },
-        sizes: AllowedSizes {
-            fixed: false,
-            multiple_of: 32,
-        },
-        precision: "fp32".into(),
-        architecture: Architecture {
-            norm_g: "spadeinstance3x3".into(),
-            ngf: 1,
-            spade_hidden: 1,
-            num_upsampling_layers: Upsampling::Normal,
-            semantic_nc: 3,
-            norm_e: None,
-        },
-        source: Source {
-            checkpoint_dir: String::new(),
-            epoch: "latest".into(),
-            generator: SourceFile {
-                file: "fake".into(),
-                sha256: String::new(),
-            },
-            encoder: None,
-            opt: None,
-        },
-        importer: easel::package::Importer {
-            name: "test".into(),
-            version: "0".into(),
-        },
-        training: None,
-        evaluation: None,
-    }
+    let mut card: ModelCard =
+        serde_json::from_str(include_str!("fixtures/fake_card.json")).unwrap();
+    card.name = name.into();
+    card
 }
 
 /// Paints each pixel's class as its red channel: -1, 0, 1 for classes 0, 1, 2.
@@ -129,13 +78,17 @@ fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
 }
 
 fn server(delay: Duration, max_batch: usize, max_queue: usize) -> Server {
+    server_with(delay, config(max_batch, max_queue))
+}
+
+fn server_with(delay: Duration, config: ServeConfig) -> Server {
     let batches = Arc::new(Mutex::new(Vec::new()));
     let fake = Fake {
         card: card("fake"),
         delay,
         batches: batches.clone(),
     };
-    let state = state_with(vec![Box::new(fake)], config(max_batch, max_queue)).unwrap();
+    let state = state_with(vec![Box::new(fake)], config).unwrap();
     Server {
         app: app(state),
         batches,
@@ -520,4 +473,83 @@ async fn serves_a_real_imported_model() {
     assert_eq!(headers["x-batch-size"], "1");
     let img = image::load_from_memory(&body).unwrap();
     assert_eq!((img.width(), img.height()), (256, 128));
+}
+
+#[tokio::test]
+async fn a_request_that_waits_too_long_is_504_with_the_flag_to_change() {
+    let mut c = config(1, 8);
+    c.request_timeout = Duration::from_millis(50);
+    let s = server_with(Duration::from_millis(400), c);
+    let (status, _, body) =
+        send(&s.app, post(SYNTH, "image/png", png_gray(64, 64, |_, _| 0))).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(error_of(&body).0.contains("--request-timeout"));
+}
+
+#[tokio::test]
+async fn style_images_and_seeds_drive_a_vae_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = common::session("vae_tiny", tmp.path());
+    let app = app(state_with(vec![Box::new(session)], config(4, 8)).unwrap());
+    let uri = "/api/v1/models/vae_tiny/synthesize";
+    let label = common::read(&common::spade_fixture("vae_tiny/inputs/label_0.png"));
+    let style = common::read(&common::spade_fixture("vae_tiny/inputs/style.png"));
+    let (ct, body) = multipart(&[
+        ("label", "image/png", label.clone()),
+        ("style", "image/png", style),
+    ]);
+    let (status, _, styled) = send(&app, post(uri, &ct, body)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&styled)
+    );
+    let (ct, body) = multipart(&[
+        ("label", "image/png", label.clone()),
+        ("seed", "text/plain", b"5".to_vec()),
+    ]);
+    let (status, _, seeded) = send(&app, post(uri, &ct, body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, again) = send(
+        &app,
+        post(&format!("{uri}?seed=5"), "image/png", label.clone()),
+    )
+    .await;
+    assert_eq!(seeded, again, "a seed gives the same image");
+    assert_ne!(styled, seeded, "the style image changes the image");
+    let small = png_gray(128, 64, |_, _| 0);
+    let (status, _, body) = send(
+        &app,
+        post(&format!("{uri}?size=native"), "image/png", small),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn instance_maps_change_the_image_of_an_instance_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = common::session("coco182_tiny", tmp.path());
+    let app = app(state_with(vec![Box::new(session)], config(4, 8)).unwrap());
+    let uri = "/api/v1/models/coco182_tiny/synthesize";
+    let inputs = common::spade_fixture("coco182_tiny/inputs");
+    let label = common::read(&inputs.join("label_000000000139.png"));
+    let inst = common::read(&inputs.join("inst_000000000139.png"));
+    let (ct, body) = multipart(&[
+        ("label", "image/png", label.clone()),
+        ("instance", "image/png", inst),
+    ]);
+    let (status, _, with_instances) = send(&app, post(uri, &ct, body)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&with_instances)
+    );
+    let (status, _, class_edges) = send(&app, post(uri, "image/png", label.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, no_edges) = send(&app, post(&format!("{uri}?edges=none"), "image/png", label)).await;
+    assert_ne!(with_instances, no_edges);
+    assert_ne!(class_edges, no_edges);
 }

@@ -283,3 +283,111 @@ fn run(
     }
     tracing::info!(model, "model worker stopped");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::ModelCard;
+
+    struct Slow {
+        card: ModelCard,
+        delay: Duration,
+        sizes: std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>,
+    }
+
+    impl Generator for Slow {
+        fn card(&self) -> &ModelCard {
+            &self.card
+        }
+        fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
+            std::thread::sleep(self.delay);
+            let (w, h) = (jobs[0].label.width(), jobs[0].label.height());
+            self.sizes.lock().unwrap().push((w, jobs.len()));
+            Ok(jobs
+                .iter()
+                .map(|_| Output {
+                    shape: vec![1, 3, h, w],
+                    data: vec![0.0; 3 * h * w],
+                })
+                .collect())
+        }
+    }
+
+    fn card() -> ModelCard {
+        let json = include_str!("../../tests/fixtures/fake_card.json");
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn job(card: &ModelCard, width: usize) -> Job {
+        Job {
+            label: LabelMap::new(width, 32, vec![0; width * 32], card).unwrap(),
+            edges: None,
+            style: Style::Seed(0),
+        }
+    }
+
+    fn spawn(
+        delay_ms: u64,
+    ) -> (
+        ModelWorker,
+        std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>,
+    ) {
+        let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let slow = Slow {
+            card: card(),
+            delay: Duration::from_millis(delay_ms),
+            sizes: sizes.clone(),
+        };
+        let observer: BatchObserver = Arc::new(|_, _, _| {});
+        let (worker, _) = ModelWorker::spawn(
+            slow,
+            WorkerConfig {
+                max_batch: 8,
+                max_queue: 16,
+            },
+            observer,
+        )
+        .unwrap();
+        (worker, sizes)
+    }
+
+    #[test]
+    fn requests_whose_client_has_gone_are_dropped_before_inference() {
+        let (worker, sizes) = spawn(100);
+        let card = card();
+        let first = worker.submit(job(&card, 32)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        // Queued while the first runs; their clients give up.
+        drop(worker.submit(job(&card, 32)).unwrap());
+        drop(worker.submit(job(&card, 32)).unwrap());
+        let kept = worker.submit(job(&card, 32)).unwrap();
+        assert!(first.blocking_recv().unwrap().is_ok());
+        let done = kept.blocking_recv().unwrap().unwrap();
+        assert_eq!(done.batch_size, 1, "only the request still wanted ran");
+        assert_eq!(worker.stats.dropped_disconnected.load(Ordering::Relaxed), 2);
+        assert_eq!(sizes.lock().unwrap().iter().map(|s| s.1).sum::<usize>(), 2);
+    }
+
+    #[test]
+    fn batches_hold_one_size_and_other_sizes_wait_their_turn() {
+        let (worker, sizes) = spawn(80);
+        let card = card();
+        let first = worker.submit(job(&card, 32)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let waiting: Vec<_> = [64, 32, 64, 32]
+            .iter()
+            .map(|&w| worker.submit(job(&card, w)).unwrap())
+            .collect();
+        assert!(first.blocking_recv().unwrap().is_ok());
+        for r in waiting {
+            let done = r.blocking_recv().unwrap().unwrap();
+            assert_eq!(done.batch_size, 2);
+        }
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(
+            sizes,
+            vec![(32, 1), (64, 2), (32, 2)],
+            "first the oldest request's size, then the rest"
+        );
+    }
+}
