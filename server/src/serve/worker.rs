@@ -289,10 +289,13 @@ mod tests {
     use super::*;
     use crate::package::ModelCard;
 
+    /// (width, batch size) of every batch run.
+    type Runs = std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>;
+
     struct Slow {
         card: ModelCard,
         delay: Duration,
-        sizes: std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>,
+        sizes: Runs,
     }
 
     impl Generator for Slow {
@@ -326,12 +329,7 @@ mod tests {
         }
     }
 
-    fn spawn(
-        delay_ms: u64,
-    ) -> (
-        ModelWorker,
-        std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>,
-    ) {
+    fn spawn(delay_ms: u64) -> (ModelWorker, Runs) {
         let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let slow = Slow {
             card: card(),
