@@ -32,7 +32,7 @@ pub enum ClassTableError {
     Empty { origin: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClassInfo {
     pub name: String,
     /// `#rrggbb`

@@ -49,6 +49,8 @@ enum Command {
     Dataset(DatasetCommand),
     /// Serve the REST API for every model package under a folder.
     Serve(ServeArgs),
+    /// Print the API's OpenAPI document (docs/openapi.json is this output).
+    Openapi,
 }
 
 #[derive(Args)]
@@ -217,6 +219,10 @@ fn main() {
         Command::Bench(args) => bench(args),
         Command::Dataset(DatasetCommand::Synth(args)) => synth(args),
         Command::Serve(args) => serve(args),
+        Command::Openapi => {
+            println!("{}", easel::serve::openapi_json());
+            Ok(())
+        }
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

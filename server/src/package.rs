@@ -20,14 +20,14 @@ pub enum PackageError {
     BadCard { path: String, reason: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Size {
     pub width: usize,
     pub height: usize,
 }
 
 /// Which label-map sizes the generator accepts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AllowedSizes {
     /// Only the native size (models that start from z).
     pub fixed: bool,
@@ -35,7 +35,7 @@ pub struct AllowedSizes {
     pub multiple_of: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DontCare {
     /// The class index the graph uses for it (label value 255 maps here).
     pub index: usize,
@@ -43,7 +43,7 @@ pub struct DontCare {
     pub color: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Architecture {
     pub norm_g: String,
     pub ngf: usize,
@@ -54,13 +54,13 @@ pub struct Architecture {
     pub norm_e: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceFile {
     pub file: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Source {
     pub checkpoint_dir: String,
     pub epoch: String,
@@ -71,14 +71,14 @@ pub struct Source {
     pub opt: Option<SourceFile>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Importer {
     pub name: String,
     pub version: String,
 }
 
 /// `model.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelCard {
     pub format: u32,
     pub name: String,
@@ -101,9 +101,11 @@ pub struct ModelCard {
     /// What the model was trained on and for how long, from the checkpoint
     /// folder's `training.json` when the trainer wrote one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub training: Option<serde_json::Value>,
     /// Evaluation figures, from the checkpoint folder's `evaluation.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub evaluation: Option<serde_json::Value>,
 }
 

@@ -553,3 +553,36 @@ async fn instance_maps_change_the_image_of_an_instance_model() {
     assert_ne!(with_instances, no_edges);
     assert_ne!(class_edges, no_edges);
 }
+
+#[test]
+fn committed_openapi_document_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let current = easel::serve::openapi_json();
+    assert!(
+        committed.trim() == current.trim(),
+        "docs/openapi.json is out of date: run `easel openapi > docs/openapi.json`"
+    );
+    for path in [
+        "/api/v1/models/{name}/synthesize",
+        "/api/v1/models",
+        "/metrics",
+    ] {
+        assert!(current.contains(path), "{path} is documented");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(
+        &s.app,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["paths"]["/api/v1/models/{name}/synthesize"]["post"].is_object());
+}

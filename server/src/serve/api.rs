@@ -20,7 +20,8 @@ use crate::runtime::Output;
 use crate::synthesis::{self, Style};
 
 /// Options of a synthesis request, as query parameters or multipart fields.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SynthesisOptions {
     /// png (default), jpeg or webp.
     pub format: Option<String>,
@@ -268,6 +269,41 @@ fn millis(d: Duration) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("0"))
 }
 
+/// The JSON body of every error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong and how to fix it.
+    pub error: String,
+    /// malformed, not_found, too_large, unsupported_type, invalid_map, overloaded, timeout or internal.
+    pub error_type: String,
+}
+
+/// Make an image from a label map.
+///
+/// The map is the body (`image/png`) or the multipart field `label`, with
+/// optional `instance`, `style`, `seed`, `format`, `encoding`, `nearest`,
+/// `size` and `edges` fields (the same options work as query parameters).
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/synthesize",
+    params(("name" = String, Path, description = "model name"), SynthesisOptions),
+    request_body(description = "the label map (PNG), or multipart/form-data with a `label` field", content(
+        (Vec<u8> = "image/png"),
+        (Vec<u8> = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "the image; x-queue-time, x-inference-time, x-total-time (ms) and x-batch-size headers",
+            content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+        (status = 400, description = "malformed request", body = ErrorBody),
+        (status = 404, description = "no such model", body = ErrorBody),
+        (status = 413, description = "body or decoded image too large", body = ErrorBody),
+        (status = 415, description = "unsupported content type", body = ErrorBody),
+        (status = 422, description = "a map this model cannot take", body = ErrorBody),
+        (status = 503, description = "the model's queue is full; retry after Retry-After seconds", body = ErrorBody),
+        (status = 504, description = "no image within the request timeout", body = ErrorBody),
+        (status = 500, description = "internal error (details in the server log)", body = ErrorBody),
+    )
+)]
 pub async fn synthesize(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -311,26 +347,51 @@ pub async fn synthesize(
     Ok((headers, bytes).into_response())
 }
 
-pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    let models: Vec<serde_json::Value> = state
+/// A loaded model, in brief; its card has the rest.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ModelSummary {
+    pub name: String,
+    pub classes: usize,
+    pub native: crate::package::Size,
+    pub uses_instances: bool,
+    pub z_dim: Option<usize>,
+    pub has_encoder: bool,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ModelList {
+    pub models: Vec<ModelSummary>,
+    /// The model the painting page opens with.
+    pub default: String,
+}
+
+/// The loaded models.
+#[utoipa::path(get, path = "/api/v1/models", responses((status = 200, body = ModelList)))]
+pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
+    let models = state
         .models
         .values()
         .map(|w| {
             let c = w.card();
-            serde_json::json!({
-                "name": c.name,
-                "classes": c.classes.len(),
-                "native": c.native,
-                "uses_instances": c.uses_instances,
-                "z_dim": c.z_dim,
-                "has_encoder": c.has_encoder,
-                "default": c.name == state.default_model,
-            })
+            ModelSummary {
+                name: c.name.clone(),
+                classes: c.classes.len(),
+                native: c.native.clone(),
+                uses_instances: c.uses_instances,
+                z_dim: c.z_dim,
+                has_encoder: c.has_encoder,
+            }
         })
         .collect();
-    Json(serde_json::json!({ "models": models, "default": state.default_model }))
+    Json(ModelList {
+        models,
+        default: state.default_model.clone(),
+    })
 }
 
+/// A model's card: classes with names and colours, sizes, capabilities, source.
+#[utoipa::path(get, path = "/api/v1/models/{name}", params(("name" = String, Path, description = "model name")),
+    responses((status = 200, body = ModelCard), (status = 404, body = ErrorBody)))]
 pub async fn get_model(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -338,10 +399,14 @@ pub async fn get_model(
     Ok(Json(worker(&state, &name)?.card().clone()))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Readiness: models are loaded and warmed up.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "no model loaded")))]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.models.is_empty() {
         (StatusCode::SERVICE_UNAVAILABLE, "no model loaded").into_response()
@@ -350,10 +415,29 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// Prometheus metrics, prefixed `easel_`.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "text exposition format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
         .into_response()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "easel",
+        description = "Serve SPADE (GauGAN) semantic image synthesis models: label maps in, images out."
+    ),
+    paths(list_models, get_model, synthesize, healthz, readyz, metrics, openapi),
+    components(schemas(ModelCard, ErrorBody, ModelList, ModelSummary))
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "the OpenAPI document")))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
 }

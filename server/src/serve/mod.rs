@@ -65,7 +65,8 @@ pub fn app(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/models", get(api::list_models))
         .route("/models/{name}", get(api::get_model))
-        .route("/models/{name}/synthesize", post(api::synthesize));
+        .route("/models/{name}/synthesize", post(api::synthesize))
+        .route("/openapi.json", get(api::openapi));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))
@@ -74,6 +75,13 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
+}
+
+/// The OpenAPI document, pretty-printed as committed in docs/openapi.json.
+pub fn openapi_json() -> String {
+    let doc = <api::ApiDoc as utoipa::OpenApi>::openapi();
+    doc.to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// Starts workers for `generators`; the default is the configured one, else

@@ -26,7 +26,9 @@ pub enum ArchError {
 }
 
 /// `num_upsampling_layers`: how many ×2 steps lie between the latent map and the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Upsampling {
     Normal,
