@@ -1,0 +1,144 @@
+//! `easel serve` as an operator runs it: start-up with good and broken
+//! packages, a real request over TCP, and graceful shutdown on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn start(models: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--threads",
+            "1",
+            "--models",
+        ])
+        .arg(models)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim()
+        .to_string();
+    (child, addr)
+}
+
+fn http(addr: &str, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+fn synthesize_request(body: &[u8], model: &str) -> Vec<u8> {
+    let mut request = format!(
+        "POST /api/v1/models/{model}/synthesize HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+fn sigterm(child: &Child) {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn serves_good_packages_skips_broken_ones_and_shuts_down_gracefully() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    common::import(
+        &common::spade_fixture("city35_tiny/checkpoint"),
+        &models.join("city"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(models.join("broken")).unwrap();
+    std::fs::write(models.join("broken/model.json"), "{ not json").unwrap();
+
+    let (mut child, addr) = start(&models);
+    let health = http(
+        &addr,
+        b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+    let label = common::read(&common::spade_fixture("city35_tiny/inputs/label_0.png"));
+    // A request in flight when SIGTERM arrives still gets its image.
+    let addr2 = addr.clone();
+    let request = synthesize_request(&label, "city");
+    let in_flight = std::thread::spawn(move || http(&addr2, &request));
+    std::thread::sleep(Duration::from_millis(30));
+    sigterm(&child);
+    let response = in_flight.join().unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{}",
+        &response[..response.len().min(300)]
+    );
+    assert!(response.contains("content-type: image/png"));
+
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("skipped a model") && stderr.contains("broken"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn refuses_to_start_when_no_package_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("broken")).unwrap();
+    std::fs::write(tmp.path().join("broken/model.json"), "{}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--models"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no model could be loaded") && stderr.contains("broken"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn refuses_cuda_loudly_on_a_cpu_build() {
+    let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+        .args(["serve", "--device", "cuda", "--models", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--device cuda"));
+}
