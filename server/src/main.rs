@@ -51,6 +51,27 @@ enum Command {
     Serve(ServeArgs),
     /// Print the API's OpenAPI document (docs/openapi.json is this output).
     Openapi,
+    /// Load-test a running server's synthesize endpoint (closed loop).
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// The server, host:port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Model to ask for.
+    #[arg(long)]
+    model: String,
+    /// Label map PNG every request sends.
+    #[arg(long)]
+    label: PathBuf,
+    /// Concurrent clients; one run per value.
+    #[arg(long, num_args = 1.., default_values_t = [1usize, 8, 32])]
+    concurrency: Vec<usize>,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 20.0)]
+    seconds: f64,
 }
 
 #[derive(Args)]
@@ -219,6 +240,7 @@ fn main() {
         Command::Bench(args) => bench(args),
         Command::Dataset(DatasetCommand::Synth(args)) => synth(args),
         Command::Serve(args) => serve(args),
+        Command::Load(args) => load(args),
         Command::Openapi => {
             println!("{}", easel::serve::openapi_json());
             Ok(())
@@ -537,4 +559,21 @@ fn serve(args: ServeArgs) -> Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(easel::serve::run(config))
+}
+
+fn load(args: LoadArgs) -> Result<()> {
+    let body = std::sync::Arc::new(read(&args.label, "label map")?);
+    let runtime = tokio::runtime::Runtime::new()?;
+    for concurrency in args.concurrency {
+        let config = easel::loadtest::LoadConfig {
+            addr: args.addr.clone(),
+            model: args.model.clone(),
+            body: body.clone(),
+            concurrency,
+            duration: std::time::Duration::from_secs_f64(args.seconds),
+        };
+        let report = runtime.block_on(easel::loadtest::run(&config));
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
 }

@@ -142,3 +142,39 @@ fn refuses_cuda_loudly_on_a_cpu_build() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--device cuda"));
 }
+
+#[test]
+fn concurrent_load_batches_requests_without_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    common::import(
+        &common::spade_fixture("coco182_tiny/checkpoint"),
+        &models.join("coco"),
+    )
+    .unwrap();
+    let (child, addr) = start(&models);
+    let label = common::read(&common::spade_fixture(
+        "coco182_tiny/inputs/label_000000000139.png",
+    ));
+    let config = easel::loadtest::LoadConfig {
+        addr,
+        model: "coco".into(),
+        body: std::sync::Arc::new(label),
+        concurrency: 8,
+        duration: Duration::from_secs(2),
+    };
+    let report = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(easel::loadtest::run(&config));
+    sigterm(&child);
+    assert!(report.requests > 8, "{report:?}");
+    assert_eq!(
+        report.statuses.keys().collect::<Vec<_>>(),
+        vec!["200"],
+        "{report:?}"
+    );
+    assert!(
+        report.batch_sizes.keys().any(|&b| b > 1),
+        "concurrent requests share batches: {report:?}"
+    );
+}
