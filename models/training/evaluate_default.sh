@@ -16,7 +16,7 @@ export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-pack
 mkdir -p "$EVAL"
 
 [ -f "$EVAL/segmenter.pth" ] || $PY -m easel_training segmenter --label_dir "$DATA/train_label" \
-  --image_dir "$DATA/train_img" --label_nc 12 --out "$EVAL/segmenter.pth" --epochs 5 --seed 0
+  --image_dir "$DATA/train_img" --label_nc 12 --out "$EVAL/segmenter.pth" --epochs 4 --max_dataset_size 1500 --seed 0
 
 import_package() {
   $EASEL import "$RUN" --out "$1" --crop-size 256 --classes landscapes --name landscapes --precision fp16

@@ -586,3 +586,27 @@ async fn the_openapi_document_is_served() {
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(v["paths"]["/api/v1/models/{name}/synthesize"]["post"].is_object());
 }
+
+struct Broken(ModelCard);
+
+impl Generator for Broken {
+    fn card(&self) -> &ModelCard {
+        &self.0
+    }
+    fn generate(&mut self, _: &[Job]) -> Result<Vec<Output>, String> {
+        Err("onnxruntime: secret internal detail".into())
+    }
+}
+
+#[tokio::test]
+async fn inference_failures_are_500_without_internal_details() {
+    let state = state_with(vec![Box::new(Broken(card("fake")))], config(8, 8)).unwrap();
+    let app = app(state);
+    let (status, _, body) = send(&app, post(SYNTH, "image/png", png_gray(64, 64, |_, _| 0))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "internal");
+    assert!(!msg.contains("secret"), "{msg}");
+    let (status, _, _) = send(&app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "the server stays up");
+}

@@ -22,7 +22,8 @@ def summarize(ckpt_dir: str) -> dict:
     # to the newest generator checkpoint: the last leg of the run.
     started = os.path.getmtime(os.path.join(ckpt_dir, "opt.txt"))
     finished = os.path.getmtime(os.path.join(ckpt_dir, "latest_net_G.pth"))
-    epochs_done = epoch if epoch_iter == 0 else epoch - 1
+    # iter.txt is where training would resume: epoch `epoch`, `epoch_iter` images into it.
+    epochs_done = epoch - 1
     return {
         "trainer": "easel_training",
         "dataset": {"label_dir": opt.label_dir, "image_dir": opt.image_dir, "pairs": pairs,

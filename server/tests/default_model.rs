@@ -1,0 +1,95 @@
+//! The default model shipped in models/landscapes: it loads, makes 256×256
+//! images in well under 200 ms, and paints classes in their natural colours.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use easel::maps::{LabelMap, DEFAULT_MAX_PIXELS};
+use easel::package::ModelPackage;
+use easel::runtime::{self, ModelSession, SessionOptions};
+use easel::synthesis::{self, Style};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn open() -> ModelSession {
+    runtime::init(None).unwrap();
+    let package = ModelPackage::open(&repo().join("models/landscapes"))
+        .expect("the default model is committed in models/landscapes");
+    ModelSession::load(package, SessionOptions::default()).unwrap()
+}
+
+/// Mean RGB of the output where the map has `class`.
+fn mean_color(rgb: &[u8], label: &LabelMap, class: u32) -> [f32; 3] {
+    let mut sum = [0f32; 3];
+    let mut n = 0f32;
+    for (i, &c) in label.labels().iter().enumerate() {
+        if c == class {
+            for k in 0..3 {
+                sum[k] += rgb[3 * i + k] as f32;
+            }
+            n += 1.0;
+        }
+    }
+    sum.map(|s| s / n.max(1.0))
+}
+
+#[test]
+fn default_model_card_says_what_it_is() {
+    let s = open();
+    let card = &s.package.card;
+    assert_eq!(card.name, "landscapes");
+    assert_eq!(card.classes.len(), 12);
+    assert_eq!((card.native.width, card.native.height), (256, 256));
+    assert!(
+        card.training.is_some() && card.evaluation.is_some(),
+        "the card has training and evaluation figures"
+    );
+    let size: u64 = ["generator.onnx", "model.json"]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(repo().join("models/landscapes").join(f))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert!(size < 20 << 20, "package is {size} bytes");
+}
+
+#[test]
+fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
+    let mut s = open();
+    let card = s.package.card.clone();
+    let bytes = common::read(&repo().join("models/examples/landscapes/mountain-lake.png"));
+    let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
+    let out = synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
+    let rgb = synthesis::chw_to_rgb(&out, 0);
+    let [sr, _, sb] = mean_color(&rgb, &label, 0);
+    assert!(sb > sr, "sky is blue: {:?}", mean_color(&rgb, &label, 0));
+    let [wr, _, wb] = mean_color(&rgb, &label, 9);
+    assert!(wb > wr, "water is blue: {:?}", mean_color(&rgb, &label, 9));
+    let [gr, gg, gb] = mean_color(&rgb, &label, 6);
+    assert!(gg > gr && gg > gb, "grass is green: {:?}", [gr, gg, gb]);
+}
+
+#[test]
+fn default_model_is_fast_enough_on_the_cpu() {
+    let mut s = open();
+    let card = s.package.card.clone();
+    let bytes = common::read(&repo().join("models/examples/landscapes/meadow.png"));
+    let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
+    synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    // The target is well under 200 ms on 2 idle cores; tests share the machine, so allow slack.
+    assert!(times[2] < 400.0, "median {} ms", times[2]);
+}
