@@ -347,15 +347,8 @@ fn generate(args: GenerateArgs) -> Result<()> {
     let style = match &args.style {
         Some(path) => {
             let img = image::open(path)
-                .with_context(|| format!("cannot read the style image {}", path.display()))?
-                .to_rgb8();
-            let (w, h) = (img.width() as usize, img.height() as usize);
-            Style::Image {
-                pixels: synthesis::rgb_to_chw(img.as_raw(), h, w),
-                height: h,
-                width: w,
-                sample: args.seed,
-            }
+                .with_context(|| format!("cannot read the style image {}", path.display()))?;
+            Style::from_image(&img.to_rgb8(), args.seed)
         }
         None => {
             let seed = args.seed.unwrap_or(0);
