@@ -150,6 +150,57 @@ pub fn check_request(
     }
 }
 
+/// One image to make: a validated map, its instance edges and its style.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub label: LabelMap,
+    /// 0/1 per pixel, for models that use instance edges.
+    pub edges: Option<Vec<u8>>,
+    pub style: Style,
+}
+
+/// Images for `jobs`, which all have one size, in one generator call;
+/// (1, 3, H, W) each, in order.
+pub fn generate_batch(
+    session: &mut ModelSession,
+    jobs: &[Job],
+) -> Result<Vec<Output>, SynthesisError> {
+    let Some(first) = jobs.first() else {
+        return Ok(Vec::new());
+    };
+    let (h, w) = (first.label.height(), first.label.width());
+    let mut labels = Vec::with_capacity(jobs.len() * h * w);
+    let mut edges = Vec::new();
+    let mut z = Vec::new();
+    for job in jobs {
+        labels.extend(job.label.labels().iter().map(|&v| v as i64));
+        if let Some(e) = &job.edges {
+            edges.extend(e.iter().map(|&v| v as i64));
+        }
+        if let Some(v) = style_vector(session, &job.style)? {
+            z.extend(v);
+        }
+    }
+    let card = &session.package.card;
+    let input = GeneratorInput {
+        batch: jobs.len(),
+        height: h,
+        width: w,
+        labels: &labels,
+        edges: card.uses_instances.then_some(edges.as_slice()),
+        z: card.z_dim.map(|_| z.as_slice()),
+    };
+    let out = session.generate(&input)?;
+    Ok(out
+        .data
+        .chunks_exact(3 * h * w)
+        .map(|c| Output {
+            shape: vec![1, 3, h, w],
+            data: c.to_vec(),
+        })
+        .collect())
+}
+
 /// One image from one map. Without an instance map, models that use instance
 /// edges get the edges between classes.
 pub fn synthesize(
@@ -160,26 +211,20 @@ pub fn synthesize(
 ) -> Result<Output, SynthesisError> {
     let card = session.package.card.clone();
     check_request(&card, label, card.z_dim.is_some().then_some(style))?;
-    let labels: Vec<i64> = label.labels().iter().map(|&v| v as i64).collect();
-    let edges: Option<Vec<i64>> = if card.uses_instances {
-        let e = match instance {
-            Some(inst) => inst.edges(label)?,
-            None => label.class_edges(),
-        };
-        Some(e.into_iter().map(i64::from).collect())
-    } else {
-        None
+    let edges = match (card.uses_instances, instance) {
+        (false, _) => None,
+        (true, Some(inst)) => Some(inst.edges(label)?),
+        (true, None) => Some(label.class_edges()),
     };
-    let z = style_vector(session, style)?;
-    let input = GeneratorInput {
-        batch: 1,
-        height: label.height(),
-        width: label.width(),
-        labels: &labels,
-        edges: edges.as_deref(),
-        z: z.as_deref(),
+    let job = Job {
+        label: label.clone(),
+        edges,
+        style: style.clone(),
     };
-    Ok(session.generate(&input)?)
+    let mut images = generate_batch(session, std::slice::from_ref(&job))?;
+    images
+        .pop()
+        .ok_or_else(|| RuntimeError::BadOutput("no image".into()).into())
 }
 
 #[cfg(test)]

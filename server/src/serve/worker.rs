@@ -11,19 +11,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::maps::LabelMap;
 use crate::package::ModelCard;
-use crate::runtime::{GeneratorInput, ModelSession, Output};
-use crate::synthesis::{self, Style};
-
-/// One image to make: a validated map, its instance edges and its style.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub label: LabelMap,
-    /// 0/1 per pixel, for models that use instance edges.
-    pub edges: Option<Vec<u8>>,
-    pub style: Style,
-}
+use crate::runtime::{ModelSession, Output};
+use crate::synthesis;
+pub use crate::synthesis::Job;
 
 /// What a model does, behind a trait so that the queue and HTTP layers can be
 /// tested with a fake in microseconds.
@@ -48,41 +39,7 @@ impl Generator for ModelSession {
     }
 
     fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
-        let Some(first) = jobs.first() else {
-            return Ok(Vec::new());
-        };
-        let (h, w) = (first.label.height(), first.label.width());
-        let mut labels = Vec::with_capacity(jobs.len() * h * w);
-        let mut edges = Vec::new();
-        let mut z = Vec::new();
-        for job in jobs {
-            labels.extend(job.label.labels().iter().map(|&v| v as i64));
-            if let Some(e) = &job.edges {
-                edges.extend(e.iter().map(|&v| v as i64));
-            }
-            if let Some(v) = synthesis::style_vector(self, &job.style).map_err(|e| e.to_string())? {
-                z.extend(v);
-            }
-        }
-        let card = &self.package.card;
-        let input = GeneratorInput {
-            batch: jobs.len(),
-            height: h,
-            width: w,
-            labels: &labels,
-            edges: card.uses_instances.then_some(edges.as_slice()),
-            z: card.z_dim.map(|_| z.as_slice()),
-        };
-        let out = ModelSession::generate(self, &input).map_err(|e| e.to_string())?;
-        let plane = 3 * h * w;
-        Ok(out
-            .data
-            .chunks_exact(plane)
-            .map(|c| Output {
-                shape: vec![1, 3, h, w],
-                data: c.to_vec(),
-            })
-            .collect())
+        synthesis::generate_batch(self, jobs).map_err(|e| e.to_string())
     }
 }
 
@@ -287,7 +244,9 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::maps::LabelMap;
     use crate::package::ModelCard;
+    use crate::synthesis::Style;
 
     /// (width, batch size) of every batch run.
     type Runs = std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>;
