@@ -139,13 +139,13 @@ fn note_untrained_spectral_vectors(w: &Weights, notes: &mut Vec<String>) {
 
 /// Picks the class table: the flag, else the dataset opt.txt names, else generic.
 fn class_table(
-    req: &ImportRequest,
+    given: Option<ClassTable>,
     opt: Option<&TrainOptions>,
     spec: &GeneratorSpec,
     notes: &mut Vec<String>,
 ) -> Result<ClassTable, ImportError> {
-    if let Some(spec_text) = &req.classes {
-        return Ok(ClassTable::load(spec_text)?);
+    if let Some(table) = given {
+        return Ok(table);
     }
     // The dataset named in opt.txt, else the class count, picks a built-in table.
     let by_mode = match opt.and_then(|o| o.get("dataset_mode")) {
@@ -216,19 +216,19 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
         );
     }
 
+    // A bad --classes file is reported before the (slow) checkpoint read.
+    let given_table = req.classes.as_deref().map(ClassTable::load).transpose()?;
     let g_weights = Weights::new(
         checkpoint::read_state_dict(&g_path)?,
         &g_path.display().to_string(),
     );
     let mut flags = req.flags.clone();
     if flags.class_table_len.is_none() {
-        if let Some(c) = &req.classes {
-            flags.class_table_len = ClassTable::load(c).ok().map(|t| t.classes.len());
-        }
+        flags.class_table_len = given_table.as_ref().map(|t| t.classes.len());
     }
     let spec = arch::generator_spec(&g_weights, opt.as_ref(), &flags)?;
     note_untrained_spectral_vectors(&g_weights, &mut notes);
-    let table = class_table(req, opt.as_ref(), &spec, &mut notes)?;
+    let table = class_table(given_table, opt.as_ref(), &spec, &mut notes)?;
     let (classes, dontcare) = split_classes(&table, &spec)?;
 
     let generator =
