@@ -85,14 +85,28 @@ fn serves_good_packages_skips_broken_ones_and_shuts_down_gracefully() {
     );
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 
-    let label = common::read(&common::spade_fixture("city35_tiny/inputs/label_0.png"));
-    // A request in flight when SIGTERM arrives still gets its image.
+    // A large map keeps the request busy long enough for SIGTERM to arrive
+    // while it runs; it must still get its image.
+    let map = image::GrayImage::from_fn(768, 384, |x, y| {
+        image::Luma([((x / 64 + y / 64) % 35) as u8])
+    });
+    let mut label = std::io::Cursor::new(Vec::new());
+    map.write_to(&mut label, image::ImageFormat::Png).unwrap();
+    let request = synthesize_request(label.get_ref(), "city");
     let addr2 = addr.clone();
-    let request = synthesize_request(&label, "city");
-    let in_flight = std::thread::spawn(move || http(&addr2, &request));
-    std::thread::sleep(Duration::from_millis(30));
+    let in_flight = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let response = http(&addr2, &request);
+        (response, started.elapsed())
+    });
+    let signal_after = Duration::from_millis(150);
+    std::thread::sleep(signal_after);
     sigterm(&child);
-    let response = in_flight.join().unwrap();
+    let (response, took) = in_flight.join().unwrap();
+    assert!(
+        took > signal_after,
+        "the request ({took:?}) was still running when the signal came"
+    );
     assert!(
         response.starts_with("HTTP/1.1 200"),
         "{}",
