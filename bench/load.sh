@@ -25,7 +25,7 @@ run() {  # models-folder model label seconds
   wait "$pid"
 }
 
-run models landscapes models/examples/landscapes/mountain-lake.png "$SHORT"
+run models landscapes models/landscapes/examples/mountain-lake.png "$SHORT"
 [ -f target/bench/random-full/model.json ] || "$EASEL" bench --keep target/bench/random-full --batch 1 --iters 1 >/dev/null
 # The landscape map's classes (0-11) are valid COCO-Stuff classes too.
-run target/bench/random-full random-coco-full models/examples/landscapes/mountain-lake.png "$LONG"
+run target/bench/random-full random-coco-full models/landscapes/examples/mountain-lake.png "$LONG"

@@ -32,12 +32,12 @@ $PY -m easel_training summary "$RUN" > "$RUN/training.json"
 import_package models/landscapes
 
 rm -rf "$EVAL/painted" && mkdir -p "$EVAL/painted"
-for label in models/examples/landscapes/*.png; do
+for label in models/landscapes/examples/*.png; do
   $EASEL generate --model models/landscapes --label "$label" -o "$EVAL/painted/$(basename "$label")" >/dev/null
 done
 $PY models/training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels "$DATA/test_label" \
   --columns "real photo=$DATA/test_img" "generated=$EVAL/generated" --count 6 --out docs/images/default-model-test.png
-$PY models/training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels models/examples/landscapes \
+$PY models/training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels models/landscapes/examples \
   --columns "generated=$EVAL/painted" --count 4 --out docs/images/default-model-painted.png
 cat "$RUN/evaluation.json"
 $EASEL bench --model models/landscapes --batch 1 8 --iters 10

@@ -11,6 +11,18 @@ pub const CARD_FILE: &str = "model.json";
 pub const GENERATOR_FILE: &str = "generator.onnx";
 pub const ENCODER_FILE: &str = "encoder.onnx";
 pub const CARD_FORMAT: u32 = 1;
+/// Example label maps a package may carry, as PNGs in this folder.
+pub const EXAMPLES_DIR: &str = "examples";
+/// Example files larger than this are skipped.
+const MAX_EXAMPLE_BYTES: u64 = 8 << 20;
+
+/// An example label map shipped with a package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// The file stem: `mountain-lake` for `examples/mountain-lake.png`.
+    pub name: String,
+    pub png: Vec<u8>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
@@ -191,5 +203,36 @@ impl ModelPackage {
 
     pub fn encoder_path(&self) -> Option<PathBuf> {
         self.card.has_encoder.then(|| self.dir.join(ENCODER_FILE))
+    }
+
+    /// The package's example maps (`examples/*.png`), sorted by name. Names
+    /// are kept to letters, digits, `-` and `_`, so they are safe in URLs.
+    pub fn examples(&self) -> Vec<Example> {
+        let mut examples: Vec<Example> = std::fs::read_dir(self.dir.join(EXAMPLES_DIR))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .is_ok_and(|m| m.is_file() && m.len() <= MAX_EXAMPLE_BYTES)
+            })
+            .filter_map(|e| {
+                let path = e.path();
+                let name = path.file_stem()?.to_str()?.to_string();
+                let safe = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                let png = path.extension().is_some_and(|x| x == "png");
+                (safe && png).then(|| {
+                    Some(Example {
+                        name,
+                        png: std::fs::read(&path).ok()?,
+                    })
+                })?
+            })
+            .collect();
+        examples.sort_by(|a, b| a.name.cmp(&b.name));
+        examples
     }
 }

@@ -63,7 +63,7 @@ fn default_model_card_says_what_it_is() {
 fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
     let mut s = open();
     let card = s.package.card.clone();
-    let bytes = common::read(&repo().join("models/examples/landscapes/mountain-lake.png"));
+    let bytes = common::read(&repo().join("models/landscapes/examples/mountain-lake.png"));
     let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
     let out = synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
     let rgb = synthesis::chw_to_rgb(&out, 0);
@@ -79,7 +79,7 @@ fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
 fn default_model_is_fast_enough_on_the_cpu() {
     let mut s = open();
     let card = s.package.card.clone();
-    let bytes = common::read(&repo().join("models/examples/landscapes/meadow.png"));
+    let bytes = common::read(&repo().join("models/landscapes/examples/meadow.png"));
     let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
     synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
     let mut times: Vec<f64> = (0..5)

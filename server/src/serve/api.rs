@@ -347,6 +347,159 @@ pub async fn synthesize(
     Ok((headers, bytes).into_response())
 }
 
+/// Read a label map with the rules of synthesis.
+///
+/// Takes what `synthesize` takes (an index, paletted or colour PNG, with
+/// `encoding` and `nearest`) and answers the class indices it decodes to:
+/// one byte per pixel, or two (big-endian) when the model has more than 256
+/// label values, row by row, resized (nearest) to the model's native size
+/// unless `size=input`. The painting page opens files through this, so a
+/// file means the same thing there as in the API.
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/label-map",
+    params(("name" = String, Path, description = "model name"), SynthesisOptions),
+    request_body(description = "the label map (PNG), or multipart/form-data with a `label` field", content(
+        (Vec<u8> = "image/png"),
+        (Vec<u8> = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "the class indices; x-width, x-height, x-bytes-per-value (1 or 2), x-source-width and x-source-height headers",
+            content((Vec<u8> = "application/octet-stream"))),
+        (status = 400, description = "malformed request", body = ErrorBody),
+        (status = 404, description = "no such model", body = ErrorBody),
+        (status = 413, description = "body or decoded image too large", body = ErrorBody),
+        (status = 415, description = "unsupported content type", body = ErrorBody),
+        (status = 422, description = "a map this model cannot take", body = ErrorBody),
+    )
+)]
+pub async fn read_label_map(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<SynthesisOptions>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let worker = worker(&state, &name)?;
+    let parts = read_parts(request, query).await?;
+    let max_pixels = state.config.max_pixels;
+    let card = worker.card().clone();
+    let (label, source) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let bytes = parts.label.as_ref().ok_or_else(|| {
+            ApiError::Malformed(
+                "no label map: send it as the body (image/png) or as the multipart field `label`"
+                    .into(),
+            )
+        })?;
+        let label = LabelMap::decode(bytes, &card, encoding(&parts.options)?, max_pixels)?;
+        let source = (label.width(), label.height());
+        let native = (card.native.width, card.native.height);
+        let label = match parts.options.size.as_deref().unwrap_or("native") {
+            "native" if source != native => label.resized(native.0, native.1),
+            "native" | "input" => label,
+            other => {
+                return Err(ApiError::Malformed(format!(
+                    "size `{other}` is not one of native, input"
+                )))
+            }
+        };
+        let wide = card.label_classes() > 256;
+        let bytes: Vec<u8> = if wide {
+            label
+                .labels()
+                .iter()
+                .flat_map(|&v| (v as u16).to_be_bytes())
+                .collect()
+        } else {
+            label.labels().iter().map(|&v| v as u8).collect()
+        };
+        Ok((
+            (
+                bytes,
+                label.width(),
+                label.height(),
+                if wide { 2u16 } else { 1 },
+            ),
+            source,
+        ))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (bytes, width, height, per_value) = label;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert("x-width", HeaderValue::from(width));
+    headers.insert("x-height", HeaderValue::from(height));
+    headers.insert("x-bytes-per-value", HeaderValue::from(per_value));
+    headers.insert("x-source-width", HeaderValue::from(source.0));
+    headers.insert("x-source-height", HeaderValue::from(source.1));
+    Ok((headers, bytes).into_response())
+}
+
+/// An example map of a model.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ExampleLink {
+    pub name: String,
+    /// Where the PNG is.
+    pub url: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ExampleList {
+    pub examples: Vec<ExampleLink>,
+}
+
+/// A model's example label maps (the package's `examples/*.png`).
+#[utoipa::path(get, path = "/api/v1/models/{name}/examples", params(("name" = String, Path, description = "model name")),
+    responses((status = 200, body = ExampleList), (status = 404, body = ErrorBody)))]
+pub async fn list_examples(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<ExampleList>, ApiError> {
+    let worker = worker(&state, &name)?;
+    let examples = worker
+        .examples()
+        .iter()
+        .map(|e| ExampleLink {
+            name: e.name.clone(),
+            url: format!("/api/v1/models/{name}/examples/{}.png", e.name),
+        })
+        .collect();
+    Ok(Json(ExampleList { examples }))
+}
+
+/// One example label map, as a PNG.
+#[utoipa::path(get, path = "/api/v1/models/{name}/examples/{file}",
+    params(("name" = String, Path, description = "model name"), ("file" = String, Path, description = "`<example>.png`")),
+    responses((status = 200, description = "the map", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+pub async fn get_example(
+    State(state): State<Arc<AppState>>,
+    Path((name, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let worker = worker(&state, &name)?;
+    let example = file
+        .strip_suffix(".png")
+        .and_then(|stem| worker.examples().iter().find(|e| e.name == stem))
+        .ok_or_else(|| {
+            let names: Vec<String> = worker
+                .examples()
+                .iter()
+                .map(|e| format!("{}.png", e.name))
+                .collect();
+            ApiError::NotFound(format!(
+                "model `{name}` has no example `{file}`; it has: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], example.png.clone()).into_response())
+}
+
 /// A loaded model, in brief; its card has the rest.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ModelSummary {
@@ -431,8 +584,26 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         title = "easel",
         description = "Serve SPADE (GauGAN) semantic image synthesis models: label maps in, images out."
     ),
-    paths(list_models, get_model, synthesize, healthz, readyz, metrics, openapi),
-    components(schemas(ModelCard, ErrorBody, ModelList, ModelSummary))
+    paths(
+        list_models,
+        get_model,
+        synthesize,
+        read_label_map,
+        list_examples,
+        get_example,
+        healthz,
+        readyz,
+        metrics,
+        openapi
+    ),
+    components(schemas(
+        ModelCard,
+        ErrorBody,
+        ModelList,
+        ModelSummary,
+        ExampleList,
+        ExampleLink
+    ))
 )]
 pub struct ApiDoc;
 

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod metrics;
+pub mod pages;
 pub mod worker;
 
 use std::collections::BTreeMap;
@@ -66,8 +67,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/models", get(api::list_models))
         .route("/models/{name}", get(api::get_model))
         .route("/models/{name}/synthesize", post(api::synthesize))
+        .route("/models/{name}/label-map", post(api::read_label_map))
+        .route("/models/{name}/examples", get(api::list_examples))
+        .route("/models/{name}/examples/{file}", get(api::get_example))
         .route("/openapi.json", get(api::openapi));
     Router::new()
+        .route("/", get(pages::index))
+        .route("/ui/{*path}", get(pages::frontend))
+        .route("/static/{*path}", get(pages::static_file))
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

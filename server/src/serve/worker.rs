@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::package::ModelCard;
+use crate::package::{Example, ModelCard};
 use crate::runtime::{ModelSession, Output};
 use crate::synthesis;
 pub use crate::synthesis::Job;
@@ -20,6 +20,10 @@ pub use crate::synthesis::Job;
 /// tested with a fake in microseconds.
 pub trait Generator: Send + 'static {
     fn card(&self) -> &ModelCard;
+    /// Example label maps to offer painters.
+    fn examples(&self) -> Vec<Example> {
+        Vec::new()
+    }
     /// Images for `jobs`, all of one size; (1, 3, H, W) each, in order.
     fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String>;
 }
@@ -27,6 +31,9 @@ pub trait Generator: Send + 'static {
 impl Generator for Box<dyn Generator> {
     fn card(&self) -> &ModelCard {
         (**self).card()
+    }
+    fn examples(&self) -> Vec<Example> {
+        (**self).examples()
     }
     fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
         (**self).generate(jobs)
@@ -36,6 +43,10 @@ impl Generator for Box<dyn Generator> {
 impl Generator for ModelSession {
     fn card(&self) -> &ModelCard {
         &self.package.card
+    }
+
+    fn examples(&self) -> Vec<Example> {
+        self.package.examples()
     }
 
     fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
@@ -88,6 +99,7 @@ pub struct WorkerConfig {
 #[derive(Clone)]
 pub struct ModelWorker {
     card: Arc<ModelCard>,
+    examples: Arc<Vec<Example>>,
     sender: SyncSender<Request>,
     capacity: usize,
     pub stats: Arc<QueueStats>,
@@ -101,6 +113,7 @@ impl ModelWorker {
         observer: BatchObserver,
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
         let card = Arc::new(generator.card().clone());
+        let examples = Arc::new(generator.examples());
         let (sender, receiver) = mpsc::sync_channel(config.max_queue.max(1));
         let stats = Arc::new(QueueStats::default());
         let thread_stats = stats.clone();
@@ -111,6 +124,7 @@ impl ModelWorker {
         Ok((
             Self {
                 card,
+                examples,
                 sender,
                 capacity: config.max_queue.max(1),
                 stats,
@@ -121,6 +135,10 @@ impl ModelWorker {
 
     pub fn card(&self) -> &ModelCard {
         &self.card
+    }
+
+    pub fn examples(&self) -> &[Example] {
+        &self.examples
     }
 
     /// Queues `job`; fails at once when the queue is full.

@@ -1,0 +1,120 @@
+// @ts-check
+// The REST API as the page uses it. Every failure becomes an ApiError that
+// carries the server's own message, so the page can show it as written.
+
+/**
+ * @typedef {{name: string, color: string, coco_stuff?: string | null}} ClassInfo
+ * @typedef {{index: number, name: string, color: string}} DontCare
+ * @typedef {{
+ *   name: string, classes: ClassInfo[], dontcare: DontCare | null,
+ *   native: {width: number, height: number}, z_dim: number | null,
+ *   has_encoder: boolean, uses_instances: boolean, class_table: string,
+ * }} ModelCard
+ * @typedef {{name: string, classes: number, native: {width: number, height: number},
+ *   z_dim: number | null, has_encoder: boolean}} ModelSummary
+ * @typedef {{queue: number, inference: number, total: number}} ServerTimes
+ */
+
+export class ApiError extends Error {
+  /** @param {number} status @param {string} message @param {string} type */
+  constructor(status, message, type) {
+    super(message);
+    this.status = status;
+    this.type = type;
+  }
+}
+
+/** @param {Response} response */
+async function failure(response) {
+  let message = `${response.status} ${response.statusText}`;
+  let type = "http";
+  try {
+    const body = await response.json();
+    message = body.error ?? message;
+    type = body.error_type ?? type;
+  } catch {
+    // Not our JSON (a proxy's page, say): the status line is all there is.
+  }
+  return new ApiError(response.status, message, type);
+}
+
+/** @param {string} url @param {RequestInit} [init] */
+async function ok(url, init) {
+  const response = await fetch(url, init);
+  if (!response.ok) throw await failure(response);
+  return response;
+}
+
+/** @returns {Promise<{models: ModelSummary[], default: string}>} */
+export async function listModels() {
+  return (await ok("/api/v1/models")).json();
+}
+
+/** @param {string} name @returns {Promise<ModelCard>} */
+export async function modelCard(name) {
+  return (await ok(`/api/v1/models/${encodeURIComponent(name)}`)).json();
+}
+
+/** @param {string} name @returns {Promise<{name: string, url: string}[]>} */
+export async function examples(name) {
+  return (await (await ok(`/api/v1/models/${encodeURIComponent(name)}/examples`)).json()).examples;
+}
+
+/**
+ * Reads a label-map file (index, paletted or colour PNG) with the server's
+ * rules and returns its class indices at the model's native size.
+ * @param {string} model
+ * @param {Blob} file
+ * @param {{nearest?: boolean}} [options]
+ */
+export async function readLabelMap(model, file, options = {}) {
+  const query = options.nearest ? "?nearest=true" : "";
+  const response = await ok(`/api/v1/models/${encodeURIComponent(model)}/label-map${query}`, {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: file,
+  });
+  const header = (/** @type {string} */ name) => Number(response.headers.get(name));
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const width = header("x-width"), height = header("x-height");
+  const data = header("x-bytes-per-value") === 2 ? bigEndian16(bytes) : bytes;
+  return {
+    width,
+    height,
+    data,
+    sourceWidth: header("x-source-width"),
+    sourceHeight: header("x-source-height"),
+  };
+}
+
+/** @param {Uint8Array} bytes */
+function bigEndian16(bytes) {
+  const out = new Uint16Array(bytes.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = (bytes[2 * i] << 8) | bytes[2 * i + 1];
+  return out;
+}
+
+/**
+ * @param {string} model
+ * @param {Uint8Array<ArrayBuffer>} labelPng grayscale PNG of class indices
+ * @param {{seed?: number, style?: Blob | null}} options
+ * @param {AbortSignal} signal
+ * @returns {Promise<{image: Blob, times: ServerTimes}>}
+ */
+export async function synthesize(model, labelPng, options, signal) {
+  const form = new FormData();
+  form.append("label", new Blob([labelPng], { type: "image/png" }), "label.png");
+  form.append("encoding", "index");
+  if (options.seed !== undefined) form.append("seed", String(options.seed));
+  if (options.style) form.append("style", options.style, "style");
+  const response = await ok(`/api/v1/models/${encodeURIComponent(model)}/synthesize`, {
+    method: "POST",
+    body: form,
+    signal,
+  });
+  const time = (/** @type {string} */ name) => Number(response.headers.get(name) ?? NaN);
+  return {
+    image: await response.blob(),
+    times: { queue: time("x-queue-time"), inference: time("x-inference-time"), total: time("x-total-time") },
+  };
+}

@@ -1,0 +1,97 @@
+// @ts-check
+// Live synthesis: the map is posted after each change and, during a long
+// stroke, at most once per interval with one request in flight. A newer
+// change aborts an older request (the server then drops it unrun), and a
+// response older than the one shown is ignored, so the newest always wins.
+
+/**
+ * @template R
+ * @typedef {{
+ *   send: (signal: AbortSignal) => Promise<R>,
+ *   show: (result: R, elapsedMs: number) => void,
+ *   fail: (error: unknown) => void,
+ *   busy: (busy: boolean) => void,
+ *   interval?: number,
+ * }} LiveOptions
+ */
+
+/** @template R */
+export class LiveSynthesis {
+  /** @param {LiveOptions<R>} options */
+  constructor(options) {
+    this.options = options;
+    this.interval = options.interval ?? 200;
+    this.latest = 0; // number of the newest change
+    this.shown = 0; // number of the change whose image is shown
+    /** @type {{change: number, controller: AbortController} | null} */
+    this.inFlight = null;
+    this.lastSent = -Infinity;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.timer = null;
+    this.waiting = false; // a change not yet sent
+  }
+
+  /**
+   * The map changed. `settled` is true when the change is complete (a stroke
+   * ended, a fill, an undo): it is sent at once, cancelling older requests.
+   * @param {boolean} settled
+   */
+  changed(settled) {
+    this.latest++;
+    this.waiting = true;
+    if (settled) {
+      this.inFlight?.controller.abort();
+      this.send();
+      return;
+    }
+    this.pump();
+  }
+
+  /** Sends the waiting change when nothing is in flight and the interval has passed. */
+  pump() {
+    if (this.inFlight || this.timer || !this.waiting) return;
+    const wait = this.lastSent + this.interval - performance.now();
+    if (wait <= 0) {
+      this.send();
+    } else {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, wait);
+    }
+  }
+
+  send() {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const change = this.latest;
+    const controller = new AbortController();
+    const request = { change, controller };
+    this.inFlight = request;
+    this.waiting = false;
+    this.lastSent = performance.now();
+    const started = this.lastSent;
+    this.options.busy(true);
+    this.options
+      .send(controller.signal)
+      .then(
+        (result) => {
+          if (change > this.shown) {
+            this.shown = change;
+            this.options.show(result, performance.now() - started);
+          }
+        },
+        (error) => {
+          if (!controller.signal.aborted) this.options.fail(error);
+        },
+      )
+      .finally(() => {
+        if (this.inFlight !== request) return;
+        this.inFlight = null;
+        if (this.waiting) this.pump();
+        else this.options.busy(false);
+      });
+  }
+}
