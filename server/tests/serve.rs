@@ -12,7 +12,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use easel::package::ModelCard;
+use easel::package::{Example, ModelCard};
 use easel::runtime::{Output, SessionOptions};
 use easel::serve::worker::{Generator, Job, WorkerConfig};
 use easel::serve::{app, state_with, ServeConfig};
@@ -34,6 +34,12 @@ struct Fake {
 impl Generator for Fake {
     fn card(&self) -> &ModelCard {
         &self.card
+    }
+    fn examples(&self) -> Vec<Example> {
+        vec![Example {
+            name: "stripes".into(),
+            png: png_gray(64, 64, |x, _| (x / 22) as u8),
+        }]
     }
     fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
         std::thread::sleep(self.delay);
@@ -82,9 +88,13 @@ fn server(delay: Duration, max_batch: usize, max_queue: usize) -> Server {
 }
 
 fn server_with(delay: Duration, config: ServeConfig) -> Server {
+    server_with_card(delay, config, card("fake"))
+}
+
+fn server_with_card(delay: Duration, config: ServeConfig, card: ModelCard) -> Server {
     let batches = Arc::new(Mutex::new(Vec::new()));
     let fake = Fake {
-        card: card("fake"),
+        card,
         delay,
         batches: batches.clone(),
     };
@@ -609,4 +619,215 @@ async fn inference_failures_are_500_without_internal_details() {
     assert!(!msg.contains("secret"), "{msg}");
     let (status, _, _) = send(&app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "the server stays up");
+}
+
+// ---- the painting page and what it uses -----------------------------------
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn serves_the_painting_page_with_security_headers() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, headers, body) = get(&s.app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = String::from_utf8(body).unwrap();
+    assert!(
+        html.contains(r#"<script type="module" src="/ui/main.js">"#),
+        "{html}"
+    );
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+
+    let etag = headers[header::ETAG].clone();
+    let request = Request::get("/")
+        .header(header::IF_NONE_MATCH, etag)
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = send(&s.app, request).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+}
+
+/// Every file the page links and every module those modules import is
+/// served (and so embedded in the release build), with a fitting type.
+#[tokio::test]
+async fn serves_every_file_the_page_loads() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (_, _, body) = get(&s.app, "/").await;
+    let html = String::from_utf8(body).unwrap();
+    let mut queue: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|t| t.starts_with("/ui/") || t.starts_with("/static/"))
+        .map(str::to_string)
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(url) = queue.pop() {
+        if !seen.insert(url.clone()) {
+            continue;
+        }
+        let (status, headers, body) = get(&s.app, &url).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        let kind = headers[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        let text = String::from_utf8(body).unwrap();
+        if url.ends_with(".js") {
+            assert!(kind.contains("javascript"), "{url}: {kind}");
+            for import in text.split("from \"./").skip(1) {
+                let file = import.split('"').next().unwrap();
+                queue.push(format!("/ui/{file}"));
+            }
+        } else if url.ends_with(".css") {
+            assert!(kind.starts_with("text/css"), "{url}: {kind}");
+        } else if url.ends_with(".svg") {
+            assert!(kind.starts_with("image/svg+xml"), "{url}: {kind}");
+        }
+    }
+    for module in [
+        "main.js",
+        "api.js",
+        "labelmap.js",
+        "live.js",
+        "png.js",
+        "history.js",
+        "classes.js",
+    ] {
+        assert!(
+            seen.contains(&format!("/ui/{module}")),
+            "{module} is not reached from the page: {seen:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_page_files_are_404_json() {
+    let s = server(Duration::ZERO, 8, 8);
+    for uri in [
+        "/ui/nothing.js",
+        "/static/../Cargo.toml",
+        "/ui/%2e%2e/%2e%2e/Cargo.toml",
+    ] {
+        let (status, _, body) = get(&s.app, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(error_of(&body).1, "not_found", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn lists_and_serves_a_models_example_maps() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = get(&s.app, "/api/v1/models/fake/examples").await;
+    assert_eq!(status, StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list["examples"][0]["name"], "stripes");
+    let url = list["examples"][0]["url"].as_str().unwrap().to_string();
+    let (status, headers, body) = get(&s.app, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    assert_eq!(body, png_gray(64, 64, |x, _| (x / 22) as u8));
+
+    let (status, _, body) = get(&s.app, "/api/v1/models/fake/examples/..%2Fmodel.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        error_of(&body).0.contains("stripes.png"),
+        "the error lists what there is"
+    );
+    let (status, _, _) = get(&s.app, "/api/v1/models/nope/examples").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+const LABEL_MAP: &str = "/api/v1/models/fake/label-map";
+
+#[tokio::test]
+async fn label_map_endpoint_answers_indices_at_the_native_size() {
+    let s = server(Duration::ZERO, 8, 8);
+    // 128×32 → native 64×64 by nearest neighbour: x' = 2x, y' = y / 2.
+    let value = |x: u32, y: u32| ((x / 50 + y / 20) % 3) as u8;
+    let (status, headers, body) = send(
+        &s.app,
+        post(LABEL_MAP, "image/png", png_gray(128, 32, value)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-width"], "64");
+    assert_eq!(headers["x-height"], "64");
+    assert_eq!(headers["x-source-width"], "128");
+    assert_eq!(headers["x-source-height"], "32");
+    assert_eq!(headers["x-bytes-per-value"], "1");
+    let expected: Vec<u8> = (0..64)
+        .flat_map(|y| (0..64).map(move |x| value(2 * x, y / 2)))
+        .collect();
+    assert_eq!(body, expected);
+
+    let uri = format!("{LABEL_MAP}?size=input");
+    let (status, headers, body) =
+        send(&s.app, post(&uri, "image/png", png_gray(128, 32, value))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-width"], "128");
+    assert_eq!(body.len(), 128 * 32);
+}
+
+#[tokio::test]
+async fn label_map_endpoint_reads_colours_and_names_off_palette_pixels() {
+    let s = server(Duration::ZERO, 8, 8);
+    let colours = |x: u32, y: u32| match (x, y) {
+        (5, 7) => [250, 10, 0],
+        (x, _) if x < 32 => [0, 255, 0],
+        _ => [0, 0, 255],
+    };
+    let (status, _, body) = send(
+        &s.app,
+        post(LABEL_MAP, "image/png", png_rgb(64, 64, colours)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "invalid_map");
+    assert!(
+        msg.contains("1 pixels") && msg.contains("x 5, y 7") && msg.contains("nearest=true"),
+        "{msg}"
+    );
+
+    let uri = format!("{LABEL_MAP}?nearest=true");
+    let (status, _, body) = send(&s.app, post(&uri, "image/png", png_rgb(64, 64, colours))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[7 * 64 + 5], 0, "#fa0a00 is nearest to c0 (#ff0000)");
+    assert_eq!(body[0], 1);
+    assert_eq!(body[63], 2);
+}
+
+#[tokio::test]
+async fn label_map_endpoint_answers_two_bytes_per_value_past_256_classes() {
+    let mut wide = card("fake");
+    wide.classes = (0..300)
+        .map(|i| easel::classes::ClassInfo {
+            name: format!("c{i}"),
+            color: format!("#{:06x}", i * 40_000),
+            coco_stuff: None,
+        })
+        .collect();
+    let s = server_with_card(Duration::ZERO, config(8, 8), wide);
+    let img = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_fn(64, 64, |x, y| {
+        image::Luma([((4 * x + y) % 300) as u16])
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let (status, headers, body) =
+        send(&s.app, post(LABEL_MAP, "image/png", png.into_inner())).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-bytes-per-value"], "2");
+    let at = |x: usize, y: usize| {
+        u16::from_be_bytes([body[2 * (y * 64 + x)], body[2 * (y * 64 + x) + 1]])
+    };
+    assert_eq!(at(63, 40), 292, "a value past one byte survives");
+    assert_eq!(at(3, 1), 13);
 }
