@@ -107,9 +107,13 @@ export async function synthesize(model, labelPng, options, signal) {
   form.append("encoding", "index");
   if (options.seed !== undefined) form.append("seed", String(options.seed));
   if (options.style) form.append("style", options.style, "style");
+  // Sent as bytes rather than as the FormData itself: the same request, but
+  // one whose body developer tools (and the browser tests) can read.
+  const encoded = new Response(form);
   const response = await ok(`/api/v1/models/${encodeURIComponent(model)}/synthesize`, {
     method: "POST",
-    body: form,
+    headers: { "content-type": encoded.headers.get("content-type") ?? "multipart/form-data" },
+    body: await encoded.arrayBuffer(),
     signal,
   });
   const time = (/** @type {string} */ name) => Number(response.headers.get(name) ?? NaN);

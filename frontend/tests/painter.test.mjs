@@ -1,0 +1,406 @@
+// The painting page in headless Chromium against a real server: strokes,
+// fill, undo, files, models, style, errors, and screenshots of the page.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import {
+  startServer, startBrowser, openPainter, pixelCentre, eventually, decodeGrayPng,
+  encodeGrayPng, encodeRgbPng, classIndex, screenshots,
+} from "./support.mjs";
+
+/** @type {{url: string, stop: () => void}} */
+let server;
+/** @type {import("playwright-core").Browser} */
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+const SKY = 0, WATER = 9, GRASS = 6; // landscapes classes (server/data/classes/landscapes-12.tsv)
+
+async function selectClass(page, name) {
+  await page.locator("#palette button", { hasText: new RegExp(`^${name}$`) }).click();
+}
+
+async function setSize(page, size) {
+  await page.evaluate((size) => {
+    const input = /** @type {HTMLInputElement} */ (document.getElementById("size"));
+    input.value = String(size);
+    input.dispatchEvent(new Event("input"));
+  }, size);
+}
+
+async function clearTo(page, name) {
+  await page.selectOption("#background", { label: name });
+  await page.click("#clear");
+}
+
+/** A drag from pixel to pixel in one pointer move, so the path is exactly the segment. */
+async function stroke(page, [x0, y0], [x1, y1], modifiers = {}) {
+  const a = await pixelCentre(page, x0, y0), b = await pixelCentre(page, x1, y1);
+  if (modifiers.shift) await page.keyboard.down("Shift");
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  if (x1 !== x0 || y1 !== y0) await page.mouse.move(b.x, b.y);
+  await page.mouse.up();
+  if (modifiers.shift) await page.keyboard.up("Shift");
+}
+
+async function click(page, x, y, modifiers = {}) {
+  const p = await pixelCentre(page, x, y);
+  if (modifiers.shift) await page.keyboard.down("Shift");
+  if (modifiers.alt) await page.keyboard.down("Alt");
+  await page.mouse.click(p.x, p.y);
+  if (modifiers.shift) await page.keyboard.up("Shift");
+  if (modifiers.alt) await page.keyboard.up("Alt");
+}
+
+const mapOf = (page) => page.evaluate(() => window.easel.map());
+
+/** A digest of the map, computed in the page (cheaper than moving the map). */
+const digestOf = (page) =>
+  page.evaluate(() => {
+    let h = 2166136261;
+    for (const v of window.easel.map().data) h = Math.imul(h ^ v, 16777619);
+    return h >>> 0;
+  });
+
+/** The brush rule, written out independently: pixel centres within size/2 of the segment between pixel centres. */
+function expectedStroke(width, height, base, [x0, y0], [x1, y1], size, cls) {
+  const out = base.slice();
+  const r2 = (size / 2) ** 2;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const dx = x1 - x0, dy = y1 - y0;
+      const len2 = dx * dx + dy * dy;
+      const t = len2 ? Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / len2)) : 0;
+      const ex = x - (x0 + t * dx), ey = y - (y0 + t * dy);
+      if (ex * ex + ey * ey <= r2) out[y * width + x] = cls;
+    }
+  }
+  return out;
+}
+
+function differences(a, b) {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n;
+}
+
+test("opens with an example painted and its image shown", async () => {
+  const { page, errors, context } = await openPainter(browser, server.url);
+  const map = await mapOf(page);
+  assert.equal(map.width, 256);
+  assert.ok(new Set(map.data).size >= 3, "an example with several classes is painted");
+  assert.notEqual(await page.inputValue("#example"), "");
+  const size = await page.evaluate(() => {
+    const img = /** @type {HTMLImageElement} */ (document.getElementById("result"));
+    return [img.naturalWidth, img.naturalHeight];
+  });
+  assert.deepEqual(size, [256, 256]);
+  assert.match(await page.textContent("#latency"), /^\d+ ms \(model \d+ ms\)$/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a stroke posts exactly the painted indices, no anti-aliasing", async () => {
+  const { page, errors, posted, context } = await openPainter(browser, server.url);
+  await clearTo(page, "sky");
+  await selectClass(page, "water");
+  await setSize(page, 9);
+  const base = new Array(256 * 256).fill(SKY);
+  const expected = expectedStroke(256, 256, base, [40, 100], [200, 130], 9, WATER);
+  await stroke(page, [40, 100], [200, 130]);
+  await eventually(
+    () => posted.length > 0 && differences(posted.at(-1).values, expected) === 0,
+    () => `the last posted map differs from the stroke in ${differences(posted.at(-1)?.values ?? [], expected)} pixels`,
+  );
+  const last = posted.at(-1);
+  assert.equal(last.width, 256);
+  assert.equal(last.form.get("encoding").toString(), "index");
+  assert.deepEqual([...new Set(last.values)].sort(), [SKY, WATER], "only the two classes painted");
+  assert.deepEqual((await mapOf(page)).data, expected);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("fill changes the connected region only", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  await clearTo(page, "sky");
+  await selectClass(page, "water");
+  await setSize(page, 3);
+  await stroke(page, [128, 0], [128, 255]);
+  await selectClass(page, "grass");
+  await page.click('.tool[data-tool="fill"]');
+  await click(page, 20, 20);
+  const map = await mapOf(page);
+  for (let y = 0; y < 256; y += 5) {
+    assert.equal(map.data[y * 256 + 10], GRASS, `left of the line at y ${y}`);
+    assert.equal(map.data[y * 256 + 128], WATER, `the line at y ${y}`);
+    assert.equal(map.data[y * 256 + 250], SKY, `right of the line at y ${y}`);
+  }
+  await context.close();
+});
+
+test("undo and redo step through at least 50 changes", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  const start = await digestOf(page);
+  await selectClass(page, "snow");
+  await setSize(page, 3);
+  const states = [];
+  for (let i = 0; i < 55; i++) {
+    await click(page, 10 + 4 * (i % 50), 20 + 8 * Math.floor(i / 50));
+    states.push(await digestOf(page));
+  }
+  assert.equal(new Set(states).size, 55, "each click is a change");
+  for (let i = 54; i >= 0; i--) {
+    assert.equal(await digestOf(page), states[i], `before undo ${55 - i}`);
+    await page.keyboard.press("Control+z");
+  }
+  assert.equal(await digestOf(page), start, "55 undos restore the start");
+  await page.keyboard.press("Control+z");
+  assert.equal(await digestOf(page), start, "nothing more to undo");
+  assert.equal(await page.isDisabled("#undo"), true);
+  await page.keyboard.press("Control+Shift+z");
+  assert.equal(await digestOf(page), states[0]);
+  await page.click("#redo");
+  assert.equal(await digestOf(page), states[1]);
+  await page.click("#undo");
+  assert.equal(await digestOf(page), states[0]);
+  await click(page, 5, 250);
+  assert.equal(await page.isDisabled("#redo"), true, "a new change forgets the redo steps");
+  await context.close();
+});
+
+test("a long stroke posts at a throttled rate while it is drawn", async () => {
+  const { page, posted, context } = await openPainter(browser, server.url);
+  await clearTo(page, "sky");
+  await page.waitForSelector("#busy", { state: "hidden" });
+  await selectClass(page, "rock");
+  await setSize(page, 6);
+  const before = posted.length;
+  const a = await pixelCentre(page, 20, 20);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  for (let i = 1; i <= 40; i++) {
+    const p = await pixelCentre(page, 20 + 5 * i, 20 + 2 * i);
+    await page.mouse.move(p.x, p.y);
+    await page.waitForTimeout(40);
+  }
+  const during = posted.length - before;
+  await page.mouse.up();
+  assert.ok(during >= 2, `posted ${during} times during a 1.6 s stroke`);
+  assert.ok(during <= 20, `posted ${during} times for 40 moves: not throttled`);
+  const final = (await mapOf(page)).data;
+  await eventually(() => differences(posted.at(-1).values, final) === 0, () => "the final map was not posted");
+  await page.waitForSelector("#busy", { state: "hidden" });
+  await context.close();
+});
+
+test("eraser, eyedropper, shift lines and the bracket keys", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  await clearTo(page, "sand");
+  await page.selectOption("#background", { label: "sky" });
+  await setSize(page, 5);
+  await page.click('.tool[data-tool="eraser"]');
+  await click(page, 30, 30);
+  assert.equal((await mapOf(page)).data[30 * 256 + 30], SKY, "the eraser paints the background class");
+
+  await page.click('.tool[data-tool="pick"]');
+  await click(page, 30, 30);
+  assert.equal(await page.evaluate(() => window.easel.currentClass()), SKY);
+  assert.equal(await page.textContent("#current-name"), "sky");
+  await click(page, 200, 200, { alt: true });
+  assert.equal(await page.textContent("#current-name"), "sand", "alt-click picks too");
+
+  await selectClass(page, "water");
+  await setSize(page, 1);
+  await click(page, 10, 200);
+  await click(page, 110, 200, { shift: true });
+  const map = await mapOf(page);
+  for (let x = 10; x <= 110; x++) assert.equal(map.data[200 * 256 + x], WATER, `line pixel ${x}`);
+  assert.equal(map.data[201 * 256 + 60], 10, "a 1-pixel line is one row");
+
+  await setSize(page, 20);
+  await page.locator("#map").hover();
+  await page.keyboard.press("]");
+  assert.equal(await page.inputValue("#size"), "24");
+  await page.keyboard.press("[");
+  await page.keyboard.press("[");
+  assert.equal(Number(await page.inputValue("#size")) < 24, true);
+  await context.close();
+});
+
+test("an index map uploaded and downloaded round-trips byte for byte", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  const values = Array.from({ length: 256 * 256 }, (_, i) => ((i % 256 >> 5) + ((i >> 8) >> 6) * 3) % 12);
+  const file = join(tmpdir(), `easel-upload-${process.pid}.png`);
+  writeFileSync(file, encodeGrayPng(256, 256, values));
+  await page.setInputFiles("#map-file", file);
+  await eventually(async () => differences((await mapOf(page)).data, values) === 0, () => "the uploaded map is not on the canvas");
+
+  const save = async () => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save-map")]);
+    return readFileSync(await download.path());
+  };
+  const first = await save();
+  assert.deepEqual(decodeGrayPng(first).values, values, "the saved map holds the uploaded indices");
+  assert.equal(decodeGrayPng(first).depth, 8);
+
+  const again = join(tmpdir(), `easel-again-${process.pid}.png`);
+  writeFileSync(again, first);
+  await page.setInputFiles("#map-file", again);
+  await page.waitForTimeout(300);
+  const second = await save();
+  assert.equal(Buffer.compare(first, second), 0, "saved, opened and saved again: the same bytes");
+
+  const [image] = await Promise.all([page.waitForEvent("download"), page.click("#save-image")]);
+  const png = readFileSync(await image.path());
+  assert.equal(png.subarray(1, 4).toString(), "PNG");
+  await context.close();
+});
+
+test("a shared COCO-Stuff fixture map opens in the COCO model, resized to its size", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  await page.selectOption("#model", "coco182");
+  await eventually(async () => (await page.evaluate(() => window.easel.model())) === "coco182", () => "model not switched");
+  const fixture = join(process.env.EASEL_SHARED_DIR ?? join(import.meta.dirname, "../../../shared"), "fixtures/coco_stuff/val_label/000000000139.png");
+  await page.setInputFiles("#map-file", fixture);
+  await page.waitForSelector("#notice:not([hidden])");
+  assert.match(await page.textContent("#notice-text"), /resized to the model's 64×64/);
+  const map = await mapOf(page);
+  assert.equal(map.width, 64);
+  assert.ok(new Set(map.data).size > 2);
+  await context.close();
+});
+
+test("switching models keeps the painting, mapping classes by name and saying what was lost", async () => {
+  const { page, errors, context } = await openPainter(browser, server.url);
+  await clearTo(page, "sky");
+  await selectClass(page, "grass");
+  await setSize(page, 40);
+  await stroke(page, [0, 200], [255, 200]);
+  const before = (await mapOf(page)).data;
+
+  await page.selectOption("#model", "coco182");
+  await page.waitForSelector("#notice:not([hidden])");
+  assert.match(await page.textContent("#notice-text"), /every class in the painting carried over/);
+  const sky = await classIndex(server.url, "coco182", "sky-other");
+  const grass = await classIndex(server.url, "coco182", "grass");
+  const coco = await mapOf(page);
+  assert.equal(coco.width, 64);
+  for (let y = 0; y < 64; y++) {
+    for (let x = 0; x < 64; x++) {
+      const was = before[y * 4 * 256 + x * 4];
+      assert.equal(coco.data[y * 64 + x], was === GRASS ? grass : sky, `pixel ${x},${y}`);
+    }
+  }
+  await page.waitForFunction(() => /** @type {HTMLImageElement} */ (document.getElementById("result")).naturalWidth === 64);
+  assert.equal(await page.textContent("#current-name"), "grass", "the current class carries over too");
+
+  await page.selectOption("#model", "vae");
+  await page.waitForSelector("#notice-text >> text=/No class here matches/");
+  const notice = await page.textContent("#notice-text");
+  assert.match(notice, /sky-other/);
+  assert.match(notice, /grass/);
+  const vae = await mapOf(page);
+  assert.deepEqual([vae.width, vae.height], [256, 128]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("style controls: seeds, variations and a style image drive models with z", async () => {
+  const { page, posted, context } = await openPainter(browser, server.url);
+  assert.equal(await page.isVisible("#style"), false, "the default model has no style input");
+  await page.selectOption("#model", "vae");
+  await page.waitForSelector("#style:not([hidden])");
+  await page.waitForFunction(() => /** @type {HTMLImageElement} */ (document.getElementById("result")).naturalWidth === 256);
+  const first = await page.getAttribute("#result", "src");
+  await page.fill("#seed", "7");
+  await page.dispatchEvent("#seed", "change");
+  await eventually(() => posted.at(-1)?.form.get("seed")?.toString() === "7", () => "seed 7 was not posted");
+  await eventually(async () => (await page.getAttribute("#result", "src")) !== first, () => "the image did not change");
+
+  await page.click("#variation");
+  const seed = await page.inputValue("#seed");
+  assert.notEqual(seed, "7");
+  await eventually(() => posted.at(-1)?.form.get("seed")?.toString() === seed, () => "the new variation's seed was not posted");
+
+  const style = join(tmpdir(), `easel-style-${process.pid}.png`);
+  writeFileSync(style, encodeRgbPng(64, 64, (x, y) => [x * 4, y * 4, 128]));
+  await page.setInputFiles("#style-file", style);
+  await eventually(() => posted.at(-1)?.form.has("style"), () => "the style image was not posted");
+  await page.waitForSelector("#style-preview:not([hidden])");
+  await context.close();
+});
+
+test("API errors appear in the page, with a way out", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  const off = join(tmpdir(), `easel-off-${process.pid}.png`);
+  writeFileSync(off, encodeRgbPng(256, 256, (x) => (x < 100 ? [0x5f, 0xdb, 0xff] : [1, 2, 3])));
+  await page.setInputFiles("#map-file", off);
+  await page.waitForSelector("#error:not([hidden])");
+  assert.match(await page.textContent("#error-text"), /not in model landscapes's palette/);
+  assert.equal(await page.isVisible("#error-nearest"), true);
+  await page.click("#error-nearest");
+  await page.waitForSelector("#error", { state: "hidden" });
+  const map = await mapOf(page);
+  assert.equal(map.data[0], SKY);
+
+  // A synthesis failure: the vae model cannot read a style "image" that is text.
+  await page.selectOption("#model", "vae");
+  await page.waitForSelector("#style-image:not([hidden])");
+  const bad = join(tmpdir(), `easel-bad-${process.pid}.png`);
+  writeFileSync(bad, "not an image");
+  await page.setInputFiles("#style-file", bad);
+  await page.waitForSelector("#error:not([hidden])");
+  assert.match(await page.textContent("#error-text"), /style image cannot be read/);
+  await page.click("#style-clear");
+  await page.waitForSelector("#error", { state: "hidden" });
+  await context.close();
+});
+
+test("the painting survives a reload", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  await clearTo(page, "sand");
+  await page.waitForTimeout(600);
+  await page.reload();
+  await page.evaluate(() => window.easel.ready);
+  assert.ok((await mapOf(page)).data.every((v) => v === 10));
+  await context.close();
+});
+
+for (const [width, height, name] of [[1280, 800, "painter-1280x800.png"], [390, 844, "painter-390x844.png"]]) {
+  test(`usable at ${width}×${height}; screenshot`, async () => {
+    const { page, context, errors } = await openPainter(browser, server.url, { width, height });
+    await page.selectOption("#example", { label: "mountain-lake" });
+    await page.waitForTimeout(200);
+    await page.waitForSelector("#busy", { state: "hidden" });
+    const box = async (selector) => /** @type {NonNullable<Awaited<ReturnType<import("playwright-core").Locator["boundingBox"]>>>} */ (await page.locator(selector).boundingBox());
+    const map = await box("#map"), result = await box(".result-box");
+    assert.ok(map.width >= 170 && result.width >= 170, `map ${map.width}px, image ${result.width}px wide`);
+    assert.ok(map.x + map.width <= width && result.x + result.width <= width, "both fit across");
+    assert.ok(map.y + map.height <= height && result.y + result.height <= height, "both fit on the first screen");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.equal(overflow, 0, "no sideways scrolling");
+    for (const selector of ['.tool[data-tool="brush"]', "#palette", "#undo", "#model"]) {
+      assert.equal(await page.isVisible(selector), true, selector);
+    }
+    mkdirSync(screenshots, { recursive: true });
+    const path = join(screenshots, name);
+    await page.screenshot({ path });
+    assert.ok(statSync(path).size > 10_000);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}

@@ -1,0 +1,228 @@
+// Shared pieces of the browser tests: a real `easel serve` with the default
+// model and two imported fixture models, headless Chromium, and PNG
+// reading and writing for checking what the page posts and saves.
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, symlinkSync, existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { inflateSync, deflateSync } from "node:zlib";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, "../..");
+const easel = process.env.EASEL_BIN ?? join(repo, "target/release/easel");
+const shared = process.env.EASEL_SHARED_DIR ?? resolve(repo, "../shared");
+export const screenshots = process.env.EASEL_SCREENSHOTS ?? join(repo, "target/screenshots");
+
+/** Starts the server on a free port with landscapes (default), coco182 and vae. */
+export async function startServer() {
+  if (!existsSync(easel)) throw new Error(`no easel binary at ${easel}: run \`make build\` or set EASEL_BIN`);
+  const models = mkdtempSync(join(tmpdir(), "easel-browser-"));
+  symlinkSync(join(repo, "models/landscapes"), join(models, "landscapes"));
+  for (const [fixture, name] of [["coco182_tiny", "coco182"], ["vae_tiny", "vae"]]) {
+    execFileSync(easel, ["import", join(shared, "fixtures/spade", fixture, "checkpoint"), "--out", join(models, name)], { stdio: "pipe" });
+  }
+  const child = spawn(easel, ["serve", "--models", models, "--bind", "127.0.0.1:0", "--default", "landscapes"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`easel serve did not start:\n${log}`)), 60_000);
+    const read = (/** @type {Buffer} */ chunk) => {
+      log += chunk;
+      const found = log.match(/at (http:\/\/[0-9.:]+)/);
+      if (found) {
+        clearTimeout(timer);
+        ok(found[1]);
+      }
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.on("exit", (code) => fail(new Error(`easel serve exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    stop() {
+      child.kill("SIGTERM");
+      rmSync(models, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+}
+
+/**
+ * A fresh page on the painter, ready, with its first image shown. Page
+ * errors are collected; `labels` gathers the index maps the page posts.
+ * @param {import("playwright-core").Browser} browser
+ * @param {string} url
+ * @param {{width: number, height: number}} [viewport]
+ */
+export async function openPainter(browser, url, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  /** @type {{width: number, height: number, values: number[], form: Map<string, Buffer>}[]} */
+  const posted = [];
+  page.on("request", (request) => {
+    if (!request.url().endsWith("/synthesize")) return;
+    const form = parseMultipart(request.headers()["content-type"], request.postDataBuffer());
+    const label = form.get("label");
+    if (label) posted.push({ ...decodeGrayPng(label), form });
+  });
+  await page.goto(url);
+  await page.evaluate(() => window.easel.ready);
+  await page.waitForSelector("#result[src]");
+  return { context, page, errors, posted };
+}
+
+/** Client coordinates of the centre of map pixel (x, y). */
+export async function pixelCentre(page, x, y) {
+  return page.evaluate(([x, y]) => {
+    const canvas = document.getElementById("map");
+    const rect = canvas.getBoundingClientRect();
+    const w = canvas.clientWidth, h = canvas.clientHeight;
+    const scale = Math.min(w / canvas.width, h / canvas.height);
+    return {
+      x: rect.left + canvas.clientLeft + (w - canvas.width * scale) / 2 + (x + 0.5) * scale,
+      y: rect.top + canvas.clientTop + (h - canvas.height * scale) / 2 + (y + 0.5) * scale,
+    };
+  }, [x, y]);
+}
+
+/** Waits until `check()` is true, polling; fails with `explain()`. */
+export async function eventually(check, explain, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out: ${await explain()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** @param {string} contentType @param {Buffer | null} body */
+export function parseMultipart(contentType, body) {
+  const form = new Map();
+  const boundary = contentType?.match(/boundary=(.+)$/)?.[1];
+  if (!boundary || !body) return form;
+  const delimiter = Buffer.from(`--${boundary}`);
+  let at = body.indexOf(delimiter);
+  while (at >= 0) {
+    const next = body.indexOf(delimiter, at + delimiter.length);
+    if (next < 0) break;
+    const part = body.subarray(at + delimiter.length + 2, next - 2);
+    const split = part.indexOf("\r\n\r\n");
+    const head = part.subarray(0, split).toString();
+    const name = head.match(/name="([^"]+)"/)?.[1];
+    if (name) form.set(name, part.subarray(split + 4));
+    at = next;
+  }
+  return form;
+}
+
+/** Grayscale PNG (8- or 16-bit, any filter) → values. @param {Buffer} png */
+export function decodeGrayPng(png) {
+  let at = 8;
+  let width = 0, height = 0, depth = 0, colour = -1;
+  const idat = [];
+  while (at < png.length) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString("latin1", at + 4, at + 8);
+    const data = png.subarray(at + 8, at + 8 + length);
+    if (type === "IHDR") {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      depth = data[8];
+      colour = data[9];
+    } else if (type === "IDAT") idat.push(data);
+    at += 12 + length;
+  }
+  if (colour !== 0 || (depth !== 8 && depth !== 16)) throw new Error(`not an 8/16-bit grayscale PNG (colour ${colour}, depth ${depth})`);
+  const raw = inflateSync(Buffer.concat(idat));
+  const bpp = depth / 8, stride = width * bpp;
+  const rows = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let i = 0; i < stride; i++) {
+      const x = raw[y * (stride + 1) + 1 + i];
+      const a = i >= bpp ? rows[y * stride + i - bpp] : 0;
+      const b = y > 0 ? rows[(y - 1) * stride + i] : 0;
+      const c = i >= bpp && y > 0 ? rows[(y - 1) * stride + i - bpp] : 0;
+      const paeth = () => {
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      };
+      const predictor = [0, a, b, (a + b) >> 1, filter === 4 ? paeth() : 0][filter];
+      rows[y * stride + i] = (x + predictor) & 0xff;
+    }
+  }
+  const values = [];
+  for (let i = 0; i < width * height; i++) values.push(depth === 8 ? rows[i] : (rows[2 * i] << 8) | rows[2 * i + 1]);
+  return { width, height, depth, values };
+}
+
+/** Values → 8-bit grayscale PNG (filter none). */
+export function encodeGrayPng(width, height, values) {
+  const raw = Buffer.alloc(height * (width + 1));
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw[y * (width + 1) + 1 + x] = values[y * width + x];
+  return pngFile(width, height, 8, 0, [], raw);
+}
+
+/** Values → 8-bit RGB PNG. @param {(x: number, y: number) => number[]} colour */
+export function encodeRgbPng(width, height, colour) {
+  const raw = Buffer.alloc(height * (3 * width + 1));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) raw.set(colour(x, y), y * (3 * width + 1) + 1 + 3 * x);
+  }
+  return pngFile(width, height, 8, 2, [], raw);
+}
+
+function pngFile(width, height, depth, colour, extra, raw) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, "latin1");
+    data.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = depth;
+  header[9] = colour;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    ...extra,
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** Class index by name in a model's card. */
+export async function classIndex(url, model, name) {
+  const card = await (await fetch(`${url}/api/v1/models/${model}`)).json();
+  const i = card.classes.findIndex((c) => c.name === name);
+  if (i < 0) throw new Error(`${model} has no class ${name}`);
+  return i;
+}
