@@ -11,7 +11,12 @@ CARGO ?= cargo
 TRAIN_VENV := .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
-.PHONY: all venv build release serve test test-rust test-train lint bench train-venv compare clean
+NODE_STAMP := frontend/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: all venv build release serve test test-rust test-train test-frontend lint bench train-venv compare \
+	frontend-deps chromium screenshots clean
 
 all: build
 
@@ -32,7 +37,7 @@ release: venv
 serve: release
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel serve --models models
 
-test: venv lint test-rust test-train
+test: venv lint test-rust test-frontend test-train
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -43,6 +48,29 @@ test-rust: venv
 
 bench: release
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel bench
+
+# The painting page's tools: TypeScript (tsc --checkJs) and playwright-core,
+# pinned by frontend/package-lock.json.
+frontend-deps: $(NODE_STAMP)
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the browser tests, installed once.
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
+
+# Types of the page's modules, then its tests in headless Chromium against a
+# real server (screenshots go to target/screenshots).
+test-frontend: frontend-deps chromium release
+	cd frontend && npx tsc -p .
+	cd frontend && EASEL_BIN=$(abspath target/release/easel) ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) \
+		CHROMIUM=$(CHROMIUM) node --test tests/
+
+# Refreshes the README's screenshots from a test run.
+screenshots: frontend-deps chromium release
+	cd frontend && EASEL_SCREENSHOTS=$(abspath docs/images) EASEL_BIN=$(abspath target/release/easel) \
+		ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) CHROMIUM=$(CHROMIUM) node --test --test-name-pattern=screenshot tests/painter.test.mjs
 
 # PyTorch for the trainer (models/training), its tests and the PyTorch
 # baseline of bench/compare.sh; reinstalled when pyproject.toml changes.
@@ -60,4 +88,4 @@ compare: release train-venv
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(TRAIN_VENV)
+	rm -rf $(VENV) $(TRAIN_VENV) frontend/node_modules
