@@ -1,7 +1,9 @@
 //! `easel load`: a closed-loop load generator for the synthesize endpoint.
 //! N clients each send one request after another for a fixed time; the
 //! report has throughput, latency percentiles, statuses and the batch sizes
-//! the server says it used (`x-batch-size`).
+//! the server says it used (`x-batch-size`). Runs at several concurrencies
+//! can be interleaved over rounds, so that a machine whose speed drifts
+//! (shared cloud cores do) affects every concurrency alike.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +25,8 @@ pub struct LoadConfig {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct LoadReport {
     pub concurrency: usize,
+    /// Interleaved rounds this report adds up.
+    pub rounds: usize,
     pub seconds: f64,
     pub requests: usize,
     pub images_per_second: f64,
@@ -33,6 +37,20 @@ pub struct LoadReport {
     pub statuses: BTreeMap<String, usize>,
     /// Successful responses by the batch size they ran in.
     pub batch_sizes: BTreeMap<usize, usize>,
+    /// Images per second of each round, in order.
+    pub round_images_per_second: Vec<f64>,
+    /// The server's own inference time per image over the runs (from its
+    /// /metrics): what batching did to the model's cost, apart from HTTP.
+    pub server_inference_ms_per_image: Option<f64>,
+}
+
+/// What one run saw, before it is summed up.
+#[derive(Default)]
+pub struct Run {
+    samples: Vec<Sample>,
+    seconds: f64,
+    /// (images, inference seconds) the server counted during the run.
+    server: Option<(f64, f64)>,
 }
 
 struct Sample {
@@ -41,11 +59,37 @@ struct Sample {
     latency: Duration,
 }
 
-async fn one_request(addr: &str, request: &[u8]) -> std::io::Result<(u16, Option<usize>)> {
+async fn exchange(addr: &str, request: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.write_all(request).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;
+    Ok(response)
+}
+
+/// The server's (images, inference seconds) so far for `model`, from /metrics.
+async fn server_counters(addr: &str, model: &str) -> Option<(f64, f64)> {
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let response = exchange(addr, request.as_bytes()).await.ok()?;
+    let text = String::from_utf8_lossy(&response);
+    if !text.starts_with("HTTP/1.1 200") || !text.contains("easel_") {
+        return None;
+    }
+    // A model that has run no batch yet has no lines: zero so far.
+    let value = |name: &str| -> f64 {
+        let key = format!("{name}{{model=\"{model}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    Some((
+        value("easel_batch_size_sum"),
+        value("easel_inference_seconds_sum"),
+    ))
+}
+
+async fn one_request(addr: &str, request: &[u8]) -> std::io::Result<(u16, Option<usize>)> {
+    let response = exchange(addr, request).await?;
     let head_end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -75,7 +119,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-pub async fn run(config: &LoadConfig) -> LoadReport {
+pub async fn run(config: &LoadConfig) -> Run {
     let mut request = format!(
         "POST /api/v1/models/{}/synthesize HTTP/1.1\r\nHost: {}\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         config.model,
@@ -85,6 +129,7 @@ pub async fn run(config: &LoadConfig) -> LoadReport {
     .into_bytes();
     request.extend_from_slice(&config.body);
     let request = Arc::new(request);
+    let counters_before = server_counters(&config.addr, &config.model).await;
     let started = Instant::now();
     let deadline = started + config.duration;
     let clients: Vec<_> = (0..config.concurrency)
@@ -114,14 +159,38 @@ pub async fn run(config: &LoadConfig) -> LoadReport {
         samples.extend(c.await.unwrap_or_default());
     }
     let seconds = started.elapsed().as_secs_f64();
-    let mut report = LoadReport {
-        concurrency: config.concurrency,
+    let counters_after = server_counters(&config.addr, &config.model).await;
+    Run {
+        samples,
         seconds,
-        requests: samples.len(),
+        server: counters_before
+            .zip(counters_after)
+            .map(|((i0, s0), (i1, s1))| (i1 - i0, s1 - s0)),
+    }
+}
+
+impl Run {
+    fn ok(&self) -> usize {
+        self.samples.iter().filter(|s| s.status == "200").count()
+    }
+}
+
+/// Sums up the runs of one concurrency (one per round).
+pub fn report(concurrency: usize, runs: &[Run]) -> LoadReport {
+    let seconds: f64 = runs.iter().map(|r| r.seconds).sum();
+    let mut report = LoadReport {
+        concurrency,
+        rounds: runs.len(),
+        seconds,
+        requests: runs.iter().map(|r| r.samples.len()).sum(),
+        round_images_per_second: runs
+            .iter()
+            .map(|r| r.ok() as f64 / r.seconds.max(1e-9))
+            .collect(),
         ..LoadReport::default()
     };
     let mut ok_latencies: Vec<f64> = Vec::new();
-    for s in &samples {
+    for s in runs.iter().flat_map(|r| &r.samples) {
         *report.statuses.entry(s.status.clone()).or_default() += 1;
         if s.status == "200" {
             ok_latencies.push(s.latency.as_secs_f64() * 1000.0);
@@ -131,10 +200,15 @@ pub async fn run(config: &LoadConfig) -> LoadReport {
         }
     }
     ok_latencies.sort_by(f64::total_cmp);
-    report.images_per_second = ok_latencies.len() as f64 / seconds;
+    report.images_per_second = ok_latencies.len() as f64 / seconds.max(1e-9);
     report.p50_ms = percentile(&ok_latencies, 0.5);
     report.p99_ms = percentile(&ok_latencies, 0.99);
     report.max_ms = ok_latencies.last().copied().unwrap_or(0.0);
+    let server: Option<Vec<(f64, f64)>> = runs.iter().map(|r| r.server).collect();
+    report.server_inference_ms_per_image = server.and_then(|v| {
+        let (images, secs) = v.iter().fold((0.0, 0.0), |(a, b), (i, s)| (a + i, b + s));
+        (images > 0.0).then(|| 1000.0 * secs / images)
+    });
     report
 }
 
@@ -148,5 +222,41 @@ mod tests {
         assert_eq!(percentile(&v, 0.5), 51.0);
         assert_eq!(percentile(&v, 0.99), 99.0);
         assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    fn sample(status: &str, batch: usize, ms: u64) -> Sample {
+        Sample {
+            status: status.into(),
+            batch: Some(batch),
+            latency: Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn rounds_add_up_into_one_report() {
+        let runs = [
+            Run {
+                samples: vec![sample("200", 1, 100), sample("200", 2, 300)],
+                seconds: 1.0,
+                server: Some((2.0, 0.3)),
+            },
+            Run {
+                samples: vec![sample("200", 2, 200), sample("503", 0, 1)],
+                seconds: 2.0,
+                server: Some((2.0, 0.1)),
+            },
+        ];
+        let r = report(8, &runs);
+        assert_eq!((r.rounds, r.requests), (2, 4));
+        assert_eq!(r.images_per_second, 1.0, "3 images in 3 seconds");
+        assert_eq!(r.round_images_per_second, vec![2.0, 0.5]);
+        assert_eq!(r.statuses["503"], 1);
+        assert_eq!(r.batch_sizes[&2], 2);
+        assert_eq!(r.p50_ms, 200.0);
+        let per_image = r.server_inference_ms_per_image.unwrap();
+        assert!(
+            (per_image - 100.0).abs() < 1e-9,
+            "0.4 s for 4 images: {per_image}"
+        );
     }
 }

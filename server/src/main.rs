@@ -72,6 +72,10 @@ struct LoadArgs {
     /// Seconds per run.
     #[arg(long, default_value_t = 20.0)]
     seconds: f64,
+    /// Rounds: each runs every concurrency once, in turn, and the report
+    /// adds the rounds up (interleaving evens out a machine's drift).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
 }
 
 #[derive(Args)]
@@ -557,15 +561,28 @@ fn serve(args: ServeArgs) -> Result<()> {
 fn load(args: LoadArgs) -> Result<()> {
     let body = std::sync::Arc::new(read(&args.label, "label map")?);
     let runtime = tokio::runtime::Runtime::new()?;
-    for concurrency in args.concurrency {
-        let config = easel::loadtest::LoadConfig {
-            addr: args.addr.clone(),
-            model: args.model.clone(),
-            body: body.clone(),
-            concurrency,
-            duration: std::time::Duration::from_secs_f64(args.seconds),
-        };
-        let report = runtime.block_on(easel::loadtest::run(&config));
+    let mut runs: Vec<Vec<easel::loadtest::Run>> =
+        args.concurrency.iter().map(|_| Vec::new()).collect();
+    for round in 1..=args.rounds.max(1) {
+        for (i, &concurrency) in args.concurrency.iter().enumerate() {
+            let config = easel::loadtest::LoadConfig {
+                addr: args.addr.clone(),
+                model: args.model.clone(),
+                body: body.clone(),
+                concurrency,
+                duration: std::time::Duration::from_secs_f64(args.seconds),
+            };
+            let run = runtime.block_on(easel::loadtest::run(&config));
+            let one = easel::loadtest::report(concurrency, std::slice::from_ref(&run));
+            eprintln!(
+                "round {round}: {concurrency} clients, {:.3} images/s",
+                one.images_per_second
+            );
+            runs[i].push(run);
+        }
+    }
+    for (&concurrency, runs) in args.concurrency.iter().zip(&runs) {
+        let report = easel::loadtest::report(concurrency, runs);
         println!("{}", serde_json::to_string(&report)?);
     }
     Ok(())

@@ -177,9 +177,10 @@ fn concurrent_load_batches_requests_without_failures() {
         concurrency: 8,
         duration: Duration::from_secs(2),
     };
-    let report = tokio::runtime::Runtime::new()
+    let run = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(easel::loadtest::run(&config));
+    let report = easel::loadtest::report(8, &[run]);
     sigterm(&child);
     assert!(report.requests > 8, "{report:?}");
     assert_eq!(
@@ -191,4 +192,8 @@ fn concurrent_load_batches_requests_without_failures() {
         report.batch_sizes.keys().any(|&b| b > 1),
         "concurrent requests share batches: {report:?}"
     );
+    let per_image = report
+        .server_inference_ms_per_image
+        .expect("the server's own inference time is read from /metrics");
+    assert!(per_image > 0.0 && per_image < 10_000.0, "{report:?}");
 }
