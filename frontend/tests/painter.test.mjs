@@ -270,6 +270,39 @@ test("an index map uploaded and downloaded round-trips byte for byte", async () 
   await context.close();
 });
 
+test("touch paints too (pointer events)", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.evaluate(() => window.easel.ready);
+  await clearTo(page, "sky");
+  await selectClass(page, "tree");
+  await setSize(page, 5);
+  const p = await pixelCentre(page, 100, 60);
+  await page.touchscreen.tap(p.x, p.y);
+  const map = await mapOf(page);
+  assert.equal(map.data[60 * 256 + 100], 7, "the tapped pixel is tree");
+  assert.equal(map.data[60 * 256 + 120], SKY);
+  await context.close();
+});
+
+test("a map dropped on the canvas opens like an uploaded one", async () => {
+  const { page, context } = await openPainter(browser, server.url);
+  const values = Array.from({ length: 256 * 256 }, (_, i) => (i % 256 < 128 ? WATER : GRASS));
+  const bytes = [...encodeGrayPng(256, 256, values)];
+  const transfer = await page.evaluateHandle((bytes) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" }));
+    return dt;
+  }, bytes);
+  await page.dispatchEvent("#map-panel", "dragover", { dataTransfer: transfer });
+  assert.equal(await page.getAttribute("#map-panel", "class"), "panel dropping");
+  await page.dispatchEvent("#map-panel", "drop", { dataTransfer: transfer });
+  await eventually(async () => differences((await mapOf(page)).data, values) === 0, () => "the dropped map is not on the canvas");
+  assert.equal(await page.getAttribute("#map-panel", "class"), "panel");
+  await context.close();
+});
+
 test("a shared COCO-Stuff fixture map opens in the COCO model, resized to its size", async () => {
   const { page, context } = await openPainter(browser, server.url);
   await page.selectOption("#model", "coco182");

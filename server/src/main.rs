@@ -53,6 +53,46 @@ enum Command {
     Openapi,
     /// Load-test a running server's synthesize endpoint (closed loop).
     Load(LoadArgs),
+    /// Run a model over a folder of label maps into a result gallery
+    /// (results/<name>/test_<epoch>/index.html), resuming an interrupted run.
+    Test(TestArgs),
+}
+
+/// The reference test.py's flags; each also takes the kebab-case spelling.
+#[derive(Args)]
+struct TestArgs {
+    /// Run name: the folder under --results_dir.
+    #[arg(long)]
+    name: String,
+    /// Model package folder.
+    #[arg(long)]
+    model: PathBuf,
+    /// Label maps (PNG class indices).
+    #[arg(long = "label_dir", visible_alias = "label-dir")]
+    label_dir: PathBuf,
+    /// Photos paired with the maps by name, shown beside the results.
+    #[arg(long = "image_dir", visible_alias = "image-dir")]
+    image_dir: Option<PathBuf>,
+    /// Instance maps paired with the maps by name.
+    #[arg(long = "instance_dir", visible_alias = "instance-dir")]
+    instance_dir: Option<PathBuf>,
+    /// At most this many maps (in name order).
+    #[arg(long = "how_many", visible_alias = "how-many")]
+    how_many: Option<usize>,
+    #[arg(
+        long = "results_dir",
+        visible_alias = "results-dir",
+        default_value = "./results"
+    )]
+    results_dir: PathBuf,
+    /// Names the run's folder test_<epoch>. Default: the epoch the package was imported from.
+    #[arg(long = "which_epoch", visible_alias = "which-epoch")]
+    which_epoch: Option<String>,
+    /// Maps per inference batch.
+    #[arg(long, visible_alias = "batchSize", default_value_t = 4)]
+    batch: usize,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
 #[derive(Args)]
@@ -107,6 +147,12 @@ struct ServeArgs {
     /// Longest a request may wait for its image, in milliseconds.
     #[arg(long, env = "EASEL_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     request_timeout_ms: u64,
+    /// Where batch runs and their galleries live (shared with `easel test --results_dir`).
+    #[arg(long, env = "EASEL_RESULTS_DIR", default_value = "results")]
+    results_dir: PathBuf,
+    /// Largest batch upload (POST /api/v1/batches), in bytes.
+    #[arg(long, env = "EASEL_MAX_BATCH_BYTES", default_value_t = 512 << 20)]
+    max_batch_bytes: usize,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -245,6 +291,7 @@ fn main() {
         Command::Dataset(DatasetCommand::Synth(args)) => synth(args),
         Command::Serve(args) => serve(args),
         Command::Load(args) => load(args),
+        Command::Test(args) => test_run(args),
         Command::Openapi => {
             println!("{}", easel::serve::openapi_json());
             Ok(())
@@ -526,6 +573,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         ("--max-batch", args.max_batch),
         ("--max-queue", args.max_queue),
         ("--max-body-bytes", args.max_body_bytes),
+        ("--max-batch-bytes", args.max_batch_bytes),
     ] {
         if value == 0 {
             bail!("{flag} must be at least 1");
@@ -547,6 +595,8 @@ fn serve(args: ServeArgs) -> Result<()> {
             max_queue: args.max_queue,
         },
         max_body_bytes: args.max_body_bytes,
+        max_batch_bytes: args.max_batch_bytes,
+        results_dir: args.results_dir,
         max_pixels: args.max_pixels,
         request_timeout: std::time::Duration::from_millis(args.request_timeout_ms),
         session: SessionOptions {
@@ -584,6 +634,107 @@ fn load(args: LoadArgs) -> Result<()> {
     for (&concurrency, runs) in args.concurrency.iter().zip(&runs) {
         let report = easel::loadtest::report(concurrency, runs);
         println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+fn test_run(args: TestArgs) -> Result<()> {
+    use easel::gallery::run::{Run, RunSpec};
+    use std::io::{IsTerminal, Write};
+    let mut session = open_session(&args.model, &args.runtime)?;
+    let card = session.package.card.clone();
+    let epoch = args
+        .which_epoch
+        .clone()
+        .unwrap_or_else(|| card.source.epoch.clone());
+    let spec = RunSpec {
+        results: &args.results_dir,
+        name: &args.name,
+        epoch: &epoch,
+        label_dir: &args.label_dir,
+        image_dir: args.image_dir.as_deref(),
+        instance_dir: args.instance_dir.as_deref(),
+        how_many: args.how_many,
+        max_pixels: DEFAULT_MAX_PIXELS,
+    };
+    let mut run = Run::open(&spec, &card)?;
+    let already = run.manifest.done.len();
+    if already > 0 {
+        eprintln!(
+            "resuming {}: {already} of {} already made{}",
+            run.dir.root.display(),
+            run.samples.len(),
+            if run.cleaned > 0 {
+                format!(
+                    ", {} partial files of the interrupted run removed",
+                    run.cleaned
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    let started = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut last_line = std::time::Instant::now();
+    let mut progress = |p: easel::gallery::run::Progress| {
+        let made = p.done.saturating_sub(already);
+        let secs = started.elapsed().as_secs_f64();
+        let rate = made as f64 / secs.max(1e-9);
+        let left = p.total.saturating_sub(p.done + p.failed);
+        let eta = if rate > 0.0 {
+            format!("{:.0} s left", left as f64 / rate)
+        } else {
+            String::new()
+        };
+        let width = 30;
+        let filled = (width * (p.done + p.failed))
+            .checked_div(p.total)
+            .unwrap_or(width);
+        let line = format!(
+            "[{}{}] {}/{} images, {:.2} images/s {eta}",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            p.done,
+            p.total,
+            rate
+        );
+        if tty {
+            eprint!("\r{line}   ");
+            let _ = std::io::stderr().flush();
+        } else if last_line.elapsed().as_secs_f64() > 5.0 || left == 0 {
+            eprintln!("{line}");
+            last_line = std::time::Instant::now();
+        }
+    };
+    let mut generate = |jobs: Vec<easel::synthesis::Job>| {
+        synthesis::generate_batch(&mut session, &jobs).map_err(|e| e.to_string())
+    };
+    run.execute(args.batch, &mut generate, &mut progress)?;
+    if tty {
+        eprintln!();
+    }
+    let made = run.manifest.done.len() - already;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "made {made} images in {secs:.1} s ({:.2} images/s){}; gallery: {}",
+        made as f64 / secs.max(1e-9),
+        if already > 0 {
+            format!(", {already} were already there")
+        } else {
+            String::new()
+        },
+        run.dir.root.join("index.html").display()
+    );
+    if !run.manifest.failed.is_empty() {
+        for (stem, reason) in &run.manifest.failed {
+            eprintln!("not made: {stem}: {reason}");
+        }
+        bail!(
+            "{} of {} maps could not be made (listed above and in the gallery)",
+            run.manifest.failed.len(),
+            run.samples.len()
+        );
     }
     Ok(())
 }

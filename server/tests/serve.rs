@@ -76,6 +76,8 @@ fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
             max_queue,
         },
         max_body_bytes: 1 << 20,
+        max_batch_bytes: 8 << 20,
+        results_dir: std::env::temp_dir().join(format!("easel-serve-test-{}", std::process::id())),
         max_pixels: 1 << 20,
         request_timeout: Duration::from_secs(10),
         session: SessionOptions::default(),
@@ -708,6 +710,29 @@ async fn serves_every_file_the_page_loads() {
     }
 }
 
+/// In release builds the page is embedded: what is served must be what is
+/// in frontend/src and static/ now (a stale embed would fail here).
+#[tokio::test]
+async fn served_page_files_are_the_source_files() {
+    let s = server(Duration::ZERO, 8, 8);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (folder, prefix) in [("frontend/src", "/ui/"), ("static", "/static/")] {
+        let mut files = 0;
+        for entry in std::fs::read_dir(repo.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            let (status, _, body) = get(&s.app, &format!("{prefix}{name}")).await;
+            assert_eq!(status, StatusCode::OK, "{folder}/{name}");
+            assert!(
+                body == std::fs::read(&path).unwrap(),
+                "{folder}/{name} is served stale"
+            );
+            files += 1;
+        }
+        assert!(files >= 2, "{folder} has the page's files");
+    }
+}
+
 #[tokio::test]
 async fn unknown_page_files_are_404_json() {
     let s = server(Duration::ZERO, 8, 8);
@@ -830,4 +855,260 @@ async fn label_map_endpoint_answers_two_bytes_per_value_past_256_classes() {
     };
     assert_eq!(at(63, 40), 292, "a value past one byte survives");
     assert_eq!(at(3, 1), 13);
+}
+
+// ---- batch runs through the API --------------------------------------------
+
+fn batch_post(fields: &[(&str, Option<&str>, Vec<u8>)]) -> Request<Body> {
+    let boundary = "easel-test-boundary";
+    let mut body = Vec::new();
+    for (name, file, data) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if let Some(file) = file {
+            body.extend_from_slice(format!("; filename=\"{file}\"").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Request::post("/api/v1/batches")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn batch_server(delay: Duration) -> (Server, tempfile::TempDir) {
+    let results = tempfile::tempdir().unwrap();
+    let mut c = config(8, 64);
+    c.results_dir = results.path().to_path_buf();
+    (server_with(delay, c), results)
+}
+
+fn three_maps(name: &str) -> Vec<(&'static str, Option<String>, Vec<u8>)> {
+    let mut fields = vec![("name", None, name.as_bytes().to_vec())];
+    for (i, stem) in ["a", "b", "c"].iter().enumerate() {
+        fields.push((
+            "label",
+            Some(format!("{stem}.png")),
+            png_gray(64, 64, move |x, _| ((x as usize / 22 + i) % 3) as u8),
+        ));
+    }
+    fields
+}
+
+fn as_fields<'a>(
+    v: &'a [(&'static str, Option<String>, Vec<u8>)],
+) -> Vec<(&'static str, Option<&'a str>, Vec<u8>)> {
+    v.iter()
+        .map(|(n, f, d)| (*n, f.as_deref(), d.clone()))
+        .collect()
+}
+
+/// Follows the events to the end; returns the last event's data.
+async fn follow(app: &Router, id: &str) -> serde_json::Value {
+    let (status, headers, body) = get(app, &format!("/api/v1/batches/{id}/events")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    let text = String::from_utf8(body).unwrap();
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("events");
+    assert!(text.contains("event: progress"), "{text}");
+    serde_json::from_str(last).unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_run_streams_its_progress_to_100_percent_and_serves_its_gallery() {
+    let (s, _results) = batch_server(Duration::from_millis(10));
+    let (status, _, body) = send(&s.app, batch_post(&as_fields(&three_maps("api_run")))).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let started: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(started["id"], "api_run@latest");
+    assert_eq!(started["progress"]["total"], 3);
+
+    let end = follow(&s.app, "api_run@latest").await;
+    assert_eq!(
+        end,
+        serde_json::json!({"done": 3, "failed": 0, "total": 3, "state": "complete"})
+    );
+    let (_, _, body) = get(&s.app, "/api/v1/batches/api_run@latest").await;
+    let status: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status["progress"]["done"], 3);
+    assert_eq!(status["model"], "fake");
+
+    let (code, headers, body) = get(&s.app, "/results/").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
+    assert!(String::from_utf8(body).unwrap().contains("api_run"));
+    let gallery = status["gallery"].as_str().unwrap();
+    let (code, _, body) = get(&s.app, gallery).await;
+    assert_eq!(code, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    let base = gallery.trim_end_matches("index.html");
+    let srcs: Vec<&str> = html
+        .split("src=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+        .collect();
+    assert_eq!(srcs.len(), 6, "label and image for three maps");
+    for src in srcs {
+        let (code, headers, _) = get(&s.app, &format!("{base}{src}")).await;
+        assert_eq!(code, StatusCode::OK, "{src}");
+        assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    }
+
+    // Posting the name again with no files resumes it: nothing left to do.
+    let (status, _, body) = send(&s.app, batch_post(&[("name", None, b"api_run".to_vec())])).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(follow(&s.app, "api_run@latest").await["done"], 3);
+}
+
+#[tokio::test]
+async fn a_zip_with_label_and_image_folders_is_a_batch_and_two_runs_compare() {
+    let (s, _results) = batch_server(Duration::ZERO);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for stem in ["p", "q"] {
+        zip.start_file(format!("val_label/{stem}.png"), options)
+            .unwrap();
+        std::io::Write::write_all(&mut zip, &png_gray(64, 64, |x, _| (x / 22) as u8)).unwrap();
+        zip.start_file(format!("val_img/{stem}.png"), options)
+            .unwrap();
+        std::io::Write::write_all(
+            &mut zip,
+            &png_rgb(32, 32, |x, y| [x as u8 * 8, y as u8 * 8, 0]),
+        )
+        .unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    for name in ["zip_a", "zip_b"] {
+        let (status, _, body) = send(
+            &s.app,
+            batch_post(&[
+                ("name", None, name.as_bytes().to_vec()),
+                ("zip", Some("maps.zip"), bytes.clone()),
+            ]),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(follow(&s.app, &format!("{name}@latest")).await["done"], 2);
+    }
+    let (_, _, body) = get(&s.app, "/results/zip_a/test_latest/index.html").await;
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("images/real_image/p.png"),
+        "photos from the zip's img folder"
+    );
+    let (code, _, body) = get(
+        &s.app,
+        "/results/compare?a=zip_a/test_latest&b=zip_b/test_latest",
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("2 maps in both runs"), "{html}");
+    assert!(html.contains("/results/zip_b/test_latest/images/synthesized_image/q.png"));
+    let (code, _, _) = get(
+        &s.app,
+        "/results/compare?a=zip_a/test_latest&b=nope/test_latest",
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn batch_names_paths_and_pairs_are_checked() {
+    let (s, results) = batch_server(Duration::ZERO);
+    for name in ["../escape", "a/b", "..", "/abs"] {
+        let (status, _, body) = send(&s.app, batch_post(&as_fields(&three_maps(name)))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(error_of(&body).0.contains("not allowed"), "{name}");
+    }
+    assert!(!results.path().join("../escape").exists());
+    let (status, _, body) = send(
+        &s.app,
+        batch_post(&[
+            ("name", None, b"bad_file".to_vec()),
+            ("label", Some(".."), png_gray(64, 64, |_, _| 0)),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, body) = send(
+        &s.app,
+        batch_post(&[
+            ("name", None, b"unpaired".to_vec()),
+            ("label", Some("a.png"), png_gray(64, 64, |_, _| 0)),
+            ("image", Some("b.png"), png_rgb(8, 8, |_, _| [0, 0, 0])),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error_of(&body).0.contains("have no photo"),
+        "{}",
+        error_of(&body).0
+    );
+    let (status, _, _) = send(&s.app, batch_post(&[("name", None, b"empty".to_vec())])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for uri in [
+        "/results/../Cargo.toml",
+        "/results/%2e%2e/%2e%2e/etc/passwd",
+        "/api/v1/batches/..@latest",
+        "/api/v1/batches/nothing@latest",
+    ] {
+        let (status, _, _) = get(&s.app, uri).await;
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
+            "{uri}: {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_start_of_a_running_batch_is_409() {
+    let (s, _results) = batch_server(Duration::from_millis(300));
+    let (status, _, _) = send(&s.app, batch_post(&as_fields(&three_maps("slow")))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _, body) = send(&s.app, batch_post(&as_fields(&three_maps("slow")))).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(error_of(&body).0.contains("already running"));
+    assert_eq!(follow(&s.app, "slow@latest").await["state"], "complete");
 }

@@ -254,7 +254,7 @@ fn encode(
     Ok(out.into_inner())
 }
 
-fn worker(state: &AppState, name: &str) -> Result<ModelWorker, ApiError> {
+pub(crate) fn worker(state: &AppState, name: &str) -> Result<ModelWorker, ApiError> {
     state.models.get(name).cloned().ok_or_else(|| {
         let names: Vec<&str> = state.models.keys().map(String::as_str).collect();
         ApiError::NotFound(format!(
@@ -274,7 +274,7 @@ fn millis(d: Duration) -> HeaderValue {
 pub struct ErrorBody {
     /// What is wrong and how to fix it.
     pub error: String,
-    /// malformed, not_found, too_large, unsupported_type, invalid_map, overloaded, timeout or internal.
+    /// malformed, not_found, conflict, too_large, unsupported_type, invalid_map, overloaded, timeout or internal.
     pub error_type: String,
 }
 

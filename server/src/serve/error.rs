@@ -20,6 +20,9 @@ pub enum ApiError {
     /// 413
     #[error("{0}")]
     TooLarge(String),
+    /// 409: the thing is busy or made otherwise (a batch run already going).
+    #[error("{0}")]
+    Conflict(String),
     /// 415
     #[error("{0}")]
     UnsupportedType(String),
@@ -43,6 +46,7 @@ impl ApiError {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidMap(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -57,11 +61,26 @@ impl ApiError {
             ApiError::Malformed(_) => "malformed",
             ApiError::NotFound(_) => "not_found",
             ApiError::TooLarge(_) => "too_large",
+            ApiError::Conflict(_) => "conflict",
             ApiError::UnsupportedType(_) => "unsupported_type",
             ApiError::InvalidMap(_) => "invalid_map",
             ApiError::Overloaded(_) => "overloaded",
             ApiError::Timeout(_) => "timeout",
             ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<crate::gallery::run::RunError> for ApiError {
+    fn from(e: crate::gallery::run::RunError) -> Self {
+        use crate::gallery::run::RunError;
+        match e {
+            RunError::BadName { .. } => ApiError::Malformed(e.to_string()),
+            RunError::Pairing(_) => ApiError::InvalidMap(e.to_string()),
+            RunError::OtherModel { .. } => ApiError::Conflict(e.to_string()),
+            RunError::Io { .. } | RunError::BadManifest { .. } | RunError::Inference(_) => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! worker thread per model, and serves the REST API, health and metrics.
 
 pub mod api;
+pub mod batches;
 pub mod error;
 pub mod metrics;
 pub mod pages;
@@ -32,6 +33,10 @@ pub struct ServeConfig {
     pub bind: SocketAddr,
     pub worker: WorkerConfig,
     pub max_body_bytes: usize,
+    /// Largest batch upload.
+    pub max_batch_bytes: usize,
+    /// Where batch runs and galleries are.
+    pub results_dir: PathBuf,
     pub max_pixels: u64,
     pub request_timeout: Duration,
     pub session: SessionOptions,
@@ -43,6 +48,7 @@ pub struct AppState {
     pub default_model: String,
     pub metrics: Arc<Metrics>,
     pub config: ServeConfig,
+    pub batches: batches::Batches,
 }
 
 /// The error kind of a failed response, for the metrics middleware.
@@ -70,11 +76,21 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/models/{name}/label-map", post(api::read_label_map))
         .route("/models/{name}/examples", get(api::list_examples))
         .route("/models/{name}/examples/{file}", get(api::get_example))
-        .route("/openapi.json", get(api::openapi));
+        .route("/openapi.json", get(api::openapi))
+        .route(
+            "/batches",
+            post(batches::start).layer(DefaultBodyLimit::max(state.config.max_batch_bytes)),
+        )
+        .route("/batches/{id}", get(batches::status))
+        .route("/batches/{id}/events", get(batches::events));
     Router::new()
         .route("/", get(pages::index))
         .route("/ui/{*path}", get(pages::frontend))
         .route("/static/{*path}", get(pages::static_file))
+        .route("/results", get(batches::results_index))
+        .route("/results/", get(batches::results_index))
+        .route("/results/compare", get(batches::compare))
+        .route("/results/{*path}", get(batches::results_file))
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
@@ -124,6 +140,7 @@ pub fn state_with(
         default_model,
         metrics,
         config,
+        batches: batches::Batches::default(),
     }))
 }
 

@@ -141,6 +141,26 @@ impl ModelWorker {
         &self.examples
     }
 
+    /// Queues `job`, waiting for room when the queue is full (for batch
+    /// runs, from a blocking thread).
+    pub fn submit_waiting(
+        &self,
+        job: Job,
+    ) -> Result<oneshot::Receiver<Result<Done, QueueError>>, QueueError> {
+        let (reply, receiver) = oneshot::channel();
+        let request = Request {
+            job,
+            reply,
+            enqueued: Instant::now(),
+        };
+        self.stats.waiting.fetch_add(1, Ordering::Relaxed);
+        self.sender.send(request).map_err(|_| {
+            self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+            QueueError::Closed(self.card.name.clone())
+        })?;
+        Ok(receiver)
+    }
+
     /// Queues `job`; fails at once when the queue is full.
     pub fn submit(
         &self,

@@ -1,0 +1,293 @@
+//! `easel test`: a run over the shared COCO-Stuff validation samples with an
+//! imported fixture model, pairing errors, unsafe names, and a run killed
+//! part-way and resumed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn easel() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_easel"))
+}
+
+fn coco_model(tmp: &Path) -> PathBuf {
+    let model = tmp.join("coco");
+    common::import(&common::spade_fixture("coco182_tiny/checkpoint"), &model).unwrap();
+    model
+}
+
+fn coco(dir: &str) -> PathBuf {
+    common::shared_fixtures().join("coco_stuff").join(dir)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn pngs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every `src="…"` of a page.
+fn sources(html: &str) -> Vec<String> {
+    html.split("src=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_run_over_the_coco_validation_maps_makes_the_reference_tree_and_a_page_whose_images_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = coco_model(tmp.path());
+    let results = tmp.path().join("results");
+    let out = easel()
+        .args(["test", "--name", "coco_val", "--model"])
+        .arg(&model)
+        .arg("--label_dir")
+        .arg(coco("val_label"))
+        .arg("--image-dir") // kebab-case works too
+        .arg(coco("val_img"))
+        .arg("--instance_dir")
+        .arg(coco("val_inst"))
+        .arg("--results_dir")
+        .arg(&results)
+        .args(["--batch", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("made 8 images"), "{}", text(&out));
+    let root = results.join("coco_val/test_latest");
+    let stems: Vec<String> = pngs(&coco("val_label"));
+    for kind in ["input_label", "synthesized_image", "real_image"] {
+        assert_eq!(pngs(&root.join("images").join(kind)), stems, "{kind}");
+    }
+    let html = std::fs::read_to_string(root.join("index.html")).unwrap();
+    let srcs = sources(&html);
+    assert_eq!(srcs.len(), 3 * stems.len(), "three images per map");
+    for src in &srcs {
+        let img = image::open(root.join(src)).unwrap_or_else(|e| panic!("{src}: {e}"));
+        assert_eq!(
+            (img.width(), img.height()),
+            (64, 64),
+            "{src} at the model's size"
+        );
+    }
+    for stem in &stems {
+        let stem = stem.trim_end_matches(".png");
+        assert!(
+            html.contains(&format!("<h2>{stem} <span class=\"size\">map ")),
+            "caption of {stem}"
+        );
+    }
+    assert!(
+        html.contains("8 of 8 images") && html.contains("complete"),
+        "{html}"
+    );
+    assert!(
+        html.contains("class=\"legend\"") && html.contains("sky-other"),
+        "a legend of classes present"
+    );
+    assert!(!html.contains("b'"), "no byte-string captions");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest["done"].as_object().unwrap().len(), 8);
+    assert_eq!(manifest["state"], "complete");
+
+    // The same run again has nothing left to do.
+    let again = easel()
+        .args(["test", "--name", "coco_val", "--model"])
+        .arg(&model)
+        .arg("--label_dir")
+        .arg(coco("val_label"))
+        .arg("--results_dir")
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("made 0 images") && text(&again).contains("8 were already there"),
+        "{}",
+        text(&again)
+    );
+}
+
+#[test]
+fn files_that_do_not_pair_are_listed_and_nothing_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = coco_model(tmp.path());
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for name in pngs(&coco("val_img")).iter().skip(2) {
+        std::fs::copy(coco("val_img").join(name), photos.join(name)).unwrap();
+    }
+    std::fs::write(photos.join("stray.jpg"), b"x").unwrap();
+    let out = easel()
+        .args(["test", "--name", "pairs", "--model"])
+        .arg(&model)
+        .arg("--label_dir")
+        .arg(coco("val_label"))
+        .arg("--image_dir")
+        .arg(&photos)
+        .arg("--results_dir")
+        .arg(tmp.path().join("results"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let msg = text(&out);
+    assert!(
+        msg.contains("2 label map(s) have no photo") && msg.contains("000000000139, 000000000785"),
+        "{msg}"
+    );
+    assert!(msg.contains("1 photo(s)") && msg.contains("stray"), "{msg}");
+    assert!(
+        !tmp.path().join("results/pairs").exists(),
+        "nothing is written"
+    );
+}
+
+#[test]
+fn run_names_that_leave_the_results_folder_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = coco_model(tmp.path());
+    let results = tmp.path().join("results");
+    for name in ["../escape", "/tmp/abs", "a/b", ".."] {
+        let out = easel()
+            .args(["test", "--name", name, "--model"])
+            .arg(&model)
+            .arg("--label_dir")
+            .arg(coco("val_label"))
+            .arg("--results_dir")
+            .arg(&results)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(
+            text(&out).contains("is not allowed"),
+            "{name}: {}",
+            text(&out)
+        );
+    }
+    assert!(!tmp.path().join("escape").exists());
+    assert!(!results.exists() || std::fs::read_dir(&results).unwrap().count() == 0);
+}
+
+#[test]
+fn a_run_killed_part_way_resumes_and_ends_with_every_image_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = coco_model(tmp.path());
+    let labels = tmp.path().join("labels");
+    std::fs::create_dir_all(&labels).unwrap();
+    let originals: Vec<PathBuf> = pngs(&coco("val_label"))
+        .iter()
+        .map(|n| coco("val_label").join(n))
+        .collect();
+    let count = 400;
+    for i in 0..count {
+        std::fs::copy(
+            &originals[i % originals.len()],
+            labels.join(format!("s{i:04}.png")),
+        )
+        .unwrap();
+    }
+    let results = tmp.path().join("results");
+    let run = || {
+        let mut c = easel();
+        c.args([
+            "test",
+            "--name",
+            "killed",
+            "--batch",
+            "1",
+            "--threads",
+            "1",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("--label_dir")
+        .arg(&labels)
+        .arg("--results_dir")
+        .arg(&results);
+        c
+    };
+    let synthesized = results.join("killed/test_latest/images/synthesized_image");
+    let mut child = run()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let made = std::fs::read_dir(&synthesized).map_or(0, |d| d.count());
+        if made >= 40 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the run made {made} images in 2 minutes"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to tidy up
+    child.wait().unwrap();
+    let made_before = pngs(&synthesized)
+        .iter()
+        .filter(|n| n.ends_with(".png") && !n.starts_with('.'))
+        .count();
+    assert!(
+        made_before < count,
+        "killed part-way ({made_before} of {count})"
+    );
+
+    let out = run().output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("were already there"), "{}", text(&out));
+    let expected: Vec<String> = (0..count).map(|i| format!("s{i:04}.png")).collect();
+    let root = results.join("killed/test_latest");
+    for kind in ["input_label", "synthesized_image"] {
+        let files = pngs(&root.join("images").join(kind));
+        assert_eq!(
+            files, expected,
+            "{kind}: every image once, no partial files"
+        );
+    }
+    for name in &expected {
+        image::open(synthesized.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let leftovers: Vec<String> = pngs(&root)
+        .into_iter()
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let html: String = (1..=8)
+        .map(|p| {
+            let file = if p == 1 {
+                "index.html".to_string()
+            } else {
+                format!("index-{p}.html")
+            };
+            std::fs::read_to_string(root.join(file)).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        sources(&html).len(),
+        2 * count,
+        "8 pages of 50 show every map once"
+    );
+    assert!(!root.join("index-9.html").exists());
+}
