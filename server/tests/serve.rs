@@ -651,6 +651,11 @@ async fn serves_the_painting_page_with_security_headers() {
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
 
+    let (status, headers, _) = get(&s.app, "/favicon.ico").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+
+    let (_, headers, _) = get(&s.app, "/").await;
     let etag = headers[header::ETAG].clone();
     let request = Request::get("/")
         .header(header::IF_NONE_MATCH, etag)

@@ -87,6 +87,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/", get(pages::index))
         .route("/ui/{*path}", get(pages::frontend))
         .route("/static/{*path}", get(pages::static_file))
+        .route("/favicon.ico", get(pages::favicon))
         .route("/results", get(batches::results_index))
         .route("/results/", get(batches::results_index))
         .route("/results/compare", get(batches::compare))

@@ -79,3 +79,8 @@ pub async fn static_file(
 ) -> Result<Response, ApiError> {
     asset::<Static>(&path, &request)
 }
+
+/// Browsers ask for /favicon.ico on pages that name no icon (the galleries).
+pub async fn favicon(request: HeaderMap) -> Result<Response, ApiError> {
+    asset::<Static>("favicon.svg", &request)
+}
