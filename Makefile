@@ -9,13 +9,16 @@ ORT_STAMP := $(VENV)/.onnxruntime-$(ORT_VERSION)
 ORT_LIB = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
 CARGO ?= cargo
 TRAIN_VENV := .venv-train
+GPU_VENV := .venv-gpu
+GPU_STAMP := $(GPU_VENV)/.onnxruntime-gpu-$(ORT_VERSION)
+GPU_ORT_LIB = $(firstword $(wildcard $(GPU_VENV)/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
 NODE_STAMP := frontend/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all venv build release serve test test-rust test-train test-frontend lint bench train-venv compare \
+.PHONY: all venv venv-gpu serve-gpu build release serve test test-rust test-train test-frontend lint bench train-venv compare \
 	frontend-deps chromium screenshots clean
 
 all: build
@@ -27,6 +30,17 @@ $(ORT_STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check onnxruntime==$(ORT_VERSION) numpy
 	touch $@
+
+# ONNX Runtime for NVIDIA GPUs, with CUDA 12 and cuDNN 9 from NVIDIA's wheels
+# (easel preloads them from the same site-packages); not needed for tests.
+venv-gpu: $(GPU_STAMP)
+$(GPU_STAMP):
+	$(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/pip install --quiet --disable-pip-version-check 'onnxruntime-gpu[cuda,cudnn]==$(ORT_VERSION)'
+	touch $@
+
+serve-gpu: release venv-gpu
+	ORT_DYLIB_PATH=$(abspath $(GPU_ORT_LIB)) ./target/release/easel serve --models models --device cuda
 
 build: venv
 	$(CARGO) build --locked
@@ -88,4 +102,4 @@ compare: release train-venv
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(TRAIN_VENV) frontend/node_modules
+	rm -rf $(VENV) $(TRAIN_VENV) $(GPU_VENV) frontend/node_modules

@@ -3,6 +3,7 @@
 pub mod checkpoint;
 pub mod classes;
 pub mod dataset;
+pub mod device;
 pub mod gallery;
 pub mod loadtest;
 pub mod maps;

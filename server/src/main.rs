@@ -56,6 +56,18 @@ enum Command {
     /// Run a model over a folder of label maps into a result gallery
     /// (results/<name>/test_<epoch>/index.html), resuming an interrupted run.
     Test(TestArgs),
+    /// Exit 0 when a server answers 200 at --url (the containers' health check).
+    Health(HealthArgs),
+}
+
+#[derive(Args)]
+struct HealthArgs {
+    /// An http:// URL (no TLS).
+    #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+    url: String,
+    /// Give up after this many milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    timeout_ms: u64,
 }
 
 /// The reference test.py's flags; each also takes the kebab-case spelling.
@@ -129,9 +141,32 @@ struct ServeArgs {
     /// Address to listen on. Binds to loopback unless told otherwise.
     #[arg(long, env = "EASEL_BIND", default_value = "127.0.0.1:8080")]
     bind: std::net::SocketAddr,
-    /// cpu, or cuda / cuda:N (needs a build with the `cuda` feature and onnxruntime-gpu).
+    /// cpu, cuda / cuda:N, or tensorrt / tensorrt:N (GPUs need the onnxruntime-gpu
+    /// library: `make venv-gpu`). A GPU that cannot start is an error, never a CPU fallback.
     #[arg(long, env = "EASEL_DEVICE", default_value = "cpu")]
-    device: String,
+    device: easel::device::Device,
+    /// GPU: cuDNN convolution algorithm search: exhaustive (timed once per batch size, at warm-up), heuristic or default.
+    #[arg(long, env = "EASEL_CUDNN_SEARCH", default_value = "exhaustive")]
+    cudnn_search: easel::device::ConvSearch,
+    /// GPU: let cuDNN prefer NHWC layouts (faster on tensor cores).
+    #[arg(long, env = "EASEL_PREFER_NHWC", default_value_t = true, action = clap::ArgAction::Set)]
+    prefer_nhwc: bool,
+    /// GPU: cap on the memory arena, in MiB (default: as needed).
+    #[arg(long, env = "EASEL_GPU_MEMORY_LIMIT_MIB")]
+    gpu_memory_limit_mib: Option<usize>,
+    /// GPU: allow TF32 maths (faster on Ampere and later, results differ from fp32 in the 3rd-4th digit).
+    #[arg(long, env = "EASEL_TF32", default_value_t = false, action = clap::ArgAction::Set)]
+    tf32: bool,
+    /// TensorRT: build fp16 engines.
+    #[arg(long, env = "EASEL_TRT_FP16", default_value_t = false, action = clap::ArgAction::Set)]
+    trt_fp16: bool,
+    /// TensorRT: engine and timing cache folder (kept between starts).
+    #[arg(long, env = "EASEL_TRT_CACHE")]
+    trt_cache: Option<PathBuf>,
+    /// Run batches only at sizes 1, 2, 4, … up to --max-batch, each warmed up at start:
+    /// auto (on for GPUs), on or off.
+    #[arg(long, env = "EASEL_PAD_BATCHES", default_value = "auto")]
+    pad_batches: String,
     /// Most requests of one size run together in one inference batch.
     #[arg(long, env = "EASEL_MAX_BATCH", default_value_t = 8)]
     max_batch: usize,
@@ -292,6 +327,7 @@ fn main() {
         Command::Serve(args) => serve(args),
         Command::Load(args) => load(args),
         Command::Test(args) => test_run(args),
+        Command::Health(args) => health(args),
         Command::Openapi => {
             println!("{}", easel::serve::openapi_json());
             Ok(())
@@ -372,6 +408,7 @@ fn open_session(dir: &Path, rt: &RuntimeArgs) -> Result<ModelSession> {
         package,
         SessionOptions {
             threads: rt.threads,
+            ..SessionOptions::default()
         },
     )?)
 }
@@ -563,12 +600,12 @@ fn synth(args: SynthArgs) -> Result<()> {
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
-    if args.device != "cpu" {
-        bail!(
-            "--device {}: this easel is built for the CPU only; the CUDA execution provider arrives with GPU support (issue 8)",
-            args.device
-        );
-    }
+    let pad_batches = match args.pad_batches.as_str() {
+        "auto" => args.device.is_gpu(),
+        "on" => true,
+        "off" => false,
+        other => bail!("--pad-batches {other} is not one of auto, on, off"),
+    };
     for (flag, value) in [
         ("--max-batch", args.max_batch),
         ("--max-queue", args.max_queue),
@@ -593,6 +630,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         worker: easel::serve::worker::WorkerConfig {
             max_batch: args.max_batch,
             max_queue: args.max_queue,
+            pad_batches,
         },
         max_body_bytes: args.max_body_bytes,
         max_batch_bytes: args.max_batch_bytes,
@@ -601,6 +639,15 @@ fn serve(args: ServeArgs) -> Result<()> {
         request_timeout: std::time::Duration::from_millis(args.request_timeout_ms),
         session: SessionOptions {
             threads: args.runtime.threads,
+            device: args.device,
+            gpu: easel::device::GpuOptions {
+                conv_search: args.cudnn_search,
+                prefer_nhwc: args.prefer_nhwc,
+                memory_limit_mib: args.gpu_memory_limit_mib,
+                tf32: args.tf32,
+                trt_fp16: args.trt_fp16,
+            },
+            engine_cache: args.trt_cache,
         },
         ort_lib: args.runtime.ort_lib,
     };
@@ -735,6 +782,36 @@ fn test_run(args: TestArgs) -> Result<()> {
             run.manifest.failed.len(),
             run.samples.len()
         );
+    }
+    Ok(())
+}
+
+fn health(args: HealthArgs) -> Result<()> {
+    use std::io::{Read, Write};
+    let rest = args
+        .url
+        .strip_prefix("http://")
+        .with_context(|| format!("--url {}: only http:// URLs", args.url))?;
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let timeout = std::time::Duration::from_millis(args.timeout_ms);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+        .with_context(|| format!("--url {}: cannot resolve {host}", args.url))?
+        .next()
+        .with_context(|| format!("--url {}: {host} has no address", args.url))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("{}: not answering", args.url))?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response.split_whitespace().nth(1).unwrap_or("none");
+    if status != "200" {
+        bail!("{}: status {status}", args.url);
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
+use crate::device::{self, Device, GpuOptions};
 use crate::package::ModelPackage;
 use crate::spade::export::{
     EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, STYLE_INPUT, Z_INPUT,
@@ -35,6 +36,8 @@ pub enum RuntimeError {
     Ort(#[from] ort::Error),
     #[error("the model's graph gave {0}")]
     BadOutput(String),
+    #[error("{0}")]
+    Gpu(String),
 }
 
 /// Where the library was found, and its version.
@@ -156,22 +159,54 @@ pub fn init(flag: Option<&Path>) -> Result<&'static OrtLibrary, RuntimeError> {
 }
 
 /// Session settings; one per model session.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SessionOptions {
     /// Intra-op threads; 0 means one per core.
     pub threads: usize,
+    pub device: Device,
+    pub gpu: GpuOptions,
+    /// Where TensorRT keeps its engines between runs.
+    pub engine_cache: Option<PathBuf>,
 }
 
-fn session(path: &Path, opts: SessionOptions) -> Result<Session, RuntimeError> {
+/// Starts `opts.device`'s execution providers without a model, so that a
+/// GPU that cannot start stops the server once, before any model loads.
+pub fn check_device(opts: &SessionOptions) -> Result<(), RuntimeError> {
+    if opts.device.is_gpu() {
+        builder(opts)?;
+    }
+    Ok(())
+}
+
+fn session(path: &Path, opts: &SessionOptions) -> Result<Session, RuntimeError> {
+    Ok(builder(opts)?.commit_from_file(path)?)
+}
+
+fn builder(opts: &SessionOptions) -> Result<ort::session::builder::SessionBuilder, RuntimeError> {
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         opts.threads
     };
-    Ok(Session::builder()?
+    let mut builder = Session::builder()?
         .with_optimization_level(GraphOptimizationLevel::Level3)?
-        .with_intra_threads(threads)?
-        .commit_from_file(path)?)
+        .with_intra_threads(threads)?;
+    if opts.device.is_gpu() {
+        let library = LIBRARY
+            .get()
+            .map_or_else(|| PathBuf::from("(not initialised)"), |l| l.path.clone());
+        static PRELOADED: OnceLock<usize> = OnceLock::new();
+        let preloaded = *PRELOADED.get_or_init(|| device::preload_cuda_libraries(&library));
+        tracing::info!(
+            "preloaded {preloaded} CUDA/cuDNN libraries from the onnxruntime-gpu wheel's folder"
+        );
+        let providers =
+            device::execution_providers(opts.device, &opts.gpu, opts.engine_cache.as_deref());
+        builder = builder.with_execution_providers(providers).map_err(|e| {
+            RuntimeError::Gpu(device::gpu_failure(opts.device, &library, &e.to_string()))
+        })?;
+    }
+    Ok(builder)
 }
 
 /// Inputs for a batch of N maps of one size, already validated.
@@ -203,10 +238,10 @@ pub struct ModelSession {
 
 impl ModelSession {
     pub fn load(package: ModelPackage, opts: SessionOptions) -> Result<Self, RuntimeError> {
-        let generator = session(&package.generator_path(), opts)?;
+        let generator = session(&package.generator_path(), &opts)?;
         let encoder = package
             .encoder_path()
-            .map(|p| session(&p, opts))
+            .map(|p| session(&p, &opts))
             .transpose()?;
         Ok(Self {
             package,

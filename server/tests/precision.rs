@@ -28,7 +28,14 @@ fn fp16_package_is_smaller_and_close_to_the_reference() {
 
     runtime::init(None).unwrap();
     let package = ModelPackage::open(&tmp.path().join("fp16")).unwrap();
-    let mut s = ModelSession::load(package, SessionOptions { threads: 2 }).unwrap();
+    let mut s = ModelSession::load(
+        package,
+        SessionOptions {
+            threads: 2,
+            ..SessionOptions::default()
+        },
+    )
+    .unwrap();
     let inputs = spade_fixture("city35_tiny/inputs");
     let (label, inst) = common::maps(
         &inputs.join("label_0.png"),

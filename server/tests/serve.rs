@@ -74,6 +74,7 @@ fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
         worker: WorkerConfig {
             max_batch,
             max_queue,
+            pad_batches: false,
         },
         max_body_bytes: 1 << 20,
         max_batch_bytes: 8 << 20,

@@ -147,14 +147,45 @@ fn refuses_to_start_when_no_package_loads() {
     );
 }
 
+/// The test machines have the CPU-only onnxruntime wheel: asking for a GPU
+/// must stop the server with the reason, not serve from the CPU.
 #[test]
-fn refuses_cuda_loudly_on_a_cpu_build() {
+fn a_gpu_that_cannot_start_is_an_error_never_a_cpu_fallback() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    for device in ["cuda", "cuda:1", "tensorrt"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--device",
+                device,
+                "--models",
+            ])
+            .arg(&models)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{device}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("could not start the") && stderr.contains("execution provider"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("does not fall back to the CPU") && stderr.contains("onnxruntime-gpu"),
+            "{stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("serving"),
+            "{device}: it must not serve"
+        );
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_easel"))
-        .args(["serve", "--device", "cuda", "--models", "."])
+        .args(["serve", "--device", "metal", "--models", "."])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--device cuda"));
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown device");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not one of cpu, cuda"));
 }
 
 #[test]
@@ -196,4 +227,32 @@ fn concurrent_load_batches_requests_without_failures() {
         .server_inference_ms_per_image
         .expect("the server's own inference time is read from /metrics");
     assert!(per_image > 0.0 && per_image < 10_000.0, "{report:?}");
+}
+
+#[test]
+fn easel_health_passes_for_a_ready_server_and_fails_for_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    common::import(
+        &common::spade_fixture("coco182_tiny/checkpoint"),
+        &models.join("coco"),
+    )
+    .unwrap();
+    let (mut child, addr) = start(&models);
+    let health = |url: String| {
+        Command::new(env!("CARGO_BIN_EXE_easel"))
+            .args(["health", "--timeout-ms", "2000", "--url"])
+            .arg(url)
+            .output()
+            .unwrap()
+    };
+    assert!(health(format!("http://{addr}/readyz")).status.success());
+    let missing = health(format!("http://{addr}/nothing"));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("status 404"));
+    sigterm(&child);
+    child.wait().unwrap();
+    let gone = health(format!("http://{addr}/readyz"));
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("not answering"));
 }

@@ -27,7 +27,10 @@ fn open(name: &str, tmp: &Path) -> ModelSession {
     runtime::init(None).unwrap();
     ModelSession::load(
         ModelPackage::open(&out).unwrap(),
-        SessionOptions { threads: 2 },
+        SessionOptions {
+            threads: 2,
+            ..SessionOptions::default()
+        },
     )
     .unwrap()
 }

@@ -165,7 +165,7 @@ pub fn load_sessions(dir: &Path, options: SessionOptions) -> (Vec<ModelSession>,
     for folder in folders {
         match ModelPackage::open(&folder)
             .map_err(|e| e.to_string())
-            .and_then(|p| ModelSession::load(p, options).map_err(|e| e.to_string()))
+            .and_then(|p| ModelSession::load(p, options.clone()).map_err(|e| e.to_string()))
         {
             Ok(s) => sessions.push(s),
             Err(e) => problems.push(format!("{}: {e}", folder.display())),
@@ -178,8 +178,9 @@ pub fn load_sessions(dir: &Path, options: SessionOptions) -> (Vec<ModelSession>,
 /// taking requests and finish those in flight.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     runtime::init(config.ort_lib.as_deref())?;
+    runtime::check_device(&config.session)?;
     let dir = config.models_dir.clone();
-    let session_options = config.session;
+    let session_options = config.session.clone();
     let (sessions, problems) =
         tokio::task::spawn_blocking(move || load_sessions(&dir, session_options)).await?;
     for p in &problems {
@@ -197,9 +198,15 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             }
         );
     }
+    let warm_sizes = if config.worker.pad_batches {
+        crate::device::padded_sizes(config.worker.max_batch)
+    } else {
+        vec![1]
+    };
     let mut warmed = Vec::new();
     for mut s in sessions {
-        warm_up(&mut s).map_err(|e| anyhow::anyhow!("warming up {}: {e}", s.package.card.name))?;
+        warm_up(&mut s, &warm_sizes)
+            .map_err(|e| anyhow::anyhow!("warming up {}: {e}", s.package.card.name))?;
         warmed.push(s);
     }
     let generators: Vec<Box<dyn Generator>> = warmed
@@ -224,8 +231,9 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One image at the native size, so that the first request is not slow.
-fn warm_up(session: &mut ModelSession) -> Result<(), String> {
+/// Runs each batch size the worker will use once at the native size, so
+/// that no request pays for first-run set-up (on a GPU: cuDNN's search).
+fn warm_up(session: &mut ModelSession, sizes: &[usize]) -> Result<(), String> {
     let card = session.package.card.clone();
     let (w, h) = (card.native.width, card.native.height);
     let label =
@@ -236,7 +244,12 @@ fn warm_up(session: &mut ModelSession) -> Result<(), String> {
         edges,
         style: crate::synthesis::Style::Seed(0),
     };
-    Generator::generate(session, &[job]).map(|_| ())
+    for &size in sizes {
+        let started = std::time::Instant::now();
+        Generator::generate(session, &vec![job.clone(); size])?;
+        tracing::info!(model = %card.name, size, ms = started.elapsed().as_millis() as u64, "warmed up");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -93,6 +93,10 @@ pub type BatchObserver = Arc<dyn Fn(&str, usize, Duration) + Send + Sync>;
 pub struct WorkerConfig {
     pub max_batch: usize,
     pub max_queue: usize,
+    /// Run batches at a few fixed sizes (powers of two up to max_batch),
+    /// filling the rest with copies: on a GPU each new batch size costs an
+    /// algorithm search, so only the sizes warmed up at start are used.
+    pub pad_batches: bool,
 }
 
 /// The handle callers hold: cheap to clone, sends work to the model's thread.
@@ -240,19 +244,30 @@ fn run(
         if batch.is_empty() {
             continue;
         }
-        let (jobs, replies): (Vec<Job>, Vec<_>) = batch
+        let (mut jobs, replies): (Vec<Job>, Vec<_>) = batch
             .into_iter()
             .map(|r| (r.job, (r.reply, r.enqueued)))
             .unzip();
+        let size = jobs.len();
+        let run_size = if config.pad_batches {
+            crate::device::padded_batch(size, config.max_batch)
+        } else {
+            size
+        };
+        if let Some(last) = jobs.last().cloned() {
+            jobs.resize(run_size, last);
+        }
         let started = Instant::now();
         let result = generator.generate(&jobs);
         let inference_time = started.elapsed();
-        let size = jobs.len();
         observer(&model, size, inference_time);
         let result = match result {
-            Ok(images) if images.len() == size => Ok(images),
+            Ok(mut images) if images.len() == run_size => {
+                images.truncate(size);
+                Ok(images)
+            }
             Ok(images) => Err(format!(
-                "the generator returned {} images for a batch of {size}",
+                "the generator returned {} images for a batch of {run_size}",
                 images.len()
             )),
             Err(msg) => Err(msg),
@@ -327,6 +342,10 @@ mod tests {
     }
 
     fn spawn(delay_ms: u64) -> (ModelWorker, Runs) {
+        spawn_with(delay_ms, false)
+    }
+
+    fn spawn_with(delay_ms: u64, pad_batches: bool) -> (ModelWorker, Runs) {
         let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let slow = Slow {
             card: card(),
@@ -339,6 +358,7 @@ mod tests {
             WorkerConfig {
                 max_batch: 8,
                 max_queue: 16,
+                pad_batches,
             },
             observer,
         )
@@ -384,5 +404,23 @@ mod tests {
             vec![(32, 1), (64, 2), (32, 2)],
             "first the oldest request's size, then the rest"
         );
+    }
+
+    #[test]
+    fn padded_batches_run_at_fixed_sizes_and_answer_only_the_real_requests() {
+        let (worker, sizes) = spawn_with(80, true);
+        let card = card();
+        let first = worker.submit(job(&card, 32)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let waiting: Vec<_> = (0..3)
+            .map(|_| worker.submit(job(&card, 32)).unwrap())
+            .collect();
+        assert!(first.blocking_recv().unwrap().is_ok());
+        for r in waiting {
+            let done = r.blocking_recv().unwrap().unwrap();
+            assert_eq!(done.batch_size, 3, "the real requests in the batch");
+        }
+        let sizes: Vec<usize> = sizes.lock().unwrap().iter().map(|s| s.1).collect();
+        assert_eq!(sizes, vec![1, 4], "three requests run as a batch of four");
     }
 }

@@ -54,7 +54,10 @@ pub fn session(name: &str, tmp: &Path) -> ModelSession {
     runtime::init(None).expect("ONNX Runtime is installed (make venv)");
     ModelSession::load(
         ModelPackage::open(&out).unwrap(),
-        SessionOptions { threads: 2 },
+        SessionOptions {
+            threads: 2,
+            ..SessionOptions::default()
+        },
     )
     .unwrap()
 }
