@@ -38,11 +38,37 @@ async function failure(response) {
   return new ApiError(response.status, message, type);
 }
 
-/** @param {string} url @param {RequestInit} [init] */
+const TOKEN_KEY = "easel.token";
+
+/** @param {RequestInit | undefined} init @param {string | null} token */
+function withToken(init, token) {
+  if (!token) return init;
+  const headers = new Headers(init?.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  return { ...init, headers };
+}
+
+/**
+ * Fetches, adding the API token when the server asked for one; a 401 asks
+ * the painter for it once and retries.
+ * @param {string} url @param {RequestInit} [init]
+ */
 async function ok(url, init) {
-  const response = await fetch(url, init);
+  let response = await fetch(url, withToken(init, localStorage.getItem(TOKEN_KEY)));
+  if (response.status === 401) {
+    const token = window.prompt("This server needs an API token (its --api-token):");
+    if (token) {
+      localStorage.setItem(TOKEN_KEY, token.trim());
+      response = await fetch(url, withToken(init, token.trim()));
+    }
+  }
   if (!response.ok) throw await failure(response);
   return response;
+}
+
+/** A file the API serves (an example map), as a Blob. @param {string} url */
+export async function blob(url) {
+  return (await ok(url)).blob();
 }
 
 /** @returns {Promise<{models: ModelSummary[], default: string}>} */

@@ -634,7 +634,7 @@ async function firstExample(card) {
   const url = ui.example.options[1]?.value;
   if (!url) return null;
   try {
-    const read = await api.readLabelMap(card.name, await (await fetch(url)).blob());
+    const read = await api.readLabelMap(card.name, await api.blob(url));
     ui.example.value = url;
     return new LabelMap(read.width, read.height, valueCount(card), read.data);
   } catch (error) {
@@ -645,7 +645,7 @@ async function firstExample(card) {
 
 ui.example.addEventListener("change", async () => {
   const url = ui.example.value;
-  if (url) await openMapFile(await (await fetch(url)).blob());
+  if (url) await openMapFile(await api.blob(url));
 });
 
 ui.model.addEventListener("change", async () => {

@@ -1,7 +1,8 @@
 //! Class tables: the names and colours of a model's classes. COCO-Stuff,
 //! ADE20K, Cityscapes and easel's landscapes are built in; others are read
-//! from a TSV (`id<TAB>name<TAB>#rrggbb[<TAB>coco-stuff name]`) or a CamVid
-//! `label_colors.txt` (`R G B<ws>Name`).
+//! from a TSV (`id<TAB>name<TAB>#rrggbb[<TAB>coco-stuff name]`), a CamVid
+//! `label_colors.txt` (`R G B<ws>Name`) or JSON (a model card's `classes`, or
+//! a plain list of `{"name", "color"}`).
 
 use std::path::Path;
 
@@ -9,10 +10,10 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassTableError {
-    #[error("cannot read class table {path}: {source}")]
+    #[error("cannot read class table {path}: {reason}")]
     Read {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error(
         "{origin}, line {line}: {problem}; expected `id<TAB>name<TAB>#rrggbb` or `R G B<TAB>name`"
@@ -30,6 +31,8 @@ pub enum ClassTableError {
     },
     #[error("{origin} has no classes")]
     Empty { origin: String },
+    #[error("{origin}: {problem}; expected a model card (model.json) or a list of {{\"name\": ..., \"color\": \"#rrggbb\"}}")]
+    Json { origin: String, problem: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -105,14 +108,18 @@ impl ClassTable {
             return Ok(t);
         }
         let path = Path::new(spec);
-        let text = std::fs::read_to_string(path).map_err(|source| ClassTableError::Read {
+        let text = std::fs::read_to_string(path).map_err(|reason| ClassTableError::Read {
             path: spec.to_string(),
-            source,
+            reason,
         })?;
         Self::parse(&text, spec)
     }
 
+    /// Reads TSV, CamVid `label_colors.txt` or JSON, told apart by content.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ClassTableError> {
+        if text.trim_start().starts_with(['{', '[']) {
+            return Self::parse_json(text, origin);
+        }
         let mut classes = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line_no = i + 1;
@@ -182,6 +189,82 @@ impl ClassTable {
         })
     }
 
+    /// A model card's `classes`, or a plain list of classes, in index order;
+    /// a colour is `"#rrggbb"` or `[r, g, b]`.
+    fn parse_json(text: &str, origin: &str) -> Result<Self, ClassTableError> {
+        let problem = |problem: String| ClassTableError::Json {
+            origin: origin.to_string(),
+            problem,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| problem(format!("not valid JSON ({e})")))?;
+        let list = match &value {
+            serde_json::Value::Array(list) => list,
+            serde_json::Value::Object(card) => match card.get("classes") {
+                Some(serde_json::Value::Array(list)) => list,
+                _ => return Err(problem("the object has no \"classes\" list".into())),
+            },
+            _ => return Err(problem("neither an object nor a list".into())),
+        };
+        let classes = list
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let name = entry
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .ok_or_else(|| problem(format!("class {i} has no \"name\"")))?;
+                let color = entry.get("color").and_then(|c| match c {
+                    serde_json::Value::String(s) => parse_hex(s),
+                    serde_json::Value::Array(rgb) if rgb.len() == 3 => {
+                        let mut out = [0u8; 3];
+                        for (o, v) in out.iter_mut().zip(rgb) {
+                            *o = u8::try_from(v.as_u64()?).ok()?;
+                        }
+                        Some(out)
+                    }
+                    _ => None,
+                });
+                let color = color.ok_or_else(|| {
+                    problem(format!(
+                        "class {i} ({name}) has no \"color\" as \"#rrggbb\" or [r, g, b]"
+                    ))
+                })?;
+                Ok(ClassInfo {
+                    name: name.to_string(),
+                    color: hex(color),
+                    coco_stuff: entry
+                        .get("coco_stuff")
+                        .and_then(|c| c.as_str())
+                        .map(str::to_string),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if classes.is_empty() {
+            return Err(ClassTableError::Empty {
+                origin: origin.to_string(),
+            });
+        }
+        Ok(Self {
+            source: origin.to_string(),
+            classes,
+        })
+    }
+
+    /// The table as TSV (`id<TAB>name<TAB>#rrggbb[<TAB>coco_stuff]`), which
+    /// [`ClassTable::load`] reads back.
+    pub fn to_tsv(&self) -> String {
+        let mut s = String::from("# id\tname\tcolor\tcoco_stuff\n");
+        for (i, c) in self.classes.iter().enumerate() {
+            s += &format!("{i}\t{}\t{}", c.name, c.color);
+            if let Some(coco) = &c.coco_stuff {
+                s += &format!("\t{coco}");
+            }
+            s += "\n";
+        }
+        s
+    }
+
     /// `n` classes named by number, coloured by the usual bit-interleaving
     /// scheme so that neighbouring ids get distinct colours.
     pub fn generic(n: usize) -> Self {
@@ -246,6 +329,34 @@ mod tests {
     fn rejects_tables_with_gaps_in_ids() {
         let err = ClassTable::parse("0\tsky\t#000000\n2\tsea\t#ffffff\n", "t.tsv").unwrap_err();
         assert!(err.to_string().contains("line 2 has id 2"), "{err}");
+    }
+
+    #[test]
+    fn reads_model_cards_and_plain_json_lists() {
+        let card = r##"{"name": "m", "classes": [{"name": "sky", "color": "#0000ff"},
+            {"name": "sea", "color": [0, 64, 255], "coco_stuff": "sea"}]}"##;
+        let t = ClassTable::parse(card, "model.json").unwrap();
+        assert_eq!(t.classes[1].color, "#0040ff");
+        assert_eq!(t.classes[1].coco_stuff.as_deref(), Some("sea"));
+        let list = r##"[{"name": "a", "color": "#010203"}]"##;
+        assert_eq!(
+            ClassTable::parse(list, "l.json").unwrap().classes[0].rgb(),
+            [1, 2, 3]
+        );
+        let err = ClassTable::parse(r#"[{"name": "a"}]"#, "l.json").unwrap_err();
+        assert!(
+            err.to_string().contains("class 0 (a) has no \"color\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tsv_output_reads_back_as_the_same_table() {
+        let t = ClassTable::builtin("landscapes").unwrap();
+        assert_eq!(
+            ClassTable::parse(&t.to_tsv(), "x").unwrap().classes,
+            t.classes
+        );
     }
 
     #[test]

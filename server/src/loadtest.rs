@@ -20,6 +20,34 @@ pub struct LoadConfig {
     pub body: Arc<Vec<u8>>,
     pub concurrency: usize,
     pub duration: Duration,
+    /// Percent of requests that are invalid on purpose (truncated PNGs,
+    /// wrong content types, unknown options, out-of-range maps), for soak
+    /// tests: each must get a 4xx and leave the server well.
+    pub invalid_percent: u32,
+}
+
+/// Requests a server must refuse with a 4xx, made from the valid body.
+fn invalid_requests(config: &LoadConfig) -> Vec<Vec<u8>> {
+    let post = |content_type: &str, query: &str, body: &[u8]| {
+        let mut r = format!(
+            "POST /api/v1/models/{}/synthesize{query} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            config.model,
+            config.addr,
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    };
+    let body = &config.body;
+    vec![
+        post("image/png", "", &body[..body.len().min(40)]),
+        post("text/plain", "", body),
+        post("image/png", "?format=gif", body),
+        post("image/png", "?encoding=red", body),
+        post("image/png", "", b"not a png at all"),
+        post("multipart/form-data; boundary=x", "", b"--x\r\nbroken"),
+    ]
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -129,18 +157,30 @@ pub async fn run(config: &LoadConfig) -> Run {
     .into_bytes();
     request.extend_from_slice(&config.body);
     let request = Arc::new(request);
+    let invalid = Arc::new(invalid_requests(config));
+    let percent = config.invalid_percent.min(100) as usize;
     let counters_before = server_counters(&config.addr, &config.model).await;
     let started = Instant::now();
     let deadline = started + config.duration;
     let clients: Vec<_> = (0..config.concurrency)
-        .map(|_| {
+        .map(|client| {
             let request = request.clone();
+            let invalid = invalid.clone();
             let addr = config.addr.clone();
             tokio::spawn(async move {
                 let mut samples = Vec::new();
+                let mut n = client;
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    let (status, batch) = match one_request(&addr, &request).await {
+                    // A fixed spread of invalid requests among the valid ones.
+                    n += 1;
+                    let bad = (n * 37) % 100 < percent;
+                    let bytes = if bad {
+                        &invalid[n % invalid.len()]
+                    } else {
+                        &*request
+                    };
+                    let (status, batch) = match one_request(&addr, bytes).await {
                         Ok((s, b)) => (s.to_string(), b),
                         Err(_) => ("io".to_string(), None),
                     };

@@ -291,3 +291,108 @@ fn a_run_killed_part_way_resumes_and_ends_with_every_image_exactly_once() {
     );
     assert!(!root.join("index-9.html").exists());
 }
+
+/// Twenty SIGKILLs at pseudo-random moments of one run (loading, writing
+/// images, writing pages), each followed by a resume: the run ends complete,
+/// with every image once, all readable, and no temporary file left.
+#[test]
+fn twenty_kills_at_random_moments_never_lose_or_corrupt_a_gallery() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = coco_model(tmp.path());
+    let labels = tmp.path().join("labels");
+    std::fs::create_dir_all(&labels).unwrap();
+    let originals: Vec<PathBuf> = pngs(&coco("val_label"))
+        .iter()
+        .map(|n| coco("val_label").join(n))
+        .collect();
+    let count = 200;
+    for i in 0..count {
+        std::fs::copy(
+            &originals[i % originals.len()],
+            labels.join(format!("k{i:03}.png")),
+        )
+        .unwrap();
+    }
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for i in 0..count {
+        std::fs::copy(
+            coco("val_img").join(pngs(&coco("val_img"))[i % 8].clone()),
+            photos.join(format!("k{i:03}.jpg")),
+        )
+        .unwrap();
+    }
+    let results = tmp.path().join("results");
+    let run = || {
+        let mut c = easel();
+        c.args([
+            "test",
+            "--name",
+            "crashy",
+            "--batch",
+            "2",
+            "--threads",
+            "1",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("--label_dir")
+        .arg(&labels)
+        .arg("--image_dir")
+        .arg(&photos)
+        .arg("--results_dir")
+        .arg(&results)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        c
+    };
+    let mut seed: u64 = 0x05ee_d0fe_a5e1;
+    let mut random = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut kills = 0;
+    for _ in 0..20 {
+        let mut child = run().spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(20 + random(400)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(kills >= 15, "most attempts were killed mid-run ({kills})");
+    let out = run().stdout(Stdio::piped()).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let root = results.join("crashy/test_latest");
+    let expected: Vec<String> = (0..count).map(|i| format!("k{i:03}.png")).collect();
+    for kind in ["input_label", "synthesized_image", "real_image"] {
+        let dir = root.join("images").join(kind);
+        assert_eq!(pngs(&dir), expected, "{kind}");
+        for name in &expected {
+            image::open(dir.join(name)).unwrap_or_else(|e| panic!("{kind}/{name}: {e}"));
+        }
+    }
+    let leftovers: Vec<String> = pngs(&root)
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "complete");
+    assert_eq!(manifest["done"].as_object().unwrap().len(), count);
+    let html: String = (1..=4)
+        .map(|p| {
+            std::fs::read_to_string(root.join(if p == 1 {
+                "index.html".into()
+            } else {
+                format!("index-{p}.html")
+            }))
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(sources(&html).len(), 3 * count);
+}

@@ -75,6 +75,7 @@ fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
             max_batch,
             max_queue,
             pad_batches: false,
+            shed_after: None,
         },
         max_body_bytes: 1 << 20,
         max_batch_bytes: 8 << 20,
@@ -83,6 +84,9 @@ fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
         request_timeout: Duration::from_secs(10),
         session: SessionOptions::default(),
         ort_lib: None,
+        cors_origins: Vec::new(),
+        api_token: None,
+        batch_root: None,
     }
 }
 
@@ -1117,4 +1121,679 @@ async fn a_second_start_of_a_running_batch_is_409() {
     );
     assert!(error_of(&body).0.contains("already running"));
     assert_eq!(follow(&s.app, "slow@latest").await["state"], "complete");
+}
+
+// ---- safe defaults -----------------------------------------------------------
+
+#[tokio::test]
+async fn an_api_token_guards_the_api_but_not_pages_or_health() {
+    let mut c = config(8, 8);
+    c.api_token = Some("s3cret-token".into());
+    let s = server_with(Duration::ZERO, c);
+    let (status, headers, body) = get(&s.app, "/api/v1/models").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "unauthorized");
+    assert!(msg.contains("Authorization: Bearer"), "{msg}");
+    let with = |token: &str| {
+        Request::get("/api/v1/models")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, body) = send(&s.app, with("s3cret-tokeX")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(error_of(&body).0.contains("wrong"));
+    let (status, _, _) = send(&s.app, with("s3cret-token")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(&s.app, post(SYNTH, "image/png", png_gray(64, 64, |_, _| 0))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "synthesis too");
+    for open in ["/", "/healthz", "/readyz", "/metrics", "/ui/main.js"] {
+        let (status, _, _) = get(&s.app, open).await;
+        assert_eq!(status, StatusCode::OK, "{open}");
+    }
+}
+
+#[tokio::test]
+async fn cors_is_off_unless_origins_are_configured() {
+    let preflight = |origin: &str| {
+        Request::options("/api/v1/models")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let s = server(Duration::ZERO, 8, 8);
+    let request = Request::get("/api/v1/models")
+        .header(header::ORIGIN, "https://elsewhere.example")
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, _) = send(&s.app, request).await;
+    assert!(
+        headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
+        "no CORS by default"
+    );
+    let (_, headers, _) = send(&s.app, preflight("https://elsewhere.example")).await;
+    assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+
+    let mut c = config(8, 8);
+    c.cors_origins = vec!["https://paint.example".into()];
+    let s = server_with(Duration::ZERO, c);
+    let (_, headers, _) = send(&s.app, preflight("https://paint.example")).await;
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://paint.example"
+    );
+    let (_, headers, _) = send(&s.app, preflight("https://elsewhere.example")).await;
+    assert!(
+        headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
+        "only the configured origin"
+    );
+}
+
+#[tokio::test]
+async fn batches_read_server_folders_only_under_the_allow_listed_root() {
+    let (s, _results) = batch_server(Duration::ZERO);
+    let folder = |name: &str, folder: &str| {
+        batch_post(&[
+            ("name", None, name.as_bytes().to_vec()),
+            ("folder", None, folder.as_bytes().to_vec()),
+        ])
+    };
+    let (status, _, body) = send(&s.app, folder("off", "set1")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        error_of(&body).0.contains("--batch-root"),
+        "{}",
+        error_of(&body).0
+    );
+
+    let root = tempfile::tempdir().unwrap();
+    let labels = root.path().join("set1/val_label");
+    std::fs::create_dir_all(&labels).unwrap();
+    for stem in ["x", "y"] {
+        std::fs::write(
+            labels.join(format!("{stem}.png")),
+            png_gray(64, 64, |x, _| (x / 22) as u8),
+        )
+        .unwrap();
+    }
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(outside.path().join("label")).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let mut c = config(8, 64);
+    c.results_dir = results.path().to_path_buf();
+    c.batch_root = Some(root.path().to_path_buf());
+    let s = server_with(Duration::ZERO, c);
+    let escape = format!(
+        "../{}",
+        outside.path().file_name().unwrap().to_string_lossy()
+    );
+    for (bad, status) in [
+        (escape.as_str(), StatusCode::NOT_FOUND),
+        ("/etc", StatusCode::FORBIDDEN),
+        ("..", StatusCode::FORBIDDEN),
+        ("nothing", StatusCode::NOT_FOUND),
+    ] {
+        let (code, _, body) = send(&s.app, folder("bad", bad)).await;
+        assert!(
+            code == status || code == StatusCode::FORBIDDEN,
+            "{bad}: {code} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (status, _, body) = send(&s.app, folder("served", "set1")).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(follow(&s.app, "served@latest").await["done"], 2);
+}
+
+// ---- the bad-input corpus ------------------------------------------------------
+
+fn png_with(
+    width: u32,
+    height: u32,
+    colour: png::ColorType,
+    depth: png::BitDepth,
+    data: &[u8],
+    palette: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(colour);
+        encoder.set_depth(depth);
+        if let Some(p) = palette {
+            encoder.set_palette(p.to_vec());
+        }
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(data).unwrap();
+    }
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                0xedb8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG whose header claims `width`×`height` (with a valid CRC) over a tiny body.
+fn bomb(width: u32, height: u32) -> Vec<u8> {
+    let mut png = png_gray(1, 1, |_, _| 0);
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+fn form(fields: &[(&str, Option<&str>, Vec<u8>)], uri: &str) -> Request<Body> {
+    let mut request = batch_post(fields);
+    *request.uri_mut() = uri.parse().unwrap();
+    request
+}
+
+/// Every case gets its documented status and a message naming the problem,
+/// and the server stays healthy throughout.
+#[tokio::test]
+async fn the_bad_input_corpus_gets_its_documented_answers() {
+    let (s, _results) = batch_server(Duration::ZERO);
+    let good = png_gray(64, 64, |x, _| (x / 22) as u8);
+    let gray16 = |v: u16| {
+        png_with(
+            64,
+            64,
+            png::ColorType::Grayscale,
+            png::BitDepth::Sixteen,
+            &v.to_be_bytes().repeat(64 * 64),
+            None,
+        )
+    };
+    let palette = [
+        255u8, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4,
+    ];
+    let paletted = |i: u8| {
+        png_with(
+            64,
+            64,
+            png::ColorType::Indexed,
+            png::BitDepth::Eight,
+            &vec![i; 64 * 64],
+            Some(&palette),
+        )
+    };
+    let with_query = |q: &str, body: Vec<u8>| post(&format!("{SYNTH}?{q}"), "image/png", body);
+    let mut corpus: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
+        (
+            "truncated PNG header",
+            post(SYNTH, "image/png", good[..30].to_vec()),
+            StatusCode::BAD_REQUEST,
+            "not a readable PNG",
+        ),
+        (
+            "truncated PNG data",
+            post(SYNTH, "image/png", good[..good.len() - 20].to_vec()),
+            StatusCode::BAD_REQUEST,
+            "not a readable PNG",
+        ),
+        (
+            "PNG signature only",
+            post(SYNTH, "image/png", good[..8].to_vec()),
+            StatusCode::BAD_REQUEST,
+            "not a readable PNG",
+        ),
+        (
+            "empty body",
+            post(SYNTH, "image/png", Vec::new()),
+            StatusCode::BAD_REQUEST,
+            "PNG",
+        ),
+        (
+            "random bytes",
+            post(
+                SYNTH,
+                "image/png",
+                (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "not a readable PNG",
+        ),
+        (
+            "a JPEG sent as PNG",
+            post(SYNTH, "image/png", {
+                let mut c = std::io::Cursor::new(Vec::new());
+                image::RgbImage::new(8, 8)
+                    .write_to(&mut c, image::ImageFormat::Jpeg)
+                    .unwrap();
+                c.into_inner()
+            }),
+            StatusCode::BAD_REQUEST,
+            "not a readable PNG",
+        ),
+        (
+            "1×1 map (resized through the native size)",
+            post(SYNTH, "image/png", png_gray(1, 1, |_, _| 1)),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "100000×1 map",
+            post(
+                SYNTH,
+                "image/png",
+                png_gray(100_000, 1, |x, _| (x % 3) as u8),
+            ),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "decompression bomb 100000×100000",
+            post(SYNTH, "image/png", bomb(100_000, 100_000)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "over the limit",
+        ),
+        (
+            "bomb just over the pixel limit",
+            post(SYNTH, "image/png", bomb(1025, 1024)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "--max-pixels",
+        ),
+        (
+            "zero-width PNG",
+            post(SYNTH, "image/png", bomb(0, 64)),
+            StatusCode::BAD_REQUEST,
+            "PNG",
+        ),
+        (
+            "16-bit indices in range",
+            post(SYNTH, "image/png", gray16(2)),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "16-bit index 300",
+            post(SYNTH, "image/png", gray16(300)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "300",
+        ),
+        (
+            "16-bit index 65535",
+            post(SYNTH, "image/png", gray16(65535)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "65535",
+        ),
+        (
+            "paletted, indices in range",
+            post(SYNTH, "image/png", paletted(2)),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "paletted, index 7",
+            post(SYNTH, "image/png", paletted(7)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "7",
+        ),
+        (
+            "1-bit grayscale",
+            post(
+                SYNTH,
+                "image/png",
+                png_with(
+                    64,
+                    64,
+                    png::ColorType::Grayscale,
+                    png::BitDepth::One,
+                    &[0b1010_1010; 8 * 64],
+                    None,
+                ),
+            ),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "8-bit index 255 without a dontcare class",
+            post(SYNTH, "image/png", png_gray(64, 64, |_, _| 255)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "255",
+        ),
+        (
+            "gray with alpha (alpha ignored)",
+            post(
+                SYNTH,
+                "image/png",
+                png_with(
+                    64,
+                    64,
+                    png::ColorType::GrayscaleAlpha,
+                    png::BitDepth::Eight,
+                    &[1, 255].repeat(64 * 64),
+                    None,
+                ),
+            ),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "RGB in the palette's colours",
+            post(
+                SYNTH,
+                "image/png",
+                png_rgb(
+                    64,
+                    64,
+                    |x, _| if x < 32 { [255, 0, 0] } else { [0, 0, 255] },
+                ),
+            ),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "RGB off the palette",
+            post(SYNTH, "image/png", png_rgb(64, 64, |_, _| [1, 2, 3])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not in model fake's palette",
+        ),
+        (
+            "RGB off the palette, nearest",
+            with_query("nearest=true", png_rgb(64, 64, |_, _| [250, 2, 3])),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "RGB as index encoding",
+            with_query("encoding=index", png_rgb(64, 64, |_, _| [255, 0, 0])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "colour image",
+        ),
+        (
+            "red encoding out of range",
+            with_query("encoding=red", png_rgb(64, 64, |_, _| [9, 0, 0])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "9",
+        ),
+        (
+            "red encoding of a grayscale map",
+            with_query("encoding=red", good.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "channel",
+        ),
+        (
+            "unknown encoding",
+            with_query("encoding=bogus", good.clone()),
+            StatusCode::BAD_REQUEST,
+            "encoding `bogus`",
+        ),
+        (
+            "unknown format",
+            with_query("format=gif", good.clone()),
+            StatusCode::BAD_REQUEST,
+            "format `gif`",
+        ),
+        (
+            "unknown size mode",
+            with_query("size=huge", good.clone()),
+            StatusCode::BAD_REQUEST,
+            "size `huge`",
+        ),
+        (
+            "unknown edges mode",
+            with_query("edges=some", good.clone()),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "bad boolean query",
+            with_query("nearest=maybe", good.clone()),
+            StatusCode::BAD_REQUEST,
+            "nearest",
+        ),
+        (
+            "50 MB body",
+            post(SYNTH, "image/png", vec![0u8; 50 << 20]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "--max-body-bytes",
+        ),
+        (
+            "text/plain",
+            post(SYNTH, "text/plain", good.clone()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "image/png",
+        ),
+        (
+            "image/jpeg content type",
+            post(SYNTH, "image/jpeg", good.clone()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "image/jpeg",
+        ),
+        (
+            "no content type",
+            Request::post(SYNTH).body(Body::from(good.clone())).unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type",
+        ),
+        (
+            "multipart without a boundary",
+            post(SYNTH, "multipart/form-data", good.clone()),
+            StatusCode::BAD_REQUEST,
+            "boundary",
+        ),
+        (
+            "multipart garbage",
+            post(
+                SYNTH,
+                "multipart/form-data; boundary=xyz",
+                b"--xyz\r\ngarbage".to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "multipart unknown field",
+            form(&[("colour", None, b"red".to_vec())], SYNTH),
+            StatusCode::BAD_REQUEST,
+            "unknown multipart field `colour`",
+        ),
+        (
+            "multipart without a label",
+            form(&[("seed", None, b"3".to_vec())], SYNTH),
+            StatusCode::BAD_REQUEST,
+            "no label map",
+        ),
+        (
+            "multipart seed not a number",
+            form(
+                &[
+                    ("label", Some("l.png"), good.clone()),
+                    ("seed", None, b"abc".to_vec()),
+                ],
+                SYNTH,
+            ),
+            StatusCode::BAD_REQUEST,
+            "seed `abc`",
+        ),
+        (
+            "instance map of another size",
+            form(
+                &[
+                    ("label", Some("l.png"), good.clone()),
+                    ("instance", Some("i.png"), png_gray(32, 32, |_, _| 1)),
+                ],
+                SYNTH,
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "same size",
+        ),
+        (
+            "truncated instance map",
+            form(
+                &[
+                    ("label", Some("l.png"), good.clone()),
+                    ("instance", Some("i.png"), good[..40].to_vec()),
+                ],
+                SYNTH,
+            ),
+            StatusCode::BAD_REQUEST,
+            "instance map",
+        ),
+        (
+            "style image that is not an image",
+            form(
+                &[
+                    ("label", Some("l.png"), good.clone()),
+                    ("style", Some("s.png"), b"nope".to_vec()),
+                ],
+                SYNTH,
+            ),
+            StatusCode::BAD_REQUEST,
+            "style image",
+        ),
+        (
+            "unknown model",
+            post("/api/v1/models/nope/synthesize", "image/png", good.clone()),
+            StatusCode::NOT_FOUND,
+            "no model named `nope`",
+        ),
+        (
+            "traversal as a model name",
+            post(
+                "/api/v1/models/..%2F..%2Fetc/synthesize",
+                "image/png",
+                good.clone(),
+            ),
+            StatusCode::NOT_FOUND,
+            "no model named",
+        ),
+        (
+            "unicode model name",
+            post(
+                "/api/v1/models/%E6%97%A5%E6%9C%AC/synthesize",
+                "image/png",
+                good.clone(),
+            ),
+            StatusCode::NOT_FOUND,
+            "no model named `日本`",
+        ),
+        (
+            "GET on synthesize",
+            Request::get(SYNTH).body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "",
+        ),
+        (
+            "label-map endpoint, truncated",
+            post(LABEL_MAP, "image/png", good[..50].to_vec()),
+            StatusCode::BAD_REQUEST,
+            "not a readable PNG",
+        ),
+        (
+            "example traversal",
+            Request::get("/api/v1/models/fake/examples/..%2F..%2Fmodel.json")
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+            "no example",
+        ),
+        (
+            "batch run named with a traversal",
+            batch_post(&[
+                ("name", None, b"../../x".to_vec()),
+                ("label", Some("a.png"), good.clone()),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "not allowed",
+        ),
+        (
+            "batch run named in unicode",
+            batch_post(&[
+                ("name", None, "naïve".as_bytes().to_vec()),
+                ("label", Some("a.png"), good.clone()),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "not allowed",
+        ),
+        (
+            "batch run name with a NUL",
+            batch_post(&[
+                ("name", None, b"a\0b".to_vec()),
+                ("label", Some("a.png"), good.clone()),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "not allowed",
+        ),
+        (
+            "batch file named with a traversal",
+            batch_post(&[
+                ("name", None, b"ok".to_vec()),
+                ("label", Some("../.."), good.clone()),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "file name",
+        ),
+        (
+            "batch zip that is not a zip",
+            batch_post(&[
+                ("name", None, b"ok".to_vec()),
+                ("zip", Some("z.zip"), b"PK\x03\x04broken".to_vec()),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "zip",
+        ),
+        (
+            "batch without a name",
+            batch_post(&[("label", Some("a.png"), good.clone())]),
+            StatusCode::BAD_REQUEST,
+            "no `name`",
+        ),
+        (
+            "batch id without an epoch",
+            Request::get("/api/v1/batches/justname")
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+            "<name>@<epoch>",
+        ),
+    ];
+    assert!(corpus.len() >= 40, "{} cases", corpus.len());
+    let mut failures = Vec::new();
+    for (name, request, status, message) in corpus.drain(..) {
+        let (got, _, body) = send(&s.app, request).await;
+        let text = String::from_utf8_lossy(&body).to_string();
+        let ok = got == status
+            && (status == StatusCode::OK
+                || status == StatusCode::METHOD_NOT_ALLOWED
+                || serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| {
+                    v["error"].as_str().is_some_and(|e| e.contains(message))
+                        && v["error_type"].is_string()
+                }));
+        if !ok {
+            failures.push(format!(
+                "{name}: expected {status} with `{message}`, got {got}: {}",
+                text.chars().take(300).collect::<String>()
+            ));
+        }
+        let (health, _, _) = get(&s.app, "/healthz").await;
+        assert_eq!(health, StatusCode::OK, "unhealthy after {name}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (status, _, _) = send(&s.app, post(SYNTH, "image/png", good)).await;
+    assert_eq!(status, StatusCode::OK, "still serving");
 }

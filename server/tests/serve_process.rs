@@ -207,6 +207,7 @@ fn concurrent_load_batches_requests_without_failures() {
         body: std::sync::Arc::new(label),
         concurrency: 8,
         duration: Duration::from_secs(2),
+        invalid_percent: 0,
     };
     let run = tokio::runtime::Runtime::new()
         .unwrap()
@@ -255,4 +256,126 @@ fn easel_health_passes_for_a_ready_server_and_fails_for_none() {
     let gone = health(format!("http://{addr}/readyz"));
     assert_eq!(gone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("not answering"));
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+/// The short soak of `make test` (bench/soak.sh runs the long one): valid
+/// and invalid requests mixed at high concurrency; nothing but 200, 4xx and
+/// an explicit 503; memory stays bounded; the server is well afterwards.
+#[test]
+fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    common::import(
+        &common::spade_fixture("coco182_tiny/checkpoint"),
+        &models.join("coco"),
+    )
+    .unwrap();
+    let (child, addr) = start(&models);
+    let label = common::read(&common::spade_fixture(
+        "coco182_tiny/inputs/label_000000000139.png",
+    ));
+    let mut config = easel::loadtest::LoadConfig {
+        addr: addr.clone(),
+        model: "coco".into(),
+        body: std::sync::Arc::new(label),
+        concurrency: 32,
+        duration: Duration::from_secs(3),
+        invalid_percent: 30,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(easel::loadtest::run(&config)); // warm: arenas and caches settle
+    let start_rss = rss_kib(child.id());
+    config.duration = Duration::from_secs(8);
+    let run = runtime.block_on(easel::loadtest::run(&config));
+    let report = easel::loadtest::report(32, &[run]);
+    let end_rss = rss_kib(child.id());
+    let unexplained: usize = report
+        .statuses
+        .iter()
+        .filter(|(s, _)| !(s.as_str() == "200" || s.as_str() == "503" || s.starts_with('4')))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(unexplained, 0, "{report:?}");
+    assert!(
+        report.statuses.get("200").copied().unwrap_or(0) > 50,
+        "{report:?}"
+    );
+    assert!(
+        report.statuses.keys().any(|s| s.starts_with('4')),
+        "invalid requests were sent: {report:?}"
+    );
+    assert!(
+        end_rss < start_rss + 64 * 1024,
+        "resident memory grew from {start_rss} KiB to {end_rss} KiB"
+    );
+    let mut health = TcpStream::connect(&addr).unwrap();
+    health
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    health.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    sigterm(&child);
+}
+
+/// Requests that break HTTP itself are refused by the HTTP layer, and the
+/// server goes on.
+#[test]
+fn conflicting_content_lengths_and_broken_http_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    common::import(
+        &common::spade_fixture("coco182_tiny/checkpoint"),
+        &models.join("coco"),
+    )
+    .unwrap();
+    let (child, addr) = start(&models);
+    let exchange = |raw: &[u8]| {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(raw).unwrap();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).to_string()
+    };
+    // Content-Length with Transfer-Encoding: the chunked body wins (RFC 9112)
+    // and the connection is closed after the answer, so nothing can be
+    // smuggled behind it.
+    let both = exchange(b"POST /api/v1/models/coco/synthesize HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        both.starts_with("HTTP/1.1 415") && both.contains("connection: close"),
+        "{both}"
+    );
+    assert_eq!(
+        both.matches("HTTP/1.1").count(),
+        1,
+        "the smuggled request is not answered: {both}"
+    );
+    let cases: [&[u8]; 3] = [
+        b"POST /api/v1/models/coco/synthesize HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5\r\nContent-Length: 9\r\n\r\nhello",
+        b"NOT-HTTP\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n",
+    ];
+    for raw in cases {
+        let answer = exchange(raw);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 400"),
+            "{}: {answer}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    assert!(
+        exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .starts_with("HTTP/1.1 200")
+    );
+    sigterm(&child);
 }

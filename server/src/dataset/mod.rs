@@ -1,12 +1,20 @@
-//! Training data for easel's own models. `synth` renders procedural
-//! landscapes (label map + photo-like image pairs) in the class numbering of
-//! the built-in `landscapes` table.
+//! Training data. `synth` renders procedural landscapes (label map +
+//! photo-like image pairs) in the class numbering of the built-in
+//! `landscapes` table; `convert`, `instances`, `split` and `check` prepare
+//! other datasets for the reference's custom dataset mode.
 
+pub mod check;
 mod color;
+pub mod convert;
+pub mod files;
+pub mod instances;
 mod noise;
 mod paint;
+pub mod pairing;
 mod scene;
+pub mod split;
 pub mod synth;
+pub mod workers;
 
 pub use scene::{Kind, TimeOfDay};
 

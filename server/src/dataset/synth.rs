@@ -215,18 +215,6 @@ fn write_pair(out: &Path, split: &str, index: usize, l: &Landscape) -> Result<()
     write(&img, &encoded(&img, image_jpeg(l))?)
 }
 
-fn classes_tsv(table: &ClassTable) -> String {
-    let mut s = String::from("# id\tname\tcolor\tcoco_stuff\n");
-    for (i, c) in table.classes.iter().enumerate() {
-        s += &format!("{i}\t{}\t{}", c.name, c.color);
-        if let Some(coco) = &c.coco_stuff {
-            s += &format!("\t{coco}");
-        }
-        s += "\n";
-    }
-    s
-}
-
 fn readme(opts: &SynthOptions, test: usize) -> String {
     let train = opts.count - test;
     format!(
@@ -260,10 +248,7 @@ pub fn write_dataset(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
         create_dir(&opts.out.join(dir))?;
     }
     let table = landscape_classes();
-    write(
-        &opts.out.join("classes.tsv"),
-        classes_tsv(&table).as_bytes(),
-    )?;
+    write(&opts.out.join("classes.tsv"), table.to_tsv().as_bytes())?;
     write(&opts.out.join("README.txt"), readme(opts, test).as_bytes())?;
 
     let threads = match opts.threads {

@@ -202,9 +202,11 @@ impl RunDir {
     /// Removes temporary files a killed run left behind; returns how many.
     fn clean_partial(&self) -> usize {
         let mut removed = 0;
-        for kind in [INPUT_LABEL, SYNTHESIZED, REAL] {
-            let dir = self.root.join("images").join(kind);
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let images =
+            [INPUT_LABEL, SYNTHESIZED, REAL].map(|kind| self.root.join("images").join(kind));
+        // The run folder itself holds the manifest's and the pages' temporaries.
+        for dir in images.iter().chain(std::iter::once(&self.root)) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if name.starts_with('.')
                     && name.ends_with(".tmp")

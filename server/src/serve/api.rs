@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -63,6 +64,16 @@ impl ImageFormat {
             Self::Webp => "image/webp",
         }
     }
+}
+
+/// Query options, or a JSON 400 that says which one is wrong.
+pub(crate) fn options<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        ApiError::Malformed(format!(
+            "{}; the options are described in /api/v1/openapi.json",
+            e.body_text()
+        ))
+    })
 }
 
 fn encoding(options: &SynthesisOptions) -> Result<LabelEncoding, ApiError> {
@@ -184,6 +195,11 @@ fn prepare(card: &ModelCard, parts: Parts, max_pixels: u64) -> Result<Prepared, 
             )))
         }
     };
+    if let Some(inst) = &instance {
+        // Checked even for models that use no instances: a mismatched pair
+        // is a mistake worth reporting.
+        inst.edges(&label)?;
+    }
     if parts.instance.is_some() && instance.is_none() {
         return Err(ApiError::InvalidMap(format!(
             "the map is {input_w}×{input_h} and has to be resized for this model ({}×{}), which would break the instance map; send both at a size the model accepts",
@@ -274,7 +290,7 @@ fn millis(d: Duration) -> HeaderValue {
 pub struct ErrorBody {
     /// What is wrong and how to fix it.
     pub error: String,
-    /// malformed, not_found, conflict, too_large, unsupported_type, invalid_map, overloaded, timeout or internal.
+    /// malformed, unauthorized, forbidden, not_found, conflict, too_large, unsupported_type, invalid_map, overloaded, timeout or internal.
     pub error_type: String,
 }
 
@@ -307,12 +323,12 @@ pub struct ErrorBody {
 pub async fn synthesize(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-    Query(query): Query<SynthesisOptions>,
+    query: Result<Query<SynthesisOptions>, QueryRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let worker = worker(&state, &name)?;
-    let parts = read_parts(request, query).await?;
+    let parts = read_parts(request, options(query)?).await?;
     let max_pixels = state.config.max_pixels;
     let card = worker.card().clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&card, parts, max_pixels))
@@ -376,11 +392,11 @@ pub async fn synthesize(
 pub async fn read_label_map(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-    Query(query): Query<SynthesisOptions>,
+    query: Result<Query<SynthesisOptions>, QueryRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let worker = worker(&state, &name)?;
-    let parts = read_parts(request, query).await?;
+    let parts = read_parts(request, options(query)?).await?;
     let max_pixels = state.config.max_pixels;
     let card = worker.card().clone();
     let (label, source) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {

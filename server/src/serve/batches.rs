@@ -4,7 +4,7 @@
 //! from the CLI and the API look alike, and either resumes the other.
 
 use std::collections::HashMap;
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -115,6 +115,8 @@ struct UploadedFile {
 }
 
 struct Upload {
+    /// A folder under the server's --batch-root to read instead of uploads.
+    folder: Option<String>,
     name: Option<String>,
     model: Option<String>,
     epoch: Option<String>,
@@ -124,6 +126,7 @@ struct Upload {
 
 async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
     let mut up = Upload {
+        folder: None,
         name: None,
         model: None,
         epoch: None,
@@ -147,6 +150,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
         let text = || String::from_utf8_lossy(&data).trim().to_string();
         match field_name.as_str() {
             "name" => up.name = Some(text()),
+            "folder" => up.folder = Some(text()),
             "model" => up.model = Some(text()),
             "epoch" => up.epoch = Some(text()),
             "batch" => {
@@ -168,7 +172,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
             }
             other => {
                 return Err(ApiError::Malformed(format!(
-                    "unknown field `{other}`; expected name, model, epoch, batch, label, image, instance or zip"
+                    "unknown field `{other}`; expected name, model, epoch, batch, label, image, instance, zip or folder"
                 )))
             }
         }
@@ -217,14 +221,18 @@ fn unzip(bytes: &[u8]) -> Result<Vec<UploadedFile>, ApiError> {
 /// Multipart: `name` (the run), optional `model` (default: the default
 /// model), `epoch` (default `latest`), `batch`; the maps as repeated `label`
 /// files with optional `image` (photos) and `instance` files paired by name,
-/// or one `zip` with `label/`, `image/`, `instance/` folders. Posting a name
-/// again with no files resumes the run from its saved inputs.
+/// or one `zip` with `label/`, `image/`, `instance/` folders, or `folder`:
+/// a folder under the server's `--batch-root` holding such folders (refused
+/// when the server has no batch root). Posting a name again with no files
+/// resumes the run from its saved inputs.
 #[utoipa::path(post, path = "/api/v1/batches",
     request_body(description = "multipart/form-data", content((Vec<u8> = "multipart/form-data"))),
     responses(
         (status = 202, description = "started", body = BatchStatus),
         (status = 400, description = "malformed request or name", body = ErrorBody),
-        (status = 404, description = "no such model", body = ErrorBody),
+        (status = 401, description = "the server has an API token and this request did not send it", body = ErrorBody),
+        (status = 403, description = "a `folder` outside the batch root, or the server reads no folders", body = ErrorBody),
+        (status = 404, description = "no such model or folder", body = ErrorBody),
         (status = 409, description = "this run is already going, or was made with another model", body = ErrorBody),
         (status = 413, description = "upload too large", body = ErrorBody),
         (status = 422, description = "the files do not pair up by name", body = ErrorBody),
@@ -254,31 +262,15 @@ pub async fn start(
             "batch {id} is already running; follow /api/v1/batches/{id}/events"
         )));
     }
-    let inputs = dir.root.join("inputs");
-    let files = up.files;
-    let has_labels = files.iter().any(|f| f.kind == "label") || inputs.join("label").is_dir();
-    if !has_labels {
-        return Err(ApiError::Malformed(
-            "no label maps: send `label` files or a `zip` with a label/ folder".into(),
-        ));
-    }
-    let saved = tokio::task::spawn_blocking({
-        let inputs = inputs.clone();
-        move || -> Result<(), ApiError> {
-            for file in &files {
-                let folder = inputs.join(file.kind);
-                std::fs::create_dir_all(&folder).map_err(|e| ApiError::Internal(e.to_string()))?;
-                crate::gallery::run::write_atomic(&folder.join(&file.name), &file.data)?;
-            }
-            Ok(())
+    let (label_dir, image_dir, instance_dir) = match up.folder {
+        Some(folder) => {
+            let root = state.config.batch_root.clone();
+            tokio::task::spawn_blocking(move || server_folder(root.as_deref(), &folder))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??
         }
-    });
-    saved
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let folder = |kind: &str| Some(inputs.join(kind)).filter(|p| p.is_dir());
-    let label_dir = inputs.join("label");
-    let (image_dir, instance_dir) = (folder("image"), folder("instance"));
+        None => save_uploads(&dir, up.files).await?,
+    };
     let card = worker.card().clone();
     let max_pixels = state.config.max_pixels;
     let run = tokio::task::spawn_blocking({
@@ -330,6 +322,70 @@ pub async fn start(
         }
     });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// Saves uploaded files under the run's `inputs/` (so a restart can resume
+/// from them) and returns the label, photo and instance folders.
+async fn save_uploads(dir: &RunDir, files: Vec<UploadedFile>) -> Result<Folders, ApiError> {
+    let inputs = dir.root.join("inputs");
+    let has_labels = files.iter().any(|f| f.kind == "label") || inputs.join("label").is_dir();
+    if !has_labels {
+        return Err(ApiError::Malformed(
+            "no label maps: send `label` files, a `zip` with a label/ folder, or a `folder` under the server's --batch-root".into(),
+        ));
+    }
+    tokio::task::spawn_blocking(move || -> Result<Folders, ApiError> {
+        for file in &files {
+            let folder = inputs.join(file.kind);
+            std::fs::create_dir_all(&folder).map_err(|e| ApiError::Internal(e.to_string()))?;
+            crate::gallery::run::write_atomic(&folder.join(&file.name), &file.data)?;
+        }
+        let folder = |kind: &str| Some(inputs.join(kind)).filter(|p| p.is_dir());
+        Ok((inputs.join("label"), folder("image"), folder("instance")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// (labels, photos, instance maps)
+type Folders = (PathBuf, Option<PathBuf>, Option<PathBuf>);
+
+/// A folder on the server, allowed only under `root`: its `label/` (or
+/// `*_label/`), `image/` (`*_img/`) and `instance/` (`*_inst/`) folders.
+fn server_folder(root: Option<&FsPath>, folder: &str) -> Result<Folders, ApiError> {
+    let root = root.ok_or_else(|| {
+        ApiError::Forbidden(
+            "this server does not read its own folders; upload the files, or start it with --batch-root DIR to allow folders under DIR".into(),
+        )
+    })?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| ApiError::Internal(format!("the batch root {}: {e}", root.display())))?;
+    let dir = root
+        .join(folder)
+        .canonicalize()
+        .map_err(|_| ApiError::NotFound(format!("no folder `{folder}` under the batch root")))?;
+    if !dir.starts_with(&root) || !dir.is_dir() {
+        return Err(ApiError::Forbidden(format!(
+            "`{folder}` is not a folder under the batch root; name one relative to it"
+        )));
+    }
+    let mut found: HashMap<&'static str, PathBuf> = HashMap::new();
+    for entry in std::fs::read_dir(&dir)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(kind) = kind_of(&name).filter(|_| entry.path().is_dir()) {
+            found.entry(kind).or_insert_with(|| entry.path());
+        }
+    }
+    let label = found.remove("label").ok_or_else(|| {
+        ApiError::Malformed(format!(
+            "`{folder}` has no label/ (or *_label/) folder of label maps"
+        ))
+    })?;
+    Ok((label, found.remove("image"), found.remove("instance")))
 }
 
 /// Runs `jobs` through the model's queue like any other requests, waiting
@@ -452,8 +508,9 @@ pub struct CompareQuery {
 /// Two runs side by side (HTML).
 pub async fn compare(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<CompareQuery>,
+    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = super::api::options(query)?;
     let results = state.config.results_dir.clone();
     let html = tokio::task::spawn_blocking(move || {
         pages::render_compare(&results, &q.a, &q.b, q.page.unwrap_or(1))

@@ -14,6 +14,12 @@ pub enum ApiError {
     /// 400: the request cannot be read.
     #[error("{0}")]
     Malformed(String),
+    /// 401 with WWW-Authenticate: the API token is missing or wrong.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: configured off (reading server folders without --batch-root).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404
     #[error("{0}")]
     NotFound(String),
@@ -44,6 +50,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -59,6 +67,8 @@ impl ApiError {
     pub fn kind(&self) -> &'static str {
         match self {
             ApiError::Malformed(_) => "malformed",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::TooLarge(_) => "too_large",
             ApiError::Conflict(_) => "conflict",
@@ -89,7 +99,9 @@ impl From<MapError> for ApiError {
     fn from(e: MapError) -> Self {
         match e {
             MapError::Png { .. } => ApiError::Malformed(e.to_string()),
-            MapError::TooLarge { .. } => ApiError::TooLarge(e.to_string()),
+            MapError::TooLarge { .. } => ApiError::TooLarge(format!(
+                "{e}; send a smaller image, or start the server with a larger --max-pixels"
+            )),
             _ => ApiError::InvalidMap(e.to_string()),
         }
     }
@@ -108,7 +120,9 @@ impl From<SynthesisError> for ApiError {
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
         match e {
-            QueueError::Full { .. } | QueueError::Closed(_) => ApiError::Overloaded(e.to_string()),
+            QueueError::Full { .. } | QueueError::Busy { .. } | QueueError::Closed(_) => {
+                ApiError::Overloaded(e.to_string())
+            }
             QueueError::Failed(msg) => ApiError::Internal(msg),
         }
     }
@@ -133,6 +147,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"easel\""),
+            );
         }
         response
     }

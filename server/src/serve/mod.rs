@@ -41,6 +41,12 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     pub session: SessionOptions,
     pub ort_lib: Option<PathBuf>,
+    /// Origins allowed to call the API from other sites (CORS); none: off.
+    pub cors_origins: Vec<String>,
+    /// When set, /api/v1 asks for `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+    /// Batches may read server folders under this root only; None: never.
+    pub batch_root: Option<PathBuf>,
 }
 
 pub struct AppState {
@@ -54,6 +60,35 @@ pub struct AppState {
 /// The error kind of a failed response, for the metrics middleware.
 #[derive(Clone, Copy)]
 pub struct FailureKind(pub &'static str);
+
+/// Same length and same bytes, in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = state.config.api_token.as_deref() else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if same_secret(g.trim().as_bytes(), token.as_bytes()) => next.run(request).await,
+        Some(_) => axum::response::IntoResponse::into_response(error::ApiError::Unauthorized(
+            "the API token is wrong; send the server's --api-token as `Authorization: Bearer <token>`".into(),
+        )),
+        None => axum::response::IntoResponse::into_response(error::ApiError::Unauthorized(
+            "this server needs an API token: send `Authorization: Bearer <token>` (the server's --api-token)".into(),
+        )),
+    }
+}
 
 async fn record(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let route = request
@@ -82,7 +117,12 @@ pub fn app(state: Arc<AppState>) -> Router {
             post(batches::start).layer(DefaultBodyLimit::max(state.config.max_batch_bytes)),
         )
         .route("/batches/{id}", get(batches::status))
-        .route("/batches/{id}/events", get(batches::events));
+        .route("/batches/{id}/events", get(batches::events))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let api = match cors(&state.config.cors_origins) {
+        Some(layer) => api.layer(layer),
+        None => api,
+    };
     Router::new()
         .route("/", get(pages::index))
         .route("/ui/{*path}", get(pages::frontend))
@@ -99,6 +139,37 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
+}
+
+/// CORS for the API, only for the configured origins (off by default: the
+/// painting page is same-origin and needs none).
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let exposed = [
+        "x-queue-time",
+        "x-inference-time",
+        "x-total-time",
+        "x-batch-size",
+        "x-width",
+        "x-height",
+        "x-bytes-per-value",
+        "x-source-width",
+        "x-source-height",
+    ];
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .expose_headers(exposed.map(HeaderName::from_static)),
+    )
 }
 
 /// The OpenAPI document, pretty-printed as committed in docs/openapi.json.

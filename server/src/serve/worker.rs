@@ -67,6 +67,12 @@ pub struct Done {
 pub enum QueueError {
     #[error("the queue of model {model} is full ({capacity} waiting); retry shortly")]
     Full { model: String, capacity: usize },
+    #[error("model {model} would reach this request in about {wait_ms} ms, longer than the request timeout ({limit_ms} ms); retry shortly, or add replicas / raise --request-timeout-ms")]
+    Busy {
+        model: String,
+        wait_ms: u64,
+        limit_ms: u64,
+    },
     #[error("model {0} is shutting down")]
     Closed(String),
     #[error("inference failed: {0}")]
@@ -84,6 +90,9 @@ struct Request {
 pub struct QueueStats {
     pub waiting: AtomicUsize,
     pub dropped_disconnected: AtomicUsize,
+    /// Recent inference time per image (moving average), in µs; 0 until
+    /// the first batch.
+    pub per_image_us: std::sync::atomic::AtomicU64,
 }
 
 /// Observes each batch run (for metrics), from the worker thread.
@@ -97,6 +106,10 @@ pub struct WorkerConfig {
     /// filling the rest with copies: on a GPU each new batch size costs an
     /// algorithm search, so only the sizes warmed up at start are used.
     pub pad_batches: bool,
+    /// Refuse at once (503) a request that would wait longer than this
+    /// (estimated from the queue and recent inference times), rather than
+    /// queue it to time out.
+    pub shed_after: Option<Duration>,
 }
 
 /// The handle callers hold: cheap to clone, sends work to the model's thread.
@@ -106,6 +119,7 @@ pub struct ModelWorker {
     examples: Arc<Vec<Example>>,
     sender: SyncSender<Request>,
     capacity: usize,
+    shed_after: Option<Duration>,
     pub stats: Arc<QueueStats>,
 }
 
@@ -131,6 +145,7 @@ impl ModelWorker {
                 examples,
                 sender,
                 capacity: config.max_queue.max(1),
+                shed_after: config.shed_after,
                 stats,
             },
             handle,
@@ -170,6 +185,18 @@ impl ModelWorker {
         &self,
         job: Job,
     ) -> Result<oneshot::Receiver<Result<Done, QueueError>>, QueueError> {
+        if let Some(limit) = self.shed_after {
+            let per_image = self.stats.per_image_us.load(Ordering::Relaxed);
+            let ahead = self.stats.waiting.load(Ordering::Relaxed) as u64 + 1;
+            let wait = Duration::from_micros(per_image.saturating_mul(ahead));
+            if per_image > 0 && wait > limit {
+                return Err(QueueError::Busy {
+                    model: self.card.name.clone(),
+                    wait_ms: wait.as_millis() as u64,
+                    limit_ms: limit.as_millis() as u64,
+                });
+            }
+        }
         let (reply, receiver) = oneshot::channel();
         let request = Request {
             job,
@@ -261,6 +288,14 @@ fn run(
         let result = generator.generate(&jobs);
         let inference_time = started.elapsed();
         observer(&model, size, inference_time);
+        let now = inference_time.as_micros() as u64 / run_size.max(1) as u64;
+        let before = stats.per_image_us.load(Ordering::Relaxed);
+        let average = if before == 0 {
+            now
+        } else {
+            (4 * before + now) / 5
+        };
+        stats.per_image_us.store(average, Ordering::Relaxed);
         let result = match result {
             Ok(mut images) if images.len() == run_size => {
                 images.truncate(size);
@@ -346,6 +381,14 @@ mod tests {
     }
 
     fn spawn_with(delay_ms: u64, pad_batches: bool) -> (ModelWorker, Runs) {
+        spawn_shedding(delay_ms, pad_batches, None)
+    }
+
+    fn spawn_shedding(
+        delay_ms: u64,
+        pad_batches: bool,
+        shed_after: Option<Duration>,
+    ) -> (ModelWorker, Runs) {
         let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let slow = Slow {
             card: card(),
@@ -359,6 +402,7 @@ mod tests {
                 max_batch: 8,
                 max_queue: 16,
                 pad_batches,
+                shed_after,
             },
             observer,
         )
@@ -422,5 +466,31 @@ mod tests {
         }
         let sizes: Vec<usize> = sizes.lock().unwrap().iter().map(|s| s.1).collect();
         assert_eq!(sizes, vec![1, 4], "three requests run as a batch of four");
+    }
+
+    #[test]
+    fn a_request_that_would_outwait_the_timeout_is_refused_at_once() {
+        let (worker, _) = spawn_shedding(60, false, Some(Duration::from_millis(150)));
+        let card = card();
+        // The first batch teaches the worker its time per image (~60 ms).
+        assert!(worker
+            .submit(job(&card, 32))
+            .unwrap()
+            .blocking_recv()
+            .unwrap()
+            .is_ok());
+        let answers: Vec<_> = (0..6).map(|_| worker.submit(job(&card, 32))).collect();
+        let busy = answers
+            .iter()
+            .filter(|a| matches!(a, Err(QueueError::Busy { .. })))
+            .count();
+        assert!(
+            busy >= 3,
+            "six at once behind 60 ms each: most would wait past 150 ms ({busy} refused)"
+        );
+        let Err(e) = answers.into_iter().find(|a| a.is_err()).unwrap() else {
+            unreachable!()
+        };
+        assert!(e.to_string().contains("--request-timeout-ms"), "{e}");
     }
 }

@@ -1,0 +1,634 @@
+//! `easel dataset convert`: RGB colour annotations to single-channel maps of
+//! class indices, one pass per image through a colour → index table, files
+//! in parallel. Colours not in the palette are never silently class 0.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use super::files::{self, file_name, some_names, Depth};
+use super::workers::{self, WorkOptions};
+use crate::classes::{hex, ClassTable};
+use crate::maps::DONTCARE_VALUE;
+
+/// The most classes a 16-bit map can number (one value is kept free to
+/// mark "not in the palette" in the lookup table).
+pub const MAX_CLASSES: usize = u16::MAX as usize;
+
+/// How many unknown colours a file's report names.
+const LISTED_COLOURS: usize = 5;
+
+/// What to do with a pixel whose colour is not in the palette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownColours {
+    /// Report the file and write nothing for it.
+    Error,
+    /// Write 255, the reference's dontcare label.
+    Dontcare,
+    /// Write the class with the closest colour (squared RGB distance).
+    Nearest,
+}
+
+impl FromStr for UnknownColours {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "error" => Ok(Self::Error),
+            "dontcare" => Ok(Self::Dontcare),
+            "nearest" => Ok(Self::Nearest),
+            _ => Err(format!("`{s}`: choose error, dontcare or nearest")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    pub palette: ClassTable,
+    /// Folder of RGB annotation PNGs.
+    pub input: PathBuf,
+    /// Folder for the index maps and classes.tsv.
+    pub out: PathBuf,
+    pub unknown: UnknownColours,
+    /// Taken off each file's stem for the output name (CamVid's `_L`).
+    pub strip_suffix: String,
+    pub work: WorkOptions,
+    /// Largest annotation accepted, in pixels.
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error(
+        "the palette {origin} has {classes} classes; a 16-bit map numbers at most {MAX_CLASSES}"
+    )]
+    TooManyClasses { origin: String, classes: usize },
+    #[error(
+        "--unknown dontcare writes 255, but the palette {origin} has {classes} classes, so 255 is \
+         class {name}; use --unknown error or nearest, or add the missing colours to the palette"
+    )]
+    DontcareIsAClass {
+        origin: String,
+        classes: usize,
+        name: String,
+    },
+    #[error("cannot read the annotation folder {dir}: {reason}")]
+    ReadDir {
+        dir: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("{dir} holds no PNG annotations{hint}")]
+    NoAnnotations { dir: PathBuf, hint: String },
+    #[error("the output folder {0} is the annotation folder; write the maps to another folder so the annotations are kept")]
+    OutIsInput(PathBuf),
+    #[error("these annotations would write the same output file: {0}; rename them or change --strip-suffix")]
+    NameClash(String),
+    #[error("cannot write {path}: {reason}")]
+    Write {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
+}
+
+/// A colour not in the palette, as found in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownColour {
+    pub rgb: [u8; 3],
+    pub pixels: usize,
+    /// The first pixel with this colour, (x, y).
+    pub first: (usize, usize),
+    /// The class written for it under `--unknown nearest`.
+    pub nearest: Option<usize>,
+}
+
+/// What became of one annotation file.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// Whether the output was written.
+    pub written: bool,
+    /// Colours not in the palette, most pixels first.
+    pub unknown: Vec<UnknownColour>,
+    /// Why the file could not be read or written.
+    pub failure: Option<String>,
+}
+
+impl FileOutcome {
+    /// One line on this file's unknown colours or failure; None when it
+    /// converted cleanly.
+    pub fn describe(&self, mode: UnknownColours, palette: &ClassTable) -> Option<String> {
+        let name = file_name(&self.input);
+        if let Some(failure) = &self.failure {
+            return Some(format!("{name}: {failure}"));
+        }
+        if self.unknown.is_empty() {
+            return None;
+        }
+        let pixels: usize = self.unknown.iter().map(|u| u.pixels).sum();
+        let colours = self.unknown.len();
+        let listed: Vec<String> = self
+            .unknown
+            .iter()
+            .take(LISTED_COLOURS)
+            .map(|u| {
+                let target = u.nearest.map_or_else(String::new, |c| {
+                    format!(" → {c} {}", palette.classes[c].name)
+                });
+                format!(
+                    "{}{target} ×{} (first at x {}, y {})",
+                    hex(u.rgb),
+                    u.pixels,
+                    u.first.0,
+                    u.first.1
+                )
+            })
+            .collect();
+        let more = match colours.saturating_sub(LISTED_COLOURS) {
+            0 => String::new(),
+            n => format!(" and {n} more colours"),
+        };
+        let what = match mode {
+            UnknownColours::Error => "not in the palette; nothing written",
+            UnknownColours::Dontcare => "not in the palette, written as 255 (dontcare)",
+            UnknownColours::Nearest => "not in the palette, written as the nearest class",
+        };
+        // Thousands of colours come from anti-aliasing or lossy compression.
+        let hint = if colours > 1000 {
+            "; so many colours suggest the annotation was saved with anti-aliasing or lossy compression"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{name}: {pixels} pixel{} in {colours} colour{} {what}: {}{more}{hint}",
+            plural(pixels),
+            plural(colours),
+            listed.join(", ")
+        ))
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConvertReport {
+    pub files: Vec<FileOutcome>,
+    pub depth: Depth,
+    pub classes_tsv: PathBuf,
+    pub threads: usize,
+    pub seconds: f64,
+    /// Things worth knowing that are not per file (shared colours, skipped files).
+    pub notes: Vec<String>,
+}
+
+impl ConvertReport {
+    pub fn written(&self) -> usize {
+        self.files.iter().filter(|f| f.written).count()
+    }
+
+    /// Files with nothing written: unknown colours under `error`, or unreadable.
+    pub fn refused(&self) -> usize {
+        self.files.len() - self.written()
+    }
+}
+
+/// Colour → class index for every 24-bit colour, so that a pixel costs one
+/// load; the first class with a colour wins when classes share one.
+pub struct ColourLookup {
+    table: Vec<u16>,
+    colours: Vec<[u8; 3]>,
+}
+
+const NOT_IN_PALETTE: u16 = u16::MAX;
+
+fn key(rgb: [u8; 3]) -> u32 {
+    (rgb[0] as u32) << 16 | (rgb[1] as u32) << 8 | rgb[2] as u32
+}
+
+impl ColourLookup {
+    /// Needs at most [`MAX_CLASSES`] classes.
+    fn new(palette: &ClassTable) -> Self {
+        let colours: Vec<[u8; 3]> = palette.classes.iter().map(|c| c.rgb()).collect();
+        let mut table = vec![NOT_IN_PALETTE; 1 << 24];
+        for (i, &c) in colours.iter().enumerate().rev() {
+            table[key(c) as usize] = i as u16;
+        }
+        Self { table, colours }
+    }
+
+    fn nearest(&self, rgb: [u8; 3]) -> usize {
+        let dist =
+            |c: &[u8; 3]| -> i32 { (0..3).map(|k| (rgb[k] as i32 - c[k] as i32).pow(2)).sum() };
+        (0..self.colours.len())
+            .min_by_key(|&i| dist(&self.colours[i]))
+            .unwrap_or(0)
+    }
+
+    /// Class indices for `rgb` (3 or 4 bytes a pixel, alpha ignored), and the
+    /// colours not in the palette with what was written for them.
+    pub fn classify(
+        &self,
+        rgb: &[u8],
+        channels: usize,
+        width: usize,
+        mode: UnknownColours,
+    ) -> (Vec<u16>, Vec<UnknownColour>) {
+        let mut out = Vec::with_capacity(rgb.len() / channels);
+        let mut unknown: Vec<UnknownColour> = Vec::new();
+        let mut unknown_slot: HashMap<u32, usize> = HashMap::new();
+        // Annotations are long runs of one colour: look up only changes.
+        let (mut last_key, mut last_value, mut last_unknown) = (u32::MAX, 0u16, None);
+        for (i, px) in rgb.chunks_exact(channels).enumerate() {
+            let k = key([px[0], px[1], px[2]]);
+            if k != last_key {
+                last_key = k;
+                (last_value, last_unknown) = match self.table[k as usize] {
+                    NOT_IN_PALETTE => {
+                        let slot = *unknown_slot.entry(k).or_insert_with(|| {
+                            let colour = [px[0], px[1], px[2]];
+                            unknown.push(UnknownColour {
+                                rgb: colour,
+                                pixels: 0,
+                                first: (i % width, i / width),
+                                nearest: (mode == UnknownColours::Nearest)
+                                    .then(|| self.nearest(colour)),
+                            });
+                            unknown.len() - 1
+                        });
+                        let value = match (mode, unknown[slot].nearest) {
+                            (_, Some(class)) => class as u16,
+                            (UnknownColours::Dontcare, _) => DONTCARE_VALUE as u16,
+                            _ => 0,
+                        };
+                        (value, Some(slot))
+                    }
+                    class => (class, None),
+                };
+            }
+            if let Some(slot) = last_unknown {
+                unknown[slot].pixels += 1;
+            }
+            out.push(last_value);
+        }
+        unknown.sort_by(|a, b| b.pixels.cmp(&a.pixels).then(a.first.1.cmp(&b.first.1)));
+        (out, unknown)
+    }
+}
+
+/// An annotation decoded to 8-bit RGB or RGBA: palette PNGs expanded, 16-bit
+/// samples cut to their high byte (as the server reads colour maps).
+struct ColourImage {
+    width: usize,
+    channels: usize,
+    pixels: Vec<u8>,
+}
+
+fn decode_colours(bytes: &[u8], max_pixels: u64) -> Result<ColourImage, String> {
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| format!("not a readable PNG: {e}"))?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    let pixels = width as u64 * height as u64;
+    if pixels > max_pixels {
+        return Err(format!(
+            "{width}×{height} is {pixels} pixels, over the limit of {max_pixels}"
+        ));
+    }
+    let channels = match reader.output_color_type().0 {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        _ => {
+            return Err("a grayscale image, so probably class indices already; \
+                 convert reads colour annotations (RGB or paletted PNG)"
+                .into())
+        }
+    };
+    let mut buf = vec![0u8; reader.output_buffer_size()];
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("not a readable PNG: {e}"))?;
+    let row = width as usize * channels;
+    if frame.line_size != row {
+        return Err("unexpected PNG row layout".into());
+    }
+    buf.truncate(row * height as usize);
+    Ok(ColourImage {
+        width: width as usize,
+        channels,
+        pixels: buf,
+    })
+}
+
+/// PNG annotations of `dir` in name order, and a note about image files of
+/// other types that were left out.
+fn annotations(dir: &Path) -> Result<(Vec<PathBuf>, Option<String>), ConvertError> {
+    let entries = std::fs::read_dir(dir).map_err(|reason| ConvertError::ReadDir {
+        dir: dir.to_owned(),
+        reason,
+    })?;
+    let mut pngs = Vec::new();
+    let mut others = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        let name = file_name(&path);
+        if name.starts_with('.') || !path.is_file() {
+            continue;
+        }
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
+            Some(e) if e == "png" => pngs.push(path),
+            Some(e) if ["jpg", "jpeg", "bmp", "tif", "tiff", "webp"].contains(&e.as_str()) => {
+                others.push(name)
+            }
+            _ => {}
+        }
+    }
+    pngs.sort();
+    others.sort();
+    let note = (!others.is_empty()).then(|| {
+        format!(
+            "{} image file(s) that are not PNG were left out ({}); colour annotations must be \
+             saved losslessly, as JPEG compression changes colours",
+            others.len(),
+            some_names(&others, 5)
+        )
+    });
+    if pngs.is_empty() {
+        return Err(ConvertError::NoAnnotations {
+            dir: dir.to_owned(),
+            hint: note.map_or_else(String::new, |n| format!(": {n}")),
+        });
+    }
+    Ok((pngs, note))
+}
+
+/// Classes that share a colour with an earlier class: they never appear in
+/// the output, which a user should hear about once.
+fn shared_colours(palette: &ClassTable) -> Vec<String> {
+    let mut first: HashMap<[u8; 3], usize> = HashMap::new();
+    let mut notes = Vec::new();
+    for (i, c) in palette.classes.iter().enumerate() {
+        match first.get(&c.rgb()) {
+            Some(&j) => notes.push(format!(
+                "class {i} ({}) has the colour {} of class {j} ({}); that colour becomes class {j}",
+                c.name, c.color, palette.classes[j].name
+            )),
+            None => {
+                first.insert(c.rgb(), i);
+            }
+        }
+    }
+    notes
+}
+
+fn check_palette(options: &ConvertOptions) -> Result<(), ConvertError> {
+    let palette = &options.palette;
+    let classes = palette.classes.len();
+    if classes > MAX_CLASSES {
+        return Err(ConvertError::TooManyClasses {
+            origin: palette.source.clone(),
+            classes,
+        });
+    }
+    if options.unknown == UnknownColours::Dontcare && classes > DONTCARE_VALUE as usize {
+        return Err(ConvertError::DontcareIsAClass {
+            origin: palette.source.clone(),
+            classes,
+            name: palette.classes[DONTCARE_VALUE as usize].name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Output paths for `inputs`, refusing two inputs that would share one.
+fn output_paths(
+    inputs: &[PathBuf],
+    options: &ConvertOptions,
+) -> Result<Vec<PathBuf>, ConvertError> {
+    let mut seen: HashMap<String, &Path> = HashMap::new();
+    let mut clashes = Vec::new();
+    let outputs = inputs
+        .iter()
+        .map(|input| {
+            let stem = input
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            let name = format!("{}.png", files::strip_suffix(&stem, &options.strip_suffix));
+            if let Some(other) = seen.insert(name.clone(), input) {
+                clashes.push(format!(
+                    "{} and {} → {name}",
+                    file_name(other),
+                    file_name(input)
+                ));
+            }
+            options.out.join(name)
+        })
+        .collect();
+    if clashes.is_empty() {
+        Ok(outputs)
+    } else {
+        Err(ConvertError::NameClash(some_names(&clashes, 5)))
+    }
+}
+
+fn convert_file(
+    input: &Path,
+    output: &Path,
+    lookup: &ColourLookup,
+    depth: Depth,
+    options: &ConvertOptions,
+) -> FileOutcome {
+    let mut outcome = FileOutcome {
+        input: input.to_owned(),
+        output: output.to_owned(),
+        written: false,
+        unknown: Vec::new(),
+        failure: None,
+    };
+    let image = std::fs::read(input)
+        .map_err(|e| format!("cannot read it: {e}"))
+        .and_then(|bytes| decode_colours(&bytes, options.max_pixels));
+    let image = match image {
+        Ok(image) => image,
+        Err(reason) => {
+            outcome.failure = Some(reason);
+            return outcome;
+        }
+    };
+    let (classes, unknown) =
+        lookup.classify(&image.pixels, image.channels, image.width, options.unknown);
+    outcome.unknown = unknown;
+    if options.unknown == UnknownColours::Error && !outcome.unknown.is_empty() {
+        return outcome;
+    }
+    let height = classes.len() / image.width.max(1);
+    let written = files::encode_gray_png(image.width, height, &classes, depth)
+        .map_err(|e| format!("cannot encode {}: {e}", file_name(output)))
+        .and_then(|png| {
+            files::write_atomic(output, &png)
+                .map_err(|e| format!("cannot write {}: {e}", output.display()))
+        });
+    match written {
+        Ok(()) => outcome.written = true,
+        Err(reason) => outcome.failure = Some(reason),
+    }
+    outcome
+}
+
+/// Converts every PNG annotation of `options.input` into `options.out`, and
+/// writes the palette there as classes.tsv. Files that fail are in the
+/// report, not an error: the caller decides what they mean.
+pub fn convert(options: &ConvertOptions) -> Result<ConvertReport, ConvertError> {
+    let started = Instant::now();
+    check_palette(options)?;
+    let (inputs, skipped) = annotations(&options.input)?;
+    if files::is_within(&options.out, &options.input)
+        && files::is_within(&options.input, &options.out)
+    {
+        return Err(ConvertError::OutIsInput(options.out.clone()));
+    }
+    let outputs = output_paths(&inputs, options)?;
+    let write_err = |path: &Path| {
+        let path = path.to_owned();
+        move |reason| ConvertError::Write { path, reason }
+    };
+    std::fs::create_dir_all(&options.out).map_err(write_err(&options.out))?;
+    let classes_tsv = options.out.join("classes.tsv");
+    files::write_atomic(&classes_tsv, options.palette.to_tsv().as_bytes())
+        .map_err(write_err(&classes_tsv))?;
+
+    let classes = options.palette.classes.len();
+    let depth = Depth::for_max(classes.saturating_sub(1) as u32);
+    let lookup = ColourLookup::new(&options.palette);
+    let jobs: Vec<(&PathBuf, &PathBuf)> = inputs.iter().zip(&outputs).collect();
+    let files = workers::map_parallel(&jobs, options.work, |(input, output)| {
+        convert_file(input, output, &lookup, depth, options)
+    });
+    let mut notes = shared_colours(&options.palette);
+    notes.extend(skipped);
+    Ok(ConvertReport {
+        files,
+        depth,
+        classes_tsv,
+        threads: workers::thread_count(options.work.threads, jobs.len()),
+        seconds: started.elapsed().as_secs_f64(),
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classes::ClassInfo;
+
+    fn palette(colours: &[[u8; 3]]) -> ClassTable {
+        ClassTable {
+            source: "test".into(),
+            classes: colours
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| ClassInfo {
+                    name: format!("c{i}"),
+                    color: hex(c),
+                    coco_stuff: None,
+                })
+                .collect(),
+        }
+    }
+
+    const RED: [u8; 3] = [255, 0, 0];
+    const GREEN: [u8; 3] = [0, 255, 0];
+    const BLUE: [u8; 3] = [0, 0, 255];
+
+    fn pixels(colours: &[[u8; 3]]) -> Vec<u8> {
+        colours.iter().flatten().copied().collect()
+    }
+
+    #[test]
+    fn maps_each_colour_to_its_line_in_the_palette() {
+        let lookup = ColourLookup::new(&palette(&[RED, GREEN, BLUE]));
+        let rgb = pixels(&[BLUE, BLUE, RED, GREEN, GREEN, BLUE]);
+        let (classes, unknown) = lookup.classify(&rgb, 3, 3, UnknownColours::Error);
+        assert_eq!(classes, [2, 2, 0, 1, 1, 2]);
+        assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn ignores_alpha() {
+        let lookup = ColourLookup::new(&palette(&[RED, GREEN]));
+        let (classes, _) =
+            lookup.classify(&[0, 255, 0, 0, 255, 0, 0, 255], 4, 2, UnknownColours::Error);
+        assert_eq!(classes, [1, 0]);
+    }
+
+    #[test]
+    fn counts_unknown_colours_with_their_first_position() {
+        let lookup = ColourLookup::new(&palette(&[RED, GREEN]));
+        let odd = [1, 2, 3];
+        let rgb = pixels(&[RED, odd, odd, RED, BLUE, odd]);
+        let (classes, unknown) = lookup.classify(&rgb, 3, 2, UnknownColours::Dontcare);
+        assert_eq!(classes, [0, 255, 255, 0, 255, 255]);
+        assert_eq!(unknown.len(), 2);
+        assert_eq!(
+            (unknown[0].rgb, unknown[0].pixels, unknown[0].first),
+            (odd, 3, (1, 0))
+        );
+        assert_eq!(
+            (unknown[1].rgb, unknown[1].pixels, unknown[1].first),
+            (BLUE, 1, (0, 2))
+        );
+    }
+
+    #[test]
+    fn nearest_takes_the_closest_palette_colour() {
+        let lookup = ColourLookup::new(&palette(&[RED, GREEN, BLUE]));
+        let rgb = pixels(&[[10, 200, 30], [0, 0, 250]]);
+        let (classes, unknown) = lookup.classify(&rgb, 3, 2, UnknownColours::Nearest);
+        assert_eq!(classes, [1, 2]);
+        assert_eq!(unknown[0].nearest, Some(1));
+    }
+
+    #[test]
+    fn the_first_of_two_classes_with_one_colour_wins() {
+        let table = palette(&[RED, GREEN, RED]);
+        let (classes, _) =
+            ColourLookup::new(&table).classify(&pixels(&[RED]), 3, 1, UnknownColours::Error);
+        assert_eq!(classes, [0]);
+        assert!(
+            shared_colours(&table)[0].contains("class 2 (c2) has the colour #ff0000 of class 0")
+        );
+    }
+
+    #[test]
+    fn unknown_colours_are_described_with_counts_and_positions() {
+        let table = palette(&[RED]);
+        let outcome = FileOutcome {
+            input: "a_L.png".into(),
+            output: "a.png".into(),
+            written: false,
+            unknown: vec![UnknownColour {
+                rgb: [1, 2, 3],
+                pixels: 12,
+                first: (4, 5),
+                nearest: None,
+            }],
+            failure: None,
+        };
+        let text = outcome.describe(UnknownColours::Error, &table).unwrap();
+        assert_eq!(
+            text,
+            "a_L.png: 12 pixels in 1 colour not in the palette; nothing written: #010203 ×12 (first at x 4, y 5)"
+        );
+    }
+}
