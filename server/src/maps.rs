@@ -87,6 +87,15 @@ pub fn decode_png(bytes: &[u8], what: &'static str, max_pixels: u64) -> Result<R
     let frame = reader
         .next_frame(&mut buf)
         .map_err(|e| bad(e.to_string()))?;
+    // An animated PNG's first frame may be smaller than the image; its rows would be
+    // shorter than the image's width.
+    if (frame.width, frame.height) != (width, height) {
+        return Err(bad(format!(
+            "it is an animated PNG whose first frame is {}×{}, not the image's {width}×{height}; \
+             send a still PNG",
+            frame.width, frame.height
+        )));
+    }
     let (w, h) = (width as usize, height as usize);
     let mut samples = Vec::with_capacity(w * h * channels);
     for row in buf[..frame.buffer_size()].chunks(frame.line_size).take(h) {

@@ -1,8 +1,9 @@
 //! The zip format (torch >= 1.6): `<name>/data.pkl` holds the object, `<name>/data/<key>`
 //! each storage's raw bytes, and `<name>/byteorder` their byte order (little if absent).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
+use std::ops::Range;
 
 use zip::ZipArchive;
 
@@ -44,7 +45,9 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
     };
     let dir = &pickle_name[..pickle_name.len() - "data.pkl".len()];
 
-    let data = read_entry(&mut archive, &pickle_name, MAX_PICKLE_BYTES).map_err(malformed)?;
+    let mut claimed = Claimed::default();
+    let data = read_entry(&mut archive, &mut claimed, &pickle_name, MAX_PICKLE_BYTES)
+        .map_err(malformed)?;
     let object = match pickle::parse(&data, 0) {
         Ok((object, _)) => object,
         Err(PickleError::Truncated) => {
@@ -58,7 +61,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
             )));
         }
     };
-    let order = match read_entry(&mut archive, &format!("{dir}byteorder"), 16) {
+    let order = match read_entry(&mut archive, &mut claimed, &format!("{dir}byteorder"), 16) {
         Ok(text) if text.trim_ascii() == b"big" => ByteOrder::Big,
         _ => ByteOrder::Little,
     };
@@ -84,7 +87,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
             .and_then(|n| u64::try_from(n).ok());
         let want =
             want.ok_or_else(|| malformed(format!("storage {name} claims an impossible size")))?;
-        let data = read_entry(&mut archive, &name, want).map_err(malformed)?;
+        let data = read_entry(&mut archive, &mut claimed, &name, want).map_err(malformed)?;
         if (data.len() as u64) < want {
             return Err(malformed(format!(
                 "record {name} holds {} bytes, but tensor {tensor:?} needs {want}",
@@ -100,16 +103,41 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
 /// whatever sizes the archive claims.
 fn read_entry(
     archive: &mut ZipArchive<Cursor<&[u8]>>,
+    claimed: &mut Claimed,
     name: &str,
     limit: u64,
 ) -> Result<Vec<u8>, String> {
     let entry = archive
         .by_name(name)
         .map_err(|error| format!("cannot open {name}: {error}"))?;
+    let end = entry.data_start().saturating_add(entry.compressed_size());
+    claimed.claim(name, entry.header_start()..end)?;
     let mut data = Vec::new();
     entry
         .take(limit)
         .read_to_end(&mut data)
         .map_err(|error| format!("cannot read {name}: {error}"))?;
     Ok(data)
+}
+
+/// Where the entries read so far lie in the file. A zip directory can point many names at
+/// the same bytes, so that one small compressed record inflates again for every name;
+/// torch.save never writes that, so each entry must have bytes of its own.
+#[derive(Default)]
+struct Claimed(BTreeMap<u64, (u64, String)>);
+
+impl Claimed {
+    fn claim(&mut self, name: &str, span: Range<u64>) -> Result<(), String> {
+        // Claimed spans are disjoint, so the last one starting before `span` ends is the
+        // only one that can reach into it.
+        if let Some((_, (end, other))) = self.0.range(..span.end).next_back() {
+            if *end > span.start {
+                return Err(format!(
+                    "the entries {other} and {name} share the same bytes of the file"
+                ));
+            }
+        }
+        self.0.insert(span.start, (span.end, name.to_owned()));
+        Ok(())
+    }
 }
