@@ -39,6 +39,36 @@ fn pngs(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `count` copies of the shared COCO-Stuff validation maps in `dir`, named
+/// `<prefix>0000.png`… (and their photos in `photos`, when given).
+fn copies_of_the_validation_maps(
+    dir: &Path,
+    photos: Option<&Path>,
+    count: usize,
+    prefix: &str,
+    digits: usize,
+) {
+    std::fs::create_dir_all(dir).unwrap();
+    let labels = pngs(&coco("val_label"));
+    let images = pngs(&coco("val_img"));
+    for i in 0..count {
+        let stem = format!("{prefix}{i:0digits$}");
+        std::fs::copy(
+            coco("val_label").join(&labels[i % labels.len()]),
+            dir.join(format!("{stem}.png")),
+        )
+        .unwrap();
+        if let Some(photos) = photos {
+            std::fs::create_dir_all(photos).unwrap();
+            std::fs::copy(
+                coco("val_img").join(&images[i % images.len()]),
+                photos.join(format!("{stem}.jpg")),
+            )
+            .unwrap();
+        }
+    }
+}
+
 /// Every `src="…"` of a page.
 fn sources(html: &str) -> Vec<String> {
     html.split("src=\"")
@@ -188,19 +218,8 @@ fn a_run_killed_part_way_resumes_and_ends_with_every_image_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
     let model = coco_model(tmp.path());
     let labels = tmp.path().join("labels");
-    std::fs::create_dir_all(&labels).unwrap();
-    let originals: Vec<PathBuf> = pngs(&coco("val_label"))
-        .iter()
-        .map(|n| coco("val_label").join(n))
-        .collect();
     let count = 400;
-    for i in 0..count {
-        std::fs::copy(
-            &originals[i % originals.len()],
-            labels.join(format!("s{i:04}.png")),
-        )
-        .unwrap();
-    }
+    copies_of_the_validation_maps(&labels, None, count, "s", 4);
     let results = tmp.path().join("results");
     let run = || {
         let mut c = easel();
@@ -300,28 +319,9 @@ fn twenty_kills_at_random_moments_never_lose_or_corrupt_a_gallery() {
     let tmp = tempfile::tempdir().unwrap();
     let model = coco_model(tmp.path());
     let labels = tmp.path().join("labels");
-    std::fs::create_dir_all(&labels).unwrap();
-    let originals: Vec<PathBuf> = pngs(&coco("val_label"))
-        .iter()
-        .map(|n| coco("val_label").join(n))
-        .collect();
-    let count = 200;
-    for i in 0..count {
-        std::fs::copy(
-            &originals[i % originals.len()],
-            labels.join(format!("k{i:03}.png")),
-        )
-        .unwrap();
-    }
     let photos = tmp.path().join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for i in 0..count {
-        std::fs::copy(
-            coco("val_img").join(pngs(&coco("val_img"))[i % 8].clone()),
-            photos.join(format!("k{i:03}.jpg")),
-        )
-        .unwrap();
-    }
+    let count = 200;
+    copies_of_the_validation_maps(&labels, Some(&photos), count, "k", 3);
     let results = tmp.path().join("results");
     let run = || {
         let mut c = easel();

@@ -58,6 +58,17 @@ fn synthesize_request(body: &[u8], model: &str) -> Vec<u8> {
     request
 }
 
+/// A server with the coco182 fixture imported as `coco`, under `tmp`.
+fn start_coco(tmp: &Path) -> (Child, String) {
+    let models = tmp.join("models");
+    common::import(
+        &common::spade_fixture("coco182_tiny/checkpoint"),
+        &models.join("coco"),
+    )
+    .unwrap();
+    start(&models)
+}
+
 fn sigterm(child: &Child) {
     Command::new("kill")
         .arg("-TERM")
@@ -191,13 +202,7 @@ fn a_gpu_that_cannot_start_is_an_error_never_a_cpu_fallback() {
 #[test]
 fn concurrent_load_batches_requests_without_failures() {
     let tmp = tempfile::tempdir().unwrap();
-    let models = tmp.path().join("models");
-    common::import(
-        &common::spade_fixture("coco182_tiny/checkpoint"),
-        &models.join("coco"),
-    )
-    .unwrap();
-    let (child, addr) = start(&models);
+    let (child, addr) = start_coco(tmp.path());
     let label = common::read(&common::spade_fixture(
         "coco182_tiny/inputs/label_000000000139.png",
     ));
@@ -233,13 +238,7 @@ fn concurrent_load_batches_requests_without_failures() {
 #[test]
 fn easel_health_passes_for_a_ready_server_and_fails_for_none() {
     let tmp = tempfile::tempdir().unwrap();
-    let models = tmp.path().join("models");
-    common::import(
-        &common::spade_fixture("coco182_tiny/checkpoint"),
-        &models.join("coco"),
-    )
-    .unwrap();
-    let (mut child, addr) = start(&models);
+    let (mut child, addr) = start_coco(tmp.path());
     let health = |url: String| {
         Command::new(env!("CARGO_BIN_EXE_easel"))
             .args(["health", "--timeout-ms", "2000", "--url"])
@@ -273,13 +272,7 @@ fn rss_kib(pid: u32) -> u64 {
 #[test]
 fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory() {
     let tmp = tempfile::tempdir().unwrap();
-    let models = tmp.path().join("models");
-    common::import(
-        &common::spade_fixture("coco182_tiny/checkpoint"),
-        &models.join("coco"),
-    )
-    .unwrap();
-    let (child, addr) = start(&models);
+    let (child, addr) = start_coco(tmp.path());
     let label = common::read(&common::spade_fixture(
         "coco182_tiny/inputs/label_000000000139.png",
     ));
@@ -332,13 +325,7 @@ fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory
 #[test]
 fn conflicting_content_lengths_and_broken_http_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let models = tmp.path().join("models");
-    common::import(
-        &common::spade_fixture("coco182_tiny/checkpoint"),
-        &models.join("coco"),
-    )
-    .unwrap();
-    let (child, addr) = start(&models);
+    let (child, addr) = start_coco(tmp.path());
     let exchange = |raw: &[u8]| {
         let mut s = TcpStream::connect(&addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
