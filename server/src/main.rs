@@ -865,7 +865,6 @@ fn load(args: LoadArgs) -> Result<()> {
 
 fn test_run(args: TestArgs) -> Result<()> {
     use easel::gallery::run::{Run, RunSpec};
-    use std::io::{IsTerminal, Write};
     let mut session = open_session(&args.model, &args.runtime)?;
     let card = session.package.card.clone();
     let epoch = args
@@ -900,45 +899,15 @@ fn test_run(args: TestArgs) -> Result<()> {
         );
     }
     let started = std::time::Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    let mut last_line = std::time::Instant::now();
-    let mut progress = |p: easel::gallery::run::Progress| {
-        let made = p.done.saturating_sub(already);
-        let secs = started.elapsed().as_secs_f64();
-        let rate = made as f64 / secs.max(1e-9);
-        let left = p.total.saturating_sub(p.done + p.failed);
-        let eta = if rate > 0.0 {
-            format!("{:.0} s left", left as f64 / rate)
-        } else {
-            String::new()
-        };
-        let width = 30;
-        let filled = (width * (p.done + p.failed))
-            .checked_div(p.total)
-            .unwrap_or(width);
-        let line = format!(
-            "[{}{}] {}/{} images, {:.2} images/s {eta}",
-            "#".repeat(filled),
-            " ".repeat(width - filled),
-            p.done,
-            p.total,
-            rate
-        );
-        if tty {
-            eprint!("\r{line}   ");
-            let _ = std::io::stderr().flush();
-        } else if last_line.elapsed().as_secs_f64() > 5.0 || left == 0 {
-            eprintln!("{line}");
-            last_line = std::time::Instant::now();
-        }
-    };
+    let mut bar =
+        easel::dataset::workers::ProgressBar::resuming(run.samples.len(), already, "images");
+    let mut progress = |p: easel::gallery::run::Progress| bar.set(p.done + p.failed);
     let mut generate = |jobs: Vec<easel::synthesis::Job>| {
         synthesis::generate_batch(&mut session, &jobs).map_err(|e| e.to_string())
     };
-    run.execute(args.batch, &mut generate, &mut progress)?;
-    if tty {
-        eprintln!();
-    }
+    let result = run.execute(args.batch, &mut generate, &mut progress);
+    bar.finish();
+    result?;
     let made = run.manifest.done.len() - already;
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -177,10 +177,13 @@ fn files_that_do_not_pair_are_listed_and_nothing_runs() {
     assert_eq!(out.status.code(), Some(1));
     let msg = text(&out);
     assert!(
-        msg.contains("2 label map(s) have no photo") && msg.contains("000000000139, 000000000785"),
+        msg.contains("2 of the label maps") && msg.contains("000000000139.png, 000000000785.png"),
         "{msg}"
     );
-    assert!(msg.contains("1 photo(s)") && msg.contains("stray"), "{msg}");
+    assert!(
+        msg.contains("1 of the photos") && msg.contains("stray.jpg"),
+        "{msg}"
+    );
     assert!(
         !tmp.path().join("results/pairs").exists(),
         "nothing is written"

@@ -1087,7 +1087,7 @@ async fn batch_names_paths_and_pairs_are_checked() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        error_of(&body).0.contains("have no photo"),
+        error_of(&body).0.contains("no partner among the photos"),
         "{}",
         error_of(&body).0
     );

@@ -35,7 +35,9 @@ where
     let threads = thread_count(options.threads, items.len());
     let next = AtomicUsize::new(0);
     let (done_tx, done_rx) = mpsc::channel::<()>();
-    let mut bar = options.progress.then(|| ProgressBar::new(items.len()));
+    let mut bar = options
+        .progress
+        .then(|| ProgressBar::new(items.len(), "files"));
     let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -72,10 +74,14 @@ where
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// `[#####     ] n/N files, x files/s`, as `easel test` draws it.
-struct ProgressBar {
+/// `[#####     ] n/N files, x files/s`: in place on a terminal, a line every
+/// 5 s otherwise. Shared by the dataset tools and `easel test`.
+pub struct ProgressBar {
     total: usize,
     done: usize,
+    /// Done before this run started (a resumed run): not counted in the rate.
+    already: usize,
+    unit: &'static str,
     started: Instant,
     last_drawn: Option<Instant>,
     drawn: usize,
@@ -85,10 +91,17 @@ struct ProgressBar {
 impl ProgressBar {
     const WIDTH: usize = 30;
 
-    fn new(total: usize) -> Self {
+    pub fn new(total: usize, unit: &'static str) -> Self {
+        Self::resuming(total, 0, unit)
+    }
+
+    /// A bar for a run of which `already` were done before it started.
+    pub fn resuming(total: usize, already: usize, unit: &'static str) -> Self {
         Self {
             total,
-            done: 0,
+            done: already,
+            already,
+            unit,
             started: Instant::now(),
             last_drawn: None,
             drawn: 0,
@@ -96,8 +109,13 @@ impl ProgressBar {
         }
     }
 
-    fn advance(&mut self) {
-        self.done += 1;
+    pub fn advance(&mut self) {
+        self.set(self.done + 1);
+    }
+
+    /// `done` of the total are finished.
+    pub fn set(&mut self, done: usize) {
+        self.done = done;
         let every = if self.tty {
             Duration::from_millis(100)
         } else {
@@ -109,16 +127,18 @@ impl ProgressBar {
     }
 
     fn draw(&mut self) {
-        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        let made = self.done.saturating_sub(self.already);
+        let rate = made as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         let filled = (Self::WIDTH * self.done)
             .checked_div(self.total)
             .unwrap_or(Self::WIDTH);
         let line = format!(
-            "[{}{}] {}/{} files, {rate:.1} files/s",
+            "[{}{}] {}/{} {unit}, {rate:.2} {unit}/s",
             "#".repeat(filled),
-            " ".repeat(Self::WIDTH - filled),
+            " ".repeat(Self::WIDTH - filled.min(Self::WIDTH)),
             self.done,
             self.total,
+            unit = self.unit,
         );
         let mut err = std::io::stderr().lock();
         if self.tty {
@@ -131,7 +151,7 @@ impl ProgressBar {
         self.drawn = self.done;
     }
 
-    fn finish(mut self) {
+    pub fn finish(mut self) {
         if self.drawn != self.done || self.last_drawn.is_none() {
             self.draw();
         }

@@ -2,7 +2,6 @@
 //! name without extension, as the reference's custom dataset mode pairs
 //! them after sorting, but any mismatch is listed rather than asserted.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One test sample: a label map and, when given, its photo and instance map.
@@ -41,126 +40,43 @@ pub const LABEL_EXTENSIONS: &[&str] = &["png"];
 pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "bmp"];
 pub const INSTANCE_EXTENSIONS: &[&str] = &["png"];
 
-/// Files of `dir` with one of `extensions` (any case), by stem; hidden files
-/// and other extensions are ignored.
-fn by_stem(
-    dir: &Path,
-    what: &'static str,
-    extensions: &[&str],
-) -> Result<BTreeMap<String, PathBuf>, PairingError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| PairingError::Unreadable {
-        dir: dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let mut files = BTreeMap::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let (Some(stem), Some(ext)) = (
-            path.file_stem().and_then(|s| s.to_str()),
-            path.extension().and_then(|s| s.to_str()),
-        ) else {
-            continue;
-        };
-        if stem.starts_with('.') || !extensions.contains(&ext.to_ascii_lowercase().as_str()) {
-            continue;
-        }
-        if !path.is_file() {
-            continue;
-        }
-        if let Some(first) = files.insert(stem.to_string(), path.clone()) {
-            return Err(PairingError::Duplicate {
-                dir: dir.display().to_string(),
-                what,
-                stem: stem.to_string(),
-                first: file_name(&first),
-                second: file_name(&path),
-            });
-        }
-    }
-    if files.is_empty() {
-        return Err(PairingError::Empty {
-            dir: dir.display().to_string(),
-            what,
-            extensions: extensions.join(", "),
-        });
-    }
-    Ok(files)
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-}
-
-/// Up to five names and how many more.
-fn some(names: &[String]) -> String {
-    let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
-    match names.len() {
-        n if n > 5 => format!("{} and {} more", shown.join(", "), n - 5),
-        _ => shown.join(", "),
-    }
-}
-
 /// Pairs every label map with its photo and instance map by file name.
 /// Every file must have its partners: the error lists, for each folder,
-/// the names that have none.
+/// the names that have none. (The dataset tools' pairing, with no suffixes.)
 pub fn pair(
     label_dir: &Path,
     image_dir: Option<&Path>,
     instance_dir: Option<&Path>,
 ) -> Result<Vec<Sample>, PairingError> {
-    let labels = by_stem(label_dir, "label maps", LABEL_EXTENSIONS)?;
-    let images = image_dir
-        .map(|d| by_stem(d, "photos", IMAGE_EXTENSIONS))
-        .transpose()?;
-    let instances = instance_dir
-        .map(|d| by_stem(d, "instance maps", INSTANCE_EXTENSIONS))
-        .transpose()?;
-    let mut problems = Vec::new();
-    let mut check = |others: &Option<BTreeMap<String, PathBuf>>, dir: Option<&Path>, what: &str| {
-        let (Some(others), Some(dir)) = (others, dir) else {
-            return;
-        };
-        let missing: Vec<String> = labels
-            .keys()
-            .filter(|s| !others.contains_key(*s))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            problems.push(format!(
-                "{} label map(s) have no {what} in {}: {}",
-                missing.len(),
-                dir.display(),
-                some(&missing)
-            ));
+    use crate::dataset::pairing::{self, Folder};
+    fn folder<'a>(
+        dir: &'a Path,
+        what: &'static str,
+        extensions: &'static [&'static str],
+    ) -> Folder<'a> {
+        Folder {
+            dir,
+            what,
+            extensions,
+            suffix: "",
         }
-        let extra: Vec<String> = others
-            .keys()
-            .filter(|s| !labels.contains_key(*s))
-            .cloned()
-            .collect();
-        if !extra.is_empty() {
-            problems.push(format!(
-                "{} {what}(s) in {} have no label map in {}: {}",
-                extra.len(),
-                dir.display(),
-                label_dir.display(),
-                some(&extra)
-            ));
-        }
-    };
-    check(&images, image_dir, "photo");
-    check(&instances, instance_dir, "instance map");
-    if !problems.is_empty() {
-        return Err(PairingError::Unpaired(problems));
     }
-    Ok(labels
+    let mut folders = vec![folder(label_dir, "label maps", LABEL_EXTENSIONS)];
+    folders.extend(image_dir.map(|d| folder(d, "photos", IMAGE_EXTENSIONS)));
+    folders.extend(instance_dir.map(|d| folder(d, "instance maps", INSTANCE_EXTENSIONS)));
+    Ok(pairing::pair(&folders)?
         .into_iter()
-        .map(|(stem, label)| Sample {
-            image: images.as_ref().and_then(|m| m.get(&stem).cloned()),
-            instance: instances.as_ref().and_then(|m| m.get(&stem).cloned()),
-            stem,
-            label,
+        .map(|m| {
+            let mut files = m.files.into_iter();
+            let label = files.next().unwrap_or_default();
+            let image = image_dir.and_then(|_| files.next());
+            let instance = instance_dir.and_then(|_| files.next());
+            Sample {
+                label,
+                stem: m.stem,
+                image,
+                instance,
+            }
         })
         .collect())
 }
@@ -218,11 +134,13 @@ mod tests {
         let e = pair(&t.path().join("l"), Some(&t.path().join("i")), None).unwrap_err();
         let text = e.to_string();
         assert!(
-            text.contains("2 label map(s) have no photo") && text.contains("b, c"),
+            text.contains("2 of the label maps")
+                && text.contains("no partner among the photos")
+                && text.contains("b.png, c.png"),
             "{text}"
         );
         assert!(
-            text.contains("1 photo(s)") && text.contains(": z"),
+            text.contains("1 of the photos") && text.contains(": z.jpg"),
             "{text}"
         );
     }
@@ -230,7 +148,7 @@ mod tests {
     #[test]
     fn long_lists_are_cut_with_a_count() {
         let t = tempfile::tempdir().unwrap();
-        let names: Vec<String> = (0..9).map(|i| format!("m{i}.png")).collect();
+        let names: Vec<String> = (0..24).map(|i| format!("m{i:02}.png")).collect();
         touch(
             &t.path().join("l"),
             &names.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -239,7 +157,8 @@ mod tests {
         let text = pair(&t.path().join("l"), Some(&t.path().join("i")), None)
             .unwrap_err()
             .to_string();
-        assert!(text.contains("m0, m1, m2, m3, m4 and 4 more"), "{text}");
+        assert!(text.contains("m18.png, m19.png and 4 more"), "{text}");
+        assert!(!text.contains("m20"), "{text}");
     }
 
     #[test]

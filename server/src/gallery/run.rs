@@ -71,14 +71,10 @@ pub fn check_name(what: &'static str, value: &str) -> Result<(), RunError> {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder.
+/// Writes `bytes` to `path` through a temporary file in the same folder
+/// (the dataset tools' atomic write, with this module's error).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    let name = path
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::dataset::files::write_atomic(path, bytes).map_err(io(path))
 }
 
 /// What the gallery shows of a finished sample.
