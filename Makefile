@@ -86,16 +86,16 @@ screenshots: frontend-deps chromium release
 	cd frontend && EASEL_SCREENSHOTS=$(abspath docs/images) EASEL_BIN=$(abspath target/release/easel) \
 		ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) CHROMIUM=$(CHROMIUM) node --test --test-name-pattern=screenshot tests/painter.test.mjs
 
-# PyTorch for the trainer (models/training), its tests and the PyTorch
+# PyTorch for the trainer (training/), its tests and the PyTorch
 # baseline of bench/compare.sh; reinstalled when pyproject.toml changes.
 train-venv: $(TRAIN_STAMP)
-$(TRAIN_STAMP): models/training/pyproject.toml
+$(TRAIN_STAMP): training/pyproject.toml
 	$(PYTHON) -m venv $(TRAIN_VENV)
-	$(TRAIN_VENV)/bin/pip install --quiet --disable-pip-version-check -e 'models/training[test]'
+	$(TRAIN_VENV)/bin/pip install --quiet --disable-pip-version-check -e 'training[test]'
 	touch $@
 
 test-train: train-venv release
-	cd models/training && EASEL_BIN=$(abspath target/release/easel) $(abspath $(TRAIN_VENV))/bin/python -m pytest -q
+	cd training && EASEL_BIN=$(abspath target/release/easel) $(abspath $(TRAIN_VENV))/bin/python -m pytest -q
 
 compare: release train-venv
 	TORCH_PYTHON=$(TRAIN_VENV)/bin/python bench/compare.sh

@@ -18,9 +18,8 @@ import time
 import numpy as np
 import torch
 
-# The architecture lives in the trainer's package, models/training/easel_training.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
-                                "training"))
+# The architecture lives in the trainer's package, training/easel_training.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
 from easel_training import checkpoints, networks, options  # noqa: E402
 
 DONTCARE = 255

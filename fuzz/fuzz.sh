@@ -4,7 +4,7 @@
 # pickle machine (checkpoint) and opt.txt parsing (opt_txt), each for a bounded time,
 # one after the other.
 #
-#   bench/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60, all three targets)
+#   fuzz/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      (default 60, all three targets)
 #
 # Exits non-zero if any target crashed (a panic, an out-of-bounds access caught by the
 # address sanitizer, a timeout or running out of memory) and prints the crashing input's

@@ -4,9 +4,9 @@
 # test images against their input maps, next to real test photos), writes
 # training.json and evaluation.json into the run's folder, imports the
 # package into models/landscapes (fp16, 256×256), and draws the docs' grids.
-#   models/training/evaluate_default.sh        # from the repository root
+#   training/evaluate_default.sh        # from the repository root
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 RUN=checkpoints/landscapes
 EVAL=checkpoints/eval
 DATA=${DATA:-datasets/landscapes}
@@ -35,9 +35,9 @@ rm -rf "$EVAL/painted" && mkdir -p "$EVAL/painted"
 for label in models/landscapes/examples/*.png; do
   $EASEL generate --model models/landscapes --label "$label" -o "$EVAL/painted/$(basename "$label")" >/dev/null
 done
-$PY models/training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels "$DATA/test_label" \
+$PY training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels "$DATA/test_label" \
   --columns "real photo=$DATA/test_img" "generated=$EVAL/generated" --count 6 --out docs/images/default-model-test.png
-$PY models/training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels models/landscapes/examples \
+$PY training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels models/landscapes/examples \
   --columns "generated=$EVAL/painted" --count 4 --out docs/images/default-model-painted.png
 cat "$RUN/evaluation.json"
 $EASEL bench --model models/landscapes --batch 1 8 --iters 10

@@ -2,7 +2,7 @@
 fill (flat regions, simple shapes), for trying the default model and as the
 painting page's starting maps. Writes 8-bit class-index PNGs.
 
-  python models/training/paint_examples.py models/landscapes/examples
+  python training/paint_examples.py models/landscapes/examples
 """
 
 import os

@@ -7,13 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import train_opt
+from conftest import PACKAGE_ROOT, SPADE_FIXTURES, train_opt
 from easel_training import checkpoints, options
 from easel_training.__main__ import build_parser
-
-PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-FIXTURES = os.environ.get("SPADE_FIXTURES", os.path.join(
-    PACKAGE_ROOT, "..", "..", "..", "shared", "fixtures", "spade"))
 
 
 def test_vgg_loss_without_weights_is_refused_with_both_ways_out(dataset, tmp_path):
@@ -70,9 +66,9 @@ def test_opt_txt_aligns_keys_marks_non_defaults_and_parses_back(dataset, tmp_pat
 
 
 def test_opt_txt_is_byte_identical_to_a_reference_one_after_a_round_trip():
-    path = os.path.join(FIXTURES, "city35_tiny", "checkpoint", "opt.txt")
+    path = os.path.join(SPADE_FIXTURES, "city35_tiny", "checkpoint", "opt.txt")
     if not os.path.isfile(path):
-        pytest.skip(f"reference fixtures not found at {FIXTURES} (set SPADE_FIXTURES)")
+        pytest.skip(f"reference fixtures not found at {SPADE_FIXTURES} (set SPADE_FIXTURES)")
     text = open(path).read()
     assert options.format_opt(options.parse_opt(text)) == text
 

@@ -1,7 +1,7 @@
 """An image grid for the docs: each row is a label map drawn in its class
 colours, then the images for it (real photo, generated image…).
 
-  python models/training/make_grid.py --classes classes.tsv --out grid.png \
+  python training/make_grid.py --classes classes.tsv --out grid.png \
       --labels DIR --columns real=DIR generated=DIR [--stems a b c] [--count 6]
 """
 

@@ -4,7 +4,7 @@
 # a long time. Reports statuses, p99 latency and the server's resident
 # memory at the start and the end; fails on any 5xx other than 503 or a
 # connection error.
-#   bench/soak.sh [SECONDS=600] [CLIENTS=64]
+#   tests/soak.sh [SECONDS=600] [CLIENTS=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TOTAL=${1:-600}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Trains easel's default landscape model on the CPU (about 65-80 minutes on
 # 2 cores), resuming from checkpoints/landscapes/latest when interrupted.
-#   models/training/train_default.sh            # from the repository root
+#   training/train_default.sh            # from the repository root
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 DATA=${DATA:-datasets/landscapes}
 [ -d "$DATA/train_label" ] || ./target/release/easel dataset synth --out "$DATA" --count 4000 --seed 0
 resume=()

@@ -9,7 +9,25 @@ import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+PACKAGE_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+REPO = os.path.dirname(PACKAGE_ROOT)
+
+
+def _spade_fixtures() -> str:
+    """The reference's tiny checkpoints and outputs, found as the Rust tests find
+    them: $SPADE_FIXTURES, else fixtures/spade under $EASEL_SHARED_DIR, under
+    shared/ beside the repository (the usual checkout), or inside it."""
+    if os.environ.get("SPADE_FIXTURES"):
+        return os.environ["SPADE_FIXTURES"]
+    shared = [os.environ.get("EASEL_SHARED_DIR"), os.path.join(REPO, "..", "shared"),
+              os.path.join(REPO, "shared")]
+    candidates = [os.path.join(d, "fixtures", "spade") for d in shared if d]
+    return next((d for d in candidates if os.path.isdir(d)), candidates[0])
+
+
+SPADE_FIXTURES = _spade_fixtures()
+
+sys.path.insert(0, PACKAGE_ROOT)
 
 from easel_training import options  # noqa: E402
 from easel_training.__main__ import build_parser  # noqa: E402

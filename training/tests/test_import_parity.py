@@ -10,10 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 import torch
-from conftest import train_opt, write_dataset
+from conftest import REPO, train_opt, write_dataset
 from easel_training import checkpoints, data, networks, trainer
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 TOLERANCE = 1e-4
 
 
