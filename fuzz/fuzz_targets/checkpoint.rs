@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use easel::checkpoint::{read_state_dict_bytes, CheckpointError, StateDict};
+use easel::import::checkpoint::{read_state_dict_bytes, CheckpointError, StateDict};
 use libfuzzer_sys::fuzz_target;
 
 fn check(result: Result<StateDict, CheckpointError>) {

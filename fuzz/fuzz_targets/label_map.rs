@@ -6,8 +6,8 @@
 
 use std::sync::LazyLock;
 
-use easel::classes::ClassTable;
-use easel::maps::{InstanceMap, LabelEncoding, LabelMap};
+use easel::package::classes::ClassTable;
+use easel::package::maps::{InstanceMap, LabelEncoding, LabelMap};
 use easel::package::ModelCard;
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use easel::spade::opt::TrainOptions;
+use easel::import::spade::opt::TrainOptions;
 use libfuzzer_sys::fuzz_target;
 
 /// The keys the importer reads.

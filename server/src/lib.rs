@@ -1,16 +1,18 @@
 //! easel: import, run and serve SPADE (GauGAN) semantic image synthesis models.
+//!
+//! The modules are layers, lowest first: `random`, `progress` | `package` |
+//! `import`, `inference`, `dataset`, `landscapes` | `runs` | `http` |
+//! `client`. Each imports only lower layers (docs/architecture.md; checked by
+//! `tests/layers.rs`). The command line (`src/cli/`) sits on top, in the
+//! binary.
 
-pub mod checkpoint;
-pub mod classes;
+pub mod client;
 pub mod dataset;
-pub mod device;
-pub mod gallery;
-pub mod loadtest;
-pub mod maps;
-pub mod npy;
-pub mod onnx;
+pub mod http;
+pub mod import;
+pub mod inference;
+pub mod landscapes;
 pub mod package;
-pub mod runtime;
-pub mod serve;
-pub mod spade;
-pub mod synthesis;
+pub mod progress;
+pub mod random;
+pub mod runs;

@@ -7,7 +7,7 @@ mod common;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use easel::checkpoint::{
+use easel::import::checkpoint::{
     read_state_dict, read_state_dict_bytes, CheckpointError, StateDict, Tensor,
 };
 use zip::write::SimpleFileOptions;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use easel::classes::{ClassInfo, ClassTable};
+use easel::package::classes::{ClassInfo, ClassTable};
 
 #[test]
 fn reads_camvid_label_colors_with_mixed_whitespace() {

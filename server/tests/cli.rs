@@ -56,8 +56,9 @@ fn import_then_generate_reproduces_the_reference_image() {
     );
     let image = image::open(&png).unwrap();
     assert_eq!((image.width(), image.height()), (256, 128));
-    let ours = easel::npy::read(&raw).unwrap();
-    let expected = easel::npy::read(&spade_fixture("city35_tiny/expected_output.npy")).unwrap();
+    let ours = easel::package::npy::read(&raw).unwrap();
+    let expected =
+        easel::package::npy::read(&spade_fixture("city35_tiny/expected_output.npy")).unwrap();
     let plane = 3 * 256 * 128;
     assert!(max_abs_diff(&ours.data, &expected.data[plane..]) < 1e-4);
 }

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use easel::dataset::synth::{self, Landscape, SynthError, SynthOptions};
-use easel::dataset::{TimeOfDay, CLASS_COUNT, GRASS, SKY, SNOW, WATER};
+use easel::landscapes::synth::{self, Landscape, SynthError, SynthOptions};
+use easel::landscapes::{TimeOfDay, CLASS_COUNT, GRASS, SKY, SNOW, WATER};
 
 const SIZE: u32 = 64;
 
@@ -104,7 +104,7 @@ fn writes_the_spade_layout_with_the_last_scenes_as_test_split() {
     assert_eq!((img.width(), img.height()), (SIZE, SIZE));
 
     let classes = std::fs::read_to_string(dir.path().join("classes.tsv")).unwrap();
-    let table = easel::classes::ClassTable::parse(&classes, "classes.tsv").unwrap();
+    let table = easel::package::classes::ClassTable::parse(&classes, "classes.tsv").unwrap();
     assert_eq!(table.classes, synth::landscape_classes().classes);
     let readme = std::fs::read_to_string(dir.path().join("README.txt")).unwrap();
     assert!(readme.contains("--seed 3") && readme.contains("--count 8"));

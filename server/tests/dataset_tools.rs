@@ -8,8 +8,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use easel::classes::ClassTable;
-use easel::maps::{decode_png, RawPng, DEFAULT_MAX_PIXELS};
+use easel::package::classes::ClassTable;
+use easel::package::maps::{decode_png, RawPng, DEFAULT_MAX_PIXELS};
 
 const W: u32 = 12;
 const H: u32 = 8;

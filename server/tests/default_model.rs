@@ -1,15 +1,15 @@
-//! The default model shipped in models/landscapes: it loads, makes 256×256
-//! images in well under 200 ms, and paints classes in their natural colours.
+//! The default model shipped in models/landscapes: it loads, says what it is,
+//! and paints classes in their natural colours. (Its speed is measured by
+//! `easel bench`, in docs/benchmarks.md, not asserted here.)
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use easel::maps::{LabelMap, DEFAULT_MAX_PIXELS};
+use easel::inference::pipeline::StyleSpec;
+use easel::inference::runtime::{self, ModelSession, SessionOptions};
+use easel::package::maps::{LabelMap, DEFAULT_MAX_PIXELS};
 use easel::package::ModelPackage;
-use easel::runtime::{self, ModelSession, SessionOptions};
-use easel::synthesis::{self, Style};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -65,31 +65,18 @@ fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
     let card = s.package.card.clone();
     let bytes = common::read(&repo().join("models/landscapes/examples/mountain-lake.png"));
     let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
-    let out = synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
-    let rgb = synthesis::chw_to_rgb(&out, 0);
+    let out = common::synthesize(&mut s, bytes, None, StyleSpec::Default).unwrap();
+    let finish = easel::inference::pipeline::Finish {
+        source: (label.width(), label.height()),
+        resize_to: None,
+    };
+    let rgb = easel::inference::pipeline::render(&out, &finish)
+        .unwrap()
+        .into_raw();
     let [sr, _, sb] = mean_color(&rgb, &label, 0);
     assert!(sb > sr, "sky is blue: {:?}", mean_color(&rgb, &label, 0));
     let [wr, _, wb] = mean_color(&rgb, &label, 9);
     assert!(wb > wr, "water is blue: {:?}", mean_color(&rgb, &label, 9));
     let [gr, gg, gb] = mean_color(&rgb, &label, 6);
     assert!(gg > gr && gg > gb, "grass is green: {:?}", [gr, gg, gb]);
-}
-
-#[test]
-fn default_model_is_fast_enough_on_the_cpu() {
-    let mut s = open();
-    let card = s.package.card.clone();
-    let bytes = common::read(&repo().join("models/landscapes/examples/meadow.png"));
-    let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
-    synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
-    let mut times: Vec<f64> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            synthesis::synthesize(&mut s, &label, None, &Style::Seed(0)).unwrap();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    // The target is well under 200 ms on 2 idle cores; tests share the machine, so allow slack.
-    assert!(times[2] < 400.0, "median {} ms", times[2]);
 }

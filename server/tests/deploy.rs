@@ -202,5 +202,8 @@ fn the_onnx_runtime_version_is_the_same_everywhere() {
         .find_map(|l| l.strip_prefix("ORT_VERSION := "))
         .expect("ORT_VERSION in the Makefile");
     assert!(read("Dockerfile").contains(&format!("ARG ORT_VERSION={version}")));
-    assert_eq!(easel::runtime::ORT_WHEEL, format!("onnxruntime=={version}"));
+    assert_eq!(
+        easel::inference::runtime::ORT_WHEEL,
+        format!("onnxruntime=={version}")
+    );
 }

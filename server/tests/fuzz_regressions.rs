@@ -1,11 +1,11 @@
-//! Inputs that crashed a fuzz target (bench/fuzz.sh), kept so that each stays an error
+//! Inputs that crashed a fuzz target (fuzz/fuzz.sh), kept so that each stays an error
 //! with a clear message. The inputs are the minimised files in tests/fixtures/fuzz/,
 //! named `<target>-<what is wrong>`.
 
 use std::path::Path;
 
-use easel::checkpoint::{read_state_dict_bytes, CheckpointError};
-use easel::maps::{InstanceMap, LabelEncoding, LabelMap, MapError, DEFAULT_MAX_PIXELS};
+use easel::import::checkpoint::{read_state_dict_bytes, CheckpointError};
+use easel::package::maps::{InstanceMap, LabelEncoding, LabelMap, MapError, DEFAULT_MAX_PIXELS};
 use easel::package::ModelCard;
 
 fn input(name: &str) -> Vec<u8> {

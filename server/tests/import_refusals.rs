@@ -6,9 +6,10 @@ mod common;
 use std::path::Path;
 
 use common::{copy_checkpoint, import, read, request, session, spade_fixture};
-use easel::maps::{LabelMap, MapError, DEFAULT_MAX_PIXELS};
-use easel::spade::arch::Upsampling;
-use easel::spade::{self, ImportError};
+use easel::import::spade::arch::Upsampling;
+use easel::import::spade::{self, ImportError};
+use easel::inference::pipeline::StyleSpec;
+use easel::package::maps::{LabelMap, MapError, DEFAULT_MAX_PIXELS};
 
 fn set_opt(dir: &Path, key: &str, value: &str) {
     let path = dir.join("opt.txt");
@@ -218,8 +219,10 @@ fn card_records_the_source_and_capabilities() {
     assert_eq!(card.architecture.num_upsampling_layers, Upsampling::Most);
     assert_eq!(card.sizes.multiple_of, 128);
     assert!(!card.sizes.fixed && card.z_dim.is_none() && !card.has_encoder);
-    let sha = easel::spade::sha256_file(&spade_fixture("city35_tiny/checkpoint/latest_net_G.pth"))
-        .unwrap();
+    let sha = easel::import::spade::sha256_file(&spade_fixture(
+        "city35_tiny/checkpoint/latest_net_G.pth",
+    ))
+    .unwrap();
     assert_eq!(card.source.generator.sha256, sha);
     let on_disk: easel::package::ModelCard =
         serde_json::from_slice(&read(&tmp.path().join("city/model.json"))).unwrap();
@@ -259,15 +262,17 @@ fn rejects_255_for_models_without_dontcare() {
 }
 
 #[test]
-fn rejects_a_map_of_the_wrong_size_for_a_vae_model() {
+fn a_vae_model_makes_maps_of_another_size_at_its_own_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = session("vae_tiny", tmp.path());
     let card = s.package.card.clone();
-    let label = LabelMap::new(128, 128, vec![0; 128 * 128], &card).unwrap();
-    let err = easel::synthesis::synthesize(&mut s, &label, None, &easel::synthesis::Style::Seed(0))
-        .unwrap_err();
-    let msg = err.to_string();
+    let msg = card
+        .size_problem(128, 128)
+        .expect("the VAE model has one size");
     assert!(msg.contains("128×128") && msg.contains("256×128"), "{msg}");
+    let label = LabelMap::new(128, 128, vec![0; 128 * 128], &card).unwrap();
+    let out = common::synthesize(&mut s, common::png_of(&label), None, StyleSpec::Seed(0)).unwrap();
+    assert_eq!(out.shape, vec![1, 3, 128, 256], "made at the native size");
 }
 
 #[test]
@@ -295,8 +300,7 @@ fn generates_at_sizes_other_than_the_native_one() {
         .map(|i| ((i % 128) / 32 * 40) as u32)
         .collect();
     let label = LabelMap::new(128, 96, values, &card).unwrap();
-    let out = easel::synthesis::synthesize(&mut s, &label, None, &easel::synthesis::Style::Seed(0))
-        .unwrap();
+    let out = common::synthesize(&mut s, common::png_of(&label), None, StyleSpec::Default).unwrap();
     assert_eq!(out.shape, vec![1, 3, 96, 128]);
     assert!(out.data.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
 }

@@ -4,10 +4,10 @@
 mod common;
 
 use common::{max_abs_diff, request, spade_fixture};
-use easel::npy;
+use easel::inference::pipeline::StyleSpec;
+use easel::inference::runtime::{self, ModelSession, SessionOptions};
+use easel::package::npy;
 use easel::package::ModelPackage;
-use easel::runtime::{self, ModelSession, SessionOptions};
-use easel::synthesis::{self, Style};
 
 #[test]
 fn fp16_package_is_smaller_and_close_to_the_reference() {
@@ -17,7 +17,7 @@ fn fp16_package_is_smaller_and_close_to_the_reference() {
     common::import(&checkpoint, &fp32).unwrap();
     let mut req = request(&checkpoint, &tmp.path().join("fp16"));
     req.export.half_weights = true;
-    let card = easel::spade::import(&req).unwrap().card;
+    let card = easel::import::spade::import(&req).unwrap().card;
     assert_eq!(card.precision, "fp16");
     let size = |dir: &std::path::Path| std::fs::metadata(dir.join("generator.onnx")).unwrap().len();
     let (full, half) = (size(&fp32), size(&tmp.path().join("fp16")));
@@ -37,12 +37,13 @@ fn fp16_package_is_smaller_and_close_to_the_reference() {
     )
     .unwrap();
     let inputs = spade_fixture("city35_tiny/inputs");
-    let (label, inst) = common::maps(
-        &inputs.join("label_0.png"),
-        &inputs.join("inst_0.png"),
-        &card,
-    );
-    let out = synthesis::synthesize(&mut s, &label, Some(&inst), &Style::Seed(0)).unwrap();
+    let out = common::synthesize(
+        &mut s,
+        common::read(&inputs.join("label_0.png")),
+        Some(common::read(&inputs.join("inst_0.png"))),
+        StyleSpec::Default,
+    )
+    .unwrap();
     let expected = npy::read(&spade_fixture("city35_tiny/expected_output.npy")).unwrap();
     let err = max_abs_diff(&out.data, &expected.data[..out.data.len()]);
     eprintln!("fp16 weights: max abs error against the fp32 reference {err}");

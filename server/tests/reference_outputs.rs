@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{maps, max_abs_diff, read, session, spade_fixture};
-use easel::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
-use easel::npy;
-use easel::runtime::GeneratorInput;
-use easel::synthesis::{self, Style};
+use common::{maps, max_abs_diff, read, session, spade_fixture, style_image, synthesize};
+use easel::inference::pipeline::{StyleInput, StyleSpec};
+use easel::inference::runtime::GeneratorInput;
+use easel::package::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
+use easel::package::npy;
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -61,7 +61,7 @@ fn coco_fixture_dontcare_pixels_become_the_dontcare_class() {
     let card = &s.package.card;
     assert_eq!(card.dontcare.as_ref().map(|d| d.index), Some(182));
     let bytes = read(&spade_fixture("coco182_tiny/inputs/label_000000000139.png"));
-    let raw = easel::maps::decode_png(&bytes, "label map", DEFAULT_MAX_PIXELS).unwrap();
+    let raw = easel::package::maps::decode_png(&bytes, "label map", DEFAULT_MAX_PIXELS).unwrap();
     let label = LabelMap::from_png(&bytes, card, DEFAULT_MAX_PIXELS).unwrap();
     let unlabeled = raw.samples.iter().filter(|&&v| v == 255).count();
     assert!(unlabeled > 0, "the fixture has unlabelled pixels");
@@ -88,7 +88,7 @@ fn instance_edges_match_the_reference_exactly() {
             DEFAULT_MAX_PIXELS,
         )
         .unwrap();
-        let expected = easel::maps::decode_png(
+        let expected = easel::package::maps::decode_png(
             &read(&spade_fixture(&format!(
                 "coco182_tiny/expected_edges_{stem}.png"
             ))),
@@ -116,12 +116,13 @@ fn cityscapes_fixture_with_16_bit_instances_and_legacy_checkpoint_matches() {
     let plane = 3 * 128 * 256;
     for i in 0..2 {
         let inputs = spade_fixture("city35_tiny/inputs");
-        let (label, inst) = maps(
-            &inputs.join(format!("label_{i}.png")),
-            &inputs.join(format!("inst_{i}.png")),
-            &card,
-        );
-        let out = synthesis::synthesize(&mut s, &label, Some(&inst), &Style::Seed(0)).unwrap();
+        let out = synthesize(
+            &mut s,
+            read(&inputs.join(format!("label_{i}.png"))),
+            Some(read(&inputs.join(format!("inst_{i}.png")))),
+            StyleSpec::Default,
+        )
+        .unwrap();
         let err = max_abs_diff(&out.data, &expected.data[i * plane..(i + 1) * plane]);
         assert!(err < TOLERANCE, "image {i}: max abs error {err}");
     }
@@ -160,21 +161,21 @@ fn vae_generator_matches_reference_for_given_z() {
     assert!(err < TOLERANCE, "max abs error {err}");
 }
 
-fn style_image() -> Style {
-    let img = image::open(spade_fixture("vae_tiny/inputs/style.png")).unwrap();
-    Style::from_image(&img.to_rgb8(), None)
+fn style_path() -> std::path::PathBuf {
+    spade_fixture("vae_tiny/inputs/style.png")
 }
 
 #[test]
 fn vae_encoder_matches_reference_mu_and_logvar() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = session("vae_tiny", tmp.path());
-    let Style::Image {
+    let img = image::open(style_path()).unwrap().to_rgb8();
+    let StyleInput::Encode {
         pixels,
         height,
         width,
         ..
-    } = style_image()
+    } = StyleInput::from_image(&img, None)
     else {
         unreachable!()
     };
@@ -194,8 +195,8 @@ fn vae_encoder_matches_reference_mu_and_logvar() {
 fn vae_style_image_drives_the_generator_like_the_reference() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = session("vae_tiny", tmp.path());
-    let label = vae_labels(&s.package.card.clone()).remove(0);
-    let out = synthesis::synthesize(&mut s, &label, None, &style_image()).unwrap();
+    let label = read(&spade_fixture("vae_tiny/inputs/label_0.png"));
+    let out = synthesize(&mut s, label, None, style_image(&style_path())).unwrap();
     let expected = npy::read(&spade_fixture("vae_tiny/expected_output_style_mu.npy")).unwrap();
     let err = max_abs_diff(&out.data, &expected.data);
     assert!(err < TOLERANCE, "max abs error {err}");
@@ -205,10 +206,10 @@ fn vae_style_image_drives_the_generator_like_the_reference() {
 fn different_seeds_give_different_vae_images() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = session("vae_tiny", tmp.path());
-    let label = vae_labels(&s.package.card.clone()).remove(0);
-    let a = synthesis::synthesize(&mut s, &label, None, &Style::Seed(1)).unwrap();
-    let b = synthesis::synthesize(&mut s, &label, None, &Style::Seed(2)).unwrap();
-    let again = synthesis::synthesize(&mut s, &label, None, &Style::Seed(1)).unwrap();
+    let label = read(&spade_fixture("vae_tiny/inputs/label_0.png"));
+    let a = synthesize(&mut s, label.clone(), None, StyleSpec::Seed(1)).unwrap();
+    let b = synthesize(&mut s, label.clone(), None, StyleSpec::Seed(2)).unwrap();
+    let again = synthesize(&mut s, label, None, StyleSpec::Seed(1)).unwrap();
     assert_eq!(a.data, again.data, "a seed gives the same image every time");
     assert!(
         max_abs_diff(&a.data, &b.data) > 1e-3,

@@ -12,10 +12,11 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use easel::http::{app, state_with, ServeConfig};
+use easel::inference::pipeline::{SynthesisError, Work};
+use easel::inference::queue::{Generator, WorkerConfig};
+use easel::inference::runtime::{Output, SessionOptions};
 use easel::package::{Example, ModelCard};
-use easel::runtime::{Output, SessionOptions};
-use easel::serve::worker::{Generator, Job, WorkerConfig};
-use easel::serve::{app, state_with, ServeConfig};
 
 fn card(name: &str) -> ModelCard {
     let mut card: ModelCard =
@@ -41,7 +42,7 @@ impl Generator for Fake {
             png: png_gray(64, 64, |x, _| (x / 22) as u8),
         }]
     }
-    fn generate(&mut self, jobs: &[Job]) -> Result<Vec<Output>, String> {
+    fn generate(&mut self, jobs: &[Work]) -> Result<Vec<Output>, SynthesisError> {
         std::thread::sleep(self.delay);
         self.batches.lock().unwrap().push(jobs.len());
         Ok(jobs
@@ -575,7 +576,7 @@ async fn instance_maps_change_the_image_of_an_instance_model() {
 fn committed_openapi_document_is_current() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    let current = easel::serve::openapi_json();
+    let current = easel::http::openapi_json();
     assert!(
         committed.trim() == current.trim(),
         "docs/openapi.json is out of date: run `easel openapi > docs/openapi.json`"
@@ -610,8 +611,10 @@ impl Generator for Broken {
     fn card(&self) -> &ModelCard {
         &self.0
     }
-    fn generate(&mut self, _: &[Job]) -> Result<Vec<Output>, String> {
-        Err("onnxruntime: secret internal detail".into())
+    fn generate(&mut self, _: &[Work]) -> Result<Vec<Output>, SynthesisError> {
+        Err(SynthesisError::BadOutput(
+            "onnxruntime: secret internal detail".into(),
+        ))
     }
 }
 
@@ -844,7 +847,7 @@ async fn label_map_endpoint_reads_colours_and_names_off_palette_pixels() {
 async fn label_map_endpoint_answers_two_bytes_per_value_past_256_classes() {
     let mut wide = card("fake");
     wide.classes = (0..300)
-        .map(|i| easel::classes::ClassInfo {
+        .map(|i| easel::package::classes::ClassInfo {
             name: format!("c{i}"),
             color: format!("#{:06x}", i * 40_000),
             coco_stuff: None,
@@ -1557,8 +1560,8 @@ async fn the_bad_input_corpus_gets_its_documented_answers() {
         (
             "unknown edges mode",
             with_query("edges=some", good.clone()),
-            StatusCode::OK,
-            "",
+            StatusCode::BAD_REQUEST,
+            "edges `some`",
         ),
         (
             "bad boolean query",
@@ -1796,4 +1799,77 @@ async fn the_bad_input_corpus_gets_its_documented_answers() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let (status, _, _) = send(&s.app, post(SYNTH, "image/png", good)).await;
     assert_eq!(status, StatusCode::OK, "still serving");
+}
+
+/// One request, two ways in: the API and a batch run answer a map and its
+/// instance map that must be resized for the model with the same image.
+#[tokio::test]
+async fn batch_runs_and_the_api_answer_the_same_request_the_same_way() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = common::session("coco182_tiny", tmp.path());
+    let state = state_with(vec![Box::new(session)], config(4, 8)).unwrap();
+    let worker = state.models["coco182_tiny"].clone();
+    let card = worker.card().clone();
+    let app = app(state);
+    // 80×48 is not a multiple of 32: both ways make it at the native 64×64,
+    // the instance map resized with the label map.
+    let inputs = common::spade_fixture("coco182_tiny/inputs");
+    let stretch = |name: &str| {
+        let img = image::open(inputs.join(name)).unwrap();
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.resize_exact(80, 48, image::imageops::FilterType::Nearest)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let (label, inst) = (
+        stretch("label_000000000139.png"),
+        stretch("inst_000000000139.png"),
+    );
+    let (ct, body) = multipart(&[
+        ("label", "image/png", label.clone()),
+        ("instance", "image/png", inst.clone()),
+        ("size", "text/plain", b"fit".to_vec()),
+    ]);
+    let uri = "/api/v1/models/coco182_tiny/synthesize";
+    let (status, _, from_api) = send(&app, post(uri, &ct, body)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&from_api)
+    );
+
+    let dirs = tmp.path().join("set");
+    for (dir, bytes) in [("label", &label), ("inst", &inst)] {
+        std::fs::create_dir_all(dirs.join(dir)).unwrap();
+        std::fs::write(dirs.join(dir).join("scene.png"), bytes).unwrap();
+    }
+    let results = tmp.path().join("results");
+    let gallery = tokio::task::spawn_blocking(move || {
+        let spec = easel::runs::RunSpec {
+            results: &results,
+            name: "same",
+            epoch: "latest",
+            label_dir: &dirs.join("label"),
+            image_dir: None,
+            instance_dir: Some(&dirs.join("inst")),
+            how_many: None,
+            max_pixels: 1 << 24,
+        };
+        let mut run = easel::runs::Run::open(&spec, &card).unwrap();
+        run.execute(&worker, 2, &mut |_| {}).unwrap();
+        run.dir.image(easel::runs::SYNTHESIZED, "scene")
+    })
+    .await
+    .unwrap();
+    let from_run = image::open(gallery).unwrap().to_rgb8();
+    let from_api = image::load_from_memory(&from_api).unwrap().to_rgb8();
+    assert_eq!(from_run.dimensions(), (64, 64));
+    assert!(from_run == from_api, "the same pixels both ways");
+    // And the instance map mattered: without it the image differs.
+    let (status, _, no_instances) =
+        send(&app, post(&format!("{uri}?size=fit"), "image/png", label)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(image::load_from_memory(&no_instances).unwrap().to_rgb8() != from_api);
 }

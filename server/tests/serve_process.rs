@@ -206,7 +206,7 @@ fn concurrent_load_batches_requests_without_failures() {
     let label = common::read(&common::spade_fixture(
         "coco182_tiny/inputs/label_000000000139.png",
     ));
-    let config = easel::loadtest::LoadConfig {
+    let config = easel::client::LoadConfig {
         addr,
         model: "coco".into(),
         body: std::sync::Arc::new(label),
@@ -216,8 +216,11 @@ fn concurrent_load_batches_requests_without_failures() {
     };
     let run = tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(easel::loadtest::run(&config));
-    let report = easel::loadtest::report(8, &[run]);
+        .block_on(easel::client::run(
+            &easel::client::client().unwrap(),
+            &config,
+        ));
+    let report = easel::client::report(8, &[run]);
     sigterm(&child);
     assert!(report.requests > 8, "{report:?}");
     assert_eq!(
@@ -266,7 +269,7 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
-/// The short soak of `make test` (bench/soak.sh runs the long one): valid
+/// The short soak of `make test` (tests/soak.sh runs the long one): valid
 /// and invalid requests mixed at high concurrency; nothing but 200, 4xx and
 /// an explicit 503; memory stays bounded; the server is well afterwards.
 #[test]
@@ -276,7 +279,7 @@ fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory
     let label = common::read(&common::spade_fixture(
         "coco182_tiny/inputs/label_000000000139.png",
     ));
-    let mut config = easel::loadtest::LoadConfig {
+    let mut config = easel::client::LoadConfig {
         addr: addr.clone(),
         model: "coco".into(),
         body: std::sync::Arc::new(label),
@@ -285,11 +288,17 @@ fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory
         invalid_percent: 30,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(easel::loadtest::run(&config)); // warm: arenas and caches settle
+    runtime.block_on(easel::client::run(
+        &easel::client::client().unwrap(),
+        &config,
+    )); // warm: arenas and caches settle
     let start_rss = rss_kib(child.id());
     config.duration = Duration::from_secs(8);
-    let run = runtime.block_on(easel::loadtest::run(&config));
-    let report = easel::loadtest::report(32, &[run]);
+    let run = runtime.block_on(easel::client::run(
+        &easel::client::client().unwrap(),
+        &config,
+    ));
+    let report = easel::client::report(32, &[run]);
     let end_rss = rss_kib(child.id());
     let unexplained: usize = report
         .statuses

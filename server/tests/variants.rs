@@ -1,17 +1,17 @@
 //! Generator variants the shared fixtures do not cover (5×5 SPADE kernels,
 //! batch and sync-batch norm, `more` upsampling, an affine batch-norm encoder),
-//! made by bench/make_variant_fixtures.py with a PyTorch model checked against
-//! the reference fixtures.
+//! made by server/tests/fixtures/variants/make_fixtures.py with a PyTorch model
+//! checked against the reference fixtures.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use common::{import, max_abs_diff, read};
-use easel::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
-use easel::npy;
+use easel::inference::runtime::{self, GeneratorInput, ModelSession, SessionOptions};
+use easel::package::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
+use easel::package::npy;
 use easel::package::ModelPackage;
-use easel::runtime::{self, GeneratorInput, ModelSession, SessionOptions};
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -126,7 +126,7 @@ fn vae_with_batch_norm_encoder_matches() {
         (256, 256),
         "the style image exercises the encoder's resize"
     );
-    let pixels = easel::synthesis::rgb_to_chw(img.as_raw(), h, w);
+    let pixels = easel::inference::pipeline::rgb_to_chw(img.as_raw(), h, w);
     let (mu, logvar) = s.encode([1, 3, h, w], &pixels).unwrap().unwrap();
     for (ours, file) in [(mu, "expected_mu.npy"), (logvar, "expected_logvar.npy")] {
         let expected = npy::read(&dir.join(file)).unwrap();

@@ -11,8 +11,8 @@ use super::pairing::{
     self, Folder, PairingError, IMAGE_EXTENSIONS, INSTANCE_EXTENSIONS, LABEL_EXTENSIONS,
 };
 use super::workers::{self, WorkOptions};
-use crate::classes::ClassTable;
-use crate::maps::{decode_png, DONTCARE_VALUE};
+use crate::package::classes::ClassTable;
+use crate::package::maps::{decode_png, DONTCARE_VALUE};
 
 /// How many problems of one kind the report prints.
 const SHOWN: usize = 30;

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use super::files::{self, file_name, some_names, Depth};
 use super::workers::{self, WorkOptions};
-use crate::classes::{hex, ClassTable};
-use crate::maps::DONTCARE_VALUE;
+use crate::package::classes::{hex, ClassTable};
+use crate::package::maps::DONTCARE_VALUE;
 
 /// The most classes a 16-bit map can number (one value is kept free to
 /// mark "not in the palette" in the lookup table).
@@ -530,7 +530,7 @@ pub fn convert(options: &ConvertOptions) -> Result<ConvertReport, ConvertError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classes::ClassInfo;
+    use crate::package::classes::ClassInfo;
 
     fn palette(colours: &[[u8; 3]]) -> ClassTable {
         ClassTable {

@@ -120,7 +120,7 @@ pub fn is_within(inner: &Path, outer: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maps::{decode_png, DEFAULT_MAX_PIXELS};
+    use crate::package::maps::{decode_png, DEFAULT_MAX_PIXELS};
 
     #[test]
     fn sixteen_bit_maps_read_back_exactly() {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::files::{self, file_name, Depth};
 use super::pairing::{self, Folder, PairingError, INSTANCE_EXTENSIONS, LABEL_EXTENSIONS};
 use super::workers::{self, WorkOptions};
-use crate::maps::decode_png;
+use crate::package::maps::decode_png;
 
 /// The largest id a 16-bit instance map holds.
 pub const MAX_ID: u32 = u16::MAX as u32;

@@ -1,34 +1,11 @@
-//! Training data. `synth` renders procedural landscapes (label map +
-//! photo-like image pairs) in the class numbering of the built-in
-//! `landscapes` table; `convert`, `instances`, `split` and `check` prepare
-//! other datasets for the reference's custom dataset mode.
+//! Dataset tools for the reference's custom dataset mode: `convert` (colour
+//! annotations to class indices), `instances`, `split` and `check`, with the
+//! file pairing and atomic writes they share with test runs.
 
 pub mod check;
-mod color;
 pub mod convert;
 pub mod files;
 pub mod instances;
-mod noise;
-mod paint;
 pub mod pairing;
-mod scene;
 pub mod split;
-pub mod synth;
 pub mod workers;
-
-pub use scene::{Kind, TimeOfDay};
-
-/// Classes of the built-in `landscapes` table (server/data/classes/landscapes-12.tsv).
-pub const SKY: u8 = 0;
-pub const CLOUDS: u8 = 1;
-pub const MOUNTAIN: u8 = 2;
-pub const SNOW: u8 = 3;
-pub const ROCK: u8 = 4;
-pub const HILL: u8 = 5;
-pub const GRASS: u8 = 6;
-pub const TREE: u8 = 7;
-pub const BUSH: u8 = 8;
-pub const WATER: u8 = 9;
-pub const SAND: u8 = 10;
-pub const DIRT: u8 = 11;
-pub const CLASS_COUNT: usize = 12;

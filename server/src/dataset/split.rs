@@ -9,11 +9,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::files::{self, some_names};
-use super::noise::Rng;
 use super::pairing::{
     self, Folder, PairingError, IMAGE_EXTENSIONS, INSTANCE_EXTENSIONS, LABEL_EXTENSIONS,
 };
 use super::workers::{self, WorkOptions};
+use crate::random::Rng;
 
 /// The folders a split writes, as (train, test) per kind of file.
 pub const IMAGE_DIRS: (&str, &str) = ("train_img", "test_img");

@@ -3,12 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use easel::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
+use easel::import::spade::arch::ArchFlags;
+use easel::import::spade::export::ExportOptions;
+use easel::import::spade::{self, ImportError, ImportReport, ImportRequest};
+use easel::inference::pipeline::{self, Limits, StyleSpec, SynthesisRequest};
+use easel::inference::runtime::Output;
+use easel::inference::runtime::{self, ModelSession, SessionOptions};
+use easel::package::maps::{InstanceMap, LabelEncoding, LabelMap, DEFAULT_MAX_PIXELS};
 use easel::package::{ModelCard, ModelPackage};
-use easel::runtime::{self, ModelSession, SessionOptions};
-use easel::spade::arch::ArchFlags;
-use easel::spade::export::ExportOptions;
-use easel::spade::{self, ImportError, ImportReport, ImportRequest};
 
 /// The shared fixtures: `$EASEL_SHARED_DIR/fixtures`, else `shared/fixtures`
 /// beside the repository (the usual checkout) or inside it.
@@ -71,6 +73,56 @@ pub fn maps(label: &Path, instance: &Path, card: &ModelCard) -> (LabelMap, Insta
     let label = LabelMap::from_png(&read(label), card, DEFAULT_MAX_PIXELS).unwrap();
     let instance = InstanceMap::from_png(&read(instance), DEFAULT_MAX_PIXELS).unwrap();
     (label, instance)
+}
+
+/// A label map as an 8- or 16-bit grayscale PNG of its indices.
+pub fn png_of(label: &LabelMap) -> Vec<u8> {
+    let (w, h) = (label.width() as u32, label.height() as u32);
+    let mut out = std::io::Cursor::new(Vec::new());
+    if label.labels().iter().all(|&v| v < 256) {
+        let px = label.labels().iter().map(|&v| v as u8).collect();
+        image::GrayImage::from_raw(w, h, px)
+            .unwrap()
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+    } else {
+        let px = label.labels().iter().map(|&v| v as u16).collect();
+        image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, px)
+            .unwrap()
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+    }
+    out.into_inner()
+}
+
+/// The raw output, (1, 3, H, W) in [-1, 1], for a label map PNG (and an
+/// instance map PNG) with `style`, through the one pipeline as the API runs
+/// it (the map's own size).
+pub fn synthesize(
+    session: &mut ModelSession,
+    label: Vec<u8>,
+    instance: Option<Vec<u8>>,
+    style: StyleSpec,
+) -> Result<Output, pipeline::SynthesisError> {
+    let request = SynthesisRequest {
+        label: label.into(),
+        encoding: LabelEncoding::Index,
+        instance: instance.map(Into::into),
+        style,
+        ..SynthesisRequest::default()
+    };
+    let limits = Limits {
+        max_pixels: DEFAULT_MAX_PIXELS,
+    };
+    pipeline::run_one(session, &request, limits).map(|(output, _)| output)
+}
+
+/// A style image file as the pipeline takes it.
+pub fn style_image(path: &Path) -> StyleSpec {
+    StyleSpec::Image {
+        image: read(path).into(),
+        sample: None,
+    }
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -1,0 +1,213 @@
+//! `easel import` (a reference checkpoint into a model package) and `easel
+//! generate` (one image from a label map, through the same pipeline as the
+//! API and batch runs).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+
+use super::{read, RuntimeArgs};
+use easel::import::spade::arch::{ArchFlags, Upsampling};
+use easel::import::spade::export::ExportOptions;
+use easel::import::spade::{self, ImportRequest};
+use easel::inference::pipeline::{self, EdgesMode, Limits, SizeMode, StyleSpec, SynthesisRequest};
+use easel::package::maps::DEFAULT_MAX_PIXELS;
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The folder training wrote: checkpoints/<name>/ with <epoch>_net_G.pth and opt.txt.
+    checkpoint_dir: PathBuf,
+    /// Which checkpoint: `latest` or an epoch number.
+    #[arg(long, alias = "which_epoch", default_value = "latest")]
+    epoch: String,
+    /// Package folder to write. Default: models/<checkpoint folder name>.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Class names and colours: coco-stuff, ade20k, cityscapes, or a TSV / label_colors.txt file.
+    #[arg(long)]
+    classes: Option<String>,
+    /// Model name in the card. Default: the package folder name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Number of classes, when opt.txt is missing or wrong.
+    #[arg(long, alias = "label_nc")]
+    label_nc: Option<usize>,
+    /// Whether the model has a dontcare class (label 255), overriding opt.txt.
+    #[arg(long, alias = "contain_dontcare_label")]
+    contain_dontcare_label: Option<bool>,
+    /// Whether the model was trained without instance maps, overriding opt.txt.
+    #[arg(long, alias = "no_instance")]
+    no_instance: Option<bool>,
+    /// normal, more or most; needed without opt.txt (normal and more look alike in the weights).
+    #[arg(long, alias = "num_upsampling_layers")]
+    num_upsampling_layers: Option<Upsampling>,
+    /// Training crop size, overriding opt.txt.
+    #[arg(long, alias = "crop_size")]
+    crop_size: Option<usize>,
+    /// Training aspect ratio (width / height), overriding opt.txt.
+    #[arg(long, alias = "aspect_ratio")]
+    aspect_ratio: Option<f64>,
+    /// Store weights as fp32 (default) or fp16.
+    #[arg(long, value_enum, default_value_t = Precision::Fp32)]
+    precision: Precision,
+}
+
+/// How the package stores its weights (computation stays fp32).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Precision {
+    Fp32,
+    Fp16,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Model package folder (with model.json).
+    #[arg(long)]
+    model: PathBuf,
+    /// Label map: an 8- or 16-bit grayscale or paletted PNG of class indices.
+    #[arg(long)]
+    label: PathBuf,
+    /// Instance map (8/16-bit PNG of instance ids); without it, edges between classes are used.
+    #[arg(long)]
+    instance: Option<PathBuf>,
+    /// Style image, for models with a style encoder.
+    #[arg(long)]
+    style: Option<PathBuf>,
+    /// Seed for the style vector z of models that take one.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The image's size: input (the label map's), native (the model's) or
+    /// fit (the map's when the model takes it, else the native size).
+    #[arg(long, value_enum, default_value_t = SizeMode::Input)]
+    size: SizeMode,
+    /// Instance edges when no --instance is given, for models that use them:
+    /// classes (the edges between classes) or none.
+    #[arg(long, value_enum, default_value_t = EdgesMode::Classes)]
+    edges: EdgesMode,
+    /// Output image (PNG).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+    /// Also write the raw generator output, (1, 3, H, W) float32 in [-1, 1], as .npy.
+    #[arg(long)]
+    raw: Option<PathBuf>,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+pub fn import(args: ImportArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = args
+            .checkpoint_dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_owned()));
+        Path::new("models").join(name.unwrap_or_else(|| "model".into()))
+    });
+    let req = ImportRequest {
+        checkpoint_dir: args.checkpoint_dir,
+        epoch: args.epoch,
+        out: out.clone(),
+        classes: args.classes,
+        name: args.name,
+        flags: ArchFlags {
+            label_nc: args.label_nc,
+            contain_dontcare_label: args.contain_dontcare_label,
+            no_instance: args.no_instance,
+            num_upsampling_layers: args.num_upsampling_layers,
+            crop_size: args.crop_size,
+            aspect_ratio: args.aspect_ratio,
+            class_table_len: None,
+        },
+        export: ExportOptions {
+            half_weights: args.precision == Precision::Fp16,
+        },
+    };
+    let report = spade::import(&req)?;
+    let card = &report.card;
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    println!(
+        "imported {} → {}\n  {} classes{}{}, {}, ngf {}, {} upsampling, native {}×{}{}",
+        card.name,
+        out.display(),
+        card.classes.len(),
+        if card.dontcare.is_some() {
+            " + dontcare"
+        } else {
+            ""
+        },
+        if card.uses_instances {
+            " + instance edges"
+        } else {
+            ""
+        },
+        card.architecture.norm_g,
+        card.architecture.ngf,
+        card.architecture.num_upsampling_layers,
+        card.native.width,
+        card.native.height,
+        match (card.z_dim, card.has_encoder) {
+            (Some(z), true) => format!(", z {z} with style encoder"),
+            (Some(z), false) => format!(", z {z}"),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}
+
+pub fn generate(args: GenerateArgs) -> Result<()> {
+    let mut session = args.runtime.open_session(&args.model)?;
+    let card = session.package.card.clone();
+    let style = match (&args.style, args.seed) {
+        (Some(path), sample) => StyleSpec::Image {
+            image: Bytes::from(read(path, "style image")?),
+            sample,
+        },
+        (None, Some(seed)) => StyleSpec::Seed(seed),
+        (None, None) => StyleSpec::Default,
+    };
+    let request = SynthesisRequest {
+        label: Bytes::from(read(&args.label, "label map")?),
+        instance: match &args.instance {
+            Some(path) => Some(Bytes::from(read(path, "instance map")?)),
+            None => None,
+        },
+        style,
+        size: args.size,
+        edges: args.edges,
+        ..SynthesisRequest::default()
+    };
+    let limits = Limits {
+        max_pixels: DEFAULT_MAX_PIXELS,
+    };
+    let prepared = pipeline::prepare(&card, &request, limits)?;
+    if card.uses_instances && request.instance.is_none() && args.edges == EdgesMode::Classes {
+        eprintln!("note: no --instance given; using the edges between classes as instance edges");
+    }
+    if card.z_dim.is_some() && request.style == StyleSpec::Default {
+        eprintln!("note: no --seed or --style given; using seed 0");
+    }
+    let outputs = pipeline::generate_batch(&mut session, std::slice::from_ref(&prepared.work))?;
+    let output = outputs.first().context("the generator returned no image")?;
+    let image = pipeline::render(output, &prepared.finish)?;
+    image
+        .save(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    if let Some(raw) = &args.raw {
+        std::fs::write(
+            raw,
+            easel::package::npy::encode(&output.shape, &output.data),
+        )
+        .with_context(|| format!("cannot write {}", raw.display()))?;
+    }
+    println!(
+        "wrote {} ({}×{})",
+        args.output.display(),
+        image.width(),
+        image.height()
+    );
+    Ok(())
+}

@@ -1,0 +1,547 @@
+//! Batch runs through the API and the result pages. An upload is saved
+//! under the run's folder first (`inputs/`), then made by the same code as
+//! `easel test`, feeding the model's queue like any other request; so runs
+//! from the CLI and the API look alike, and either resumes the other.
+
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use super::api::ErrorBody;
+use super::error::ApiError;
+use super::AppState;
+use crate::runs::pages;
+use crate::runs::{check_name, Progress, Run, RunDir, RunSpec, RunState};
+
+/// Runs going on in this process, by id.
+#[derive(Default)]
+pub struct Batches {
+    running: Mutex<HashMap<String, watch::Receiver<Progress>>>,
+}
+
+/// `<name>@<epoch>`: `@` is not allowed in either, so the id splits back.
+fn batch_id(name: &str, epoch: &str) -> String {
+    format!("{name}@{epoch}")
+}
+
+fn parse_id(results: &FsPath, id: &str) -> Result<RunDir, ApiError> {
+    let (name, epoch) = id.split_once('@').ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "`{id}` is not a batch id (they look like `<name>@<epoch>`)"
+        ))
+    })?;
+    Ok(RunDir::new(results, name, epoch)?)
+}
+
+/// A batch run's state.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchStatus {
+    pub id: String,
+    pub name: String,
+    pub epoch: String,
+    pub model: String,
+    pub progress: Progress,
+    pub error: Option<String>,
+    /// The gallery's first page.
+    pub gallery: String,
+    /// Server-sent progress events.
+    pub events: String,
+}
+
+fn status_of(dir: &RunDir, model: &str, progress: Progress, error: Option<String>) -> BatchStatus {
+    let id = batch_id(&dir.name, &dir.epoch);
+    BatchStatus {
+        gallery: format!("/results/{}/test_{}/index.html", dir.name, dir.epoch),
+        events: format!("/api/v1/batches/{id}/events"),
+        id,
+        name: dir.name.clone(),
+        epoch: dir.epoch.clone(),
+        model: model.to_string(),
+        progress,
+        error,
+    }
+}
+
+/// The folders an upload is saved into, under the run.
+const KINDS: [(&str, &str); 3] = [
+    ("label", "label"),
+    ("image", "image"),
+    ("instance", "instance"),
+];
+
+/// Which input folder a file belongs to: a multipart field name, or a zip
+/// entry's folder (`label/`, `image/`, `instance/`, or the reference's
+/// `*_label/`, `*_img/`, `*_inst/`).
+fn kind_of(folder: &str) -> Option<&'static str> {
+    let f = folder.to_ascii_lowercase();
+    if f == "label" || f == "labels" || f.ends_with("_label") {
+        Some("label")
+    } else if f == "image" || f == "images" || f == "img" || f.ends_with("_img") {
+        Some("image")
+    } else if f == "instance" || f == "instances" || f == "inst" || f.ends_with("_inst") {
+        Some("instance")
+    } else {
+        None
+    }
+}
+
+/// A file name from a client: its last component, in a safe alphabet.
+fn safe_file_name(name: &str) -> Result<String, ApiError> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    check_name("file name", base).map_err(|_| {
+        ApiError::Malformed(format!(
+            "file name `{name}` is not allowed: use letters, digits, `.`, `-` and `_` (no folders)"
+        ))
+    })?;
+    Ok(base.to_string())
+}
+
+/// A file of an upload, for one of the run's input folders.
+struct UploadedFile {
+    kind: &'static str,
+    name: String,
+    data: Vec<u8>,
+}
+
+struct Upload {
+    /// A folder under the server's --batch-root to read instead of uploads.
+    folder: Option<String>,
+    name: Option<String>,
+    model: Option<String>,
+    epoch: Option<String>,
+    batch: Option<usize>,
+    files: Vec<UploadedFile>,
+}
+
+async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
+    let mut up = Upload {
+        folder: None,
+        name: None,
+        model: None,
+        epoch: None,
+        batch: None,
+        files: Vec::new(),
+    };
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "{}; send fewer files or raise --max-batch-bytes",
+                e.body_text()
+            ))
+        } else {
+            ApiError::Malformed(e.body_text())
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let field_name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let data = field.bytes().await.map_err(malformed)?;
+        let text = || String::from_utf8_lossy(&data).trim().to_string();
+        match field_name.as_str() {
+            "name" => up.name = Some(text()),
+            "folder" => up.folder = Some(text()),
+            "model" => up.model = Some(text()),
+            "epoch" => up.epoch = Some(text()),
+            "batch" => {
+                up.batch = Some(text().parse().map_err(|_| {
+                    ApiError::Malformed(format!("batch `{}` is not a whole number", text()))
+                })?)
+            }
+            "zip" => up.files.extend(unzip(&data)?),
+            kind @ ("label" | "image" | "instance") => {
+                let name = file_name.ok_or_else(|| {
+                    ApiError::Malformed(format!("a `{kind}` field has no file name; files pair by name"))
+                })?;
+                let kind = KINDS.iter().find(|(k, _)| *k == kind).map_or("label", |(_, d)| d);
+                up.files.push(UploadedFile {
+                    kind,
+                    name: safe_file_name(&name)?,
+                    data: data.to_vec(),
+                });
+            }
+            other => {
+                return Err(ApiError::Malformed(format!(
+                    "unknown field `{other}`; expected name, model, epoch, batch, label, image, instance, zip or folder"
+                )))
+            }
+        }
+    }
+    Ok(up)
+}
+
+fn unzip(bytes: &[u8]) -> Result<Vec<UploadedFile>, ApiError> {
+    let bad =
+        |e: zip::result::ZipError| ApiError::Malformed(format!("the zip cannot be read: {e}"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+    let mut files = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(bad)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let path = entry.name().to_string();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let (Some(file), Some(folder)) =
+            (parts.last(), parts.len().checked_sub(2).map(|i| parts[i]))
+        else {
+            continue;
+        };
+        if file.starts_with('.') || path.starts_with("__MACOSX") {
+            continue;
+        }
+        let Some(kind) = kind_of(folder) else {
+            continue;
+        };
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).map_err(|e| {
+            ApiError::Malformed(format!("the zip entry {path} cannot be read: {e}"))
+        })?;
+        files.push(UploadedFile {
+            kind,
+            name: safe_file_name(file)?,
+            data,
+        });
+    }
+    Ok(files)
+}
+
+/// Start (or resume) a batch run.
+///
+/// Multipart: `name` (the run), optional `model` (default: the default
+/// model), `epoch` (default `latest`), `batch`; the maps as repeated `label`
+/// files with optional `image` (photos) and `instance` files paired by name,
+/// or one `zip` with `label/`, `image/`, `instance/` folders, or `folder`:
+/// a folder under the server's `--batch-root` holding such folders (refused
+/// when the server has no batch root). Posting a name again with no files
+/// resumes the run from its saved inputs.
+#[utoipa::path(post, path = "/api/v1/batches",
+    request_body(description = "multipart/form-data", content((Vec<u8> = "multipart/form-data"))),
+    responses(
+        (status = 202, description = "started", body = BatchStatus),
+        (status = 400, description = "malformed request or name", body = ErrorBody),
+        (status = 401, description = "the server has an API token and this request did not send it", body = ErrorBody),
+        (status = 403, description = "a `folder` outside the batch root, or the server reads no folders", body = ErrorBody),
+        (status = 404, description = "no such model or folder", body = ErrorBody),
+        (status = 409, description = "this run is already going, or was made with another model", body = ErrorBody),
+        (status = 413, description = "upload too large", body = ErrorBody),
+        (status = 422, description = "the files do not pair up by name", body = ErrorBody),
+    ))]
+pub async fn start(
+    State(state): State<Arc<AppState>>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let up = read_upload(multipart).await?;
+    let name = up.name.ok_or_else(|| {
+        ApiError::Malformed("no `name`: name the run (it becomes results/<name>/)".into())
+    })?;
+    let epoch = up.epoch.unwrap_or_else(|| "latest".into());
+    let results = state.config.results_dir.clone();
+    let dir = RunDir::new(&results, &name, &epoch)?;
+    let model = up.model.unwrap_or_else(|| state.default_model.clone());
+    let worker = super::models::worker(&state, &model)?;
+    let id = batch_id(&name, &epoch);
+    if state
+        .batches
+        .running
+        .lock()
+        .map_err(|_| ApiError::Internal("batch table poisoned".into()))?
+        .contains_key(&id)
+    {
+        return Err(ApiError::Conflict(format!(
+            "batch {id} is already running; follow /api/v1/batches/{id}/events"
+        )));
+    }
+    let (label_dir, image_dir, instance_dir) = match up.folder {
+        Some(folder) => {
+            let root = state.config.batch_root.clone();
+            tokio::task::spawn_blocking(move || server_folder(root.as_deref(), &folder))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??
+        }
+        None => save_uploads(&dir, up.files).await?,
+    };
+    let card = worker.card().clone();
+    let max_pixels = state.config.max_pixels;
+    let run = tokio::task::spawn_blocking({
+        let (results, name, epoch) = (results.clone(), name.clone(), epoch.clone());
+        move || {
+            Run::open(
+                &RunSpec {
+                    results: &results,
+                    name: &name,
+                    epoch: &epoch,
+                    label_dir: &label_dir,
+                    image_dir: image_dir.as_deref(),
+                    instance_dir: instance_dir.as_deref(),
+                    how_many: None,
+                    max_pixels,
+                },
+                &card,
+            )
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (sender, receiver) = watch::channel(run.manifest.progress());
+    {
+        let mut running = state
+            .batches
+            .running
+            .lock()
+            .map_err(|_| ApiError::Internal("batch table poisoned".into()))?;
+        if running.contains_key(&id) {
+            return Err(ApiError::Conflict(format!("batch {id} is already running")));
+        }
+        running.insert(id.clone(), receiver);
+    }
+    let body = status_of(&dir, &model, run.manifest.progress(), None);
+    let batch = up.batch.unwrap_or(state.config.worker.max_batch).max(1);
+    let table = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut run = run;
+        let mut progress = |p: Progress| {
+            let _ = sender.send(p);
+        };
+        // At most one batch queued at a time, so a long run leaves room
+        // for painters; the worker waits for room rather than refusing.
+        if let Err(e) = run.execute(&worker, batch, &mut progress) {
+            tracing::warn!("batch {id} failed: {e}");
+        }
+        if let Ok(mut running) = table.batches.running.lock() {
+            running.remove(&id);
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// Saves uploaded files under the run's `inputs/` (so a restart can resume
+/// from them) and returns the label, photo and instance folders.
+async fn save_uploads(dir: &RunDir, files: Vec<UploadedFile>) -> Result<Folders, ApiError> {
+    let inputs = dir.root.join("inputs");
+    let has_labels = files.iter().any(|f| f.kind == "label") || inputs.join("label").is_dir();
+    if !has_labels {
+        return Err(ApiError::Malformed(
+            "no label maps: send `label` files, a `zip` with a label/ folder, or a `folder` under the server's --batch-root".into(),
+        ));
+    }
+    tokio::task::spawn_blocking(move || -> Result<Folders, ApiError> {
+        for file in &files {
+            let folder = inputs.join(file.kind);
+            std::fs::create_dir_all(&folder).map_err(|e| ApiError::Internal(e.to_string()))?;
+            crate::runs::write_atomic(&folder.join(&file.name), &file.data)?;
+        }
+        let folder = |kind: &str| Some(inputs.join(kind)).filter(|p| p.is_dir());
+        Ok((inputs.join("label"), folder("image"), folder("instance")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// (labels, photos, instance maps)
+type Folders = (PathBuf, Option<PathBuf>, Option<PathBuf>);
+
+/// A folder on the server, allowed only under `root`: its `label/` (or
+/// `*_label/`), `image/` (`*_img/`) and `instance/` (`*_inst/`) folders.
+fn server_folder(root: Option<&FsPath>, folder: &str) -> Result<Folders, ApiError> {
+    let root = root.ok_or_else(|| {
+        ApiError::Forbidden(
+            "this server does not read its own folders; upload the files, or start it with --batch-root DIR to allow folders under DIR".into(),
+        )
+    })?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| ApiError::Internal(format!("the batch root {}: {e}", root.display())))?;
+    let dir = root
+        .join(folder)
+        .canonicalize()
+        .map_err(|_| ApiError::NotFound(format!("no folder `{folder}` under the batch root")))?;
+    if !dir.starts_with(&root) || !dir.is_dir() {
+        return Err(ApiError::Forbidden(format!(
+            "`{folder}` is not a folder under the batch root; name one relative to it"
+        )));
+    }
+    let mut found: HashMap<&'static str, PathBuf> = HashMap::new();
+    for entry in std::fs::read_dir(&dir)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(kind) = kind_of(&name).filter(|_| entry.path().is_dir()) {
+            found.entry(kind).or_insert_with(|| entry.path());
+        }
+    }
+    let label = found.remove("label").ok_or_else(|| {
+        ApiError::Malformed(format!(
+            "`{folder}` has no label/ (or *_label/) folder of label maps"
+        ))
+    })?;
+    Ok((label, found.remove("image"), found.remove("instance")))
+}
+
+/// A batch run's progress (runs made by `easel test` too).
+#[utoipa::path(get, path = "/api/v1/batches/{id}", params(("id" = String, Path, description = "`<name>@<epoch>`")),
+    responses((status = 200, body = BatchStatus), (status = 404, body = ErrorBody)))]
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<BatchStatus>, ApiError> {
+    let dir = parse_id(&state.config.results_dir, &id)?;
+    let manifest = read_manifest(&dir).await?;
+    let live = state
+        .batches
+        .running
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&id).map(|rx| *rx.borrow()));
+    Ok(Json(status_of(
+        &dir,
+        &manifest.model,
+        live.unwrap_or_else(|| manifest.progress()),
+        manifest.error,
+    )))
+}
+
+async fn read_manifest(dir: &RunDir) -> Result<crate::runs::Manifest, ApiError> {
+    let d = dir.clone();
+    tokio::task::spawn_blocking(move || d.read_manifest())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .ok_or_else(|| ApiError::NotFound(format!("no batch {}@{}", dir.name, dir.epoch)))
+}
+
+/// Progress as server-sent events: `progress` events with a
+/// `{done, failed, total, state}` body until the run stops, then `end`.
+#[utoipa::path(get, path = "/api/v1/batches/{id}/events", params(("id" = String, Path, description = "`<name>@<epoch>`")),
+    responses((status = 200, description = "text/event-stream", content_type = "text/event-stream"), (status = 404, body = ErrorBody)))]
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let dir = parse_id(&state.config.results_dir, &id)?;
+    let manifest = read_manifest(&dir).await?;
+    let live = state
+        .batches
+        .running
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&id).cloned());
+    let receiver = match live {
+        Some(r) => r,
+        // Not running here: one event with where it stands.
+        None => watch::channel(manifest.progress()).1,
+    };
+    let stream = futures_util::stream::unfold((receiver, false), |(mut rx, ended)| async move {
+        if ended {
+            return None;
+        }
+        let progress = *rx.borrow_and_update();
+        let event = |p: &Progress| {
+            Event::default()
+                .event("progress")
+                .json_data(p)
+                .unwrap_or_default()
+        };
+        if progress.state != RunState::Running {
+            let end = event(&progress);
+            return Some((Ok::<_, std::convert::Infallible>(end), (rx, true)));
+        }
+        let current = event(&progress);
+        // Wait for the next change; a closed sender means the run stopped.
+        if rx.changed().await.is_err() {
+            return Some((Ok(current), (rx, true)));
+        }
+        Some((Ok(current), (rx, false)))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// The list of runs (HTML).
+pub async fn results_index(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let results = state.config.results_dir.clone();
+    let html = tokio::task::spawn_blocking(move || pages::render_listing(&results))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(page(Html(html).into_response()))
+}
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    a: String,
+    b: String,
+    page: Option<usize>,
+}
+
+/// Two runs side by side (HTML).
+pub async fn compare(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = super::synthesis::options(query)?;
+    let results = state.config.results_dir.clone();
+    let html = tokio::task::spawn_blocking(move || {
+        pages::render_compare(&results, &q.a, &q.b, q.page.unwrap_or(1))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| match e {
+        crate::runs::RunError::Io { .. } => ApiError::NotFound(e.to_string()),
+        e => e.into(),
+    })?;
+    Ok(page(Html(html).into_response()))
+}
+
+/// Files under the results folder (images and gallery pages).
+pub async fn results_file(
+    State(state): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    if path == "compare" {
+        return Err(ApiError::Malformed(
+            "compare needs ?a=<run>/test_<epoch>&b=<run>/test_<epoch>".into(),
+        ));
+    }
+    let uri = format!("/{path}");
+    let (mut parts, _) = request.into_parts();
+    parts.uri = uri
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no result `{path}`")))?;
+    let response = tower_http::services::ServeDir::new(&state.config.results_dir)
+        .oneshot(Request::from_parts(parts, Body::empty()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if response.status() == StatusCode::NOT_FOUND {
+        return Err(ApiError::NotFound(format!(
+            "no result `{path}` in {}",
+            state.config.results_dir.display()
+        )));
+    }
+    Ok(page(response.map(Body::new)))
+}
+
+/// Security headers for result pages: like the painting page's, but the
+/// galleries carry their own styles (they also open from disk).
+fn page(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    super::pages::security_headers(headers);
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    response
+}

@@ -1,0 +1,406 @@
+//! The synthesis routes: thin. A `SynthesisForm` extractor reads the request
+//! (a PNG body or multipart fields, options in the query or the form) into the
+//! pipeline's `SynthesisRequest`; the pipeline validates it and the model's
+//! queue runs it; the handler encodes the image.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::api::ErrorBody;
+use super::error::ApiError;
+use super::models::worker;
+use super::AppState;
+use crate::inference::pipeline::{self, EdgesMode, Limits, SizeMode, StyleSpec, SynthesisRequest};
+use crate::package::maps::LabelEncoding;
+
+/// Options of a synthesis request, as query parameters or multipart fields.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SynthesisOptions {
+    /// png (default), jpeg or webp.
+    pub format: Option<String>,
+    /// auto (default), index, colors or red.
+    pub encoding: Option<String>,
+    /// With `encoding=colors`: map off-palette colours to the nearest class.
+    pub nearest: Option<bool>,
+    /// Seed for z (models with a style vector); default 0. With a style
+    /// image, z is drawn around the image's style with this seed.
+    pub seed: Option<u64>,
+    /// input (default): the image has the map's size; native: the model's;
+    /// fit: the size it was made at (the map's when the model takes it,
+    /// else the native size).
+    pub size: Option<String>,
+    /// classes (default): without an instance map, instance edges are the
+    /// edges between classes; none: no edges.
+    pub edges: Option<String>,
+}
+
+/// The encodings of the image in a response.
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+enum ImageFormat {
+    Png,
+    #[value(alias = "jpg")]
+    Jpeg,
+    Webp,
+}
+
+impl ImageFormat {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::Webp => "image/webp",
+        }
+    }
+    fn image_format(self) -> image::ImageFormat {
+        match self {
+            Self::Png => image::ImageFormat::Png,
+            Self::Jpeg => image::ImageFormat::Jpeg,
+            Self::Webp => image::ImageFormat::WebP,
+        }
+    }
+}
+
+/// One of a closed set of names (the same names the CLI takes), or a 400
+/// that lists them.
+fn choice<T: clap::ValueEnum>(what: &str, value: Option<&str>) -> Result<Option<T>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    T::from_str(value, true).map(Some).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|p| p.get_name().to_string())
+            .collect();
+        ApiError::Malformed(format!(
+            "{what} `{value}` is not one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// Query options, or a JSON 400 that says which one is wrong.
+pub(crate) fn options<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        ApiError::Malformed(format!(
+            "{}; the options are described in /api/v1/openapi.json",
+            e.body_text()
+        ))
+    })
+}
+
+fn encoding(options: &SynthesisOptions) -> Result<LabelEncoding, ApiError> {
+    let nearest = options.nearest.unwrap_or(false);
+    match options.encoding.as_deref().unwrap_or("auto") {
+        "auto" if nearest => Ok(LabelEncoding::Colors { nearest }),
+        "auto" => Ok(LabelEncoding::Auto),
+        "index" => Ok(LabelEncoding::Index),
+        "colors" | "colours" => Ok(LabelEncoding::Colors { nearest }),
+        "red" => Ok(LabelEncoding::Red),
+        other => Err(ApiError::Malformed(format!(
+            "encoding `{other}` is not one of auto, index, colors, red"
+        ))),
+    }
+}
+
+/// A synthesis request as it arrived: the files and the options.
+#[derive(Default)]
+pub struct SynthesisForm {
+    label: Option<Bytes>,
+    instance: Option<Bytes>,
+    style: Option<Bytes>,
+    options: SynthesisOptions,
+}
+
+impl<S: Send + Sync> FromRequest<S> for SynthesisForm {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let query = options(Query::<SynthesisOptions>::try_from_uri(request.uri()))?;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            "image/png" => {
+                let body = Bytes::from_request(request, state)
+                    .await
+                    .map_err(|e| body_error(e.status(), e.body_text()))?;
+                Ok(Self {
+                    label: Some(body),
+                    options: query,
+                    ..Self::default()
+                })
+            }
+            "multipart/form-data" => {
+                let multipart = Multipart::from_request(request, state)
+                    .await
+                    .map_err(|e| ApiError::Malformed(e.body_text()))?;
+                read_multipart(multipart, query).await
+            }
+            "" => Err(ApiError::UnsupportedType(
+                "no Content-Type: send the label map as image/png, or multipart/form-data with a `label` field".into(),
+            )),
+            other => Err(ApiError::UnsupportedType(format!(
+                "Content-Type {other} is not supported: send the label map as image/png, or multipart/form-data with a `label` field"
+            ))),
+        }
+    }
+}
+
+async fn read_multipart(
+    mut multipart: Multipart,
+    options: SynthesisOptions,
+) -> Result<SynthesisForm, ApiError> {
+    let mut form = SynthesisForm {
+        options,
+        ..SynthesisForm::default()
+    };
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| body_error(e.status(), e.body_text()))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| body_error(e.status(), e.body_text()))?;
+        let text = || String::from_utf8_lossy(&data).trim().to_string();
+        let opts = &mut form.options;
+        match name.as_str() {
+            "label" => form.label = Some(data),
+            "instance" => form.instance = Some(data),
+            "style" => form.style = Some(data),
+            "seed" => {
+                opts.seed = Some(text().parse().map_err(|_| {
+                    ApiError::Malformed(format!("seed `{}` is not a whole number", text()))
+                })?)
+            }
+            "format" => opts.format = Some(text()),
+            "encoding" => opts.encoding = Some(text()),
+            "nearest" => opts.nearest = Some(text() == "true"),
+            "size" => opts.size = Some(text()),
+            "edges" => opts.edges = Some(text()),
+            other => {
+                return Err(ApiError::Malformed(format!(
+                    "unknown multipart field `{other}`; expected label, instance, style, seed, format, encoding, nearest, size, edges"
+                )))
+            }
+        }
+    }
+    Ok(form)
+}
+
+fn body_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(format!(
+            "{text}; send a smaller map or raise --max-body-bytes"
+        ))
+    } else {
+        ApiError::Malformed(text)
+    }
+}
+
+impl SynthesisForm {
+    /// The pipeline's request; `default_size` is the route's size mode.
+    fn into_request(self, default_size: SizeMode) -> Result<SynthesisRequest, ApiError> {
+        let options = &self.options;
+        let label = self.label.clone().ok_or_else(|| {
+            ApiError::Malformed(
+                "no label map: send it as the body (image/png) or as the multipart field `label`"
+                    .into(),
+            )
+        })?;
+        let style = match (self.style, options.seed) {
+            (Some(image), sample) => StyleSpec::Image { image, sample },
+            (None, Some(seed)) => StyleSpec::Seed(seed),
+            (None, None) => StyleSpec::Default,
+        };
+        Ok(SynthesisRequest {
+            label,
+            encoding: encoding(options)?,
+            instance: self.instance,
+            style,
+            size: choice("size", options.size.as_deref())?.unwrap_or(default_size),
+            edges: choice::<EdgesMode>("edges", options.edges.as_deref())?.unwrap_or_default(),
+            ..SynthesisRequest::default()
+        })
+    }
+}
+
+fn millis(d: Duration) -> HeaderValue {
+    HeaderValue::from_str(&format!("{:.1}", d.as_secs_f64() * 1000.0))
+        .unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// Runs blocking work (decoding, encoding images) off the async executor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// Make an image from a label map.
+///
+/// The map is the body (`image/png`) or the multipart field `label`, with
+/// optional `instance`, `style`, `seed`, `format`, `encoding`, `nearest`,
+/// `size` and `edges` fields (the same options work as query parameters).
+/// An instance map is resized with its label map when the model needs
+/// another size (nearest neighbour, as the reference's loader does).
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/synthesize",
+    params(("name" = String, Path, description = "model name"), SynthesisOptions),
+    request_body(description = "the label map (PNG), or multipart/form-data with a `label` field", content(
+        (Vec<u8> = "image/png"),
+        (Vec<u8> = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "the image; x-queue-time, x-inference-time, x-total-time (ms) and x-batch-size headers",
+            content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+        (status = 400, description = "malformed request", body = ErrorBody),
+        (status = 404, description = "no such model", body = ErrorBody),
+        (status = 413, description = "body or decoded image too large", body = ErrorBody),
+        (status = 415, description = "unsupported content type", body = ErrorBody),
+        (status = 422, description = "a map or style this model cannot take", body = ErrorBody),
+        (status = 503, description = "the model's queue is full; retry after Retry-After seconds", body = ErrorBody),
+        (status = 504, description = "no image within the request timeout", body = ErrorBody),
+        (status = 500, description = "internal error (details in the server log)", body = ErrorBody),
+    )
+)]
+pub async fn synthesize(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    form: SynthesisForm,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let worker = worker(&state, &name)?;
+    let format = choice::<ImageFormat>("format", form.options.format.as_deref())?
+        .unwrap_or(ImageFormat::Png);
+    let request = form.into_request(SizeMode::Input)?;
+    let limits = Limits {
+        max_pixels: state.config.max_pixels,
+    };
+    let card = worker.card().clone();
+    let prepared = blocking(move || Ok(pipeline::prepare(&card, &request, limits)?)).await?;
+    let receiver = worker.submit(prepared.work)?;
+    let done = tokio::time::timeout(state.config.request_timeout, receiver)
+        .await
+        .map_err(|_| {
+            ApiError::Timeout(format!(
+                "no image within {:?}; the server is busy, retry or raise --request-timeout",
+                state.config.request_timeout
+            ))
+        })?
+        .map_err(|_| ApiError::Internal("the model worker stopped".into()))??;
+    state.metrics.queued(&name, done.queue_time);
+    let finish = prepared.finish;
+    let image = done.image;
+    let bytes = blocking(move || {
+        let rgb = pipeline::render(&image, &finish)?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        rgb.write_to(&mut out, format.image_format())
+            .map_err(|e| ApiError::Internal(format!("encoding the image: {e}")))?;
+        Ok(out.into_inner())
+    })
+    .await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert("x-queue-time", millis(done.queue_time));
+    headers.insert("x-inference-time", millis(done.inference_time));
+    headers.insert("x-total-time", millis(started.elapsed()));
+    headers.insert("x-batch-size", HeaderValue::from(done.batch_size));
+    Ok((headers, bytes).into_response())
+}
+
+/// Read a label map with the rules of synthesis.
+///
+/// Takes what `synthesize` takes (an index, paletted or colour PNG, with
+/// `encoding` and `nearest`) and answers the class indices it decodes to:
+/// one byte per pixel, or two (big-endian) when the model has more than 256
+/// label values, row by row, resized (nearest) to the model's native size
+/// unless `size=input`. The painting page opens files through this, so a
+/// file means the same thing there as in the API.
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/label-map",
+    params(("name" = String, Path, description = "model name"), SynthesisOptions),
+    request_body(description = "the label map (PNG), or multipart/form-data with a `label` field", content(
+        (Vec<u8> = "image/png"),
+        (Vec<u8> = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "the class indices; x-width, x-height, x-bytes-per-value (1 or 2), x-source-width and x-source-height headers",
+            content((Vec<u8> = "application/octet-stream"))),
+        (status = 400, description = "malformed request", body = ErrorBody),
+        (status = 404, description = "no such model", body = ErrorBody),
+        (status = 413, description = "body or decoded image too large", body = ErrorBody),
+        (status = 415, description = "unsupported content type", body = ErrorBody),
+        (status = 422, description = "a map this model cannot take", body = ErrorBody),
+    )
+)]
+pub async fn read_label_map(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    form: SynthesisForm,
+) -> Result<Response, ApiError> {
+    let worker = worker(&state, &name)?;
+    let request = form.into_request(SizeMode::Native)?;
+    let limits = Limits {
+        max_pixels: state.config.max_pixels,
+    };
+    let card = worker.card().clone();
+    let per_value = if card.label_classes() > 256 { 2u16 } else { 1 };
+    let (bytes, size, source) = blocking(move || {
+        let label = pipeline::decode_label(&card, &request, limits)?;
+        let source = (label.width(), label.height());
+        let label = match request.size {
+            // As sent: the page keeps whatever size it is given.
+            SizeMode::Input => label,
+            mode => pipeline::sized(&card, label, None, mode)?.0,
+        };
+        let bytes: Vec<u8> = if per_value == 2 {
+            label
+                .labels()
+                .iter()
+                .flat_map(|&v| (v as u16).to_be_bytes())
+                .collect()
+        } else {
+            label.labels().iter().map(|&v| v as u8).collect()
+        };
+        Ok((bytes, (label.width(), label.height()), source))
+    })
+    .await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert("x-width", HeaderValue::from(size.0));
+    headers.insert("x-height", HeaderValue::from(size.1));
+    headers.insert("x-bytes-per-value", HeaderValue::from(per_value));
+    headers.insert("x-source-width", HeaderValue::from(source.0));
+    headers.insert("x-source-height", HeaderValue::from(source.1));
+    Ok((headers, bytes).into_response())
+}

@@ -1,0 +1,583 @@
+//! Which SPADE generator a checkpoint holds: read from the weights' names and
+//! shapes, checked against opt.txt and the importer's flags. Everything that
+//! the weights show is taken from them; the rest must come from opt.txt or a
+//! flag, and a contradiction is refused with both values and the fix.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::opt::{OptError, TrainOptions};
+use super::weights::Weights;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchError {
+    #[error(transparent)]
+    Opt(#[from] OptError),
+    #[error("{0}")]
+    Weights(String),
+    #[error("{0}")]
+    Contradiction(String),
+    #[error("{0}")]
+    Ambiguous(String),
+    #[error("norm_G `{0}` is not a generator normalisation the reference trains: expected [spectral]spade{{instance,batch,syncbatch}}<k>x<k>, for example spectralspadesyncbatch3x3 or spadeinstance5x5")]
+    UnknownNorm(String),
+    #[error("norm_E `{0}` is not an encoder normalisation the reference trains: expected [spectral]{{instance,batch,syncbatch,none}}, for example spectralinstance")]
+    UnknownEncoderNorm(String),
+}
+
+pub use crate::package::card::Upsampling;
+
+/// The parameter-free normalisation inside SPADE (or after an encoder conv).
+/// Batch and sync-batch are the same computation at inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamFreeNorm {
+    Instance,
+    Batch,
+    SyncBatch,
+}
+
+impl ParamFreeNorm {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "instance" => Some(Self::Instance),
+            "batch" => Some(Self::Batch),
+            // The reference spells it sync_batch in norm_E and syncbatch in norm_G.
+            "syncbatch" | "sync_batch" => Some(Self::SyncBatch),
+            _ => None,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Self::Instance => "instance",
+            Self::Batch => "batch",
+            Self::SyncBatch => "syncbatch",
+        }
+    }
+    pub fn uses_running_stats(self) -> bool {
+        self != Self::Instance
+    }
+}
+
+/// `norm_G`, e.g. `spectralspadesyncbatch3x3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GeneratorNorm {
+    pub spectral: bool,
+    pub param_free: ParamFreeNorm,
+    pub kernel: usize,
+}
+
+impl FromStr for GeneratorNorm {
+    type Err = ArchError;
+    fn from_str(s: &str) -> Result<Self, ArchError> {
+        let unknown = || ArchError::UnknownNorm(s.to_string());
+        let (spectral, rest) = match s.strip_prefix("spectral") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let rest = rest.strip_prefix("spade").ok_or_else(unknown)?;
+        let split = rest
+            .find(|c: char| c.is_ascii_digit())
+            .ok_or_else(unknown)?;
+        let param_free = ParamFreeNorm::parse(&rest[..split]).ok_or_else(unknown)?;
+        let (k1, k2) = rest[split..].split_once('x').ok_or_else(unknown)?;
+        let kernel: usize = k1.parse().map_err(|_| unknown())?;
+        if k1 != k2 || kernel.is_multiple_of(2) {
+            return Err(unknown());
+        }
+        Ok(Self {
+            spectral,
+            param_free,
+            kernel,
+        })
+    }
+}
+
+impl fmt::Display for GeneratorNorm {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let spectral = if self.spectral { "spectral" } else { "" };
+        let k = self.kernel;
+        write!(f, "{spectral}spade{}{k}x{k}", self.param_free.name())
+    }
+}
+
+/// `norm_E`, e.g. `spectralinstance`: optional spectral norm, then an optional norm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderNorm {
+    pub spectral: bool,
+    pub norm: Option<ParamFreeNorm>,
+}
+
+impl FromStr for EncoderNorm {
+    type Err = ArchError;
+    fn from_str(s: &str) -> Result<Self, ArchError> {
+        let (spectral, rest) = match s.strip_prefix("spectral") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let norm = match rest {
+            "" | "none" => None,
+            other => Some(
+                ParamFreeNorm::parse(other)
+                    .ok_or_else(|| ArchError::UnknownEncoderNorm(s.to_string()))?,
+            ),
+        };
+        Ok(Self { spectral, norm })
+    }
+}
+
+impl fmt::Display for EncoderNorm {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let spectral = if self.spectral { "spectral" } else { "" };
+        write!(
+            f,
+            "{spectral}{}",
+            self.norm.map_or("none", ParamFreeNorm::name)
+        )
+    }
+}
+
+/// What the importer's command line says, overriding opt.txt.
+#[derive(Debug, Clone, Default)]
+pub struct ArchFlags {
+    pub label_nc: Option<usize>,
+    pub contain_dontcare_label: Option<bool>,
+    pub no_instance: Option<bool>,
+    pub num_upsampling_layers: Option<Upsampling>,
+    pub crop_size: Option<usize>,
+    pub aspect_ratio: Option<f64>,
+    /// Classes in the table given with `--classes`, a hint for label_nc.
+    pub class_table_len: Option<usize>,
+}
+
+/// A fully determined SPADE generator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratorSpec {
+    pub label_nc: usize,
+    pub dontcare: bool,
+    pub instance: bool,
+    pub ngf: usize,
+    pub spade_hidden: usize,
+    pub norm: GeneratorNorm,
+    pub upsampling: Upsampling,
+    /// Some(z_dim) when the generator starts from z through a linear layer.
+    pub z_dim: Option<usize>,
+    /// Latent map size (height, width) at the native image size.
+    pub latent: (usize, usize),
+}
+
+impl GeneratorSpec {
+    /// Label values the graph accepts: the classes plus the dontcare class.
+    pub fn classes(&self) -> usize {
+        self.label_nc + self.dontcare as usize
+    }
+    pub fn semantic_nc(&self) -> usize {
+        self.classes() + self.instance as usize
+    }
+    /// Native image (height, width).
+    pub fn native(&self) -> (usize, usize) {
+        let f = 1 << self.upsampling.steps();
+        (self.latent.0 * f, self.latent.1 * f)
+    }
+    /// Height and width must be multiples of this (models without z only).
+    pub fn size_multiple(&self) -> usize {
+        1 << self.upsampling.steps()
+    }
+}
+
+/// The style encoder that maps an RGB image to mu and logvar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderSpec {
+    pub ndf: usize,
+    pub layers: usize,
+    pub norm: EncoderNorm,
+    pub z_dim: usize,
+}
+
+/// Python's round(): half to even, as the reference's `round(sw / aspect_ratio)`.
+fn round_half_even(x: f64) -> usize {
+    let r = x.round();
+    let v = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    };
+    v.max(0.0) as usize
+}
+
+/// The reference's latent size: sw = crop // 2^k, sh = round(sw / aspect).
+fn latent_size(crop: usize, aspect: f64, up: Upsampling) -> (usize, usize) {
+    let sw = crop >> up.steps();
+    (round_half_even(sw as f64 / aspect), sw)
+}
+
+fn mismatch(
+    what: &str,
+    opt_value: impl fmt::Display,
+    weights_value: impl fmt::Display,
+    fix: &str,
+) -> ArchError {
+    ArchError::Contradiction(format!(
+        "opt.txt says {what} {opt_value}, but the weights have {weights_value}; {fix}"
+    ))
+}
+
+pub fn generator_spec(
+    w: &Weights,
+    opt: Option<&TrainOptions>,
+    flags: &ArchFlags,
+) -> Result<GeneratorSpec, ArchError> {
+    let shared = w
+        .shape("head_0.norm_0.mlp_shared.0.weight")
+        .map_err(ArchError::Weights)?;
+    if shared.len() != 4 {
+        return Err(ArchError::Weights(format!(
+            "head_0.norm_0.mlp_shared.0.weight has shape {shared:?}; a SPADE generator has a 4-d convolution there"
+        )));
+    }
+    let (spade_hidden, semantic_nc, kernel) = (shared[0], shared[1], shared[2]);
+    let spectral = w.has("head_0.conv_0.weight_orig");
+    let running = w.has("head_0.norm_0.param_free_norm.running_mean");
+    let head = w.conv_shape("head_0.conv_0").map_err(ArchError::Weights)?;
+    if head[0] % 16 != 0 {
+        return Err(ArchError::Weights(format!(
+            "head_0.conv_0 has {} output channels; a SPADE generator has 16 × ngf there",
+            head[0]
+        )));
+    }
+    let ngf = head[0] / 16;
+    let fc = w.conv_shape("fc").map_err(ArchError::Weights)?;
+    let z_dim = (fc.len() == 2).then_some(fc[1]);
+    let has_up4 = w.has_prefix("up_4.");
+
+    let opt_str = |key: &str| opt.and_then(|o| o.get(key));
+    let opt_bool = |key: &str| opt.map(|o| o.bool(key)).transpose().map(Option::flatten);
+    let opt_usize = |key: &str| opt.map(|o| o.usize(key)).transpose().map(Option::flatten);
+
+    // Normalisation: the weights show spectral norm, running statistics and the kernel.
+    let norm = match opt_str("norm_G") {
+        Some(text) => {
+            let n: GeneratorNorm = text.parse()?;
+            if n.spectral != spectral {
+                let has = if spectral {
+                    "spectral norm (weight_orig, weight_u, weight_v)"
+                } else {
+                    "no spectral norm (plain weight)"
+                };
+                return Err(mismatch(
+                    "norm_G",
+                    text,
+                    has,
+                    "correct norm_G in opt.txt to match how the model was trained",
+                ));
+            }
+            if n.param_free.uses_running_stats() != running {
+                let has = if running {
+                    "batch-norm running statistics"
+                } else {
+                    "no running statistics (instance norm)"
+                };
+                return Err(mismatch("norm_G", text, has, "correct norm_G in opt.txt"));
+            }
+            if n.kernel != kernel {
+                return Err(mismatch(
+                    "norm_G",
+                    text,
+                    format!("{kernel}x{kernel} SPADE kernels"),
+                    "correct norm_G in opt.txt",
+                ));
+            }
+            n
+        }
+        None => GeneratorNorm {
+            spectral,
+            param_free: if running {
+                ParamFreeNorm::Batch
+            } else {
+                ParamFreeNorm::Instance
+            },
+            kernel,
+        },
+    };
+    if let Some(opt_ngf) = opt_usize("ngf")? {
+        if opt_ngf != ngf {
+            return Err(mismatch(
+                "ngf",
+                opt_ngf,
+                format!("ngf {ngf} (head_0 has {} channels)", 16 * ngf),
+                "correct ngf in opt.txt",
+            ));
+        }
+    }
+    if let Some(vae) = opt_bool("use_vae")? {
+        if vae != z_dim.is_some() {
+            let has = if vae {
+                "a convolutional fc (no VAE)"
+            } else {
+                "a linear fc from z (VAE)"
+            };
+            return Err(mismatch("use_vae", vae, has, "correct use_vae in opt.txt"));
+        }
+    }
+    if let (Some(z), Some(opt_z)) = (z_dim, opt_usize("z_dim")?) {
+        if z != opt_z {
+            return Err(mismatch(
+                "z_dim",
+                opt_z,
+                format!("z_dim {z}"),
+                "correct z_dim in opt.txt",
+            ));
+        }
+    }
+
+    // Upsampling: `most` shows as an extra block; normal and more look the same.
+    let opt_up = opt_str("num_upsampling_layers")
+        .map(str::parse::<Upsampling>)
+        .transpose()
+        .map_err(ArchError::Contradiction)?;
+    let upsampling = match flags.num_upsampling_layers.or(opt_up) {
+        Some(up) if (up == Upsampling::Most) != has_up4 => {
+            let has = if has_up4 { "an up_4 block (`most`)" } else { "no up_4 block (normal or more)" };
+            return Err(mismatch("num_upsampling_layers", up, has, "correct num_upsampling_layers (or --num-upsampling-layers)"));
+        }
+        Some(up) => up,
+        None if has_up4 => Upsampling::Most,
+        None => {
+            return Err(ArchError::Ambiguous(
+                "num_upsampling_layers is not known: `normal` and `more` cannot be told apart from the weights \
+                 (they differ only in where the network upsamples). Pass --num-upsampling-layers normal|more, \
+                 or keep the opt.txt that training wrote next to the checkpoint"
+                    .into(),
+            ))
+        }
+    };
+
+    let (label_nc, dontcare, instance) = semantic_split(semantic_nc, opt, flags)?;
+
+    let crop = flags.crop_size.or(opt_usize("crop_size")?);
+    let aspect = match flags.aspect_ratio {
+        Some(a) => Some(a),
+        None => opt.map(|o| o.f64("aspect_ratio")).transpose()?.flatten(),
+    };
+    if let Some(a) = aspect {
+        if !(a.is_finite() && a > 0.0) {
+            return Err(ArchError::Contradiction(format!(
+                "aspect_ratio {a} must be a positive number"
+            )));
+        }
+    }
+    let latent = match (z_dim, crop) {
+        (_, Some(crop)) => latent_size(crop, aspect.unwrap_or(1.0), upsampling),
+        (None, None) => latent_size(256, aspect.unwrap_or(1.0), upsampling),
+        (Some(_), None) => {
+            return Err(ArchError::Ambiguous(
+                "this VAE generator's image size is not known: its fc layer fixes the latent area but not its \
+                 height and width. Pass --crop-size and --aspect-ratio as used in training, or keep opt.txt"
+                    .into(),
+            ))
+        }
+    };
+    if latent.0 == 0 || latent.1 == 0 {
+        return Err(ArchError::Contradiction(format!(
+            "crop_size {} is too small for {upsampling} upsampling ({} steps): the latent map would be empty",
+            crop.unwrap_or(256),
+            upsampling.steps()
+        )));
+    }
+    if let Some(z) = z_dim {
+        let expected = 16 * ngf * latent.0 * latent.1;
+        if fc[0] != expected {
+            return Err(ArchError::Contradiction(format!(
+                "the VAE fc layer maps z ({z}) to {} values, but crop_size {} with aspect_ratio {} and {upsampling} upsampling \
+                 give a {}×{} latent map of 16·ngf = {} channels ({expected} values); correct crop_size / aspect_ratio / num_upsampling_layers",
+                fc[0],
+                crop.unwrap_or(0),
+                aspect.unwrap_or(1.0),
+                latent.0,
+                latent.1,
+                16 * ngf
+            )));
+        }
+    }
+
+    Ok(GeneratorSpec {
+        label_nc,
+        dontcare,
+        instance,
+        ngf,
+        spade_hidden,
+        norm,
+        upsampling,
+        z_dim,
+        latent,
+    })
+}
+
+/// Splits the weights' semantic channels into classes + dontcare + instance edge.
+fn semantic_split(
+    semantic_nc: usize,
+    opt: Option<&TrainOptions>,
+    flags: &ArchFlags,
+) -> Result<(usize, bool, bool), ArchError> {
+    let opt_label_nc = opt.map(|o| o.usize("label_nc")).transpose()?.flatten();
+    let opt_dontcare = opt
+        .map(|o| o.bool("contain_dontcare_label"))
+        .transpose()?
+        .flatten();
+    let opt_no_instance = opt.map(|o| o.bool("no_instance")).transpose()?.flatten();
+    let label_nc = flags.label_nc.or(opt_label_nc);
+    let dontcare = flags.contain_dontcare_label.or(opt_dontcare);
+    let instance = flags.no_instance.or(opt_no_instance).map(|n| !n);
+
+    let label_nc = match label_nc {
+        Some(n) => n,
+        None => match (flags.class_table_len, dontcare, instance) {
+            (_, Some(d), Some(i)) if semantic_nc > d as usize + i as usize => semantic_nc - d as usize - i as usize,
+            (Some(n), _, _) => n,
+            _ => {
+                return Err(ArchError::Ambiguous(format!(
+                    "the weights have {semantic_nc} semantic input channels, but how many are classes is not known \
+                     (channels = label_nc + 1 if dontcare + 1 if instance edges). Pass --label-nc N, or --classes TABLE, \
+                     or keep the opt.txt that training wrote"
+                )))
+            }
+        },
+    };
+    let extra = semantic_nc as i64 - label_nc as i64;
+    let from_flags = |d: bool, i: bool| (label_nc, d, i);
+    let total = |d: bool, i: bool| label_nc + d as usize + i as usize;
+    match (dontcare, instance) {
+        (Some(d), Some(i)) if total(d, i) == semantic_nc => Ok(from_flags(d, i)),
+        (Some(d), Some(i)) => {
+            let hint = match extra {
+                0 => "--contain-dontcare-label false --no-instance true".to_string(),
+                1 if !d && i => "the weights have one channel fewer: if the model has a dontcare class but no instance edges, pass --contain-dontcare-label true --no-instance true".to_string(),
+                1 if d && !i => "pass --no-instance false if the model was trained with instance maps, or --contain-dontcare-label false --no-instance false".to_string(),
+                1 => "pass --contain-dontcare-label true or --no-instance false, whichever matches training".to_string(),
+                2 => "pass --contain-dontcare-label true --no-instance false".to_string(),
+                _ => format!("label_nc must be {} to {semantic_nc}; check --label-nc", semantic_nc.saturating_sub(2)),
+            };
+            Err(ArchError::Contradiction(format!(
+                "the weights have {semantic_nc} semantic channels, but the options give {}: label_nc {label_nc} + {} dontcare + {} instance; {hint}",
+                total(d, i),
+                d as u8,
+                i as u8
+            )))
+        }
+        (d, i) => {
+            // Infer what is unknown from the channel count; refuse if more than one split fits.
+            let candidates: Vec<(bool, bool)> =
+                [(false, false), (true, false), (false, true), (true, true)]
+                    .into_iter()
+                    .filter(|&(cd, ci)| {
+                        d.is_none_or(|d| d == cd)
+                            && i.is_none_or(|i| i == ci)
+                            && total(cd, ci) == semantic_nc
+                    })
+                    .collect();
+            match candidates.as_slice() {
+                [(cd, ci)] => Ok(from_flags(*cd, *ci)),
+                [] => Err(ArchError::Contradiction(format!(
+                    "the weights have {semantic_nc} semantic channels, which label_nc {label_nc} cannot explain \
+                     (at most label_nc + 1 dontcare + 1 instance = {}); check --label-nc / --classes",
+                    label_nc + 2
+                ))),
+                _ => Err(ArchError::Ambiguous(format!(
+                    "the weights have {semantic_nc} semantic channels = label_nc {label_nc} + 1, which is either a dontcare \
+                     class or the instance edge channel; pass --contain-dontcare-label true --no-instance true, or \
+                     --contain-dontcare-label false --no-instance false"
+                ))),
+            }
+        }
+    }
+}
+
+pub fn encoder_spec(w: &Weights, opt: Option<&TrainOptions>) -> Result<EncoderSpec, ArchError> {
+    let layers = (1..=6)
+        .take_while(|i| w.has_prefix(&format!("layer{i}.")))
+        .count();
+    if layers != 6 {
+        return Err(ArchError::Weights(format!(
+            "the encoder has {layers} conv layers (layer1..); the reference's ConvEncoder works only with 6 \
+             (crop_size >= 256): with 5 its fc layer does not fit the 8×8 feature map, and the reference fails too"
+        )));
+    }
+    let first = w.conv_shape("layer1.0").map_err(ArchError::Weights)?;
+    let ndf = first[0];
+    let spectral = w.has("layer1.0.weight_orig");
+    let running = w.has("layer1.1.running_mean");
+    let has_bias = w.has("layer1.0.bias");
+    let seen = EncoderNorm {
+        spectral,
+        norm: if running {
+            Some(ParamFreeNorm::Batch)
+        } else if has_bias {
+            None
+        } else {
+            Some(ParamFreeNorm::Instance)
+        },
+    };
+    let norm = match opt.and_then(|o| o.get("norm_E")) {
+        Some(text) => {
+            let n: EncoderNorm = text.parse()?;
+            let same_norm = n.norm.map(ParamFreeNorm::uses_running_stats)
+                == seen.norm.map(ParamFreeNorm::uses_running_stats);
+            if n.spectral != seen.spectral || !same_norm {
+                return Err(mismatch(
+                    "norm_E",
+                    text,
+                    format!("an encoder normalised as {seen}"),
+                    "correct norm_E in opt.txt",
+                ));
+            }
+            n
+        }
+        None => seen,
+    };
+    let mu = w.conv_shape("fc_mu").map_err(ArchError::Weights)?;
+    Ok(EncoderSpec {
+        ndf,
+        layers,
+        norm,
+        z_dim: mu[0],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_reference_norm_variant() {
+        for text in [
+            "spectralspadesyncbatch3x3",
+            "spadebatch5x5",
+            "spectralspadeinstance3x3",
+            "spadeinstance5x5",
+        ] {
+            let norm: GeneratorNorm = text.parse().unwrap();
+            assert_eq!(norm.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_norm_variants() {
+        for text in [
+            "spectralspadegroup3x3",
+            "spadeinstance3x5",
+            "instance",
+            "spadebatch4x4",
+            "spectralspadebatch",
+        ] {
+            let err = text.parse::<GeneratorNorm>().unwrap_err().to_string();
+            assert!(err.contains(text) && err.contains("expected"), "{err}");
+        }
+    }
+
+    #[test]
+    fn latent_size_rounds_half_to_even_like_python() {
+        assert_eq!(latent_size(256, 2.0, Upsampling::More), (2, 4));
+        assert_eq!(latent_size(256, 1.0, Upsampling::Normal), (8, 8));
+        assert_eq!(round_half_even(2.5), 2);
+        assert_eq!(round_half_even(3.5), 4);
+    }
+}

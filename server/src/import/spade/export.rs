@@ -1,0 +1,557 @@
+//! Builds the ONNX graphs of a SPADE generator and its style encoder from a
+//! determined spec and the folded weights.
+//!
+//! The generator takes class indices, not a one-hot tensor. A convolution of
+//! a one-hot map is a sum, over the kernel taps, of weight columns looked up by
+//! class, so every first SPADE convolution (and the fc layer) becomes k² Gathers
+//! and Adds. The instance edge channel is folded into the lookup: index
+//! `class + classes·edge` selects a row that already adds the edge weights.
+//! Nearest resizing of the map happens on indices, with PyTorch's float32 rule
+//! src = min(floor(dst · in/out), in − 1).
+
+use std::collections::HashMap;
+
+use super::arch::{EncoderSpec, GeneratorSpec, ParamFreeNorm};
+use super::weights::{Layer, Weights};
+use crate::import::onnx::proto::{Dim, ElemType, Model};
+use crate::import::onnx::{float, int, ints, string, GraphBuilder};
+
+pub use crate::package::graph::*;
+/// The encoder's fixed working size; the reference resizes any style image to it.
+pub const ENCODER_SIZE: i64 = 256;
+
+const SLOPE: f32 = 0.2;
+const EPS: f32 = 1e-5;
+
+/// Options that change the graph but not its meaning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// Store weights as float16 (computation stays float32).
+    pub half_weights: bool,
+}
+
+struct GeneratorGraph<'a> {
+    g: GraphBuilder,
+    w: &'a Weights,
+    spec: &'a GeneratorSpec,
+    /// Combined class/edge index map at full resolution, (N, H, W) int64.
+    index: String,
+    /// (H, W) of the input as 1-d int64 tensors of length 1.
+    input_hw: (String, String),
+    /// Index maps resized to each level, by level.
+    levels: HashMap<usize, String>,
+    /// (h, w) of level 0 as 1-d int64 tensors of length 1.
+    latent_hw: (String, String),
+}
+
+pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Result<Model, String> {
+    let mut g = GraphBuilder::new("spade_generator");
+    g.half_weights = opts.half_weights;
+    let (dims_h, dims_w) = if spec.z_dim.is_some() {
+        let (h, w) = spec.native();
+        (Dim::Fixed(h as i64), Dim::Fixed(w as i64))
+    } else {
+        (Dim::Named("height".into()), Dim::Named("width".into()))
+    };
+    let map_dims = || vec![Dim::Named("batch".into()), dims_h.clone(), dims_w.clone()];
+    let label = g.input(LABEL_INPUT, ElemType::Int64, map_dims());
+    let index = if spec.instance {
+        let edges = g.input(EDGES_INPUT, ElemType::Int64, map_dims());
+        let classes = g.scalar_i64("classes", spec.classes() as i64);
+        let offset = g.binary("Mul", &edges, &classes);
+        g.binary("Add", &label, &offset)
+    } else {
+        label.clone()
+    };
+    let shape = g.node("Shape", &[&label], vec![], "shape");
+    let input_hw = (slice1(&mut g, &shape, 1), slice1(&mut g, &shape, 2));
+    let latent_hw = if spec.z_dim.is_some() {
+        (
+            g.vec_i64("latent_h", &[spec.latent.0 as i64]),
+            g.vec_i64("latent_w", &[spec.latent.1 as i64]),
+        )
+    } else {
+        let f = g.vec_i64("factor", &[spec.size_multiple() as i64]);
+        (
+            g.binary("Div", &input_hw.0, &f),
+            g.binary("Div", &input_hw.1, &f),
+        )
+    };
+    let mut gg = GeneratorGraph {
+        g,
+        w,
+        spec,
+        index,
+        input_hw,
+        levels: HashMap::new(),
+        latent_hw,
+    };
+    let image = gg.build()?;
+    let mut g = gg.g;
+    let out_dims = match spec.z_dim {
+        Some(_) => {
+            let (h, w) = spec.native();
+            vec![
+                Dim::Named("batch".into()),
+                Dim::Fixed(3),
+                Dim::Fixed(h as i64),
+                Dim::Fixed(w as i64),
+            ]
+        }
+        None => vec![
+            Dim::Named("batch".into()),
+            Dim::Fixed(3),
+            Dim::Named("height".into()),
+            Dim::Named("width".into()),
+        ],
+    };
+    g.output(&image, IMAGE_OUTPUT, ElemType::Float, out_dims);
+    let unused = w.unused();
+    if !unused.is_empty() {
+        return Err(format!(
+            "{} has tensors this SPADE generator does not use: {}; it was trained with a different architecture",
+            w.origin(),
+            preview(&unused)
+        ));
+    }
+    Ok(g.finish("SPADE generator imported by easel", vec![]))
+}
+
+fn preview(keys: &[String]) -> String {
+    let shown: Vec<&str> = keys.iter().take(5).map(String::as_str).collect();
+    let more = keys.len().saturating_sub(5);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Element `i` of a 1-d int64 tensor, as a 1-d tensor of length 1.
+fn slice1(g: &mut GraphBuilder, v: &str, i: i64) -> String {
+    let s = g.vec_i64("start", &[i]);
+    let e = g.vec_i64("end", &[i + 1]);
+    g.node("Slice", &[v, &s, &e], vec![], "dim")
+}
+
+impl GeneratorGraph<'_> {
+    fn build(&mut self) -> Result<String, String> {
+        let spec = self.spec.clone();
+        let nf = spec.ngf;
+        let mut x = match spec.z_dim {
+            Some(z_dim) => {
+                let g = &mut self.g;
+                let z = g.input(
+                    Z_INPUT,
+                    ElemType::Float,
+                    vec![Dim::Named("batch".into()), Dim::Fixed(z_dim as i64)],
+                );
+                let out = 16 * nf * spec.latent.0 * spec.latent.1;
+                let fc = self.w.layer("fc", &[out, z_dim], true)?;
+                let g = &mut self.g;
+                let wt = g.weight("fc_w", &fc.shape, &fc.weight);
+                let b = g.weight("fc_b", &[out], fc.bias.as_deref().unwrap_or_default());
+                let y = g.node("Gemm", &[&z, &wt, &b], vec![int("transB", 1)], "fc");
+                let shape = g.vec_i64(
+                    "latent_shape",
+                    &[
+                        -1,
+                        16 * nf as i64,
+                        spec.latent.0 as i64,
+                        spec.latent.1 as i64,
+                    ],
+                );
+                g.node("Reshape", &[&y, &shape], vec![], "latent")
+            }
+            None => {
+                let fc = self
+                    .w
+                    .layer("fc", &[16 * nf, spec.semantic_nc(), 3, 3], true)?;
+                self.onehot_conv(0, &fc, false)
+            }
+        };
+        let mut level = 0;
+        let blocks: Vec<(&str, usize, usize, bool)> = {
+            let more = spec.upsampling != super::arch::Upsampling::Normal;
+            let mut b = vec![
+                ("head_0", 16 * nf, 16 * nf, false),
+                ("G_middle_0", 16 * nf, 16 * nf, true),
+                ("G_middle_1", 16 * nf, 16 * nf, more),
+            ];
+            b.extend([
+                ("up_0", 16 * nf, 8 * nf, true),
+                ("up_1", 8 * nf, 4 * nf, true),
+                ("up_2", 4 * nf, 2 * nf, true),
+                ("up_3", 2 * nf, nf, true),
+            ]);
+            if spec.upsampling == super::arch::Upsampling::Most {
+                b.push(("up_4", nf, nf / 2, true));
+            }
+            b
+        };
+        for (name, fin, fout, upsample_before) in blocks {
+            if upsample_before {
+                x = self.upsample(&x);
+                level += 1;
+            }
+            x = self.resnet_block(&x, level, name, fin, fout)?;
+        }
+        let final_nc = if spec.upsampling == super::arch::Upsampling::Most {
+            nf / 2
+        } else {
+            nf
+        };
+        let conv_img = self.w.layer("conv_img", &[3, final_nc, 3, 3], true)?;
+        let a = self.g.leaky_relu(&x, SLOPE);
+        let y = self.conv(&a, &conv_img, 1, "conv_img");
+        Ok(self.g.node("Tanh", &[&y], vec![], "tanh"))
+    }
+
+    fn conv(&mut self, x: &str, layer: &Layer, stride: usize, hint: &str) -> String {
+        conv_layer(&mut self.g, x, layer, stride, hint)
+    }
+
+    fn upsample(&mut self, x: &str) -> String {
+        let g = &mut self.g;
+        let scales = g.const_f32("scales", &[4], &[1.0, 1.0, 2.0, 2.0]);
+        let attrs = vec![
+            string("mode", "nearest"),
+            string("coordinate_transformation_mode", "asymmetric"),
+            string("nearest_mode", "floor"),
+        ];
+        g.node("Resize", &[x, "", &scales], attrs, "up")
+    }
+
+    /// Source indices of nearest resizing from `input` to `output` elements.
+    fn nearest_indices(&mut self, input: &str, output: &str) -> String {
+        let g = &mut self.g;
+        let to_float = vec![int("to", ElemType::Float as i64)];
+        let zero = g.scalar_i64("zero", 0);
+        let one = g.scalar_i64("one", 1);
+        let axes = g.vec_i64("axes0", &[0]);
+        let out_scalar = g.node("Squeeze", &[output, &axes], vec![], "len");
+        let range = g.node("Range", &[&zero, &out_scalar, &one], vec![], "range");
+        let in_f = g.node("Cast", &[input], to_float.clone(), "in_f");
+        let out_f = g.node("Cast", &[output], to_float.clone(), "out_f");
+        let scale = g.binary("Div", &in_f, &out_f);
+        let range_f = g.node("Cast", &[&range], to_float, "range_f");
+        let src = g.binary("Mul", &range_f, &scale);
+        let src = g.node("Floor", &[&src], vec![], "floor");
+        let src = g.node(
+            "Cast",
+            &[&src],
+            vec![int("to", ElemType::Int64 as i64)],
+            "src",
+        );
+        let one_v = g.vec_i64("one", &[1]);
+        let last = g.binary("Sub", input, &one_v);
+        g.binary("Min", &src, &last)
+    }
+
+    /// The index map nearest-resized to level `level` (latent size × 2^level).
+    fn level_index(&mut self, level: usize) -> String {
+        if let Some(v) = self.levels.get(&level) {
+            return v.clone();
+        }
+        let factor = self.g.vec_i64("level_factor", &[1 << level]);
+        let (lh, lw) = self.latent_hw.clone();
+        let h = self.g.binary("Mul", &lh, &factor);
+        let w = self.g.binary("Mul", &lw, &factor);
+        let (ih, iw) = self.input_hw.clone();
+        let rows = self.nearest_indices(&ih, &h);
+        let cols = self.nearest_indices(&iw, &w);
+        let index = self.index.clone();
+        let r = self
+            .g
+            .node("Gather", &[&index, &rows], vec![int("axis", 1)], "rows");
+        let v = self
+            .g
+            .node("Gather", &[&r, &cols], vec![int("axis", 2)], "level_index");
+        self.levels.insert(level, v.clone());
+        v
+    }
+
+    /// A convolution of the one-hot semantic map at `level`, as k² lookups.
+    fn onehot_conv(&mut self, level: usize, layer: &Layer, relu: bool) -> String {
+        let (out, sem, k) = (layer.shape[0], layer.shape[1], layer.shape[2]);
+        let classes = self.spec.classes();
+        let rows = if self.spec.instance {
+            2 * classes
+        } else {
+            classes
+        };
+        let pad_row = rows;
+        let p = k / 2;
+        let idx = self.level_index(level);
+        let g = &mut self.g;
+        let pads = g.vec_i64("pads", &[0, p as i64, p as i64, 0, p as i64, p as i64]);
+        let pad_value = g.scalar_i64("pad_row", pad_row as i64);
+        let padded = g.node(
+            "Pad",
+            &[&idx, &pads, &pad_value],
+            vec![string("mode", "constant")],
+            "padded",
+        );
+        let axes = g.vec_i64("axes12", &[1, 2]);
+        let mut sum: Option<String> = None;
+        for dy in 0..k {
+            for dx in 0..k {
+                // Row r holds W[:, r, dy, dx]; instance rows add the edge channel.
+                let mut table = vec![0f32; (rows + 1) * out];
+                for r in 0..rows {
+                    let c = r % classes;
+                    let edge = r >= classes;
+                    for o in 0..out {
+                        let at = |ch: usize| layer.weight[((o * sem + ch) * k + dy) * k + dx];
+                        let mut v = at(c);
+                        if edge {
+                            v += at(sem - 1);
+                        }
+                        if dy == p && dx == p {
+                            v += layer.bias.as_ref().map_or(0.0, |b| b[o]);
+                        }
+                        table[r * out + o] = v;
+                    }
+                }
+                let t = g.weight("tap", &[rows + 1, out], &table);
+                let end = |d: usize| {
+                    if d == 2 * p {
+                        i64::MAX
+                    } else {
+                        d as i64 - 2 * p as i64
+                    }
+                };
+                let starts = g.vec_i64("starts", &[dy as i64, dx as i64]);
+                let ends = g.vec_i64("ends", &[end(dy), end(dx)]);
+                let shifted = g.node(
+                    "Slice",
+                    &[&padded, &starts, &ends, &axes],
+                    vec![],
+                    "shifted",
+                );
+                let looked_up = g.node("Gather", &[&t, &shifted], vec![int("axis", 0)], "lookup");
+                sum = Some(match sum {
+                    None => looked_up,
+                    Some(acc) => g.binary("Add", &acc, &looked_up),
+                });
+            }
+        }
+        let mut y = sum.unwrap_or_default();
+        if relu {
+            y = g.node("Relu", &[&y], vec![], "relu");
+        }
+        g.node(
+            "Transpose",
+            &[&y],
+            vec![ints("perm", &[0, 3, 1, 2])],
+            "nchw",
+        )
+    }
+
+    /// SPADE: param-free norm of x, modulated by γ and β computed from the map.
+    fn spade(
+        &mut self,
+        x: &str,
+        level: usize,
+        prefix: &str,
+        channels: usize,
+    ) -> Result<String, String> {
+        let spec = self.spec;
+        let (k, hidden, sem) = (spec.norm.kernel, spec.spade_hidden, spec.semantic_nc());
+        let shared = self.w.layer(
+            &format!("{prefix}.mlp_shared.0"),
+            &[hidden, sem, k, k],
+            true,
+        )?;
+        let gamma = self.w.layer(
+            &format!("{prefix}.mlp_gamma"),
+            &[channels, hidden, k, k],
+            true,
+        )?;
+        let beta = self.w.layer(
+            &format!("{prefix}.mlp_beta"),
+            &[channels, hidden, k, k],
+            true,
+        )?;
+        // γ' = s·(1 + γ), where s is 1/std for batch norm and 1 for instance norm,
+        // so that out = (x − mean)·γ' + β, or norm(x)·γ' + β.
+        let (normalized, inv_std) = if spec.norm.param_free == ParamFreeNorm::Instance {
+            let g = &mut self.g;
+            let ones = g.const_f32("ones", &[channels], &vec![1.0; channels]);
+            let zeros = g.const_f32("zeros", &[channels], &vec![0.0; channels]);
+            let n = g.node(
+                "InstanceNormalization",
+                &[x, &ones, &zeros],
+                vec![float("epsilon", EPS)],
+                "inorm",
+            );
+            (n, vec![1.0; channels])
+        } else {
+            let (mean, inv_std) = self
+                .w
+                .running_stats(&format!("{prefix}.param_free_norm"), channels)?;
+            let g = &mut self.g;
+            let m = g.const_f32("mean", &[1, channels, 1, 1], &mean);
+            (g.binary("Sub", x, &m), inv_std)
+        };
+        let per_out = hidden * k * k;
+        let mut weight = Vec::with_capacity(2 * channels * per_out);
+        let mut bias = Vec::with_capacity(2 * channels);
+        let gb = gamma.bias.as_deref().unwrap_or_default();
+        for c in 0..channels {
+            weight.extend(
+                gamma.weight[c * per_out..(c + 1) * per_out]
+                    .iter()
+                    .map(|&v| v * inv_std[c]),
+            );
+            bias.push(inv_std[c] * (1.0 + gb[c]));
+        }
+        weight.extend_from_slice(&beta.weight);
+        bias.extend_from_slice(beta.bias.as_deref().unwrap_or_default());
+        let modulation = Layer {
+            shape: vec![2 * channels, hidden, k, k],
+            weight,
+            bias: Some(bias),
+        };
+        let actv = self.onehot_conv(level, &shared, true);
+        let gb = self.conv(&actv, &modulation, 1, "gamma_beta");
+        let g = &mut self.g;
+        let split = g.vec_i64("split", &[channels as i64, channels as i64]);
+        let parts = g.node_n("Split", &[&gb, &split], vec![int("axis", 1)], "gb", 2);
+        let scaled = g.binary("Mul", &normalized, &parts[0]);
+        Ok(g.binary("Add", &scaled, &parts[1]))
+    }
+
+    fn resnet_block(
+        &mut self,
+        x: &str,
+        level: usize,
+        prefix: &str,
+        fin: usize,
+        fout: usize,
+    ) -> Result<String, String> {
+        let fmid = fin.min(fout);
+        let shortcut = if fin != fout {
+            let n = self.spade(x, level, &format!("{prefix}.norm_s"), fin)?;
+            let conv_s = self
+                .w
+                .layer(&format!("{prefix}.conv_s"), &[fout, fin, 1, 1], false)?;
+            self.conv(&n, &conv_s, 1, "conv_s")
+        } else {
+            x.to_string()
+        };
+        let conv_0 = self
+            .w
+            .layer(&format!("{prefix}.conv_0"), &[fmid, fin, 3, 3], true)?;
+        let conv_1 = self
+            .w
+            .layer(&format!("{prefix}.conv_1"), &[fout, fmid, 3, 3], true)?;
+        let n0 = self.spade(x, level, &format!("{prefix}.norm_0"), fin)?;
+        let a0 = self.g.leaky_relu(&n0, SLOPE);
+        let dx = self.conv(&a0, &conv_0, 1, "conv_0");
+        let n1 = self.spade(&dx, level, &format!("{prefix}.norm_1"), fmid)?;
+        let a1 = self.g.leaky_relu(&n1, SLOPE);
+        let dx = self.conv(&a1, &conv_1, 1, "conv_1");
+        Ok(self.g.binary("Add", &shortcut, &dx))
+    }
+}
+
+fn conv_layer(g: &mut GraphBuilder, x: &str, layer: &Layer, stride: usize, hint: &str) -> String {
+    let k = layer.shape[2];
+    let w = g.weight(&format!("{hint}_w"), &layer.shape, &layer.weight);
+    let b = layer
+        .bias
+        .as_ref()
+        .map(|b| g.weight(&format!("{hint}_b"), &[b.len()], b));
+    g.conv(x, &w, b.as_deref(), k, stride, hint)
+}
+
+/// The style encoder: RGB in [-1, 1] (any size, resized bilinearly to 256×256)
+/// to mu and logvar.
+pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<Model, String> {
+    let mut g = GraphBuilder::new("spade_encoder");
+    g.half_weights = opts.half_weights;
+    let batch = || Dim::Named("batch".into());
+    let image = g.input(
+        STYLE_INPUT,
+        ElemType::Float,
+        vec![
+            batch(),
+            Dim::Fixed(3),
+            Dim::Named("height".into()),
+            Dim::Named("width".into()),
+        ],
+    );
+    let shape = g.node("Shape", &[&image], vec![], "shape");
+    let s = g.vec_i64("s", &[0]);
+    let e = g.vec_i64("e", &[2]);
+    let nc = g.node("Slice", &[&shape, &s, &e], vec![], "nc");
+    let hw = g.vec_i64("hw", &[ENCODER_SIZE, ENCODER_SIZE]);
+    let sizes = g.node("Concat", &[&nc, &hw], vec![int("axis", 0)], "sizes");
+    let attrs = vec![
+        string("mode", "linear"),
+        string("coordinate_transformation_mode", "half_pixel"),
+    ];
+    let mut x = g.node("Resize", &[&image, "", "", &sizes], attrs, "resized");
+    let ndf = spec.ndf;
+    let channels = [3, ndf, 2 * ndf, 4 * ndf, 8 * ndf, 8 * ndf, 8 * ndf];
+    for i in 1..=spec.layers {
+        if i > 1 {
+            x = g.leaky_relu(&x, SLOPE);
+        }
+        let prefix = format!("layer{i}");
+        let (cin, cout) = (channels[i - 1], channels[i]);
+        let has_norm = spec.norm.norm.is_some();
+        let mut conv = w.layer(&format!("{prefix}.0"), &[cout, cin, 3, 3], !has_norm)?;
+        match spec.norm.norm {
+            None => {}
+            Some(ParamFreeNorm::Instance) => {}
+            Some(_) => {
+                // Batch norm right after a bias-free conv folds into it.
+                let bn = w.batch_norm(&format!("{prefix}.1"), cout)?;
+                let per_out = cin * 9;
+                for o in 0..cout {
+                    conv.weight[o * per_out..(o + 1) * per_out]
+                        .iter_mut()
+                        .for_each(|v| *v *= bn.scale[o]);
+                }
+                conv.bias = Some(bn.shift);
+            }
+        }
+        x = conv_layer(&mut g, &x, &conv, 2, &prefix);
+        if spec.norm.norm == Some(ParamFreeNorm::Instance) {
+            let ones = g.const_f32("ones", &[cout], &vec![1.0; cout]);
+            let zeros = g.const_f32("zeros", &[cout], &vec![0.0; cout]);
+            x = g.node(
+                "InstanceNormalization",
+                &[&x, &ones, &zeros],
+                vec![float("epsilon", EPS)],
+                "inorm",
+            );
+        }
+    }
+    x = g.leaky_relu(&x, SLOPE);
+    let flat = g.node("Flatten", &[&x], vec![int("axis", 1)], "flat");
+    let features = channels[spec.layers] * 4 * 4;
+    for (name, out) in [("fc_mu", MU_OUTPUT), ("fc_var", LOGVAR_OUTPUT)] {
+        let fc = w.layer(name, &[spec.z_dim, features], true)?;
+        let wt = g.weight(name, &fc.shape, &fc.weight);
+        let b = g.weight(name, &[spec.z_dim], fc.bias.as_deref().unwrap_or_default());
+        let y = g.node("Gemm", &[&flat, &wt, &b], vec![int("transB", 1)], name);
+        g.output(
+            &y,
+            out,
+            ElemType::Float,
+            vec![batch(), Dim::Fixed(spec.z_dim as i64)],
+        );
+    }
+    let unused = w.unused();
+    if !unused.is_empty() {
+        return Err(format!(
+            "{} has tensors this style encoder does not use: {}; it was trained with a different architecture",
+            w.origin(),
+            preview(&unused)
+        ));
+    }
+    Ok(g.finish("SPADE style encoder imported by easel", vec![]))
+}

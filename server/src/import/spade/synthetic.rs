@@ -1,0 +1,179 @@
+//! Random-weight state dicts in the reference's layout, for benchmarks of
+//! full-size generators without a trained checkpoint.
+
+use crate::import::checkpoint::{StateDict, Tensor};
+
+use super::arch::{GeneratorSpec, Upsampling};
+
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+}
+
+fn put(sd: &mut StateDict, rng: &mut Rng, key: String, shape: Vec<usize>, scale: f32) {
+    let n = shape.iter().product();
+    let data = (0..n).map(|_| rng.uniform() * scale).collect();
+    sd.insert(key, Tensor { shape, data });
+}
+
+/// A conv (or linear) layer with xavier-uniform weights, spectral-normed when asked.
+fn layer(
+    sd: &mut StateDict,
+    rng: &mut Rng,
+    prefix: &str,
+    shape: Vec<usize>,
+    bias: bool,
+    spectral: bool,
+) {
+    let fan_in: usize = shape[1..].iter().product();
+    let fan_out = shape[0] * shape[2..].iter().product::<usize>();
+    let bound = (6.0 / (fan_in + fan_out) as f32).sqrt();
+    let out = shape[0];
+    if spectral {
+        put(sd, rng, format!("{prefix}.weight_orig"), shape, bound);
+        put(sd, rng, format!("{prefix}.weight_u"), vec![out], 1.0);
+        put(sd, rng, format!("{prefix}.weight_v"), vec![fan_in], 1.0);
+    } else {
+        put(sd, rng, format!("{prefix}.weight"), shape, bound);
+    }
+    if bias {
+        put(sd, rng, format!("{prefix}.bias"), vec![out], 0.01);
+    }
+}
+
+fn spade(sd: &mut StateDict, rng: &mut Rng, spec: &GeneratorSpec, prefix: &str, channels: usize) {
+    let (k, hidden) = (spec.norm.kernel, spec.spade_hidden);
+    layer(
+        sd,
+        rng,
+        &format!("{prefix}.mlp_shared.0"),
+        vec![hidden, spec.semantic_nc(), k, k],
+        true,
+        false,
+    );
+    layer(
+        sd,
+        rng,
+        &format!("{prefix}.mlp_gamma"),
+        vec![channels, hidden, k, k],
+        true,
+        false,
+    );
+    layer(
+        sd,
+        rng,
+        &format!("{prefix}.mlp_beta"),
+        vec![channels, hidden, k, k],
+        true,
+        false,
+    );
+    if spec.norm.param_free.uses_running_stats() {
+        put(
+            sd,
+            rng,
+            format!("{prefix}.param_free_norm.running_mean"),
+            vec![channels],
+            0.1,
+        );
+        let var = (0..channels).map(|_| 1.0 + rng.uniform().abs()).collect();
+        sd.insert(
+            format!("{prefix}.param_free_norm.running_var"),
+            Tensor {
+                shape: vec![channels],
+                data: var,
+            },
+        );
+    }
+}
+
+/// Every tensor of the generator `spec` describes, with random values.
+pub fn random_generator(spec: &GeneratorSpec, seed: u64) -> StateDict {
+    let mut sd = StateDict::new();
+    let rng = &mut Rng(seed | 1);
+    let nf = spec.ngf;
+    let spectral = spec.norm.spectral;
+    match spec.z_dim {
+        Some(z) => layer(
+            &mut sd,
+            rng,
+            "fc",
+            vec![16 * nf * spec.latent.0 * spec.latent.1, z],
+            true,
+            false,
+        ),
+        None => layer(
+            &mut sd,
+            rng,
+            "fc",
+            vec![16 * nf, spec.semantic_nc(), 3, 3],
+            true,
+            false,
+        ),
+    }
+    let mut blocks = vec![
+        ("head_0", 16 * nf, 16 * nf),
+        ("G_middle_0", 16 * nf, 16 * nf),
+        ("G_middle_1", 16 * nf, 16 * nf),
+    ];
+    blocks.extend([
+        ("up_0", 16 * nf, 8 * nf),
+        ("up_1", 8 * nf, 4 * nf),
+        ("up_2", 4 * nf, 2 * nf),
+        ("up_3", 2 * nf, nf),
+    ]);
+    if spec.upsampling == Upsampling::Most {
+        blocks.push(("up_4", nf, nf / 2));
+    }
+    for (name, fin, fout) in blocks {
+        let fmid = fin.min(fout);
+        layer(
+            &mut sd,
+            rng,
+            &format!("{name}.conv_0"),
+            vec![fmid, fin, 3, 3],
+            true,
+            spectral,
+        );
+        layer(
+            &mut sd,
+            rng,
+            &format!("{name}.conv_1"),
+            vec![fout, fmid, 3, 3],
+            true,
+            spectral,
+        );
+        spade(&mut sd, rng, spec, &format!("{name}.norm_0"), fin);
+        spade(&mut sd, rng, spec, &format!("{name}.norm_1"), fmid);
+        if fin != fout {
+            layer(
+                &mut sd,
+                rng,
+                &format!("{name}.conv_s"),
+                vec![fout, fin, 1, 1],
+                false,
+                spectral,
+            );
+            spade(&mut sd, rng, spec, &format!("{name}.norm_s"), fin);
+        }
+    }
+    let final_nc = if spec.upsampling == Upsampling::Most {
+        nf / 2
+    } else {
+        nf
+    };
+    layer(
+        &mut sd,
+        rng,
+        "conv_img",
+        vec![3, final_nc, 3, 3],
+        true,
+        false,
+    );
+    sd
+}

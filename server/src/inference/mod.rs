@@ -1,0 +1,10 @@
+//! Running models: the ONNX Runtime sessions (`runtime`, `device`), the
+//! per-model queue and batcher (`queue`), and the one path from a synthesis
+//! request to images (`pipeline`). Nothing here knows about HTTP.
+
+pub mod device;
+pub mod loading;
+pub mod pipeline;
+pub mod queue;
+pub mod request;
+pub mod runtime;

@@ -1,0 +1,588 @@
+//! The one path from a synthesis request to an image. Every caller (the HTTP
+//! handlers, batch runs of `easel test` and `/api/v1/batches`, `easel
+//! generate`) states what it wants as a [`SynthesisRequest`]; [`prepare`]
+//! checks it against a model card and turns it into [`Work`] for the model
+//! (sizes, instance maps, dontcare, edges and style are decided here, once,
+//! with one set of messages); [`generate_batch`] runs works of one size in one
+//! generator call; [`render`] turns the output into the image the caller asked
+//! for.
+
+pub use super::request::*;
+use crate::inference::runtime::{GeneratorInput, ModelSession, Output, RuntimeError};
+use crate::package::maps::{InstanceMap, LabelMap, MapError};
+use crate::package::ModelCard;
+use crate::random::normal_samples;
+
+/// What is wrong with a request, or what failed while running it.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthesisError {
+    #[error(transparent)]
+    Map(#[from] MapError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("the style image cannot be read: {0}")]
+    StyleImage(String),
+    #[error("model {0} has no style encoder, so it cannot take a style image; use a seed instead")]
+    NoEncoder(String),
+    #[error(
+        "model {0} does not take a style: it has no z input; leave out the style image, seed and preset"
+    )]
+    NoStyle(String),
+    #[error("model {model} has no style preset `{preset}`; it has none (style presets come with packages that ship them)")]
+    NoPreset { model: String, preset: String },
+    #[error("the style vector has {given} values, but model {model} takes z of {z_dim}")]
+    StyleLength {
+        model: String,
+        given: usize,
+        z_dim: usize,
+    },
+    #[error("model {0} takes no per-pixel noise, so it cannot re-roll regions; leave out the region seeds")]
+    NoPixelNoise(String),
+    #[error(
+        "model {model} runs in {available} here, not {asked}; ask for `auto` or `{available}`"
+    )]
+    Compute {
+        model: String,
+        asked: Compute,
+        available: Compute,
+    },
+    #[error("the generator gave {0}")]
+    BadOutput(String),
+}
+
+/// The style as the model thread resolves it (the encoder runs there).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StyleInput {
+    /// The model takes no z.
+    None,
+    /// z from N(0, 1) with this seed.
+    Seed(u64),
+    /// z given.
+    Vector(Vec<f32>),
+    /// z from the style encoder: an RGB image, CHW in [-1, 1].
+    Encode {
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+        sample: Option<u64>,
+    },
+}
+
+impl StyleInput {
+    /// The style of an RGB image; with `sample`, z is drawn around its mu.
+    pub fn from_image(image: &image::RgbImage, sample: Option<u64>) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        StyleInput::Encode {
+            pixels: rgb_to_chw(image.as_raw(), height, width),
+            height,
+            width,
+            sample,
+        }
+    }
+}
+
+/// What the model thread runs for one image: a validated map at a size the
+/// model takes, its instance edges, and its style.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Work {
+    pub label: LabelMap,
+    /// 0/1 per pixel, for models that use instance edges.
+    pub edges: Option<Vec<u8>>,
+    pub style: StyleInput,
+}
+
+impl Work {
+    pub fn size(&self) -> (usize, usize) {
+        (self.label.width(), self.label.height())
+    }
+}
+
+/// What `render` needs to finish the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finish {
+    /// The label map's size as sent.
+    pub source: (usize, usize),
+    /// Scale the image to this (width, height), when it differs from the
+    /// size it was made at.
+    pub resize_to: Option<(usize, usize)>,
+}
+
+/// A request checked against a model: the work and how to finish it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub work: Work,
+    pub finish: Finish,
+}
+
+/// The label map of a request, decoded and validated against `card`.
+pub fn decode_label(
+    card: &ModelCard,
+    request: &SynthesisRequest,
+    limits: Limits,
+) -> Result<LabelMap, SynthesisError> {
+    Ok(LabelMap::decode(
+        &request.label,
+        card,
+        request.encoding,
+        limits.max_pixels,
+    )?)
+}
+
+/// The map (and instance map) at the size `mode` asks for, resized by
+/// nearest neighbour where needed, as the reference's loader resizes both.
+pub fn sized(
+    card: &ModelCard,
+    label: LabelMap,
+    instance: Option<InstanceMap>,
+    mode: SizeMode,
+) -> Result<(LabelMap, Option<InstanceMap>, Finish), SynthesisError> {
+    if let Some(inst) = &instance {
+        inst.check_size(&label)?;
+    }
+    let source = (label.width(), label.height());
+    let native = (card.native.width, card.native.height);
+    let fits = card.size_problem(source.1, source.0).is_none();
+    let target = match mode {
+        SizeMode::Native => native,
+        SizeMode::Input | SizeMode::Fit if fits => source,
+        SizeMode::Input | SizeMode::Fit => native,
+    };
+    let resize_to = (mode == SizeMode::Input && target != source).then_some(source);
+    let finish = Finish { source, resize_to };
+    if target == source {
+        return Ok((label, instance, finish));
+    }
+    let label = label.resized(target.0, target.1);
+    let instance = instance.map(|i| i.resized(target.0, target.1));
+    Ok((label, instance, finish))
+}
+
+/// Checks `request` against `card` and turns it into work for the model.
+/// Decoding images is the expensive part: run it off async executors.
+pub fn prepare(
+    card: &ModelCard,
+    request: &SynthesisRequest,
+    limits: Limits,
+) -> Result<Prepared, SynthesisError> {
+    check_compute(card, request.compute)?;
+    if !request.noise.regions.is_empty() {
+        return Err(SynthesisError::NoPixelNoise(card.name.clone()));
+    }
+    let label = decode_label(card, request, limits)?;
+    let instance = request
+        .instance
+        .as_ref()
+        .map(|b| InstanceMap::from_png(b, limits.max_pixels))
+        .transpose()?;
+    let (label, instance, finish) = sized(card, label, instance, request.size)?;
+    if let Some(problem) = card.size_problem(label.height(), label.width()) {
+        return Err(MapError::WrongSize(problem).into());
+    }
+    let edges = match (card.uses_instances, &instance, request.edges) {
+        (false, _, _) => None,
+        (true, Some(inst), _) => Some(inst.edges(&label)?),
+        (true, None, EdgesMode::Classes) => Some(label.class_edges()),
+        (true, None, EdgesMode::None) => Some(vec![0; label.width() * label.height()]),
+    };
+    let style = style_input(card, &request.style)?;
+    Ok(Prepared {
+        work: Work {
+            label,
+            edges,
+            style,
+        },
+        finish,
+    })
+}
+
+/// Every model runs in fp32 today; a request for other arithmetic is refused
+/// rather than answered in the wrong one.
+fn check_compute(card: &ModelCard, asked: Compute) -> Result<(), SynthesisError> {
+    let available = Compute::Fp32;
+    match asked {
+        Compute::Auto => Ok(()),
+        c if c == available => Ok(()),
+        asked => Err(SynthesisError::Compute {
+            model: card.name.clone(),
+            asked,
+            available,
+        }),
+    }
+}
+
+fn style_input(card: &ModelCard, style: &StyleSpec) -> Result<StyleInput, SynthesisError> {
+    // An unreadable file is a malformed request whatever the model.
+    let image = match style {
+        StyleSpec::Image { image, .. } => Some(
+            image::load_from_memory(image)
+                .map_err(|e| SynthesisError::StyleImage(e.to_string()))?
+                .to_rgb8(),
+        ),
+        _ => None,
+    };
+    let Some(z_dim) = card.z_dim else {
+        return match style {
+            StyleSpec::Default => Ok(StyleInput::None),
+            _ => Err(SynthesisError::NoStyle(card.name.clone())),
+        };
+    };
+    match style {
+        StyleSpec::Default => Ok(StyleInput::Seed(0)),
+        StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
+        StyleSpec::Image { .. } if !card.has_encoder => {
+            Err(SynthesisError::NoEncoder(card.name.clone()))
+        }
+        StyleSpec::Image { sample, .. } => match &image {
+            Some(rgb) => Ok(StyleInput::from_image(rgb, *sample)),
+            None => Err(SynthesisError::StyleImage("no image".into())),
+        },
+        StyleSpec::Preset { name, .. } => Err(SynthesisError::NoPreset {
+            model: card.name.clone(),
+            preset: name.clone(),
+        }),
+        StyleSpec::Vector(z) if z.0.len() != z_dim => Err(SynthesisError::StyleLength {
+            model: card.name.clone(),
+            given: z.0.len(),
+            z_dim,
+        }),
+        StyleSpec::Vector(z) => Ok(StyleInput::Vector(z.0.clone())),
+    }
+}
+
+/// RGB bytes (HWC) to the reference's input scaling: CHW in [-1, 1].
+pub fn rgb_to_chw(rgb: &[u8], height: usize, width: usize) -> Vec<f32> {
+    let mut out = vec![0f32; 3 * height * width];
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            out[c * height * width + i] = px[c] as f32 / 255.0 * 2.0 - 1.0;
+        }
+    }
+    out
+}
+
+/// The image of a (1, 3, H, W) output in [-1, 1], finished as `finish` says.
+pub fn render(output: &Output, finish: &Finish) -> Result<image::RgbImage, SynthesisError> {
+    let [1, 3, h, w] = output.shape[..] else {
+        return Err(SynthesisError::BadOutput(format!(
+            "an output of shape {:?}, not (1, 3, H, W)",
+            output.shape
+        )));
+    };
+    let plane = h * w;
+    let mut rgb = vec![0u8; 3 * plane];
+    for i in 0..plane {
+        for c in 0..3 {
+            let v = (output.data[c * plane + i] + 1.0) * 127.5;
+            rgb[3 * i + c] = v.round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    let image = image::RgbImage::from_raw(w as u32, h as u32, rgb)
+        .ok_or_else(|| SynthesisError::BadOutput("an image buffer of the wrong size".into()))?;
+    Ok(match finish.resize_to {
+        Some((w, h)) => image::imageops::resize(
+            &image,
+            w as u32,
+            h as u32,
+            image::imageops::FilterType::Triangle,
+        ),
+        None => image,
+    })
+}
+
+/// The z vector for `style`, on the model's thread (it may run the encoder).
+fn style_vector(
+    session: &mut ModelSession,
+    style: &StyleInput,
+) -> Result<Option<Vec<f32>>, SynthesisError> {
+    let card = &session.package.card;
+    let Some(z_dim) = card.z_dim else {
+        return Ok(None);
+    };
+    match style {
+        // prepare() gives models with z a style; seed 0 is its default.
+        StyleInput::None => Ok(Some(normal_samples(0, z_dim))),
+        StyleInput::Seed(seed) => Ok(Some(normal_samples(*seed, z_dim))),
+        StyleInput::Vector(z) => Ok(Some(z.clone())),
+        StyleInput::Encode {
+            pixels,
+            height,
+            width,
+            sample,
+        } => {
+            let name = card.name.clone();
+            let (mu, logvar) = session
+                .encode([1, 3, *height, *width], pixels)?
+                .ok_or(SynthesisError::NoEncoder(name))?;
+            Ok(Some(match sample {
+                None => mu.data,
+                Some(seed) => {
+                    let eps = normal_samples(*seed, z_dim);
+                    (0..z_dim)
+                        .map(|i| mu.data[i] + (0.5 * logvar.data[i]).exp() * eps[i])
+                        .collect()
+                }
+            }))
+        }
+    }
+}
+
+/// Images for `works`, which all have one size, in one generator call;
+/// (1, 3, H, W) each, in order.
+pub fn generate_batch(
+    session: &mut ModelSession,
+    works: &[Work],
+) -> Result<Vec<Output>, SynthesisError> {
+    let Some(first) = works.first() else {
+        return Ok(Vec::new());
+    };
+    let (w, h) = first.size();
+    let mut labels = Vec::with_capacity(works.len() * h * w);
+    let mut edges = Vec::new();
+    let mut z = Vec::new();
+    for work in works {
+        labels.extend(work.label.labels().iter().map(|&v| v as i64));
+        if let Some(e) = &work.edges {
+            edges.extend(e.iter().map(|&v| v as i64));
+        }
+        if let Some(v) = style_vector(session, &work.style)? {
+            z.extend(v);
+        }
+    }
+    let card = &session.package.card;
+    let input = GeneratorInput {
+        batch: works.len(),
+        height: h,
+        width: w,
+        labels: &labels,
+        edges: card.uses_instances.then_some(edges.as_slice()),
+        z: card.z_dim.map(|_| z.as_slice()),
+    };
+    let out = session.generate(&input)?;
+    if out.data.len() != works.len() * 3 * h * w {
+        return Err(SynthesisError::BadOutput(format!(
+            "{} values for {} images of {w}×{h}",
+            out.data.len(),
+            works.len()
+        )));
+    }
+    Ok(out
+        .data
+        .chunks_exact(3 * h * w)
+        .map(|c| Output {
+            shape: vec![1, 3, h, w],
+            data: c.to_vec(),
+        })
+        .collect())
+}
+
+/// One image for `request` on a session the caller owns (`easel generate`,
+/// parity tests): prepared, generated and returned raw, (1, 3, H, W) in
+/// [-1, 1], with how `render` finishes it.
+pub fn run_one(
+    session: &mut ModelSession,
+    request: &SynthesisRequest,
+    limits: Limits,
+) -> Result<(Output, Finish), SynthesisError> {
+    let card = session.package.card.clone();
+    let prepared = prepare(&card, request, limits)?;
+    let output = generate_batch(session, std::slice::from_ref(&prepared.work))?
+        .pop()
+        .ok_or_else(|| SynthesisError::BadOutput("no image".into()))?;
+    Ok((output, prepared.finish))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn card(edit: impl FnOnce(&mut serde_json::Value)) -> ModelCard {
+        let mut json: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/fake_card.json")).unwrap();
+        edit(&mut json);
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn png(width: u32, height: u32, value: impl Fn(u32, u32) -> u16) -> Bytes {
+        let img =
+            image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_fn(width, height, |x, y| {
+                image::Luma([value(x, y)])
+            });
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner().into()
+    }
+
+    fn request(label: Bytes) -> SynthesisRequest {
+        SynthesisRequest {
+            label,
+            ..SynthesisRequest::default()
+        }
+    }
+
+    const LIMITS: Limits = Limits {
+        max_pixels: 1 << 20,
+    };
+
+    #[test]
+    fn an_instance_map_is_resized_with_its_label_map_and_its_edges_follow() {
+        let card = card(|c| c["uses_instances"] = true.into());
+        // 50×40 is not a multiple of 32: made at the native 64×64.
+        let mut r = request(png(50, 40, |x, _| (x >= 25) as u16));
+        r.instance = Some(png(50, 40, |x, y| (x / 10 + 5 * (y / 20)) as u16));
+        let p = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!(p.work.size(), (64, 64));
+        assert_eq!(
+            p.finish.resize_to,
+            Some((50, 40)),
+            "scaled back to the map's size"
+        );
+        let ids: Vec<u64> = (0..40u64)
+            .flat_map(|y| (0..50u64).map(move |x| x / 10 + 5 * (y / 20)))
+            .collect();
+        let instance = InstanceMap::from_ids(50, 40, ids).resized(64, 64);
+        let label = p.work.label.clone();
+        assert_eq!(p.work.edges, Some(instance.edges(&label).unwrap()));
+        assert_ne!(
+            p.work.edges,
+            Some(label.class_edges()),
+            "the instances' edges, not the classes'"
+        );
+    }
+
+    #[test]
+    fn an_instance_map_of_another_size_is_refused_with_both_sizes() {
+        let mut r = request(png(64, 64, |_, _| 0));
+        r.instance = Some(png(32, 32, |_, _| 1));
+        let e = prepare(&card(|_| {}), &r, LIMITS).unwrap_err().to_string();
+        assert!(
+            e.contains("32×32") && e.contains("64×64") && e.contains("same size"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn size_modes_decide_the_size_made_and_the_size_returned() {
+        let card = card(|_| {});
+        let mut r = request(png(96, 64, |_, _| 1));
+        let p = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!(
+            (p.work.size(), p.finish.resize_to),
+            ((96, 64), None),
+            "input, fits"
+        );
+        r.size = SizeMode::Native;
+        let p = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!(
+            (p.work.size(), p.finish.resize_to),
+            ((64, 64), None),
+            "native"
+        );
+        r.label = png(50, 40, |_, _| 1);
+        r.size = SizeMode::Fit;
+        let p = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!((p.work.size(), p.finish.resize_to), ((64, 64), None), "fit");
+        assert_eq!(p.finish.source, (50, 40));
+    }
+
+    #[test]
+    fn edges_between_classes_or_none_for_instance_models_without_instances() {
+        let card = card(|c| c["uses_instances"] = true.into());
+        let mut r = request(png(64, 64, |x, _| (x >= 32) as u16));
+        let p = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!(p.work.edges, Some(p.work.label.class_edges()));
+        assert!(p.work.edges.as_ref().unwrap().contains(&1));
+        r.edges = EdgesMode::None;
+        let p = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!(p.work.edges, Some(vec![0; 64 * 64]));
+        let p = prepare(&super::tests::card(|_| {}), &r, LIMITS).unwrap();
+        assert_eq!(p.work.edges, None, "models without instances get none");
+    }
+
+    #[test]
+    fn a_style_is_refused_by_models_without_z_and_checked_for_those_with() {
+        let plain = card(|_| {});
+        let mut r = request(png(64, 64, |_, _| 0));
+        assert_eq!(
+            prepare(&plain, &r, LIMITS).unwrap().work.style,
+            StyleInput::None
+        );
+        r.style = StyleSpec::Seed(3);
+        let e = prepare(&plain, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("does not take a style"), "{e}");
+
+        let vae = card(|c| c["z_dim"] = 4.into());
+        assert_eq!(
+            prepare(&vae, &r, LIMITS).unwrap().work.style,
+            StyleInput::Seed(3)
+        );
+        r.style = StyleSpec::Default;
+        assert_eq!(
+            prepare(&vae, &r, LIMITS).unwrap().work.style,
+            StyleInput::Seed(0)
+        );
+        r.style = StyleSpec::Image {
+            image: png(8, 8, |_, _| 0),
+            sample: None,
+        };
+        let e = prepare(&vae, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("no style encoder"), "{e}");
+        r.style = StyleSpec::Vector(ZVector(vec![0.5; 3]));
+        let e = prepare(&vae, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("3 values") && e.contains("z of 4"), "{e}");
+        r.style = StyleSpec::Vector(ZVector(vec![0.5; 4]));
+        assert_eq!(
+            prepare(&vae, &r, LIMITS).unwrap().work.style,
+            StyleInput::Vector(vec![0.5; 4])
+        );
+        r.style = StyleSpec::Preset {
+            name: "noon".into(),
+            sample: None,
+        };
+        let e = prepare(&vae, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("no style preset `noon`"), "{e}");
+    }
+
+    #[test]
+    fn arithmetic_and_region_noise_the_model_cannot_give_are_refused() {
+        let card = card(|_| {});
+        let mut r = request(png(64, 64, |_, _| 0));
+        r.compute = Compute::Fp32;
+        assert!(prepare(&card, &r, LIMITS).is_ok());
+        r.compute = Compute::Bf16;
+        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("not bf16"), "{e}");
+        r.compute = Compute::Auto;
+        r.noise.regions.push(RegionSeed {
+            mask: png(64, 64, |_, _| 1),
+            seed: 1,
+        });
+        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("per-pixel noise"), "{e}");
+    }
+
+    #[test]
+    fn equal_requests_are_equal_keys() {
+        use std::collections::HashSet;
+        let a = request(png(64, 64, |_, _| 0));
+        let mut b = a.clone();
+        let keys: HashSet<SynthesisRequest> = [a.clone(), b.clone()].into_iter().collect();
+        assert_eq!(keys.len(), 1);
+        b.style = StyleSpec::Seed(1);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn pixels_round_trip_through_the_network_range() {
+        let rgb = [0u8, 128, 255, 10, 20, 30];
+        let out = Output {
+            shape: vec![1, 3, 1, 2],
+            data: rgb_to_chw(&rgb, 1, 2),
+        };
+        let finish = Finish {
+            source: (2, 1),
+            resize_to: None,
+        };
+        assert_eq!(render(&out, &finish).unwrap().into_raw(), rgb.to_vec());
+    }
+}

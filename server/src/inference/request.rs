@@ -1,0 +1,129 @@
+//! What a caller asks of a model, as one type: the `SynthesisRequest` the
+//! HTTP handlers, batch runs and `easel generate` all build. Requests that
+//! are equal give the same image, so it is also a response cache's key.
+
+use bytes::Bytes;
+
+use crate::package::maps::LabelEncoding;
+
+/// How to choose the style of models that take one (a z input).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum StyleSpec {
+    /// Seed 0 for models with z; nothing for the others.
+    #[default]
+    Default,
+    /// z drawn from N(0, 1) with this seed.
+    Seed(u64),
+    /// z = mu of this photo (PNG, JPEG, WebP…) through the style encoder;
+    /// with `sample`, z = mu + σ·ε with ε from that seed, as the reference samples.
+    Image { image: Bytes, sample: Option<u64> },
+    /// A style the package ships, by name; with `sample`, drawn around it.
+    Preset { name: String, sample: Option<u64> },
+    /// An explicit z (for example from `easel generate --z FILE.npy`).
+    Vector(ZVector),
+}
+
+/// A z vector that can be compared and hashed (by its bits).
+#[derive(Debug, Clone)]
+pub struct ZVector(pub Vec<f32>);
+
+impl PartialEq for ZVector {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+impl Eq for ZVector {}
+impl std::hash::Hash for ZVector {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for v in &self.0 {
+            v.to_bits().hash(state);
+        }
+    }
+}
+
+/// Per-pixel noise for models that take it: regions (a mask PNG, nonzero
+/// inside) drawn again from their own seed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct NoiseSpec {
+    pub regions: Vec<RegionSeed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RegionSeed {
+    pub mask: Bytes,
+    pub seed: u64,
+}
+
+/// The arithmetic a request may ask for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compute {
+    /// Whatever the server runs the model in.
+    #[default]
+    Auto,
+    Fp32,
+    Bf16,
+}
+
+impl std::fmt::Display for Compute {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            Compute::Auto => "auto",
+            Compute::Fp32 => "fp32",
+            Compute::Bf16 => "bf16",
+        })
+    }
+}
+
+/// Which size the image has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SizeMode {
+    /// The map's size: made at it when the model takes it, else made at the
+    /// native size and scaled back.
+    #[default]
+    Input,
+    /// The model's native size (the map is resized to it).
+    Native,
+    /// The size it was made at: the map's when the model takes it, else the
+    /// native size (what test runs store, as the reference does).
+    Fit,
+}
+
+/// Instance edges of models that use them, when no instance map is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgesMode {
+    /// The edges between classes (every region of a class one instance).
+    #[default]
+    Classes,
+    /// No edges.
+    None,
+}
+
+/// A synthesis request, however it arrived. Requests that are equal give the
+/// same image, so this is also the key of a response cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct SynthesisRequest {
+    /// The label map, a PNG.
+    pub label: Bytes,
+    pub encoding: LabelEncoding,
+    /// An instance map (PNG) of the label map's size.
+    pub instance: Option<Bytes>,
+    pub style: StyleSpec,
+    pub noise: NoiseSpec,
+    pub compute: Compute,
+    pub size: SizeMode,
+    pub edges: EdgesMode,
+}
+
+/// Limits the caller enforces on decoded images.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_pixels: u64,
+}

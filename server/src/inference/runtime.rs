@@ -1,0 +1,310 @@
+//! ONNX Runtime: finding its shared library, and sessions for a package's
+//! generator and encoder. The library is loaded at run time (`ort`'s
+//! `load-dynamic`), so easel builds without it and says how to get it.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::inference::device::{self, Device, GpuOptions};
+use crate::package::graph::{
+    EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, STYLE_INPUT, Z_INPUT,
+};
+use crate::package::ModelPackage;
+
+/// The ONNX Runtime minor version this build's `ort` speaks (1.22.x).
+pub const ORT_MINOR: u32 = 22;
+/// The wheel `make` installs; keep in step with the Makefile.
+pub const ORT_WHEEL: &str = "onnxruntime==1.22.1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(
+        "ONNX Runtime was not found (looked for {looked}).\n  Install it into the project virtualenv with `make venv`\n  \
+         (or: python3 -m venv .venv && .venv/bin/pip install {ORT_WHEEL}),\n  \
+         or point easel at a libonnxruntime.so 1.{ORT_MINOR}.x with --ort-lib PATH or ORT_DYLIB_PATH=PATH"
+    )]
+    NotFound { looked: String },
+    #[error("{path} could not be loaded as ONNX Runtime: {reason}. Install {ORT_WHEEL} (`make venv`) or pass --ort-lib with a working libonnxruntime.so 1.{ORT_MINOR}.x")]
+    Unloadable { path: String, reason: String },
+    #[error("{path} is ONNX Runtime {version}, but easel needs 1.{ORT_MINOR}.x; install {ORT_WHEEL} (`make venv`) or pass --ort-lib with that version")]
+    WrongVersion { path: String, version: String },
+    #[error("ONNX Runtime: {0}")]
+    Ort(#[from] ort::Error),
+    #[error("the model's graph gave {0}")]
+    BadOutput(String),
+    #[error("{0}")]
+    Gpu(String),
+}
+
+/// Where the library was found, and its version.
+#[derive(Debug, Clone)]
+pub struct OrtLibrary {
+    pub path: PathBuf,
+    pub version: String,
+}
+
+/// Candidate library paths, in order: flag, ORT_DYLIB_PATH, project virtualenvs.
+pub fn candidate_paths(flag: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = flag {
+        return vec![p.to_path_buf()];
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return vec![PathBuf::from(p)];
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        roots.extend(cwd.ancestors().map(Path::to_path_buf));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
+    }
+    let mut found = Vec::new();
+    for root in roots {
+        let lib = root.join(".venv/lib");
+        let Ok(pythons) = std::fs::read_dir(&lib) else {
+            continue;
+        };
+        for py in pythons.flatten() {
+            let capi = py.path().join("site-packages/onnxruntime/capi");
+            let Ok(files) = std::fs::read_dir(&capi) else {
+                continue;
+            };
+            let mut libs: Vec<PathBuf> = files
+                .flatten()
+                .map(|f| f.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("libonnxruntime.so"))
+                })
+                .collect();
+            libs.sort();
+            found.extend(libs);
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    found
+}
+
+/// Checks that `path` is an ONNX Runtime of the right version, without `ort`
+/// (which panics on a bad library).
+fn probe(path: &Path) -> Result<String, RuntimeError> {
+    let unloadable = |reason: String| RuntimeError::Unloadable {
+        path: path.display().to_string(),
+        reason,
+    };
+    // SAFETY: loading a shared library runs its initialisers; ONNX Runtime's are benign.
+    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| unloadable(e.to_string()))?;
+    type GetApiBase = unsafe extern "C" fn() -> *const ort::sys::OrtApiBase;
+    // SAFETY: the symbol has this signature in every ONNX Runtime release.
+    let version = unsafe {
+        let get: libloading::Symbol<GetApiBase> = lib
+            .get(b"OrtGetApiBase")
+            .map_err(|e| unloadable(e.to_string()))?;
+        let base = get();
+        if base.is_null() {
+            return Err(unloadable("OrtGetApiBase returned null".into()));
+        }
+        std::ffi::CStr::from_ptr(((*base).GetVersionString)())
+            .to_string_lossy()
+            .into_owned()
+    };
+    let minor: Option<u32> = version.split('.').nth(1).and_then(|m| m.parse().ok());
+    if !version.starts_with("1.") || minor != Some(ORT_MINOR) {
+        return Err(RuntimeError::WrongVersion {
+            path: path.display().to_string(),
+            version,
+        });
+    }
+    // Keep it loaded: ort will open the same file again.
+    std::mem::forget(lib);
+    Ok(version)
+}
+
+static LIBRARY: OnceLock<OrtLibrary> = OnceLock::new();
+
+/// Finds, checks and initialises ONNX Runtime once per process.
+pub fn init(flag: Option<&Path>) -> Result<&'static OrtLibrary, RuntimeError> {
+    if let Some(lib) = LIBRARY.get() {
+        return Ok(lib);
+    }
+    let candidates = candidate_paths(flag);
+    let path = match candidates.iter().find(|p| p.is_file()) {
+        Some(p) => p.clone(),
+        None => {
+            let looked = if candidates.is_empty() {
+                "--ort-lib, ORT_DYLIB_PATH and .venv/lib/python*/site-packages/onnxruntime/capi above the working folder and the binary".to_string()
+            } else {
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(RuntimeError::NotFound { looked });
+        }
+    };
+    let path = path.canonicalize().unwrap_or(path);
+    let version = probe(&path)?;
+    let _ = ort::init_from(path.display().to_string())
+        .with_name("easel")
+        .commit();
+    Ok(LIBRARY.get_or_init(|| OrtLibrary { path, version }))
+}
+
+/// Session settings; one per model session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Intra-op threads; 0 means one per core.
+    pub threads: usize,
+    pub device: Device,
+    pub gpu: GpuOptions,
+    /// Where TensorRT keeps its engines between runs.
+    pub engine_cache: Option<PathBuf>,
+}
+
+/// Starts `opts.device`'s execution providers without a model, so that a
+/// GPU that cannot start stops the server once, before any model loads.
+pub fn check_device(opts: &SessionOptions) -> Result<(), RuntimeError> {
+    if opts.device.is_gpu() {
+        builder(opts)?;
+    }
+    Ok(())
+}
+
+fn session(path: &Path, opts: &SessionOptions) -> Result<Session, RuntimeError> {
+    Ok(builder(opts)?.commit_from_file(path)?)
+}
+
+fn builder(opts: &SessionOptions) -> Result<ort::session::builder::SessionBuilder, RuntimeError> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let mut builder = Session::builder()?
+        .with_optimization_level(GraphOptimizationLevel::Level3)?
+        .with_intra_threads(threads)?;
+    if opts.device.is_gpu() {
+        let library = LIBRARY
+            .get()
+            .map_or_else(|| PathBuf::from("(not initialised)"), |l| l.path.clone());
+        static PRELOADED: OnceLock<usize> = OnceLock::new();
+        let preloaded = *PRELOADED.get_or_init(|| device::preload_cuda_libraries(&library));
+        tracing::info!(
+            "preloaded {preloaded} CUDA/cuDNN libraries from the onnxruntime-gpu wheel's folder"
+        );
+        let providers =
+            device::execution_providers(opts.device, &opts.gpu, opts.engine_cache.as_deref());
+        builder = builder.with_execution_providers(providers).map_err(|e| {
+            RuntimeError::Gpu(device::gpu_failure(opts.device, &library, &e.to_string()))
+        })?;
+    }
+    Ok(builder)
+}
+
+/// Inputs for a batch of N maps of one size, already validated.
+pub struct GeneratorInput<'a> {
+    pub batch: usize,
+    pub height: usize,
+    pub width: usize,
+    /// N·H·W class indices.
+    pub labels: &'a [i64],
+    /// N·H·W 0/1 instance edges, when the model uses them.
+    pub edges: Option<&'a [i64]>,
+    /// N·z_dim, when the model takes z.
+    pub z: Option<&'a [f32]>,
+}
+
+/// A float tensor the graph returned.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// A package's generator (and encoder) loaded into ONNX Runtime.
+pub struct ModelSession {
+    pub package: ModelPackage,
+    generator: Session,
+    encoder: Option<Session>,
+}
+
+impl ModelSession {
+    pub fn load(package: ModelPackage, opts: SessionOptions) -> Result<Self, RuntimeError> {
+        let generator = session(&package.generator_path(), &opts)?;
+        let encoder = package
+            .encoder_path()
+            .map(|p| session(&p, &opts))
+            .transpose()?;
+        Ok(Self {
+            package,
+            generator,
+            encoder,
+        })
+    }
+
+    pub fn generate(&mut self, input: &GeneratorInput) -> Result<Output, RuntimeError> {
+        // Views of the caller's buffers: ONNX Runtime reads them in place.
+        let shape = [input.batch, input.height, input.width];
+        let mut values = vec![(
+            LABEL_INPUT,
+            TensorRef::from_array_view((shape, input.labels))?.into_dyn(),
+        )];
+        if let Some(edges) = input.edges {
+            values.push((
+                EDGES_INPUT,
+                TensorRef::from_array_view((shape, edges))?.into_dyn(),
+            ));
+        }
+        if let Some(z) = input.z {
+            let z_dim = z.len() / input.batch.max(1);
+            values.push((
+                Z_INPUT,
+                TensorRef::from_array_view(([input.batch, z_dim], z))?.into_dyn(),
+            ));
+        }
+        let outputs = self.generator.run(values)?;
+        extract(&outputs[IMAGE_OUTPUT])
+    }
+
+    /// mu and logvar for N RGB images in [-1, 1], (N, 3, H, W).
+    pub fn encode(
+        &mut self,
+        shape: [usize; 4],
+        pixels: &[f32],
+    ) -> Result<Option<(Output, Output)>, RuntimeError> {
+        let Some(encoder) = self.encoder.as_mut() else {
+            return Ok(None);
+        };
+        let outputs = encoder.run(vec![(
+            STYLE_INPUT,
+            TensorRef::from_array_view((shape, pixels))?.into_dyn(),
+        )])?;
+        Ok(Some((
+            extract(&outputs[MU_OUTPUT])?,
+            extract(&outputs[LOGVAR_OUTPUT])?,
+        )))
+    }
+}
+
+fn extract(value: &ort::value::DynValue) -> Result<Output, RuntimeError> {
+    let (shape, data) = value.try_extract_tensor::<f32>()?;
+    let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+    if shape.iter().product::<usize>() != data.len() {
+        return Err(RuntimeError::BadOutput(format!(
+            "a tensor of shape {shape:?} with {} values",
+            data.len()
+        )));
+    }
+    Ok(Output {
+        shape,
+        data: data.to_vec(),
+    })
+}

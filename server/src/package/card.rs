@@ -1,0 +1,273 @@
+//! `model.json`, the model card: everything the rest of easel needs to know to
+//! use a package's graphs. Its schema is documented in docs/model-card.md.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::classes::ClassInfo;
+
+/// The card format this easel writes. Fields added within a format are
+/// optional (`#[serde(default)]`), so cards written before them still read;
+/// a change that older cards cannot meet raises the format, and
+/// [`ModelCard::from_json`] upgrades the older formats it knows.
+pub const CARD_FORMAT: u32 = 1;
+/// The oldest format this easel reads.
+pub const OLDEST_CARD_FORMAT: u32 = 1;
+
+/// Why a card cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error("it is not a model card: {0}")]
+    Json(String),
+    #[error("its format is {0}, newer than this easel reads (up to {CARD_FORMAT}); upgrade easel")]
+    Newer(u32),
+    #[error("its format is {0}, older than this easel reads (from {OLDEST_CARD_FORMAT}); re-import the checkpoint with this easel")]
+    Older(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Size {
+    pub width: usize,
+    pub height: usize,
+}
+
+/// Which label-map sizes the generator accepts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AllowedSizes {
+    /// Only the native size (models that start from z).
+    pub fixed: bool,
+    /// Otherwise any height and width that are multiples of this.
+    pub multiple_of: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DontCare {
+    /// The class index the graph uses for it (label value 255 maps here).
+    pub index: usize,
+    pub name: String,
+    pub color: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Architecture {
+    pub norm_g: String,
+    pub ngf: usize,
+    pub spade_hidden: usize,
+    pub num_upsampling_layers: Upsampling,
+    pub semantic_nc: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm_e: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SourceFile {
+    pub file: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Source {
+    pub checkpoint_dir: String,
+    pub epoch: String,
+    pub generator: SourceFile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<SourceFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt: Option<SourceFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Importer {
+    pub name: String,
+    pub version: String,
+}
+
+/// `model.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ModelCard {
+    pub format: u32,
+    pub name: String,
+    /// Where the class names came from: a built-in table, a file, or "generic".
+    pub class_table: String,
+    pub classes: Vec<ClassInfo>,
+    pub dontcare: Option<DontCare>,
+    pub uses_instances: bool,
+    /// Some(z_dim) when the generator takes a style vector z.
+    pub z_dim: Option<usize>,
+    /// Whether `encoder.onnx` turns a style image into z.
+    pub has_encoder: bool,
+    pub native: Size,
+    pub sizes: AllowedSizes,
+    /// "fp32", or "fp16" when the weights are stored in half precision.
+    pub precision: String,
+    pub architecture: Architecture,
+    pub source: Source,
+    pub importer: Importer,
+    /// What the model was trained on and for how long, from the checkpoint
+    /// folder's `training.json` when the trainer wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub training: Option<serde_json::Value>,
+    /// Evaluation figures, from the checkpoint folder's `evaluation.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub evaluation: Option<serde_json::Value>,
+}
+
+impl ModelCard {
+    /// Reads `model.json`, checking its format first so that a card from a
+    /// newer easel is refused for what it is, not for a missing field.
+    pub fn from_json(text: &str) -> Result<Self, CardError> {
+        #[derive(Deserialize)]
+        struct Format {
+            format: Option<u32>,
+        }
+        let format = serde_json::from_str::<Format>(text)
+            .map_err(|e| CardError::Json(e.to_string()))?
+            .format
+            .ok_or_else(|| CardError::Json("it has no `format` field".into()))?;
+        if format > CARD_FORMAT {
+            return Err(CardError::Newer(format));
+        }
+        if format < OLDEST_CARD_FORMAT {
+            return Err(CardError::Older(format));
+        }
+        serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))
+    }
+
+    /// Label values a map may hold: the classes and the dontcare class.
+    pub fn label_classes(&self) -> usize {
+        self.classes.len() + self.dontcare.is_some() as usize
+    }
+
+    /// Why `height`×`width` cannot be generated, or None if it can.
+    pub fn size_problem(&self, height: usize, width: usize) -> Option<String> {
+        let native = &self.native;
+        if self.sizes.fixed {
+            return (height != native.height || width != native.width).then(|| {
+                format!(
+                    "the map is {width}×{height}, but this model starts from a style vector and only makes \
+                     {}×{} images; resize the map to {}×{} (nearest neighbour)",
+                    native.width, native.height, native.width, native.height
+                )
+            });
+        }
+        let m = self.sizes.multiple_of;
+        (height == 0 || width == 0 || !height.is_multiple_of(m) || !width.is_multiple_of(m)).then(|| {
+            let round = |v: usize| (v.div_ceil(m)).max(1) * m;
+            format!(
+                "the map is {width}×{height}, but this model needs width and height that are multiples of {m} \
+                 (its native size is {}×{}); resize or pad it to {}×{}",
+                native.width,
+                native.height,
+                round(width),
+                round(height)
+            )
+        })
+    }
+}
+
+/// `num_upsampling_layers`: how many ×2 steps lie between the latent map and the image.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Upsampling {
+    Normal,
+    More,
+    Most,
+}
+
+impl Upsampling {
+    pub fn steps(self) -> u32 {
+        match self {
+            Upsampling::Normal => 5,
+            Upsampling::More => 6,
+            Upsampling::Most => 7,
+        }
+    }
+}
+
+impl FromStr for Upsampling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "normal" => Ok(Upsampling::Normal),
+            "more" => Ok(Upsampling::More),
+            "most" => Ok(Upsampling::Most),
+            other => Err(format!(
+                "num_upsampling_layers `{other}` is not one of normal, more, most"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Upsampling {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Upsampling::Normal => "normal",
+            Upsampling::More => "more",
+            Upsampling::Most => "most",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A card as easel wrote it in format 1 (the default model's, 2026-11).
+    const FORMAT_1: &str = include_str!("../../tests/fixtures/cards/landscapes-format1.json");
+
+    fn with(field: &str, value: serde_json::Value) -> String {
+        let mut card: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
+        card[field] = value;
+        card.to_string()
+    }
+
+    #[test]
+    fn reads_a_card_written_in_format_1() {
+        let card = ModelCard::from_json(FORMAT_1).unwrap();
+        assert_eq!(card.format, 1);
+        assert_eq!(card.name, "landscapes");
+        assert_eq!(card.classes.len(), 12);
+        assert_eq!(card.architecture.num_upsampling_layers, Upsampling::Normal);
+        assert!(card.training.is_some());
+    }
+
+    #[test]
+    fn fields_added_later_in_the_format_do_not_break_older_readers() {
+        let card = with("styles", serde_json::json!([{"name": "noon"}]));
+        assert_eq!(ModelCard::from_json(&card).unwrap().name, "landscapes");
+    }
+
+    #[test]
+    fn a_card_from_a_newer_easel_is_refused_for_its_format() {
+        let card = with("format", serde_json::json!(CARD_FORMAT + 1));
+        let e = ModelCard::from_json(&card).unwrap_err().to_string();
+        assert!(
+            e.contains("newer than this easel reads") && e.contains("upgrade easel"),
+            "{e}"
+        );
+        let card = with("format", serde_json::json!(0));
+        let e = ModelCard::from_json(&card).unwrap_err().to_string();
+        assert!(e.contains("re-import"), "{e}");
+    }
+
+    #[test]
+    fn a_card_without_a_format_or_with_a_missing_field_says_what_is_wrong() {
+        let mut card: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
+        card.as_object_mut().unwrap().remove("native");
+        let e = ModelCard::from_json(&card.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("native"), "{e}");
+        card.as_object_mut().unwrap().remove("format");
+        let e = ModelCard::from_json(&card.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no `format` field"), "{e}");
+    }
+}

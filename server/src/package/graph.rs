@@ -1,0 +1,17 @@
+//! The contract between a package's graphs and whoever runs them: the names
+//! of their inputs and outputs. The importer writes graphs with these names
+//! and the runtime feeds them; neither knows the other.
+
+/// Generator input: class indices, (N, H, W) int64.
+pub const LABEL_INPUT: &str = "label";
+/// Generator input: 0/1 instance edges, (N, H, W) int64, for models that use them.
+pub const EDGES_INPUT: &str = "instance_edges";
+/// Generator input: the style vector, (N, z_dim) float32, for models that take one.
+pub const Z_INPUT: &str = "z";
+/// Generator output: RGB in [-1, 1], (N, 3, H, W) float32.
+pub const IMAGE_OUTPUT: &str = "image";
+/// Encoder input: an RGB style image in [-1, 1], (N, 3, H, W) float32.
+pub const STYLE_INPUT: &str = "style";
+/// Encoder outputs: the style distribution's mean and log-variance, (N, z_dim).
+pub const MU_OUTPUT: &str = "mu";
+pub const LOGVAR_OUTPUT: &str = "logvar";

@@ -1,0 +1,110 @@
+//! Model packages: a folder with `generator.onnx` (+ `encoder.onnx`) and
+//! `model.json`, the model card that tells everything else how to use them.
+
+pub mod card;
+pub mod classes;
+pub mod graph;
+pub mod maps;
+pub mod npy;
+
+use std::path::{Path, PathBuf};
+
+pub use card::*;
+
+pub const CARD_FILE: &str = "model.json";
+pub const GENERATOR_FILE: &str = "generator.onnx";
+pub const ENCODER_FILE: &str = "encoder.onnx";
+/// Example label maps a package may carry, as PNGs in this folder.
+pub const EXAMPLES_DIR: &str = "examples";
+/// Example files larger than this are skipped.
+const MAX_EXAMPLE_BYTES: u64 = 8 << 20;
+
+/// An example label map shipped with a package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// The file stem: `mountain-lake` for `examples/mountain-lake.png`.
+    pub name: String,
+    pub png: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{path} is not a model package: {reason}. Make one with `easel import <checkpoint-dir> --out {path}`")]
+    NotAPackage { path: String, reason: String },
+    #[error("{path}: the model card is not valid: {reason}")]
+    BadCard { path: String, reason: String },
+}
+
+/// A package on disk.
+#[derive(Debug, Clone)]
+pub struct ModelPackage {
+    pub dir: PathBuf,
+    pub card: ModelCard,
+}
+
+impl ModelPackage {
+    pub fn open(dir: &Path) -> Result<Self, PackageError> {
+        let not = |reason: String| PackageError::NotAPackage {
+            path: dir.display().to_string(),
+            reason,
+        };
+        let card_path = dir.join(CARD_FILE);
+        let text = std::fs::read_to_string(&card_path)
+            .map_err(|e| not(format!("cannot read {CARD_FILE}: {e}")))?;
+        let card = ModelCard::from_json(&text).map_err(|e| PackageError::BadCard {
+            path: card_path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if !dir.join(GENERATOR_FILE).is_file() {
+            return Err(not(format!("{GENERATOR_FILE} is missing")));
+        }
+        if card.has_encoder && !dir.join(ENCODER_FILE).is_file() {
+            return Err(not(format!(
+                "the card names a style encoder but {ENCODER_FILE} is missing"
+            )));
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            card,
+        })
+    }
+
+    pub fn generator_path(&self) -> PathBuf {
+        self.dir.join(GENERATOR_FILE)
+    }
+
+    pub fn encoder_path(&self) -> Option<PathBuf> {
+        self.card.has_encoder.then(|| self.dir.join(ENCODER_FILE))
+    }
+
+    /// The package's example maps (`examples/*.png`), sorted by name. Names
+    /// are kept to letters, digits, `-` and `_`, so they are safe in URLs.
+    pub fn examples(&self) -> Vec<Example> {
+        let mut examples: Vec<Example> = std::fs::read_dir(self.dir.join(EXAMPLES_DIR))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .is_ok_and(|m| m.is_file() && m.len() <= MAX_EXAMPLE_BYTES)
+            })
+            .filter_map(|e| {
+                let path = e.path();
+                let name = path.file_stem()?.to_str()?.to_string();
+                let safe = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                let png = path.extension().is_some_and(|x| x == "png");
+                (safe && png).then(|| {
+                    Some(Example {
+                        name,
+                        png: std::fs::read(&path).ok()?,
+                    })
+                })?
+            })
+            .collect();
+        examples.sort_by(|a, b| a.name.cmp(&b.name));
+        examples
+    }
+}

@@ -1,0 +1,13 @@
+//! Test runs over folders of label maps and their galleries, in the
+//! reference's `results/<name>/test_<epoch>/` layout; shared by `easel test`
+//! and the server's batch API.
+
+mod manifest;
+pub mod pages;
+mod run;
+
+pub use manifest::{
+    check_name, now, write_atomic, Manifest, Progress, RunDir, RunError, RunState, SampleRecord,
+    INPUT_LABEL, MANIFEST_FILE, PAGE_SIZE, REAL, SYNTHESIZED,
+};
+pub use run::{Run, RunSpec};

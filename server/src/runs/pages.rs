@@ -1,0 +1,353 @@
+//! The HTML of results: each run's gallery pages (written next to its
+//! images, so they open from disk too), the list of runs and the side-by-side
+//! comparison of two runs (rendered by the server).
+
+use std::path::Path;
+
+use askama::Template;
+
+use super::manifest::{
+    write_atomic, Manifest, Progress, RunDir, RunError, RunState, INPUT_LABEL, MANIFEST_FILE,
+    PAGE_SIZE, REAL, SYNTHESIZED,
+};
+use crate::package::ModelCard;
+
+const CSS: &str = include_str!("../../templates/gallery.css");
+
+struct Row {
+    stem: String,
+    caption: String,
+    width: usize,
+    height: usize,
+    label: String,
+    synthesized: String,
+    real: Option<String>,
+    /// (name, colour) of the classes present.
+    classes: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "gallery.html")]
+struct GalleryPage<'a> {
+    css: &'a str,
+    name: &'a str,
+    epoch: &'a str,
+    model: &'a str,
+    progress: Progress,
+    percent: String,
+    state: &'static str,
+    updated: String,
+    failed: Vec<(String, String)>,
+    page: usize,
+    /// (number, file)
+    pages: Vec<(usize, String)>,
+    rows: Vec<Row>,
+}
+
+/// The file of gallery page `n` (1-based).
+pub fn page_file(n: usize) -> String {
+    if n <= 1 {
+        "index.html".to_string()
+    } else {
+        format!("index-{n}.html")
+    }
+}
+
+fn state_name(state: RunState) -> &'static str {
+    match state {
+        RunState::Running => "running",
+        RunState::Complete => "complete",
+        RunState::Failed => "failed",
+    }
+}
+
+/// `2026-11-28 12:03 UTC` from Unix seconds.
+pub fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Writes `index.html`, `index-2.html`, … for the samples done so far, in
+/// the run's order, `PAGE_SIZE` to a page.
+pub fn write_gallery(dir: &RunDir, manifest: &Manifest, card: &ModelCard) -> Result<(), RunError> {
+    let done: Vec<&String> = manifest
+        .stems
+        .iter()
+        .filter(|s| manifest.done.contains_key(*s))
+        .collect();
+    let pages = done.len().div_ceil(PAGE_SIZE).max(1);
+    let links: Vec<(usize, String)> = (1..=pages).map(|n| (n, page_file(n))).collect();
+    let class = |i: usize| match card.classes.get(i) {
+        Some(c) => (c.name.clone(), c.color.clone()),
+        None => card
+            .dontcare
+            .as_ref()
+            .map_or((format!("class {i}"), "#000000".into()), |d| {
+                (d.name.clone(), d.color.clone())
+            }),
+    };
+    let progress = manifest.progress();
+    for page in 1..=pages {
+        let rows = done
+            .iter()
+            .skip((page - 1) * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .map(|stem| {
+                let r = &manifest.done[*stem];
+                let [w, h] = r.size;
+                let [sw, sh] = r.source;
+                Row {
+                    stem: stem.to_string(),
+                    caption: if r.source == r.size {
+                        format!("{w}×{h}")
+                    } else {
+                        format!("map {sw}×{sh}, made at {w}×{h}")
+                    },
+                    width: w,
+                    height: h,
+                    label: format!("images/{INPUT_LABEL}/{stem}.png"),
+                    synthesized: format!("images/{SYNTHESIZED}/{stem}.png"),
+                    real: r.has_real.then(|| format!("images/{REAL}/{stem}.png")),
+                    classes: r.classes.iter().map(|&i| class(i)).collect(),
+                }
+            })
+            .collect();
+        let html = GalleryPage {
+            css: CSS,
+            name: &manifest.name,
+            epoch: &manifest.epoch,
+            model: &manifest.model,
+            progress,
+            percent: format!(
+                "{:.1}",
+                100.0 * progress.done as f64 / progress.total.max(1) as f64
+            ),
+            state: state_name(manifest.state),
+            updated: utc(manifest.updated),
+            failed: manifest
+                .failed
+                .iter()
+                .map(|(a, b)| (a.clone(), b.clone()))
+                .collect(),
+            page,
+            pages: links.clone(),
+            rows,
+        }
+        .render()
+        .map_err(|e| RunError::Io {
+            path: dir.root.display().to_string(),
+            reason: format!("rendering the gallery: {e}"),
+        })?;
+        write_atomic(&dir.root.join(page_file(page)), html.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A run found under the results folder.
+pub struct RunEntry {
+    /// `<name>/test_<epoch>`
+    pub id: String,
+    pub manifest: Manifest,
+}
+
+/// Every run under `results` (folders `<name>/test_<epoch>/` with a
+/// manifest), newest first.
+pub fn list_runs(results: &Path) -> Vec<RunEntry> {
+    let mut runs = Vec::new();
+    for run in std::fs::read_dir(results).into_iter().flatten().flatten() {
+        for test in std::fs::read_dir(run.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = test.path().join(MANIFEST_FILE);
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
+                continue;
+            };
+            runs.push(RunEntry {
+                id: format!("{}/test_{}", manifest.name, manifest.epoch),
+                manifest,
+            });
+        }
+    }
+    runs.sort_by(|a, b| {
+        b.manifest
+            .updated
+            .cmp(&a.manifest.updated)
+            .then(a.id.cmp(&b.id))
+    });
+    runs
+}
+
+struct ListedRun {
+    id: String,
+    href: String,
+    name: String,
+    epoch: String,
+    model: String,
+    done: usize,
+    failed: usize,
+    total: usize,
+    state: &'static str,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "results.html")]
+struct ResultsPage<'a> {
+    css: &'a str,
+    dir: String,
+    runs: Vec<ListedRun>,
+}
+
+/// The list of runs, with a form to compare two.
+pub fn render_listing(results: &Path) -> Result<String, askama::Error> {
+    let runs = list_runs(results)
+        .into_iter()
+        .map(|r| {
+            let p = r.manifest.progress();
+            ListedRun {
+                href: format!("/results/{}/index.html", r.id),
+                id: r.id,
+                name: r.manifest.name,
+                epoch: r.manifest.epoch,
+                model: r.manifest.model,
+                done: p.done,
+                failed: p.failed,
+                total: p.total,
+                state: state_name(p.state),
+                updated: utc(r.manifest.updated),
+            }
+        })
+        .collect();
+    ResultsPage {
+        css: CSS,
+        dir: results.display().to_string(),
+        runs,
+    }
+    .render()
+}
+
+struct CompareRow {
+    stem: String,
+    label: String,
+    left: String,
+    right: String,
+}
+
+#[derive(Template)]
+#[template(path = "compare.html")]
+struct ComparePage<'a> {
+    css: &'a str,
+    a: &'a str,
+    b: &'a str,
+    rows_total: usize,
+    only_a: usize,
+    only_b: usize,
+    page: usize,
+    pages: Vec<(usize, String)>,
+    rows: Vec<CompareRow>,
+}
+
+/// Parses `<name>/test_<epoch>` into a run folder, refusing anything else.
+pub fn run_dir_of(results: &Path, id: &str) -> Result<RunDir, RunError> {
+    let bad = || RunError::BadName {
+        what: "run",
+        value: id.to_string(),
+    };
+    let (name, test) = id.split_once('/').ok_or_else(bad)?;
+    let epoch = test.strip_prefix("test_").ok_or_else(bad)?;
+    RunDir::new(results, name, epoch)
+}
+
+/// Two runs side by side over the maps both have made, `PAGE_SIZE` a page.
+pub fn render_compare(results: &Path, a: &str, b: &str, page: usize) -> Result<String, RunError> {
+    let read = |id: &str| -> Result<Manifest, RunError> {
+        let dir = run_dir_of(results, id)?;
+        dir.read_manifest()?.ok_or_else(|| RunError::Io {
+            path: id.to_string(),
+            reason: "no such run (it has no run.json)".into(),
+        })
+    };
+    let (ma, mb) = (read(a)?, read(b)?);
+    let both: Vec<&String> = ma
+        .stems
+        .iter()
+        .filter(|s| ma.done.contains_key(*s) && mb.done.contains_key(*s))
+        .collect();
+    let pages = both.len().div_ceil(PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let query = |n: usize| format!("/results/compare?a={a}&b={b}&page={n}");
+    let rows = both
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|stem| CompareRow {
+            stem: stem.to_string(),
+            label: format!("/results/{a}/images/{INPUT_LABEL}/{stem}.png"),
+            left: format!("/results/{a}/images/{SYNTHESIZED}/{stem}.png"),
+            right: format!("/results/{b}/images/{SYNTHESIZED}/{stem}.png"),
+        })
+        .collect();
+    ComparePage {
+        css: CSS,
+        a,
+        b,
+        rows_total: both.len(),
+        only_a: ma.done.len() - both.len(),
+        only_b: mb.done.len() - both.len(),
+        page,
+        pages: (1..=pages).map(|n| (n, query(n))).collect(),
+        rows,
+    }
+    .render()
+    .map_err(|e| RunError::Io {
+        path: format!("{a} vs {b}"),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_unix_seconds_as_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_795_867_380), "2026-11-28 12:03 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn page_files_start_at_index_html() {
+        assert_eq!(page_file(1), "index.html");
+        assert_eq!(page_file(3), "index-3.html");
+    }
+
+    #[test]
+    fn compare_ids_must_be_name_slash_test_epoch() {
+        let r = Path::new("/r");
+        assert!(run_dir_of(r, "a/test_latest").is_ok());
+        for bad in ["a", "a/latest", "../x/test_1", "a/test_../..", "/a/test_1"] {
+            assert!(run_dir_of(r, bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The library's layers (docs/architecture.md): each top-level module
+//! imports only modules of lower layers, so nothing below imports HTTP (or
+//! the command line, which lives in the binary), modules of one layer are
+//! independent of each other, and no modules import each other in a cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The layers, lowest first; docs/architecture.md draws the same stack.
+const LAYERS: &[&[&str]] = &[
+    &["random", "progress"],
+    &["package"],
+    &["import", "inference", "dataset", "landscapes"],
+    &["runs"],
+    &["http"],
+    &["client"],
+];
+
+fn rank(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// The top-level modules lib.rs declares.
+fn declared() -> BTreeSet<String> {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    lib.lines()
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .map(|m| m.trim_end_matches(';').to_string())
+        .collect()
+}
+
+/// Every library source file with its module path (`inference/queue.rs` →
+/// [inference, queue]; `package/mod.rs` → [package]).
+fn modules() -> BTreeMap<Vec<String>, String> {
+    fn walk(dir: &Path, prefix: &[String], out: &mut BTreeMap<Vec<String>, String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            let mut module = prefix.to_vec();
+            if path.is_dir() {
+                module.push(name);
+                walk(&path, &module, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                if name != "mod" {
+                    module.push(name);
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Tests may reach anywhere; the layers are about the code.
+                let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+                out.insert(module, code);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(src()).unwrap().flatten() {
+        let path = entry.path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        // The binary (main.rs and the command line in cli/) sits on top.
+        if name == "main" || name == "cli" || name == "lib" {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, &[name], &mut out);
+        } else {
+            out.insert(
+                vec![name],
+                std::fs::read_to_string(&path).unwrap_or_default(),
+            );
+        }
+    }
+    out
+}
+
+/// The module paths `code` refers to through `crate::` or `super::`.
+fn references(module: &[String], is_mod_rs: bool, code: &str) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let ident = |s: &str| -> Vec<String> {
+        s.split("::")
+            .map(|p| {
+                p.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .take_while(|p| {
+                !p.is_empty() && p.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            })
+            .collect()
+    };
+    for (i, _) in code.match_indices("crate::") {
+        found.push(ident(&code[i + "crate::".len()..]));
+    }
+    // `super` of a file is its parent module; of a mod.rs, the one above.
+    let parent: Vec<String> = if is_mod_rs {
+        module[..module.len().saturating_sub(1)].to_vec()
+    } else {
+        module[..module.len() - 1].to_vec()
+    };
+    for (i, _) in code.match_indices("super::") {
+        if code[..i].ends_with("::") {
+            continue;
+        }
+        let mut path = parent.clone();
+        path.extend(ident(&code[i + "super::".len()..]));
+        found.push(path);
+    }
+    found
+}
+
+/// The longest prefix of `path` that is a module of the library.
+fn resolve(path: &[String], known: &BTreeSet<Vec<String>>) -> Option<Vec<String>> {
+    (1..=path.len())
+        .rev()
+        .map(|n| path[..n].to_vec())
+        .find(|p| known.contains(p))
+}
+
+fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let modules = modules();
+    let known: BTreeSet<Vec<String>> = modules.keys().cloned().collect();
+    let mut edges = BTreeMap::new();
+    for (module, code) in &modules {
+        let is_mod_rs = src().join(module.join("/")).join("mod.rs").is_file();
+        let targets: BTreeSet<Vec<String>> = references(module, is_mod_rs, code)
+            .iter()
+            .filter_map(|r| resolve(r, &known))
+            // A module's own namespace (its ancestors) is not a dependency.
+            .filter(|t| !module.starts_with(t))
+            .collect();
+        edges.insert(module.clone(), targets);
+    }
+    edges
+}
+
+#[test]
+fn every_module_of_the_library_has_a_layer() {
+    let layered: BTreeSet<String> = LAYERS
+        .iter()
+        .flat_map(|l| l.iter())
+        .map(|m| m.to_string())
+        .collect();
+    assert_eq!(declared(), layered, "lib.rs's modules and the layers differ: place new modules in LAYERS and docs/architecture.md");
+}
+
+#[test]
+fn modules_import_only_lower_layers() {
+    let mut wrong = Vec::new();
+    for (module, targets) in graph() {
+        let own = rank(&module[0]).unwrap_or_else(|| panic!("{module:?} has no layer"));
+        for t in targets {
+            if t[0] != module[0] && rank(&t[0]).unwrap() >= own {
+                wrong.push(format!("{} imports {}", module.join("::"), t.join("::")));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "imports against the layers: {wrong:#?}");
+}
+
+#[test]
+fn no_modules_import_each_other_in_a_cycle() {
+    let edges = graph();
+    // Depth-first search; a module met again while on the stack closes a cycle.
+    fn visit(
+        node: &Vec<String>,
+        edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+        state: &mut BTreeMap<Vec<String>, u8>,
+        stack: &mut Vec<Vec<String>>,
+        cycles: &mut Vec<String>,
+    ) {
+        state.insert(node.clone(), 1);
+        stack.push(node.clone());
+        for next in edges.get(node).into_iter().flatten() {
+            match state.get(next) {
+                Some(1) => {
+                    let from = stack.iter().position(|n| n == next).unwrap();
+                    let names: Vec<String> = stack[from..]
+                        .iter()
+                        .chain(std::iter::once(next))
+                        .map(|n| n.join("::"))
+                        .collect();
+                    cycles.push(names.join(" → "));
+                }
+                Some(_) => {}
+                None => visit(next, edges, state, stack, cycles),
+            }
+        }
+        stack.pop();
+        state.insert(node.clone(), 2);
+    }
+    let mut state = BTreeMap::new();
+    let mut cycles = Vec::new();
+    for node in edges.keys() {
+        if !state.contains_key(node) {
+            visit(node, &edges, &mut state, &mut Vec::new(), &mut cycles);
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
+}
+
+#[test]
+fn the_check_sees_imports_and_would_catch_an_inverted_one() {
+    let edges = graph();
+    let queue = edges
+        .get(&vec!["inference".to_string(), "queue".to_string()])
+        .expect("inference::queue is a module");
+    assert!(
+        queue.contains(&vec!["inference".to_string(), "pipeline".to_string()]),
+        "the queue imports the pipeline: {queue:?}"
+    );
+    let http = edges
+        .get(&vec!["http".to_string(), "synthesis".to_string()])
+        .expect("http::synthesis is a module");
+    assert!(http.iter().any(|t| t[0] == "inference"), "{http:?}");
+    // The rule refuses the inverse edges, and edges within a layer.
+    let allowed = |from: &str, to: &str| rank(to).unwrap() < rank(from).unwrap();
+    assert!(allowed("http", "inference") && !allowed("inference", "http"));
+    assert!(!allowed("import", "inference") && !allowed("inference", "import"));
+}
+
+#[test]
+fn no_library_source_file_is_over_700_lines() {
+    let mut long = Vec::new();
+    fn walk(dir: &Path, long: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, long);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                if lines > 700 {
+                    long.push(format!("{} ({lines} lines)", path.display()));
+                }
+            }
+        }
+    }
+    walk(&src(), &mut long);
+    assert!(long.is_empty(), "split these: {long:?}");
+}
