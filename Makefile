@@ -15,11 +15,12 @@ GPU_ORT_LIB = $(firstword $(wildcard $(GPU_VENV)/lib/python3*/site-packages/onnx
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
 NODE_STAMP := frontend/node_modules/.installed
+BROWSER_STAMP := tests/browser/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: all venv venv-gpu serve-gpu build release serve test test-rust test-train test-frontend lint bench train-venv compare \
-	frontend-deps chromium screenshots clean
+	frontend-deps browser-test-deps chromium screenshots clean
 
 all: build
 
@@ -63,28 +64,39 @@ test-rust: venv
 bench: release
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel bench
 
-# The painting page's tools: TypeScript (tsc --checkJs) and playwright-core,
-# pinned by frontend/package-lock.json.
+# The painting page's type checker, TypeScript (tsc --checkJs), pinned by
+# frontend/package-lock.json.
 frontend-deps: $(NODE_STAMP)
 $(NODE_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# playwright-core for the browser tests (no browser download: they drive
+# Debian's Chromium), pinned by tests/browser/package-lock.json; Node resolves
+# a bare import from the importing file's folder upwards, so tests/browser
+# carries its own small package rather than reaching into frontend/node_modules.
+browser-test-deps: $(BROWSER_STAMP)
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian's Chromium for the browser tests, installed once.
 chromium:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
 
-# Types of the page's modules, then its tests in headless Chromium against a
-# real server (screenshots go to target/screenshots).
-test-frontend: frontend-deps chromium release
+# Types of the page's modules, its unit tests (frontend/tests, no browser),
+# then the browser tests (tests/browser) in headless Chromium against a real
+# server (screenshots go to target/screenshots).
+test-frontend: frontend-deps browser-test-deps chromium release
 	cd frontend && npx tsc -p .
-	cd frontend && EASEL_BIN=$(abspath target/release/easel) ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) \
-		CHROMIUM=$(CHROMIUM) node --test tests/
+	cd frontend && node --test tests/
+	cd tests/browser && EASEL_BIN=$(abspath target/release/easel) ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) \
+		CHROMIUM=$(CHROMIUM) node --test .
 
 # Refreshes the README's screenshots from a test run.
-screenshots: frontend-deps chromium release
-	cd frontend && EASEL_SCREENSHOTS=$(abspath docs/images) EASEL_BIN=$(abspath target/release/easel) \
-		ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) CHROMIUM=$(CHROMIUM) node --test --test-name-pattern=screenshot tests/painter.test.mjs
+screenshots: browser-test-deps chromium release
+	cd tests/browser && EASEL_SCREENSHOTS=$(abspath docs/images) EASEL_BIN=$(abspath target/release/easel) \
+		ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) CHROMIUM=$(CHROMIUM) node --test --test-name-pattern=screenshot painter.test.mjs
 
 # PyTorch for the trainer (training/), its tests and the PyTorch
 # baseline of bench/compare.sh; reinstalled when pyproject.toml changes.
@@ -102,4 +114,4 @@ compare: release train-venv
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(TRAIN_VENV) $(GPU_VENV) frontend/node_modules
+	rm -rf $(VENV) $(TRAIN_VENV) $(GPU_VENV) frontend/node_modules tests/browser/node_modules

@@ -2,21 +2,20 @@
 //! with a clear message. The inputs are the minimised files in tests/fixtures/fuzz/,
 //! named `<target>-<what is wrong>`.
 
+mod common;
+
 use std::path::Path;
 
+use common::fake_card;
 use easel::import::checkpoint::{read_state_dict_bytes, CheckpointError};
 use easel::package::maps::{InstanceMap, LabelEncoding, LabelMap, MapError, DEFAULT_MAX_PIXELS};
-use easel::package::ModelCard;
 
 fn input(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/fuzz")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
-
-fn fake_card() -> ModelCard {
-    serde_json::from_str(include_str!("fixtures/fake_card.json")).unwrap()
+    common::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz")
+            .join(name),
+    )
 }
 
 const ENCODINGS: [LabelEncoding; 5] = [

@@ -5,9 +5,7 @@ mod common;
 
 use common::{max_abs_diff, request, spade_fixture};
 use easel::inference::pipeline::StyleSpec;
-use easel::inference::runtime::{self, ModelSession, SessionOptions};
 use easel::package::npy;
-use easel::package::ModelPackage;
 
 #[test]
 fn fp16_package_is_smaller_and_close_to_the_reference() {
@@ -26,16 +24,7 @@ fn fp16_package_is_smaller_and_close_to_the_reference() {
         "fp16 package {half} bytes against fp32 {full}"
     );
 
-    runtime::init(None).unwrap();
-    let package = ModelPackage::open(&tmp.path().join("fp16")).unwrap();
-    let mut s = ModelSession::load(
-        package,
-        SessionOptions {
-            threads: 2,
-            ..SessionOptions::default()
-        },
-    )
-    .unwrap();
+    let mut s = common::load(&tmp.path().join("fp16"));
     let inputs = spade_fixture("city35_tiny/inputs");
     let out = common::synthesize(
         &mut s,

@@ -8,10 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{import, max_abs_diff, read};
-use easel::inference::runtime::{self, GeneratorInput, ModelSession, SessionOptions};
+use easel::inference::runtime::{GeneratorInput, ModelSession};
 use easel::package::maps::{InstanceMap, LabelMap, DEFAULT_MAX_PIXELS};
 use easel::package::npy;
-use easel::package::ModelPackage;
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -24,15 +23,7 @@ fn variant(name: &str) -> PathBuf {
 fn open(name: &str, tmp: &Path) -> ModelSession {
     let out = tmp.join(name);
     import(&variant(name).join("checkpoint"), &out).unwrap();
-    runtime::init(None).unwrap();
-    ModelSession::load(
-        ModelPackage::open(&out).unwrap(),
-        SessionOptions {
-            threads: 2,
-            ..SessionOptions::default()
-        },
-    )
-    .unwrap()
+    common::load(&out)
 }
 
 fn names(dir: &Path, key: &str) -> Vec<String> {

@@ -111,15 +111,14 @@ pub struct RuntimeArgs {
     /// Path to libonnxruntime.so (1.22.x). Default: the project's .venv.
     #[arg(long, env = "ORT_DYLIB_PATH", global = true)]
     pub ort_lib: Option<PathBuf>,
-    /// Intra-op threads for inference; 0 means one per core.
-    #[arg(long, env = "EASEL_THREADS", default_value_t = 0, global = true)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
 }
 
 impl RuntimeArgs {
     pub fn session_options(&self) -> SessionOptions {
         SessionOptions {
-            threads: self.threads,
+            threads: self.threads.threads,
             device: self.device,
             gpu: GpuOptions {
                 conv_search: self.cudnn_search,
@@ -143,10 +142,12 @@ impl RuntimeArgs {
     }
 }
 
-/// Worker threads of the dataset tools.
-#[derive(Args)]
+/// How many threads work: inference's intra-op threads, or the dataset
+/// tools' workers (one flag, one variable, for every command).
+#[derive(Args, Clone)]
 pub struct ThreadsArgs {
-    /// Worker threads; 0 means one per core.
+    /// Threads to work on (inference: intra-op threads; dataset tools:
+    /// files at a time); 0 means one per core.
     #[arg(long, env = "EASEL_THREADS", default_value_t = 0)]
     pub threads: usize,
 }

@@ -187,6 +187,13 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     if card.uses_instances && request.instance.is_none() && args.edges == EdgesMode::Classes {
         eprintln!("note: no --instance given; using the edges between classes as instance edges");
     }
+    if let Some((w, h)) = prepared.finish.resize_to {
+        let (mw, mh) = prepared.work.size();
+        eprintln!(
+            "note: model {} cannot make {w}×{h}; made at {mw}×{mh} and scaled back (--size native or fit keeps {mw}×{mh})",
+            card.name
+        );
+    }
     if card.z_dim.is_some() && request.style == StyleSpec::Default {
         eprintln!("note: no --seed or --style given; using seed 0");
     }

@@ -53,6 +53,9 @@ impl Generator for ModelSession {
     }
 }
 
+/// Where the answer to one queued work arrives.
+pub type Reply = oneshot::Receiver<Result<Done, QueueError>>;
+
 /// The answer to one request, with where its time went.
 #[derive(Debug)]
 pub struct Done {
@@ -164,29 +167,16 @@ impl ModelWorker {
 
     /// Queues `work`, waiting for room when the queue is full (for batch
     /// runs, from a blocking thread).
-    pub fn submit_waiting(
-        &self,
-        work: Work,
-    ) -> Result<oneshot::Receiver<Result<Done, QueueError>>, QueueError> {
-        let (reply, receiver) = oneshot::channel();
-        let request = Request {
-            work,
-            reply,
-            enqueued: Instant::now(),
-        };
-        self.stats.waiting.fetch_add(1, Ordering::Relaxed);
-        self.sender.send(request).map_err(|_| {
-            self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
-            QueueError::Closed(self.card.name.clone())
-        })?;
-        Ok(receiver)
+    pub fn submit_waiting(&self, work: Work) -> Result<Reply, QueueError> {
+        self.enqueue(work, |sender, request| {
+            sender
+                .send(request)
+                .map_err(|_| QueueError::Closed(self.card.name.clone()))
+        })
     }
 
     /// Queues `work`; fails at once when the queue is full.
-    pub fn submit(
-        &self,
-        work: Work,
-    ) -> Result<oneshot::Receiver<Result<Done, QueueError>>, QueueError> {
+    pub fn submit(&self, work: Work) -> Result<Reply, QueueError> {
         if let Some(limit) = self.shed_after {
             let per_image = self.stats.per_image_us.load(Ordering::Relaxed);
             let ahead = self.stats.waiting.load(Ordering::Relaxed) as u64 + 1;
@@ -199,6 +189,24 @@ impl ModelWorker {
                 });
             }
         }
+        self.enqueue(work, |sender, request| {
+            sender.try_send(request).map_err(|e| match e {
+                TrySendError::Full(_) => QueueError::Full {
+                    model: self.card.name.clone(),
+                    capacity: self.capacity,
+                },
+                TrySendError::Disconnected(_) => QueueError::Closed(self.card.name.clone()),
+            })
+        })
+    }
+
+    /// Counts `work` as waiting and hands it to `send`; uncounts it when
+    /// the send fails.
+    fn enqueue(
+        &self,
+        work: Work,
+        send: impl FnOnce(&SyncSender<Request>, Request) -> Result<(), QueueError>,
+    ) -> Result<Reply, QueueError> {
         let (reply, receiver) = oneshot::channel();
         let request = Request {
             work,
@@ -206,19 +214,10 @@ impl ModelWorker {
             enqueued: Instant::now(),
         };
         self.stats.waiting.fetch_add(1, Ordering::Relaxed);
-        match self.sender.try_send(request) {
-            Ok(()) => Ok(receiver),
-            Err(e) => {
-                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
-                Err(match e {
-                    TrySendError::Full(_) => QueueError::Full {
-                        model: self.card.name.clone(),
-                        capacity: self.capacity,
-                    },
-                    TrySendError::Disconnected(_) => QueueError::Closed(self.card.name.clone()),
-                })
-            }
-        }
+        send(&self.sender, request).inspect_err(|_| {
+            self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+        })?;
+        Ok(receiver)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::dataset::pairing::Sample;
 use crate::inference::pipeline::{
     self, Finish, Limits, SizeMode, StyleSpec, SynthesisRequest, Work,
 };
-use crate::inference::queue::{Done, ModelWorker, QueueError};
+use crate::inference::queue::{ModelWorker, QueueError, Reply};
 use crate::inference::runtime::Output;
 use crate::package::maps::{LabelEncoding, LabelMap};
 use crate::package::ModelCard;
@@ -312,8 +312,6 @@ impl Run {
         Err(RunError::Inference(e))
     }
 }
-
-type Reply = tokio::sync::oneshot::Receiver<Result<Done, QueueError>>;
 
 /// What a sample leaves for writing its files once its image is made.
 pub struct Made {

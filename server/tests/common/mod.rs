@@ -1,4 +1,5 @@
-//! Shared by the integration tests: fixture paths and package import.
+//! Shared by the library tests here and the end-to-end tests in the top-level
+//! tests/ (through tests/support): fixture paths, package import, PNG bytes.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -12,10 +13,15 @@ use easel::inference::runtime::{self, ModelSession, SessionOptions};
 use easel::package::maps::{InstanceMap, LabelEncoding, LabelMap, DEFAULT_MAX_PIXELS};
 use easel::package::{ModelCard, ModelPackage};
 
+/// The repository's root (the crate is in server/).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// The shared fixtures: `$EASEL_SHARED_DIR/fixtures`, else `shared/fixtures`
 /// beside the repository (the usual checkout) or inside it.
 pub fn shared_fixtures() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let repo = repo();
     let candidates = [
         std::env::var_os("EASEL_SHARED_DIR").map(PathBuf::from),
         Some(repo.join("../shared")),
@@ -49,19 +55,34 @@ pub fn import(checkpoint_dir: &Path, out: &Path) -> Result<ImportReport, ImportE
     spade::import(&request(checkpoint_dir, out))
 }
 
-/// Imports a shared fixture into `tmp/<name>` and opens it in ONNX Runtime.
-pub fn session(name: &str, tmp: &Path) -> ModelSession {
-    let out = tmp.join(name);
-    import(&spade_fixture(name).join("checkpoint"), &out).expect("fixture imports");
+/// Imports the shared fixture `name` (e.g. `coco182_tiny`) as a package in `out`.
+pub fn import_fixture(name: &str, out: &Path) -> PathBuf {
+    import(&spade_fixture(name).join("checkpoint"), out).expect("fixture imports");
+    out.to_path_buf()
+}
+
+/// Opens a package in ONNX Runtime on two threads.
+pub fn load(package: &Path) -> ModelSession {
     runtime::init(None).expect("ONNX Runtime is installed (make venv)");
     ModelSession::load(
-        ModelPackage::open(&out).unwrap(),
+        ModelPackage::open(package).unwrap(),
         SessionOptions {
             threads: 2,
             ..SessionOptions::default()
         },
     )
     .unwrap()
+}
+
+/// Imports a shared fixture into `tmp/<name>` and opens it in ONNX Runtime.
+pub fn session(name: &str, tmp: &Path) -> ModelSession {
+    load(&import_fixture(name, &tmp.join(name)))
+}
+
+/// The model card the fake generators of the tests use: three classes, red,
+/// green and blue, at 64×64.
+pub fn fake_card() -> ModelCard {
+    serde_json::from_str(include_str!("../fixtures/fake_card.json")).unwrap()
 }
 
 pub fn read(path: &Path) -> Vec<u8> {
@@ -75,24 +96,26 @@ pub fn maps(label: &Path, instance: &Path, card: &ModelCard) -> (LabelMap, Insta
     (label, instance)
 }
 
+/// An image as PNG bytes.
+pub fn encode_png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image
+        .into()
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
 /// A label map as an 8- or 16-bit grayscale PNG of its indices.
 pub fn png_of(label: &LabelMap) -> Vec<u8> {
     let (w, h) = (label.width() as u32, label.height() as u32);
-    let mut out = std::io::Cursor::new(Vec::new());
     if label.labels().iter().all(|&v| v < 256) {
         let px = label.labels().iter().map(|&v| v as u8).collect();
-        image::GrayImage::from_raw(w, h, px)
-            .unwrap()
-            .write_to(&mut out, image::ImageFormat::Png)
-            .unwrap();
+        encode_png(image::GrayImage::from_raw(w, h, px).unwrap())
     } else {
         let px = label.labels().iter().map(|&v| v as u16).collect();
-        image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, px)
-            .unwrap()
-            .write_to(&mut out, image::ImageFormat::Png)
-            .unwrap();
+        encode_png(image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, px).unwrap())
     }
-    out.into_inner()
 }
 
 /// The raw output, (1, 3, H, W) in [-1, 1], for a label map PNG (and an

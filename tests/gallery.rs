@@ -2,41 +2,20 @@
 //! imported fixture model, pairing errors, unsafe names, and a run killed
 //! part-way and resumed.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn easel() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_easel"))
-}
+use support::{easel, file_names, import_fixture, shared_fixtures, sources, text};
 
 fn coco_model(tmp: &Path) -> PathBuf {
-    let model = tmp.join("coco");
-    common::import(&common::spade_fixture("coco182_tiny/checkpoint"), &model).unwrap();
-    model
+    import_fixture("coco182_tiny", &tmp.join("coco"))
 }
 
 fn coco(dir: &str) -> PathBuf {
-    common::shared_fixtures().join("coco_stuff").join(dir)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn pngs(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    shared_fixtures().join("coco_stuff").join(dir)
 }
 
 /// `count` copies of the shared COCO-Stuff validation maps in `dir`, named
@@ -49,8 +28,8 @@ fn copies_of_the_validation_maps(
     digits: usize,
 ) {
     std::fs::create_dir_all(dir).unwrap();
-    let labels = pngs(&coco("val_label"));
-    let images = pngs(&coco("val_img"));
+    let labels = file_names(&coco("val_label"));
+    let images = file_names(&coco("val_img"));
     for i in 0..count {
         let stem = format!("{prefix}{i:0digits$}");
         std::fs::copy(
@@ -69,11 +48,17 @@ fn copies_of_the_validation_maps(
     }
 }
 
-/// Every `src="…"` of a page.
-fn sources(html: &str) -> Vec<String> {
-    html.split("src=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap().to_string())
+/// The first `count` pages of a gallery (index.html, index-2.html, …), joined.
+fn pages(root: &Path, count: usize) -> String {
+    (1..=count)
+        .map(|p| {
+            let file = if p == 1 {
+                "index.html".to_string()
+            } else {
+                format!("index-{p}.html")
+            };
+            std::fs::read_to_string(root.join(file)).unwrap()
+        })
         .collect()
 }
 
@@ -99,9 +84,9 @@ fn a_run_over_the_coco_validation_maps_makes_the_reference_tree_and_a_page_whose
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("made 8 images"), "{}", text(&out));
     let root = results.join("coco_val/test_latest");
-    let stems: Vec<String> = pngs(&coco("val_label"));
+    let stems: Vec<String> = file_names(&coco("val_label"));
     for kind in ["input_label", "synthesized_image", "real_image"] {
-        assert_eq!(pngs(&root.join("images").join(kind)), stems, "{kind}");
+        assert_eq!(file_names(&root.join("images").join(kind)), stems, "{kind}");
     }
     let html = std::fs::read_to_string(root.join("index.html")).unwrap();
     let srcs = sources(&html);
@@ -159,7 +144,7 @@ fn files_that_do_not_pair_are_listed_and_nothing_runs() {
     let model = coco_model(tmp.path());
     let photos = tmp.path().join("photos");
     std::fs::create_dir_all(&photos).unwrap();
-    for name in pngs(&coco("val_img")).iter().skip(2) {
+    for name in file_names(&coco("val_img")).iter().skip(2) {
         std::fs::copy(coco("val_img").join(name), photos.join(name)).unwrap();
     }
     std::fs::write(photos.join("stray.jpg"), b"x").unwrap();
@@ -267,7 +252,7 @@ fn a_run_killed_part_way_resumes_and_ends_with_every_image_exactly_once() {
     }
     child.kill().unwrap(); // SIGKILL: no chance to tidy up
     child.wait().unwrap();
-    let made_before = pngs(&synthesized)
+    let made_before = file_names(&synthesized)
         .iter()
         .filter(|n| n.ends_with(".png") && !n.starts_with('.'))
         .count();
@@ -282,7 +267,7 @@ fn a_run_killed_part_way_resumes_and_ends_with_every_image_exactly_once() {
     let expected: Vec<String> = (0..count).map(|i| format!("s{i:04}.png")).collect();
     let root = results.join("killed/test_latest");
     for kind in ["input_label", "synthesized_image"] {
-        let files = pngs(&root.join("images").join(kind));
+        let files = file_names(&root.join("images").join(kind));
         assert_eq!(
             files, expected,
             "{kind}: every image once, no partial files"
@@ -291,21 +276,12 @@ fn a_run_killed_part_way_resumes_and_ends_with_every_image_exactly_once() {
     for name in &expected {
         image::open(synthesized.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    let leftovers: Vec<String> = pngs(&root)
+    let leftovers: Vec<String> = file_names(&root)
         .into_iter()
         .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let html: String = (1..=8)
-        .map(|p| {
-            let file = if p == 1 {
-                "index.html".to_string()
-            } else {
-                format!("index-{p}.html")
-            };
-            std::fs::read_to_string(root.join(file)).unwrap()
-        })
-        .collect();
+    let html = pages(&root, 8);
     assert_eq!(
         sources(&html).len(),
         2 * count,
@@ -373,12 +349,12 @@ fn twenty_kills_at_random_moments_never_lose_or_corrupt_a_gallery() {
     let expected: Vec<String> = (0..count).map(|i| format!("k{i:03}.png")).collect();
     for kind in ["input_label", "synthesized_image", "real_image"] {
         let dir = root.join("images").join(kind);
-        assert_eq!(pngs(&dir), expected, "{kind}");
+        assert_eq!(file_names(&dir), expected, "{kind}");
         for name in &expected {
             image::open(dir.join(name)).unwrap_or_else(|e| panic!("{kind}/{name}: {e}"));
         }
     }
-    let leftovers: Vec<String> = pngs(&root)
+    let leftovers: Vec<String> = file_names(&root)
         .into_iter()
         .filter(|n| n.starts_with('.'))
         .collect();
@@ -387,15 +363,6 @@ fn twenty_kills_at_random_moments_never_lose_or_corrupt_a_gallery() {
         serde_json::from_slice(&std::fs::read(root.join("run.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "complete");
     assert_eq!(manifest["done"].as_object().unwrap().len(), count);
-    let html: String = (1..=4)
-        .map(|p| {
-            std::fs::read_to_string(root.join(if p == 1 {
-                "index.html".into()
-            } else {
-                format!("index-{p}.html")
-            }))
-            .unwrap()
-        })
-        .collect();
+    let html = pages(&root, 4);
     assert_eq!(sources(&html).len(), 3 * count);
 }

@@ -1,6 +1,8 @@
 // Shared pieces of the browser tests: a real `easel serve` with the default
 // model and two imported fixture models, headless Chromium, and PNG
 // reading and writing for checking what the page posts and saves.
+// playwright-core resolves from tests/browser/node_modules (this folder's
+// package.json; `make browser-test-deps`).
 
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, symlinkSync, existsSync, rmSync } from "node:fs";
@@ -10,10 +12,11 @@ import { fileURLToPath } from "node:url";
 import { inflateSync, deflateSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
+// This file is tests/browser/support.mjs: the repository root is two up.
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, "../..");
 const easel = process.env.EASEL_BIN ?? join(repo, "target/release/easel");
-const shared = process.env.EASEL_SHARED_DIR ?? resolve(repo, "../shared");
+export const shared = process.env.EASEL_SHARED_DIR ?? resolve(repo, "../shared");
 export const screenshots = process.env.EASEL_SCREENSHOTS ?? join(repo, "target/screenshots");
 
 /** Starts the server on a free port with landscapes (default), coco182 and vae. */

@@ -1,109 +1,41 @@
 //! `easel serve` as an operator runs it: start-up with good and broken
-//! packages, a real request over TCP, and graceful shutdown on SIGTERM.
+//! packages, a real request over TCP, graceful shutdown on SIGTERM, load,
+//! a short soak, and HTTP that breaks the protocol.
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-fn start(models: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--threads",
-            "1",
-            "--models",
-        ])
-        .arg(models)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .trim()
-        .to_string();
-    (child, addr)
-}
-
-fn http(addr: &str, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    stream.write_all(request).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    String::from_utf8_lossy(&response).into_owned()
-}
-
-fn synthesize_request(body: &[u8], model: &str) -> Vec<u8> {
-    let mut request = format!(
-        "POST /api/v1/models/{model}/synthesize HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(body);
-    request
-}
+use support::png::png_gray;
+use support::process::{http, http_get, sigterm, start_server, synthesize_request};
+use support::{easel, import_fixture, read, repo, spade_fixture};
 
 /// A server with the coco182 fixture imported as `coco`, under `tmp`.
 fn start_coco(tmp: &Path) -> (Child, String) {
     let models = tmp.join("models");
-    common::import(
-        &common::spade_fixture("coco182_tiny/checkpoint"),
-        &models.join("coco"),
-    )
-    .unwrap();
-    start(&models)
-}
-
-fn sigterm(child: &Child) {
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
+    import_fixture("coco182_tiny", &models.join("coco"));
+    start_server(&models)
 }
 
 #[test]
 fn serves_good_packages_skips_broken_ones_and_shuts_down_gracefully() {
     let tmp = tempfile::tempdir().unwrap();
     let models = tmp.path().join("models");
-    common::import(
-        &common::spade_fixture("city35_tiny/checkpoint"),
-        &models.join("city"),
-    )
-    .unwrap();
+    import_fixture("city35_tiny", &models.join("city"));
     std::fs::create_dir_all(models.join("broken")).unwrap();
     std::fs::write(models.join("broken/model.json"), "{ not json").unwrap();
 
-    let (mut child, addr) = start(&models);
-    let health = http(
-        &addr,
-        b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
+    let (mut child, addr) = start_server(&models);
+    let health = http_get(&addr, "/readyz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 
     // A large map keeps the request busy long enough for SIGTERM to arrive
     // while it runs; it must still get its image.
-    let map = image::GrayImage::from_fn(768, 384, |x, y| {
-        image::Luma([((x / 64 + y / 64) % 35) as u8])
-    });
-    let mut label = std::io::Cursor::new(Vec::new());
-    map.write_to(&mut label, image::ImageFormat::Png).unwrap();
-    let request = synthesize_request(label.get_ref(), "city");
+    let label = png_gray(768, 384, |x, y| ((x / 64 + y / 64) % 35) as u8);
+    let request = synthesize_request(&label, "city");
     let addr2 = addr.clone();
     let in_flight = std::thread::spawn(move || {
         let started = std::time::Instant::now();
@@ -145,7 +77,7 @@ fn refuses_to_start_when_no_package_loads() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join("broken")).unwrap();
     std::fs::write(tmp.path().join("broken/model.json"), "{}").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+    let out = easel()
         .args(["serve", "--bind", "127.0.0.1:0", "--models"])
         .arg(tmp.path())
         .output()
@@ -162,9 +94,9 @@ fn refuses_to_start_when_no_package_loads() {
 /// must stop the server with the reason, not serve from the CPU.
 #[test]
 fn a_gpu_that_cannot_start_is_an_error_never_a_cpu_fallback() {
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let models = repo().join("models");
     for device in ["cuda", "cuda:1", "tensorrt"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+        let out = easel()
             .args([
                 "serve",
                 "--bind",
@@ -191,7 +123,7 @@ fn a_gpu_that_cannot_start_is_an_error_never_a_cpu_fallback() {
             "{device}: it must not serve"
         );
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+    let out = easel()
         .args(["serve", "--device", "metal", "--models", "."])
         .output()
         .unwrap();
@@ -203,9 +135,7 @@ fn a_gpu_that_cannot_start_is_an_error_never_a_cpu_fallback() {
 fn concurrent_load_batches_requests_without_failures() {
     let tmp = tempfile::tempdir().unwrap();
     let (child, addr) = start_coco(tmp.path());
-    let label = common::read(&common::spade_fixture(
-        "coco182_tiny/inputs/label_000000000139.png",
-    ));
+    let label = read(&spade_fixture("coco182_tiny/inputs/label_000000000139.png"));
     let config = easel::client::LoadConfig {
         addr,
         model: "coco".into(),
@@ -243,7 +173,7 @@ fn easel_health_passes_for_a_ready_server_and_fails_for_none() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut child, addr) = start_coco(tmp.path());
     let health = |url: String| {
-        Command::new(env!("CARGO_BIN_EXE_easel"))
+        easel()
             .args(["health", "--timeout-ms", "2000", "--url"])
             .arg(url)
             .output()
@@ -276,9 +206,7 @@ fn rss_kib(pid: u32) -> u64 {
 fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory() {
     let tmp = tempfile::tempdir().unwrap();
     let (child, addr) = start_coco(tmp.path());
-    let label = common::read(&common::spade_fixture(
-        "coco182_tiny/inputs/label_000000000139.png",
-    ));
+    let label = read(&spade_fixture("coco182_tiny/inputs/label_000000000139.png"));
     let mut config = easel::client::LoadConfig {
         addr: addr.clone(),
         model: "coco".into(),
@@ -319,12 +247,7 @@ fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory
         end_rss < start_rss + 64 * 1024,
         "resident memory grew from {start_rss} KiB to {end_rss} KiB"
     );
-    let mut health = TcpStream::connect(&addr).unwrap();
-    health
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    health.read_to_string(&mut answer).unwrap();
+    let answer = http_get(&addr, "/healthz");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     sigterm(&child);
 }
@@ -335,14 +258,7 @@ fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory
 fn conflicting_content_lengths_and_broken_http_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let (child, addr) = start_coco(tmp.path());
-    let exchange = |raw: &[u8]| {
-        let mut s = TcpStream::connect(&addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(raw).unwrap();
-        let mut answer = Vec::new();
-        let _ = s.read_to_end(&mut answer);
-        String::from_utf8_lossy(&answer).to_string()
-    };
+    let exchange = |raw: &[u8]| http(&addr, raw);
     // Content-Length with Transfer-Encoding: the chunked body wins (RFC 9112)
     // and the connection is closed after the answer, so nothing can be
     // smuggled behind it.
@@ -369,9 +285,6 @@ fn conflicting_content_lengths_and_broken_http_are_refused() {
             String::from_utf8_lossy(raw)
         );
     }
-    assert!(
-        exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .starts_with("HTTP/1.1 200")
-    );
+    assert!(http_get(&addr, "/healthz").starts_with("HTTP/1.1 200"));
     sigterm(&child);
 }

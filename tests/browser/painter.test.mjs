@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import {
   startServer, startBrowser, openPainter, pixelCentre, eventually, decodeGrayPng,
-  encodeGrayPng, encodeRgbPng, classIndex, screenshots,
+  encodeGrayPng, encodeRgbPng, classIndex, screenshots, shared,
 } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
@@ -307,7 +307,7 @@ test("a shared COCO-Stuff fixture map opens in the COCO model, resized to its si
   const { page, context } = await openPainter(browser, server.url);
   await page.selectOption("#model", "coco182");
   await eventually(async () => (await page.evaluate(() => window.easel.model())) === "coco182", () => "model not switched");
-  const fixture = join(process.env.EASEL_SHARED_DIR ?? join(import.meta.dirname, "../../../shared"), "fixtures/coco_stuff/val_label/000000000139.png");
+  const fixture = join(shared, "fixtures/coco_stuff/val_label/000000000139.png");
   await page.setInputFiles("#map-file", fixture);
   await page.waitForSelector("#notice:not([hidden])");
   assert.match(await page.textContent("#notice-text"), /resized to the model's 64×64/);

@@ -3,12 +3,7 @@
 //! tests test, the documented build arguments and variables exist, and the
 //! health checks name real endpoints.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::support::{easel, repo};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -127,10 +122,7 @@ fn the_health_check_and_probes_name_real_endpoints_and_commands() {
         "{}",
         health.1
     );
-    let help = Command::new(env!("CARGO_BIN_EXE_easel"))
-        .args(["health", "--help"])
-        .output()
-        .unwrap();
+    let help = easel().args(["health", "--help"]).output().unwrap();
     assert!(help.status.success(), "`easel health` exists");
     let k8s = read("deploy/kubernetes/easel.yaml");
     for path in ["/readyz", "/healthz"] {
@@ -165,10 +157,7 @@ fn documented_build_arguments_and_variables_exist() {
         assert!(deploy.contains(&format!("`{arg}`")), "{arg} documented");
     }
     // Every EASEL_ variable the image or the docs set is one `easel serve` reads.
-    let help = Command::new(env!("CARGO_BIN_EXE_easel"))
-        .args(["serve", "--help"])
-        .output()
-        .unwrap();
+    let help = easel().args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout).to_string();
     let mut names: Vec<String> = [
         dockerfile.as_str(),

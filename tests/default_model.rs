@@ -2,18 +2,13 @@
 //! and paints classes in their natural colours. (Its speed is measured by
 //! `easel bench`, in docs/benchmarks.md, not asserted here.)
 
-mod common;
-
-use std::path::{Path, PathBuf};
+mod support;
 
 use easel::inference::pipeline::StyleSpec;
 use easel::inference::runtime::{self, ModelSession, SessionOptions};
 use easel::package::maps::{LabelMap, DEFAULT_MAX_PIXELS};
 use easel::package::ModelPackage;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::repo;
 
 fn open() -> ModelSession {
     runtime::init(None).unwrap();
@@ -63,9 +58,9 @@ fn default_model_card_says_what_it_is() {
 fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
     let mut s = open();
     let card = s.package.card.clone();
-    let bytes = common::read(&repo().join("models/landscapes/examples/mountain-lake.png"));
+    let bytes = support::read(&repo().join("models/landscapes/examples/mountain-lake.png"));
     let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
-    let out = common::synthesize(&mut s, bytes, None, StyleSpec::Default).unwrap();
+    let out = support::synthesize(&mut s, bytes, None, StyleSpec::Default).unwrap();
     let finish = easel::inference::pipeline::Finish {
         source: (label.width(), label.height()),
         resize_to: None,

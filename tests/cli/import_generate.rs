@@ -1,15 +1,7 @@
-//! The `easel` binary as a user runs it: import, generate, and the messages
-//! it prints when something is missing.
+//! `easel import` and `easel generate` as a user runs them, and the messages
+//! the binary prints when ONNX Runtime or a checkpoint is missing.
 
-mod common;
-
-use std::process::Command;
-
-use common::{max_abs_diff, spade_fixture};
-
-fn easel() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_easel"))
-}
+use crate::support::{assert_ok, easel, max_abs_diff, spade_fixture, stderr, stdout};
 
 #[test]
 fn import_then_generate_reproduces_the_reference_image() {
@@ -22,12 +14,8 @@ fn import_then_generate_reproduces_the_reference_image() {
         .arg(&pkg)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
+    let stdout = stdout(&out);
     assert!(
         stdout.contains("35 classes + instance edges") && stdout.contains("most upsampling"),
         "{stdout}"
@@ -49,11 +37,7 @@ fn import_then_generate_reproduces_the_reference_image() {
         .arg(&raw)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let image = image::open(&png).unwrap();
     assert_eq!((image.width(), image.height()), (256, 128));
     let ours = easel::package::npy::read(&raw).unwrap();
@@ -78,7 +62,7 @@ fn missing_onnx_runtime_says_what_to_install() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert!(
         stderr.contains("ONNX Runtime was not found")
             && stderr.contains("make venv")
@@ -100,7 +84,7 @@ fn a_library_that_is_not_onnx_runtime_is_refused_with_a_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert!(
         stderr.contains("could not be loaded as ONNX Runtime") && !stderr.contains("panicked"),
         "{stderr}"
@@ -118,7 +102,7 @@ fn import_failure_exits_non_zero_with_the_reason() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert!(stderr.contains("latest_net_G.pth"), "{stderr}");
     assert!(!tmp.path().join("pkg").exists());
 }

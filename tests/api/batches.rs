@@ -1,0 +1,354 @@
+//! Batch runs through the API: started from files, a zip or an allow-listed
+//! server folder, followed as events to a gallery, compared, resumed, guarded
+//! against unsafe names and double starts, and answering a request as the
+//! synthesis endpoint does.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+
+use easel::http::{app, state_with};
+
+use crate::support::app::{
+    batch_server, config, error_of, follow, get, post, post_batch, post_form, send, server_with,
+};
+use crate::support::png::{png_gray, png_rgb};
+use crate::support::{encode_png, session, sources, spade_fixture, write_file};
+
+/// A batch run named `name` over three 64×64 maps, a.png, b.png and c.png.
+fn three_maps(name: &str) -> Request<Body> {
+    let maps: Vec<(String, Vec<u8>)> = ["a", "b", "c"]
+        .iter()
+        .enumerate()
+        .map(|(i, stem)| {
+            let png = png_gray(64, 64, move |x, _| ((x as usize / 22 + i) % 3) as u8);
+            (format!("{stem}.png"), png)
+        })
+        .collect();
+    let mut fields = vec![("name", None, name.as_bytes().to_vec())];
+    fields.extend(
+        maps.iter()
+            .map(|(file, png)| ("label", Some(file.as_str()), png.clone())),
+    );
+    post_batch(&fields)
+}
+
+#[tokio::test]
+async fn a_batch_run_streams_its_progress_to_100_percent_and_serves_its_gallery() {
+    let (s, _results) = batch_server(Duration::from_millis(10));
+    let (status, _, body) = send(&s.app, three_maps("api_run")).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let started: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(started["id"], "api_run@latest");
+    assert_eq!(started["progress"]["total"], 3);
+
+    let end = follow(&s.app, "api_run@latest").await;
+    assert_eq!(
+        end,
+        serde_json::json!({"done": 3, "failed": 0, "total": 3, "state": "complete"})
+    );
+    let (_, _, body) = get(&s.app, "/api/v1/batches/api_run@latest").await;
+    let status: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status["progress"]["done"], 3);
+    assert_eq!(status["model"], "fake");
+
+    let (code, headers, body) = get(&s.app, "/results/").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
+    assert!(String::from_utf8(body).unwrap().contains("api_run"));
+    let gallery = status["gallery"].as_str().unwrap();
+    let (code, _, body) = get(&s.app, gallery).await;
+    assert_eq!(code, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    let base = gallery.trim_end_matches("index.html");
+    let srcs = sources(&html);
+    assert_eq!(srcs.len(), 6, "label and image for three maps");
+    for src in srcs {
+        let (code, headers, _) = get(&s.app, &format!("{base}{src}")).await;
+        assert_eq!(code, StatusCode::OK, "{src}");
+        assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    }
+
+    // Posting the name again with no files resumes it: nothing left to do.
+    let (status, _, body) = send(&s.app, post_batch(&[("name", None, b"api_run".to_vec())])).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(follow(&s.app, "api_run@latest").await["done"], 3);
+}
+
+#[tokio::test]
+async fn a_zip_with_label_and_image_folders_is_a_batch_and_two_runs_compare() {
+    let (s, _results) = batch_server(Duration::ZERO);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for stem in ["p", "q"] {
+        zip.start_file(format!("val_label/{stem}.png"), options)
+            .unwrap();
+        std::io::Write::write_all(&mut zip, &png_gray(64, 64, |x, _| (x / 22) as u8)).unwrap();
+        zip.start_file(format!("val_img/{stem}.png"), options)
+            .unwrap();
+        std::io::Write::write_all(
+            &mut zip,
+            &png_rgb(32, 32, |x, y| [x as u8 * 8, y as u8 * 8, 0]),
+        )
+        .unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    for name in ["zip_a", "zip_b"] {
+        let (status, _, body) = send(
+            &s.app,
+            post_batch(&[
+                ("name", None, name.as_bytes().to_vec()),
+                ("zip", Some("maps.zip"), bytes.clone()),
+            ]),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(follow(&s.app, &format!("{name}@latest")).await["done"], 2);
+    }
+    let (_, _, body) = get(&s.app, "/results/zip_a/test_latest/index.html").await;
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("images/real_image/p.png"),
+        "photos from the zip's img folder"
+    );
+    let (code, _, body) = get(
+        &s.app,
+        "/results/compare?a=zip_a/test_latest&b=zip_b/test_latest",
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("2 maps in both runs"), "{html}");
+    assert!(html.contains("/results/zip_b/test_latest/images/synthesized_image/q.png"));
+    let (code, _, _) = get(
+        &s.app,
+        "/results/compare?a=zip_a/test_latest&b=nope/test_latest",
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn batch_names_paths_and_pairs_are_checked() {
+    let (s, results) = batch_server(Duration::ZERO);
+    for name in ["../escape", "a/b", "..", "/abs"] {
+        let (status, _, body) = send(&s.app, three_maps(name)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(error_of(&body).0.contains("not allowed"), "{name}");
+    }
+    assert!(!results.path().join("../escape").exists());
+    let (status, _, body) = send(
+        &s.app,
+        post_batch(&[
+            ("name", None, b"bad_file".to_vec()),
+            ("label", Some(".."), png_gray(64, 64, |_, _| 0)),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, body) = send(
+        &s.app,
+        post_batch(&[
+            ("name", None, b"unpaired".to_vec()),
+            ("label", Some("a.png"), png_gray(64, 64, |_, _| 0)),
+            ("image", Some("b.png"), png_rgb(8, 8, |_, _| [0, 0, 0])),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error_of(&body).0.contains("no partner among the photos"),
+        "{}",
+        error_of(&body).0
+    );
+    let (status, _, _) = send(&s.app, post_batch(&[("name", None, b"empty".to_vec())])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for uri in [
+        "/results/../Cargo.toml",
+        "/results/%2e%2e/%2e%2e/etc/passwd",
+        "/api/v1/batches/..@latest",
+        "/api/v1/batches/nothing@latest",
+    ] {
+        let (status, _, _) = get(&s.app, uri).await;
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
+            "{uri}: {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_start_of_a_running_batch_is_409() {
+    let (s, _results) = batch_server(Duration::from_millis(300));
+    let (status, _, _) = send(&s.app, three_maps("slow")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _, body) = send(&s.app, three_maps("slow")).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(error_of(&body).0.contains("already running"));
+    assert_eq!(follow(&s.app, "slow@latest").await["state"], "complete");
+}
+
+#[tokio::test]
+async fn batches_read_server_folders_only_under_the_allow_listed_root() {
+    let (s, _results) = batch_server(Duration::ZERO);
+    let folder = |name: &str, folder: &str| {
+        post_batch(&[
+            ("name", None, name.as_bytes().to_vec()),
+            ("folder", None, folder.as_bytes().to_vec()),
+        ])
+    };
+    let (status, _, body) = send(&s.app, folder("off", "set1")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        error_of(&body).0.contains("--batch-root"),
+        "{}",
+        error_of(&body).0
+    );
+
+    let root = tempfile::tempdir().unwrap();
+    let labels = root.path().join("set1/val_label");
+    std::fs::create_dir_all(&labels).unwrap();
+    for stem in ["x", "y"] {
+        std::fs::write(
+            labels.join(format!("{stem}.png")),
+            png_gray(64, 64, |x, _| (x / 22) as u8),
+        )
+        .unwrap();
+    }
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(outside.path().join("label")).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let mut c = config(8, 64);
+    c.results_dir = results.path().to_path_buf();
+    c.batch_root = Some(root.path().to_path_buf());
+    let s = server_with(Duration::ZERO, c);
+    let escape = format!(
+        "../{}",
+        outside.path().file_name().unwrap().to_string_lossy()
+    );
+    for (bad, status) in [
+        (escape.as_str(), StatusCode::NOT_FOUND),
+        ("/etc", StatusCode::FORBIDDEN),
+        ("..", StatusCode::FORBIDDEN),
+        ("nothing", StatusCode::NOT_FOUND),
+    ] {
+        let (code, _, body) = send(&s.app, folder("bad", bad)).await;
+        assert!(
+            code == status || code == StatusCode::FORBIDDEN,
+            "{bad}: {code} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (status, _, body) = send(&s.app, folder("served", "set1")).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(follow(&s.app, "served@latest").await["done"], 2);
+}
+
+/// One request, two ways in: the API and a batch run answer a map and its
+/// instance map that must be resized for the model with the same image.
+#[tokio::test]
+async fn batch_runs_and_the_api_answer_the_same_request_the_same_way() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = state_with(
+        vec![Box::new(session("coco182_tiny", tmp.path()))],
+        config(4, 8),
+    )
+    .unwrap();
+    let worker = state.models["coco182_tiny"].clone();
+    let card = worker.card().clone();
+    let app = app(state);
+    // 80×48 is not a multiple of 32: both ways make it at the native 64×64,
+    // the instance map resized with the label map.
+    let inputs = spade_fixture("coco182_tiny/inputs");
+    let stretch = |name: &str| {
+        let img = image::open(inputs.join(name)).unwrap();
+        encode_png(img.resize_exact(80, 48, image::imageops::FilterType::Nearest))
+    };
+    let (label, inst) = (
+        stretch("label_000000000139.png"),
+        stretch("inst_000000000139.png"),
+    );
+    let uri = "/api/v1/models/coco182_tiny/synthesize";
+    let form = post_form(
+        uri,
+        &[
+            ("label", Some("label.png"), label.clone()),
+            ("instance", Some("instance.png"), inst.clone()),
+            ("size", None, b"fit".to_vec()),
+        ],
+    );
+    let (status, _, from_api) = send(&app, form).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&from_api)
+    );
+
+    let dirs = tmp.path().join("set");
+    for (dir, bytes) in [("label", &label), ("inst", &inst)] {
+        write_file(&dirs.join(dir).join("scene.png"), bytes);
+    }
+    let results = tmp.path().join("results");
+    let gallery = tokio::task::spawn_blocking(move || {
+        let spec = easel::runs::RunSpec {
+            results: &results,
+            name: "same",
+            epoch: "latest",
+            label_dir: &dirs.join("label"),
+            image_dir: None,
+            instance_dir: Some(&dirs.join("inst")),
+            how_many: None,
+            max_pixels: 1 << 24,
+        };
+        let mut run = easel::runs::Run::open(&spec, &card).unwrap();
+        run.execute(&worker, 2, &mut |_| {}).unwrap();
+        run.dir.image(easel::runs::SYNTHESIZED, "scene")
+    })
+    .await
+    .unwrap();
+    let from_run = image::open(gallery).unwrap().to_rgb8();
+    let from_api = image::load_from_memory(&from_api).unwrap().to_rgb8();
+    assert_eq!(from_run.dimensions(), (64, 64));
+    assert!(from_run == from_api, "the same pixels both ways");
+    // And the instance map mattered: without it the image differs.
+    let (status, _, no_instances) =
+        send(&app, post(&format!("{uri}?size=fit"), "image/png", label)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(image::load_from_memory(&no_instances).unwrap().to_rgb8() != from_api);
+}

@@ -1,0 +1,103 @@
+//! The model queue as clients meet it: waiting requests of one size share a
+//! batch, a full queue answers 503 at once, a request that waits too long
+//! 504, and a failing model 500 without its internals.
+
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+
+use easel::http::{app, state_with};
+use easel::inference::pipeline::{SynthesisError, Work};
+use easel::inference::queue::Generator;
+use easel::inference::runtime::Output;
+use easel::package::ModelCard;
+
+use crate::support::app::{card, config, error_of, get, post, send, server, server_with, SYNTH};
+use crate::support::png::png_gray;
+
+#[tokio::test]
+async fn waiting_requests_of_one_size_are_batched() {
+    let s = server(Duration::from_millis(150), 8, 32);
+    let png = png_gray(64, 64, |_, _| 0);
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let app = s.app.clone();
+            let png = png.clone();
+            tokio::spawn(async move { send(&app, post(SYNTH, "image/png", png)).await.0 })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    let batches = s.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 6);
+    assert!(
+        batches.iter().any(|&b| b > 1),
+        "some requests shared a batch: {batches:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after_at_once() {
+    let s = server(Duration::from_millis(400), 1, 1);
+    let png = png_gray(64, 64, |_, _| 0);
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let app = s.app.clone();
+            let png = png.clone();
+            tokio::spawn(async move { send(&app, post(SYNTH, "image/png", png)).await })
+        })
+        .collect();
+    let mut overloaded = 0;
+    for t in tasks {
+        let (status, headers, body) = t.await.unwrap();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            overloaded += 1;
+            assert_eq!(headers[header::RETRY_AFTER], "1");
+            assert_eq!(error_of(&body).1, "overloaded");
+        } else {
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    assert!(
+        overloaded >= 1,
+        "with one slot and a slow model some requests are turned away"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_waits_too_long_is_504_with_the_flag_to_change() {
+    let mut c = config(1, 8);
+    c.request_timeout = Duration::from_millis(50);
+    let s = server_with(Duration::from_millis(400), c);
+    let (status, _, body) =
+        send(&s.app, post(SYNTH, "image/png", png_gray(64, 64, |_, _| 0))).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(error_of(&body).0.contains("--request-timeout"));
+}
+
+struct Broken(ModelCard);
+
+impl Generator for Broken {
+    fn card(&self) -> &ModelCard {
+        &self.0
+    }
+    fn generate(&mut self, _: &[Work]) -> Result<Vec<Output>, SynthesisError> {
+        Err(SynthesisError::BadOutput(
+            "onnxruntime: secret internal detail".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn inference_failures_are_500_without_internal_details() {
+    let state = state_with(vec![Box::new(Broken(card("fake")))], config(8, 8)).unwrap();
+    let app = app(state);
+    let (status, _, body) = send(&app, post(SYNTH, "image/png", png_gray(64, 64, |_, _| 0))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "internal");
+    assert!(!msg.contains("secret"), "{msg}");
+    let (status, _, _) = get(&app, "/healthz").await;
+    assert_eq!(status, StatusCode::OK, "the server stays up");
+}

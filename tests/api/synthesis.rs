@@ -1,0 +1,305 @@
+//! Synthesis requests and their options: PNG bodies and multipart forms,
+//! index, colour and red-channel maps, sizes, styles, seeds and instance maps,
+//! the statuses and messages of what is refused, on the fake model and on
+//! real imported ones.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+
+use crate::support::app::{app_serving, error_of, post, post_form, send, server, SYNTH};
+use crate::support::png::{png_gray, png_rgb};
+use crate::support::{read, session, spade_fixture};
+
+#[tokio::test]
+async fn synthesizes_an_index_png_with_timing_headers() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, headers, body) = send(
+        &s.app,
+        post(SYNTH, "image/png", png_gray(64, 32, |x, _| (x / 22) as u8)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    for h in ["x-queue-time", "x-inference-time", "x-total-time"] {
+        assert!(
+            headers[h].to_str().unwrap().parse::<f64>().unwrap() >= 0.0,
+            "{h}"
+        );
+    }
+    let img = image::load_from_memory(&body).unwrap().to_rgb8();
+    assert_eq!((img.width(), img.height()), (64, 32));
+    assert_eq!(img.get_pixel(0, 0)[0], 0, "class 0 is painted red -1");
+    assert_eq!(img.get_pixel(63, 0)[0], 255, "class 2 is painted red 1");
+}
+
+#[tokio::test]
+async fn rejects_label_values_above_the_class_count_with_422() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(
+        &s.app,
+        post(
+            SYNTH,
+            "image/png",
+            png_gray(64, 64, |x, y| if x + y == 0 { 7 } else { 1 }),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "invalid_map");
+    assert!(
+        msg.contains("7 (1 pixel)") && msg.contains("3 classes"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415_and_missing_is_415() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(&s.app, post(SYNTH, "text/plain", b"hello".to_vec())).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(error_of(&body).0.contains("image/png"));
+    let request = Request::post(SYNTH).body(Body::from("x")).unwrap();
+    let (status, _, _) = send(&s.app, request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn truncated_png_is_400() {
+    let s = server(Duration::ZERO, 8, 8);
+    let mut png = png_gray(64, 64, |_, _| 0);
+    png.truncate(png.len() / 2);
+    let (status, _, body) = send(&s.app, post(SYNTH, "image/png", png)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&body).1, "malformed");
+}
+
+#[tokio::test]
+async fn oversized_body_is_413_with_the_flag_to_change() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(&s.app, post(SYNTH, "image/png", vec![0u8; 2 << 20])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (msg, kind) = error_of(&body);
+    assert_eq!(kind, "too_large");
+    assert!(msg.contains("--max-body-bytes"), "{msg}");
+}
+
+#[tokio::test]
+async fn decompression_bomb_is_refused_before_decoding() {
+    let s = server(Duration::ZERO, 8, 8);
+    // 2048×2048 of zeros compresses to a few kB but is 4 M pixels, over the 1 M limit.
+    let (status, _, body) = send(
+        &s.app,
+        post(SYNTH, "image/png", png_gray(2048, 2048, |_, _| 0)),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(error_of(&body).0.contains("over the limit"));
+}
+
+#[tokio::test]
+async fn unknown_model_is_404_listing_the_loaded_ones() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) = send(
+        &s.app,
+        post(
+            "/api/v1/models/nope/synthesize",
+            "image/png",
+            png_gray(64, 64, |_, _| 0),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_of(&body).0.contains("loaded: fake"));
+}
+
+#[tokio::test]
+async fn colour_maps_match_the_palette_exactly_unless_nearest() {
+    let s = server(Duration::ZERO, 8, 8);
+    let off = png_rgb(64, 64, |x, y| {
+        if (x, y) == (5, 3) {
+            [250, 0, 0]
+        } else {
+            [0, 0, 255]
+        }
+    });
+    let (status, _, body) = send(&s.app, post(SYNTH, "image/png", off.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (msg, _) = error_of(&body);
+    assert!(
+        msg.contains("1 pixels") && msg.contains("x 5, y 3") && msg.contains("nearest=true"),
+        "{msg}"
+    );
+    let (status, _, body) = send(
+        &s.app,
+        post(&format!("{SYNTH}?nearest=true"), "image/png", off),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let img = image::load_from_memory(&body).unwrap().to_rgb8();
+    assert_eq!(img.get_pixel(5, 3)[0], 0, "off-palette red maps to class 0");
+    assert_eq!(img.get_pixel(0, 0)[0], 255, "blue is class 2");
+}
+
+#[tokio::test]
+async fn red_channel_encoding_reads_the_class_from_red() {
+    let s = server(Duration::ZERO, 8, 8);
+    let png = png_rgb(64, 64, |x, _| [if x < 32 { 1 } else { 2 }, 77, 99]);
+    let (status, _, body) = send(
+        &s.app,
+        post(&format!("{SYNTH}?encoding=red"), "image/png", png),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let img = image::load_from_memory(&body).unwrap().to_rgb8();
+    assert_eq!(img.get_pixel(0, 0)[0], 128);
+    assert_eq!(img.get_pixel(63, 0)[0], 255);
+}
+
+#[tokio::test]
+async fn multipart_takes_label_and_format() {
+    let s = server(Duration::ZERO, 8, 8);
+    let form = post_form(
+        SYNTH,
+        &[
+            ("label", Some("label.png"), png_gray(64, 64, |_, _| 1)),
+            ("format", None, b"jpeg".to_vec()),
+        ],
+    );
+    let (status, headers, body) = send(&s.app, form).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(
+        image::guess_format(&body).unwrap(),
+        image::ImageFormat::Jpeg
+    );
+    let form = post_form(
+        SYNTH,
+        &[("lable", Some("label.png"), png_gray(64, 64, |_, _| 1))],
+    );
+    let (status, _, body) = send(&s.app, form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body)
+        .0
+        .contains("unknown multipart field `lable`"));
+}
+
+#[tokio::test]
+async fn maps_of_other_sizes_are_resized_and_the_image_resized_back() {
+    let s = server(Duration::ZERO, 8, 8);
+    let (status, _, body) =
+        send(&s.app, post(SYNTH, "image/png", png_gray(50, 40, |_, _| 2))).await;
+    assert_eq!(status, StatusCode::OK);
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (50, 40));
+    let (status, _, body) = send(
+        &s.app,
+        post(
+            &format!("{SYNTH}?size=native"),
+            "image/png",
+            png_gray(50, 40, |_, _| 2),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 64));
+}
+
+#[tokio::test]
+async fn serves_a_real_imported_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app_serving(session("city35_tiny", tmp.path()));
+    let label = read(&spade_fixture("city35_tiny/inputs/label_0.png"));
+    let (status, headers, body) = send(
+        &app,
+        post("/api/v1/models/city35_tiny/synthesize", "image/png", label),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-batch-size"], "1");
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (256, 128));
+}
+
+#[tokio::test]
+async fn style_images_and_seeds_drive_a_vae_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app_serving(session("vae_tiny", tmp.path()));
+    let uri = "/api/v1/models/vae_tiny/synthesize";
+    let label = read(&spade_fixture("vae_tiny/inputs/label_0.png"));
+    let style = read(&spade_fixture("vae_tiny/inputs/style.png"));
+    let form = post_form(
+        uri,
+        &[
+            ("label", Some("label.png"), label.clone()),
+            ("style", Some("style.png"), style),
+        ],
+    );
+    let (status, _, styled) = send(&app, form).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&styled)
+    );
+    let form = post_form(
+        uri,
+        &[
+            ("label", Some("label.png"), label.clone()),
+            ("seed", None, b"5".to_vec()),
+        ],
+    );
+    let (status, _, seeded) = send(&app, form).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, again) = send(
+        &app,
+        post(&format!("{uri}?seed=5"), "image/png", label.clone()),
+    )
+    .await;
+    assert_eq!(seeded, again, "a seed gives the same image");
+    assert_ne!(styled, seeded, "the style image changes the image");
+    let small = png_gray(128, 64, |_, _| 0);
+    let (status, _, body) = send(
+        &app,
+        post(&format!("{uri}?size=native"), "image/png", small),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn instance_maps_change_the_image_of_an_instance_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app_serving(session("coco182_tiny", tmp.path()));
+    let uri = "/api/v1/models/coco182_tiny/synthesize";
+    let inputs = spade_fixture("coco182_tiny/inputs");
+    let label = read(&inputs.join("label_000000000139.png"));
+    let inst = read(&inputs.join("inst_000000000139.png"));
+    let form = post_form(
+        uri,
+        &[
+            ("label", Some("label.png"), label.clone()),
+            ("instance", Some("instance.png"), inst),
+        ],
+    );
+    let (status, _, with_instances) = send(&app, form).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&with_instances)
+    );
+    let (status, _, class_edges) = send(&app, post(uri, "image/png", label.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, no_edges) = send(&app, post(&format!("{uri}?edges=none"), "image/png", label)).await;
+    assert_ne!(with_instances, no_edges);
+    assert_ne!(class_edges, no_edges);
+}

@@ -1,0 +1,211 @@
+//! The HTTP API without a socket: the full router over a fake generator that
+//! paints each class as a red level in microseconds (or over real models),
+//! driven with `tower::ServiceExt::oneshot`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use easel::http::{app, state_with, ServeConfig};
+use easel::inference::pipeline::{SynthesisError, Work};
+use easel::inference::queue::{Generator, WorkerConfig};
+use easel::inference::runtime::{Output, SessionOptions};
+use easel::package::{Example, ModelCard};
+
+use super::png::png_gray;
+
+pub const SYNTH: &str = "/api/v1/models/fake/synthesize";
+pub const LABEL_MAP: &str = "/api/v1/models/fake/label-map";
+
+/// The fake model's card under another name.
+pub fn card(name: &str) -> ModelCard {
+    let mut card = super::fake_card();
+    card.name = name.into();
+    card
+}
+
+/// Paints each pixel's class as its red channel: -1, 0, 1 for classes 0, 1, 2.
+struct Fake {
+    card: ModelCard,
+    delay: Duration,
+    batches: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Generator for Fake {
+    fn card(&self) -> &ModelCard {
+        &self.card
+    }
+    fn examples(&self) -> Vec<Example> {
+        vec![Example {
+            name: "stripes".into(),
+            png: png_gray(64, 64, |x, _| (x / 22) as u8),
+        }]
+    }
+    fn generate(&mut self, jobs: &[Work]) -> Result<Vec<Output>, SynthesisError> {
+        std::thread::sleep(self.delay);
+        self.batches.lock().unwrap().push(jobs.len());
+        Ok(jobs
+            .iter()
+            .map(|j| {
+                let (h, w) = (j.label.height(), j.label.width());
+                let mut data = vec![-1.0; 3 * h * w];
+                for (i, &c) in j.label.labels().iter().enumerate() {
+                    data[i] = c as f32 - 1.0;
+                }
+                Output {
+                    shape: vec![1, 3, h, w],
+                    data,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The router over the fake model, and the size of every batch it ran.
+pub struct Server {
+    pub app: Router,
+    pub batches: Arc<Mutex<Vec<usize>>>,
+}
+
+pub fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
+    ServeConfig {
+        models_dir: "models".into(),
+        default_model: None,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        worker: WorkerConfig {
+            max_batch,
+            max_queue,
+            pad_batches: false,
+            shed_after: None,
+        },
+        max_body_bytes: 1 << 20,
+        max_batch_bytes: 8 << 20,
+        results_dir: std::env::temp_dir().join(format!("easel-serve-test-{}", std::process::id())),
+        max_pixels: 1 << 20,
+        request_timeout: Duration::from_secs(10),
+        session: SessionOptions::default(),
+        ort_lib: None,
+        cors_origins: Vec::new(),
+        api_token: None,
+        batch_root: None,
+    }
+}
+
+/// The fake model taking `delay` a batch, with the given batch and queue sizes.
+pub fn server(delay: Duration, max_batch: usize, max_queue: usize) -> Server {
+    server_with(delay, config(max_batch, max_queue))
+}
+
+pub fn server_with(delay: Duration, config: ServeConfig) -> Server {
+    server_with_card(delay, config, card("fake"))
+}
+
+pub fn server_with_card(delay: Duration, config: ServeConfig, card: ModelCard) -> Server {
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let fake = Fake {
+        card,
+        delay,
+        batches: batches.clone(),
+    };
+    let state = state_with(vec![Box::new(fake)], config).unwrap();
+    Server {
+        app: app(state),
+        batches,
+    }
+}
+
+/// The fake model with its batch runs written to a fresh results folder.
+pub fn batch_server(delay: Duration) -> (Server, tempfile::TempDir) {
+    let results = tempfile::tempdir().unwrap();
+    let mut c = config(8, 64);
+    c.results_dir = results.path().to_path_buf();
+    (server_with(delay, c), results)
+}
+
+/// The router over one real model (an imported package).
+pub fn app_serving(model: impl Generator) -> Router {
+    app(state_with(vec![Box::new(model)], config(4, 8)).unwrap())
+}
+
+pub fn post(uri: &str, content_type: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// A multipart form posted to `uri`: each field's name, file name (for a
+/// file) and bytes.
+pub fn post_form(uri: &str, fields: &[(&str, Option<&str>, Vec<u8>)]) -> Request<Body> {
+    let boundary = "easel-test-boundary";
+    let mut body = Vec::new();
+    for (name, file, data) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if let Some(file) = file {
+            body.extend_from_slice(format!("; filename=\"{file}\"").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    post(
+        uri,
+        &format!("multipart/form-data; boundary={boundary}"),
+        body,
+    )
+}
+
+/// A batch run started through the API.
+pub fn post_batch(fields: &[(&str, Option<&str>, Vec<u8>)]) -> Request<Body> {
+    post_form("/api/v1/batches", fields)
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+pub async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+/// The message and type of a JSON error body.
+pub fn error_of(body: &[u8]) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_slice(body).expect("errors are JSON");
+    (
+        v["error"].as_str().unwrap().to_string(),
+        v["error_type"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Follows a batch run's events to the end; returns the last event's data.
+pub async fn follow(app: &Router, id: &str) -> serde_json::Value {
+    let (status, headers, body) = get(app, &format!("/api/v1/batches/{id}/events")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    let text = String::from_utf8(body).unwrap();
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("events");
+    assert!(text.contains("event: progress"), "{text}");
+    serde_json::from_str(last).unwrap()
+}
