@@ -1,5 +1,9 @@
 //! Building ONNX graphs from Rust: a small builder over the protobuf messages in
 //! `proto`, with one method per operator that easel's exporters use.
+//! Hand-written on purpose: the graphs need a few dozen protobuf fields, and a
+//! hand encoder (`proto`) avoids a protobuf compiler and generated code at
+//! build time; ONNX Runtime checks each graph as it loads it, and the parity
+//! tests load every variant the exporter writes.
 
 pub mod proto;
 
