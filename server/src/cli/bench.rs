@@ -40,6 +40,7 @@ fn coco_full_spec() -> Result<GeneratorSpec> {
         dontcare: true,
         instance: true,
         ngf: 64,
+        modulation: easel::import::spade::arch::Modulation::Spade,
         spade_hidden: 128,
         norm: "spectralspadesyncbatch3x3".parse::<GeneratorNorm>()?,
         upsampling: Upsampling::Normal,

@@ -66,6 +66,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     ),
     components(schemas(
         ModelCard,
+        crate::package::ModelFamily,
         ErrorBody,
         models::ModelList,
         models::ModelSummary,

@@ -90,6 +90,8 @@ pub async fn get_example(
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ModelSummary {
     pub name: String,
+    /// spade, clade or oasis.
+    pub family: crate::package::ModelFamily,
     pub classes: usize,
     pub native: crate::package::Size,
     pub uses_instances: bool,
@@ -114,6 +116,7 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> 
             let c = w.card();
             ModelSummary {
                 name: c.name.clone(),
+                family: c.family,
                 classes: c.classes.len(),
                 native: c.native.clone(),
                 uses_instances: c.uses_instances,

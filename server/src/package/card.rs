@@ -89,6 +89,10 @@ pub struct Importer {
 pub struct ModelCard {
     pub format: u32,
     pub name: String,
+    /// The generator family: spade, clade (per-class affine tables) or
+    /// oasis. Added within format 1: older cards read as spade.
+    #[serde(default)]
+    pub family: ModelFamily,
     /// Where the class names came from: a built-in table, a file, or "generic".
     pub class_table: String,
     pub classes: Vec<ClassInfo>,
@@ -169,6 +173,19 @@ impl ModelCard {
     }
 }
 
+/// Which published generator design a model follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelFamily {
+    /// NVlabs/SPADE (GauGAN).
+    #[default]
+    Spade,
+    /// CLADE: class-adaptive normalisation (tzt101/CLADE).
+    Clade,
+    /// OASIS (boschresearch/OASIS).
+    Oasis,
+}
+
 /// `num_upsampling_layers`: how many ×2 steps lie between the latent map and the image.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
@@ -235,6 +252,18 @@ mod tests {
         assert_eq!(card.classes.len(), 12);
         assert_eq!(card.architecture.num_upsampling_layers, Upsampling::Normal);
         assert!(card.training.is_some());
+    }
+
+    #[test]
+    fn a_format_1_card_from_before_the_family_field_is_a_spade_model() {
+        let card = ModelCard::from_json(FORMAT_1).unwrap();
+        assert!(!FORMAT_1.contains("\"family\""));
+        assert_eq!(card.family, ModelFamily::Spade);
+        let clade = with("family", serde_json::json!("clade"));
+        assert_eq!(
+            ModelCard::from_json(&clade).unwrap().family,
+            ModelFamily::Clade
+        );
     }
 
     #[test]

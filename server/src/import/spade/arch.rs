@@ -19,6 +19,8 @@ pub enum ArchError {
     Contradiction(String),
     #[error("{0}")]
     Ambiguous(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("norm_G `{0}` is not a generator normalisation the reference trains: expected [spectral]spade{{instance,batch,syncbatch}}<k>x<k>, for example spectralspadesyncbatch3x3 or spadeinstance5x5")]
     UnknownNorm(String),
     #[error("norm_E `{0}` is not an encoder normalisation the reference trains: expected [spectral]{{instance,batch,syncbatch,none}}, for example spectralinstance")]
@@ -149,13 +151,26 @@ pub struct ArchFlags {
     pub class_table_len: Option<usize>,
 }
 
-/// A fully determined SPADE generator.
+/// How a generator's normalisation layers modulate the features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modulation {
+    /// SPADE: γ and β from convolutions of the semantic map; n·(1 + γ) + β.
+    Spade,
+    /// CLADE (`--norm_mode clade`): γ and β looked up per class; n·γ + β,
+    /// with instance models adding a 1×1 conv of the edge map as one more
+    /// channel.
+    Clade,
+}
+
+/// A fully determined SPADE-family generator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratorSpec {
     pub label_nc: usize,
     pub dontcare: bool,
     pub instance: bool,
     pub ngf: usize,
+    pub modulation: Modulation,
+    /// SPADE's hidden width (0 for CLADE, which has no convolutions there).
     pub spade_hidden: usize,
     pub norm: GeneratorNorm,
     pub upsampling: Upsampling,
@@ -226,15 +241,61 @@ pub fn generator_spec(
     opt: Option<&TrainOptions>,
     flags: &ArchFlags,
 ) -> Result<GeneratorSpec, ArchError> {
-    let shared = w
-        .shape("head_0.norm_0.mlp_shared.0.weight")
-        .map_err(ArchError::Weights)?;
-    if shared.len() != 4 {
-        return Err(ArchError::Weights(format!(
-            "head_0.norm_0.mlp_shared.0.weight has shape {shared:?}; a SPADE generator has a 4-d convolution there"
-        )));
+    let opt_str = |key: &str| opt.and_then(|o| o.get(key));
+    let clade = w.has("head_0.norm_0.class_specified_affine.weight");
+    let modulation = if clade {
+        Modulation::Clade
+    } else {
+        Modulation::Spade
+    };
+    match opt_str("norm_mode") {
+        Some("clade") if !clade => {
+            return Err(mismatch(
+                "norm_mode",
+                "clade",
+                "SPADE normalisation layers (mlp_shared, mlp_gamma, mlp_beta)",
+                "correct norm_mode in opt.txt",
+            ))
+        }
+        Some(mode) if mode != "clade" && clade => {
+            return Err(mismatch(
+                "norm_mode",
+                mode,
+                "CLADE normalisation layers (class_specified_affine)",
+                "correct norm_mode in opt.txt (clade)",
+            ))
+        }
+        _ => {}
     }
-    let (spade_hidden, semantic_nc, kernel) = (shared[0], shared[1], shared[2]);
+    if opt.map(|o| o.bool("add_dist")).transpose()?.flatten() == Some(true) {
+        return Err(ArchError::Unsupported(
+            "this CLADE generator was trained with --add_dist (ICPE: a positional-encoding input computed from the \
+             label map); easel imports CLADE without it so far"
+                .into(),
+        ));
+    }
+    let (spade_hidden, semantic_nc, kernel) = if clade {
+        let table = w
+            .shape("head_0.norm_0.class_specified_affine.weight")
+            .map_err(ArchError::Weights)?;
+        let instance = w.has("head_0.norm_0.inst_conv.weight") as usize;
+        // CLADE layers have no kernel; norm_G's "3x3" is kept as written.
+        let kernel = match opt_str("norm_G").map(str::parse::<GeneratorNorm>) {
+            Some(Ok(n)) => n.kernel,
+            _ => 3,
+        };
+        (0, table[0] + instance, kernel)
+    } else {
+        let shared = w
+            .shape("head_0.norm_0.mlp_shared.0.weight")
+            .map_err(ArchError::Weights)?;
+        if shared.len() != 4 {
+            return Err(ArchError::Weights(format!(
+                "head_0.norm_0.mlp_shared.0.weight has shape {shared:?}; a SPADE generator has a 4-d convolution there"
+            )));
+        }
+        (shared[0], shared[1], shared[2])
+    };
     let spectral = w.has("head_0.conv_0.weight_orig");
     let running = w.has("head_0.norm_0.param_free_norm.running_mean");
     let head = w.conv_shape("head_0.conv_0").map_err(ArchError::Weights)?;
@@ -249,7 +310,6 @@ pub fn generator_spec(
     let z_dim = (fc.len() == 2).then_some(fc[1]);
     let has_up4 = w.has_prefix("up_4.");
 
-    let opt_str = |key: &str| opt.and_then(|o| o.get(key));
     let opt_bool = |key: &str| opt.map(|o| o.bool(key)).transpose().map(Option::flatten);
     let opt_usize = |key: &str| opt.map(|o| o.usize(key)).transpose().map(Option::flatten);
 
@@ -404,6 +464,7 @@ pub fn generator_spec(
         dontcare,
         instance,
         ngf,
+        modulation,
         spade_hidden,
         norm,
         upsampling,

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::arch::{EncoderSpec, GeneratorSpec, ParamFreeNorm};
+use super::arch::{EncoderSpec, GeneratorSpec, Modulation, ParamFreeNorm};
 use super::weights::{Layer, Weights};
 use crate::import::onnx::proto::{Dim, ElemType, Model};
 use crate::import::onnx::{float, int, ints, string, GraphBuilder};
@@ -348,6 +348,134 @@ impl GeneratorGraph<'_> {
         )
     }
 
+    /// The parameter-free part of a normalisation layer: x − mean with the
+    /// batch norm's 1/σ to fold into γ, or instance norm (and 1).
+    fn param_free(
+        &mut self,
+        x: &str,
+        prefix: &str,
+        channels: usize,
+    ) -> Result<(String, Vec<f32>), String> {
+        if self.spec.norm.param_free == ParamFreeNorm::Instance {
+            let g = &mut self.g;
+            let ones = g.const_f32("ones", &[channels], &vec![1.0; channels]);
+            let zeros = g.const_f32("zeros", &[channels], &vec![0.0; channels]);
+            let n = g.node(
+                "InstanceNormalization",
+                &[x, &ones, &zeros],
+                vec![float("epsilon", EPS)],
+                "inorm",
+            );
+            Ok((n, vec![1.0; channels]))
+        } else {
+            let (mean, inv_std) = self
+                .w
+                .running_stats(&format!("{prefix}.param_free_norm"), channels)?;
+            let g = &mut self.g;
+            let m = g.const_f32("mean", &[1, channels, 1, 1], &mean);
+            Ok((g.binary("Sub", x, &m), inv_std))
+        }
+    }
+
+    /// The block's normalisation layer: SPADE or CLADE.
+    fn norm(
+        &mut self,
+        x: &str,
+        level: usize,
+        prefix: &str,
+        channels: usize,
+    ) -> Result<String, String> {
+        match self.spec.modulation {
+            Modulation::Spade => self.spade(x, level, prefix, channels),
+            Modulation::Clade => self.clade(x, level, prefix, channels),
+        }
+    }
+
+    /// CLADE: param-free norm of x times γ[class] plus β[class], looked up
+    /// in per-class tables at the feature size (no "1 +"); instance models
+    /// append a 1×1 conv of the edge map as one more channel.
+    fn clade(
+        &mut self,
+        x: &str,
+        level: usize,
+        prefix: &str,
+        channels: usize,
+    ) -> Result<String, String> {
+        let classes = self.spec.classes();
+        let affine = format!("{prefix}.class_specified_affine");
+        let gamma = self.w.take(&format!("{affine}.weight"))?;
+        let beta = self.w.take(&format!("{affine}.bias"))?;
+        for (name, t) in [("weight", gamma), ("bias", beta)] {
+            if t.shape != [classes, channels] {
+                return Err(format!(
+                    "{affine}.{name} has shape {:?}, expected [{classes}, {channels}]",
+                    t.shape
+                ));
+            }
+        }
+        let (normalized, inv_std) = self.param_free(x, prefix, channels)?;
+        // Row c: γ[c]·(1/σ) then β[c], so one lookup gives both.
+        let mut table = Vec::with_capacity(classes * 2 * channels);
+        for c in 0..classes {
+            let row = c * channels..(c + 1) * channels;
+            table.extend(
+                gamma.data[row.clone()]
+                    .iter()
+                    .zip(&inv_std)
+                    .map(|(g, s)| g * s),
+            );
+            table.extend_from_slice(&beta.data[row]);
+        }
+        let index = self.level_index(level);
+        let g = &mut self.g;
+        let (class, edge) = if self.spec.instance {
+            let n = g.scalar_i64("classes", classes as i64);
+            (
+                g.binary("Mod", &index, &n),
+                Some(g.binary("Div", &index, &n)),
+            )
+        } else {
+            (index, None)
+        };
+        let t = g.weight("clade_table", &[classes, 2 * channels], &table);
+        let looked_up = g.node("Gather", &[&t, &class], vec![int("axis", 0)], "clade");
+        let gb = g.node(
+            "Transpose",
+            &[&looked_up],
+            vec![ints("perm", &[0, 3, 1, 2])],
+            "clade_nchw",
+        );
+        let split = g.vec_i64("split", &[channels as i64, channels as i64]);
+        let parts = g.node_n("Split", &[&gb, &split], vec![int("axis", 1)], "gb", 2);
+        let scaled = g.binary("Mul", &normalized, &parts[0]);
+        let out = g.binary("Add", &scaled, &parts[1]);
+        let Some(edge) = edge else {
+            return Ok(out);
+        };
+        let conv = self
+            .w
+            .layer(&format!("{prefix}.inst_conv"), &[1, 1, 1, 1], true)?;
+        let g = &mut self.g;
+        let axes = g.vec_i64("axes1", &[1]);
+        let edge = g.node("Unsqueeze", &[&edge, &axes], vec![], "edge");
+        let edge = g.node(
+            "Cast",
+            &[&edge],
+            vec![int("to", ElemType::Float as i64)],
+            "edge_f",
+        );
+        let w = g.const_f32("inst_w", &[1], &[conv.weight[0]]);
+        let b = g.const_f32("inst_b", &[1], &[conv.bias.as_ref().map_or(0.0, |b| b[0])]);
+        let scaled = g.binary("Mul", &edge, &w);
+        let feature = g.binary("Add", &scaled, &b);
+        Ok(g.node(
+            "Concat",
+            &[&out, &feature],
+            vec![int("axis", 1)],
+            "with_edges",
+        ))
+    }
+
     /// SPADE: param-free norm of x, modulated by γ and β computed from the map.
     fn spade(
         &mut self,
@@ -375,25 +503,7 @@ impl GeneratorGraph<'_> {
         )?;
         // γ' = s·(1 + γ), where s is 1/std for batch norm and 1 for instance norm,
         // so that out = (x − mean)·γ' + β, or norm(x)·γ' + β.
-        let (normalized, inv_std) = if spec.norm.param_free == ParamFreeNorm::Instance {
-            let g = &mut self.g;
-            let ones = g.const_f32("ones", &[channels], &vec![1.0; channels]);
-            let zeros = g.const_f32("zeros", &[channels], &vec![0.0; channels]);
-            let n = g.node(
-                "InstanceNormalization",
-                &[x, &ones, &zeros],
-                vec![float("epsilon", EPS)],
-                "inorm",
-            );
-            (n, vec![1.0; channels])
-        } else {
-            let (mean, inv_std) = self
-                .w
-                .running_stats(&format!("{prefix}.param_free_norm"), channels)?;
-            let g = &mut self.g;
-            let m = g.const_f32("mean", &[1, channels, 1, 1], &mean);
-            (g.binary("Sub", x, &m), inv_std)
-        };
+        let (normalized, inv_std) = self.param_free(x, prefix, channels)?;
         let per_out = hidden * k * k;
         let mut weight = Vec::with_capacity(2 * channels * per_out);
         let mut bias = Vec::with_capacity(2 * channels);
@@ -431,25 +541,33 @@ impl GeneratorGraph<'_> {
         fout: usize,
     ) -> Result<String, String> {
         let fmid = fin.min(fout);
+        // CLADE's instance models feed the edge feature on as one more channel.
+        let extra = (self.spec.modulation == Modulation::Clade && self.spec.instance) as usize;
         let shortcut = if fin != fout {
-            let n = self.spade(x, level, &format!("{prefix}.norm_s"), fin)?;
-            let conv_s = self
-                .w
-                .layer(&format!("{prefix}.conv_s"), &[fout, fin, 1, 1], false)?;
+            let n = self.norm(x, level, &format!("{prefix}.norm_s"), fin)?;
+            let conv_s = self.w.layer(
+                &format!("{prefix}.conv_s"),
+                &[fout, fin + extra, 1, 1],
+                false,
+            )?;
             self.conv(&n, &conv_s, 1, "conv_s")
         } else {
             x.to_string()
         };
-        let conv_0 = self
-            .w
-            .layer(&format!("{prefix}.conv_0"), &[fmid, fin, 3, 3], true)?;
-        let conv_1 = self
-            .w
-            .layer(&format!("{prefix}.conv_1"), &[fout, fmid, 3, 3], true)?;
-        let n0 = self.spade(x, level, &format!("{prefix}.norm_0"), fin)?;
+        let conv_0 = self.w.layer(
+            &format!("{prefix}.conv_0"),
+            &[fmid, fin + extra, 3, 3],
+            true,
+        )?;
+        let conv_1 = self.w.layer(
+            &format!("{prefix}.conv_1"),
+            &[fout, fmid + extra, 3, 3],
+            true,
+        )?;
+        let n0 = self.norm(x, level, &format!("{prefix}.norm_0"), fin)?;
         let a0 = self.g.leaky_relu(&n0, SLOPE);
         let dx = self.conv(&a0, &conv_0, 1, "conv_0");
-        let n1 = self.spade(&dx, level, &format!("{prefix}.norm_1"), fmid)?;
+        let n1 = self.norm(&dx, level, &format!("{prefix}.norm_1"), fmid)?;
         let a1 = self.g.leaky_relu(&n1, SLOPE);
         let dx = self.conv(&a1, &conv_1, 1, "conv_1");
         Ok(self.g.binary("Add", &shortcut, &dx))

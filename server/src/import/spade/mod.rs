@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::import::checkpoint::{self, CheckpointError};
 use crate::package::classes::{ClassTable, ClassTableError};
 use crate::package::{
-    AllowedSizes, Architecture, DontCare, Importer, ModelCard, Size, Source, SourceFile, CARD_FILE,
-    CARD_FORMAT, ENCODER_FILE, GENERATOR_FILE,
+    AllowedSizes, Architecture, DontCare, Importer, ModelCard, ModelFamily, Size, Source,
+    SourceFile, CARD_FILE, CARD_FORMAT, ENCODER_FILE, GENERATOR_FILE,
 };
-use arch::{ArchError, ArchFlags, GeneratorSpec};
+use arch::{ArchError, ArchFlags, GeneratorSpec, Modulation};
 use export::ExportOptions;
 use opt::TrainOptions;
 use weights::Weights;
@@ -310,6 +310,10 @@ fn model_card(
     ModelCard {
         format: CARD_FORMAT,
         name,
+        family: match spec.modulation {
+            Modulation::Spade => ModelFamily::Spade,
+            Modulation::Clade => ModelFamily::Clade,
+        },
         class_table: table.source.clone(),
         classes: classes.0,
         dontcare: classes.1,
