@@ -1,12 +1,15 @@
 //! CLADE generators (`--norm_mode clade`) import and reproduce the reference's
 //! outputs: per-class γ and β tables (n·γ + β, no "1 +"), and for instance
-//! models the edge feature appended to every normalisation layer.
+//! models the edge feature appended to every normalisation layer; ICPE
+//! models (`--add_dist`) also take the intra-class positional encoding, which
+//! easel computes from the label map as the reference does.
 
 mod common;
 
 use common::{max_abs_diff, read, shared_fixtures, synthesize};
 use easel::inference::pipeline::StyleSpec;
 use easel::inference::runtime::{self, ModelSession, SessionOptions};
+use easel::package::maps::{LabelMap, DEFAULT_MAX_PIXELS};
 use easel::package::npy;
 use easel::package::ModelPackage;
 
@@ -20,15 +23,7 @@ fn clade(folder: &str, tmp: &std::path::Path) -> ModelSession {
         report.card.architecture.spade_hidden, 0,
         "CLADE has no SPADE convolutions"
     );
-    runtime::init(None).expect("ONNX Runtime is installed (make venv)");
-    ModelSession::load(
-        ModelPackage::open(&out).unwrap(),
-        SessionOptions {
-            threads: 2,
-            ..SessionOptions::default()
-        },
-    )
-    .unwrap()
+    common::load(&out)
 }
 
 /// The fixture's three maps through the one pipeline, against its outputs.
@@ -75,13 +70,25 @@ fn the_edge_feature_changes_a_clade_instance_models_image() {
 }
 
 #[test]
-fn icpe_models_are_refused_with_what_is_missing() {
+fn the_positional_encoding_is_the_references_distance_map() {
+    let dir = shared_fixtures().join("clade_icpe_tiny/inputs");
     let tmp = tempfile::tempdir().unwrap();
-    let dir = shared_fixtures().join("clade_icpe_tiny/checkpoint");
-    let e = common::import(&dir, &tmp.path().join("p"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("--add_dist") && e.contains("ICPE"), "{e}");
+    let card = clade("clade_icpe_tiny", tmp.path()).package.card.clone();
+    assert!(card.uses_positional_encoding);
+    for i in 0..3 {
+        let png = read(&dir.join(format!("label_{i}.png")));
+        let label = LabelMap::from_png(&png, &card, DEFAULT_MAX_PIXELS).unwrap();
+        let expected = npy::read(&dir.join(format!("dist_{i}.npy"))).unwrap();
+        assert_eq!(expected.shape, vec![2, 64, 64]);
+        let ours = label.positional_encoding();
+        let err = max_abs_diff(&ours, &expected.data);
+        assert!(err < 1e-6, "dist_{i}: max abs error {err}");
+    }
+}
+
+#[test]
+fn clade_icpe_generator_matches_the_reference() {
+    reproduces("clade_icpe_tiny", false);
 }
 
 #[test]

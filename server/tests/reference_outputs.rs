@@ -45,6 +45,7 @@ fn coco_fixture_matches_reference_in_one_batch() {
         width: 64,
         labels: &labels,
         edges: Some(&edges),
+        position: None,
         z: None,
     };
     let out = s.generate(&input).unwrap();
@@ -153,6 +154,7 @@ fn vae_generator_matches_reference_for_given_z() {
         width: 256,
         labels: &labels,
         edges: None,
+        position: None,
         z: Some(&z.data),
     };
     let out = s.generate(&input).unwrap();

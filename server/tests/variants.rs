@@ -69,6 +69,7 @@ fn check_variant(name: &str) -> ModelSession {
         width: labels[0].width(),
         labels: &flat,
         edges: card.uses_instances.then_some(edges.as_slice()),
+        position: None,
         z: z.as_deref(),
     };
     let out = s.generate(&input).unwrap();

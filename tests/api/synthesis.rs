@@ -10,7 +10,7 @@ use axum::http::{header, Request, StatusCode};
 
 use crate::support::app::{app_serving, error_of, post, post_form, send, server, SYNTH};
 use crate::support::png::{png_gray, png_rgb};
-use crate::support::{read, session, spade_fixture};
+use crate::support::{import, load, read, session, shared_fixtures, spade_fixture};
 
 #[tokio::test]
 async fn synthesizes_an_index_png_with_timing_headers() {
@@ -227,6 +227,34 @@ async fn serves_a_real_imported_model() {
     assert_eq!(headers["x-batch-size"], "1");
     let img = image::load_from_memory(&body).unwrap();
     assert_eq!((img.width(), img.height()), (256, 128));
+}
+
+/// A CLADE-ICPE model needs its positional encoding, which the pipeline
+/// computes from the map: the API gives the reference's image.
+#[tokio::test]
+async fn serves_a_clade_icpe_model_as_the_reference_makes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = shared_fixtures().join("clade_icpe_tiny");
+    let package = tmp.path().join("clade_icpe_tiny");
+    import(&fixture.join("checkpoint"), &package).unwrap();
+    let app = app_serving(load(&package));
+    let label = read(&fixture.join("inputs/label_0.png"));
+    let uri = "/api/v1/models/clade_icpe_tiny/synthesize";
+    let (status, _, body) = send(&app, post(uri, "image/png", label)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let ours = image::load_from_memory(&body).unwrap().to_rgb8();
+    let expected = easel::package::npy::read(&fixture.join("expected_output.npy")).unwrap();
+    let plane = 64 * 64;
+    let worst = ours
+        .pixels()
+        .enumerate()
+        .flat_map(|(i, p)| (0..3).map(move |c| (i, c, p[c])))
+        .map(|(i, c, v)| {
+            let reference = ((expected.data[c * plane + i] + 1.0) * 127.5).round();
+            (v as f32 - reference).abs()
+        })
+        .fold(0f32, f32::max);
+    assert!(worst <= 1.0, "off by {worst} levels of 255");
 }
 
 #[tokio::test]

@@ -16,8 +16,8 @@ use std::process::{Command, Output};
 // Each test binary uses its own part of these.
 #[allow(unused_imports)]
 pub use common::{
-    encode_png, fake_card, import_fixture, max_abs_diff, read, repo, session, shared_fixtures,
-    spade_fixture, synthesize,
+    encode_png, fake_card, import, import_fixture, load, max_abs_diff, read, repo, session,
+    shared_fixtures, spade_fixture, synthesize,
 };
 
 /// The `easel` binary of this build.

@@ -41,6 +41,7 @@ fn coco_full_spec() -> Result<GeneratorSpec> {
         instance: true,
         ngf: 64,
         modulation: easel::import::spade::arch::Modulation::Spade,
+        positional_encoding: false,
         spade_hidden: 128,
         norm: "spectralspadesyncbatch3x3".parse::<GeneratorNorm>()?,
         upsampling: Upsampling::Normal,
@@ -103,6 +104,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             width: w,
             labels: &labels,
             edges: card.uses_instances.then_some(edges.as_slice()),
+            position: None,
             z: card.z_dim.map(|_| z.as_slice()),
         };
         session.generate(&input)?;

@@ -48,9 +48,11 @@ pub fn warm_up(session: &mut ModelSession, sizes: &[usize]) -> Result<(), String
         Some(_) => StyleInput::Seed(0),
         None => StyleInput::None,
     };
+    let position = card.uses_positional_encoding.then(|| vec![0f32; 2 * w * h]);
     let work = Work {
         label,
         edges,
+        position,
         style,
     };
     for &size in sizes {

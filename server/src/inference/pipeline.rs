@@ -9,7 +9,7 @@
 
 pub use super::request::*;
 use crate::inference::runtime::{GeneratorInput, ModelSession, Output, RuntimeError};
-use crate::package::maps::{InstanceMap, LabelMap, MapError};
+use crate::package::maps::{nearest, InstanceMap, LabelMap, MapError};
 use crate::package::ModelCard;
 use crate::random::normal_samples;
 
@@ -88,6 +88,8 @@ pub struct Work {
     pub label: LabelMap,
     /// 0/1 per pixel, for models that use instance edges.
     pub edges: Option<Vec<u8>>,
+    /// CLADE-ICPE's positional encoding, (2, H, W), for models that take it.
+    pub position: Option<Vec<f32>>,
     pub style: StyleInput,
 }
 
@@ -174,7 +176,22 @@ pub fn prepare(
         .as_ref()
         .map(|b| InstanceMap::from_png(b, limits.max_pixels))
         .transpose()?;
+    // As the reference: computed on the map as given, then resized with it.
+    let position = card
+        .uses_positional_encoding
+        .then(|| label.positional_encoding());
+    let from = (label.width(), label.height());
     let (label, instance, finish) = sized(card, label, instance, request.size)?;
+    let to = (label.width(), label.height());
+    let position = position.map(|planes| {
+        if from == to {
+            return planes;
+        }
+        planes
+            .chunks_exact(from.0 * from.1)
+            .flat_map(|plane| nearest(plane, from, to))
+            .collect()
+    });
     if let Some(problem) = card.size_problem(label.height(), label.width()) {
         return Err(MapError::WrongSize(problem).into());
     }
@@ -189,6 +206,7 @@ pub fn prepare(
         work: Work {
             label,
             edges,
+            position,
             style,
         },
         finish,
@@ -338,11 +356,15 @@ pub fn generate_batch(
     let (w, h) = first.size();
     let mut labels = Vec::with_capacity(works.len() * h * w);
     let mut edges = Vec::new();
+    let mut position = Vec::new();
     let mut z = Vec::new();
     for work in works {
         labels.extend(work.label.labels().iter().map(|&v| v as i64));
         if let Some(e) = &work.edges {
             edges.extend(e.iter().map(|&v| v as i64));
+        }
+        if let Some(p) = &work.position {
+            position.extend_from_slice(p);
         }
         if let Some(v) = style_vector(session, &work.style)? {
             z.extend(v);
@@ -355,6 +377,7 @@ pub fn generate_batch(
         width: w,
         labels: &labels,
         edges: card.uses_instances.then_some(edges.as_slice()),
+        position: card.uses_positional_encoding.then_some(position.as_slice()),
         z: card.z_dim.map(|_| z.as_slice()),
     };
     let out = session.generate(&input)?;

@@ -374,6 +374,7 @@ mod tests {
         Work {
             label: LabelMap::new(width, 32, vec![0; width * 32], card).unwrap(),
             edges: None,
+            position: None,
             style: StyleInput::None,
         }
     }

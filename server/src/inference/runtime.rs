@@ -11,7 +11,8 @@ use ort::value::TensorRef;
 
 use crate::inference::device::{self, Device, GpuOptions};
 use crate::package::graph::{
-    EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, STYLE_INPUT, Z_INPUT,
+    EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, POSITION_INPUT, STYLE_INPUT,
+    Z_INPUT,
 };
 use crate::package::ModelPackage;
 
@@ -218,6 +219,8 @@ pub struct GeneratorInput<'a> {
     pub labels: &'a [i64],
     /// N·H·W 0/1 instance edges, when the model uses them.
     pub edges: Option<&'a [i64]>,
+    /// N·2·H·W positional encoding, when the model takes it (CLADE-ICPE).
+    pub position: Option<&'a [f32]>,
     /// N·z_dim, when the model takes z.
     pub z: Option<&'a [f32]>,
 }
@@ -261,6 +264,13 @@ impl ModelSession {
             values.push((
                 EDGES_INPUT,
                 TensorRef::from_array_view((shape, edges))?.into_dyn(),
+            ));
+        }
+        if let Some(position) = input.position {
+            let shape = [input.batch, 2, input.height, input.width];
+            values.push((
+                POSITION_INPUT,
+                TensorRef::from_array_view((shape, position))?.into_dyn(),
             ));
         }
         if let Some(z) = input.z {

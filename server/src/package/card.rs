@@ -98,6 +98,10 @@ pub struct ModelCard {
     pub classes: Vec<ClassInfo>,
     pub dontcare: Option<DontCare>,
     pub uses_instances: bool,
+    /// The generator takes CLADE-ICPE's positional encoding of the map
+    /// (computed by easel from the label map). Added within format 1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uses_positional_encoding: bool,
     /// Some(z_dim) when the generator takes a style vector z.
     pub z_dim: Option<usize>,
     /// Whether `encoder.onnx` turns a style image into z.

@@ -8,6 +8,9 @@ pub const LABEL_INPUT: &str = "label";
 pub const EDGES_INPUT: &str = "instance_edges";
 /// Generator input: the style vector, (N, z_dim) float32, for models that take one.
 pub const Z_INPUT: &str = "z";
+/// Generator input: CLADE-ICPE's intra-class positional encoding, (N, 2, H,
+/// W) float32 (row and column offsets), for models whose card says so.
+pub const POSITION_INPUT: &str = "positional_encoding";
 /// Generator output: RGB in [-1, 1], (N, 3, H, W) float32.
 pub const IMAGE_OUTPUT: &str = "image";
 /// Encoder input: an RGB style image in [-1, 1], (N, 3, H, W) float32.

@@ -338,6 +338,63 @@ impl LabelMap {
         }
     }
 
+    /// CLADE-ICPE's intra-class positional encoding, (2, H, W): for every
+    /// 8-connected region of a value other than 0, each pixel's row and
+    /// column offset from the region's centroid, each divided by the
+    /// region's largest offset (+ 1e-5); 0 elsewhere. The reference
+    /// (`cal_connectedComponents(mask, 'norm')`) runs on the raw map, where
+    /// 255 is a value like any other; here it is the dontcare class, which
+    /// has the same regions.
+    pub fn positional_encoding(&self) -> Vec<f32> {
+        let (w, h) = (self.width, self.height);
+        let mut out = vec![0f32; 2 * w * h];
+        let mut seen = vec![false; w * h];
+        let mut region = Vec::new();
+        for start in 0..w * h {
+            let value = self.labels[start];
+            if seen[start] || value == 0 {
+                continue;
+            }
+            // Flood fill the 8-connected region of `value` from `start`.
+            region.clear();
+            region.push(start);
+            seen[start] = true;
+            let mut next = 0;
+            while next < region.len() {
+                let p = region[next];
+                next += 1;
+                let (py, px) = ((p / w) as isize, (p % w) as isize);
+                for dy in -1..=1 {
+                    for dx in -1..=1 {
+                        let (y, x) = (py + dy, px + dx);
+                        if y < 0 || x < 0 || y >= h as isize || x >= w as isize {
+                            continue;
+                        }
+                        let q = y as usize * w + x as usize;
+                        if !seen[q] && self.labels[q] == value {
+                            seen[q] = true;
+                            region.push(q);
+                        }
+                    }
+                }
+            }
+            let n = region.len() as f64;
+            let cy = region.iter().map(|&p| (p / w) as f64).sum::<f64>() / n;
+            let cx = region.iter().map(|&p| (p % w) as f64).sum::<f64>() / n;
+            let span = |f: &dyn Fn(usize) -> f64| {
+                region.iter().map(|&p| f(p).abs()).fold(0f64, f64::max) + 1e-5
+            };
+            let dy = |p: usize| (p / w) as f64 - cy;
+            let dx = |p: usize| (p % w) as f64 - cx;
+            let (sy, sx) = (span(&dy), span(&dx));
+            for &p in &region {
+                out[p] = (dy(p) / sy) as f32;
+                out[w * h + p] = (dx(p) / sx) as f32;
+            }
+        }
+        out
+    }
+
     /// Edges between classes: what the instance edges are when every
     /// connected region of a class is taken as one instance.
     pub fn class_edges(&self) -> Vec<u8> {
@@ -406,7 +463,7 @@ impl InstanceMap {
 
 /// Nearest-neighbour resize of a row-major grid with PyTorch's float32 rule:
 /// src = min(floor(dst · in / out), in − 1).
-fn nearest<T: Copy>(values: &[T], from: (usize, usize), to: (usize, usize)) -> Vec<T> {
+pub fn nearest<T: Copy>(values: &[T], from: (usize, usize), to: (usize, usize)) -> Vec<T> {
     let src = |dst: usize, input: usize, output: usize| {
         ((dst as f32 * (input as f32 / output as f32)).floor() as usize).min(input - 1)
     };

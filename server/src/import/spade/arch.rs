@@ -19,8 +19,7 @@ pub enum ArchError {
     Contradiction(String),
     #[error("{0}")]
     Ambiguous(String),
-    #[error("{0}")]
-    Unsupported(String),
+
     #[error("norm_G `{0}` is not a generator normalisation the reference trains: expected [spectral]spade{{instance,batch,syncbatch}}<k>x<k>, for example spectralspadesyncbatch3x3 or spadeinstance5x5")]
     UnknownNorm(String),
     #[error("norm_E `{0}` is not an encoder normalisation the reference trains: expected [spectral]{{instance,batch,syncbatch,none}}, for example spectralinstance")]
@@ -170,6 +169,8 @@ pub struct GeneratorSpec {
     pub instance: bool,
     pub ngf: usize,
     pub modulation: Modulation,
+    /// CLADE-ICPE: every layer also takes the intra-class positional encoding.
+    pub positional_encoding: bool,
     /// SPADE's hidden width (0 for CLADE, which has no convolutions there).
     pub spade_hidden: usize,
     pub norm: GeneratorNorm,
@@ -267,12 +268,21 @@ pub fn generator_spec(
         }
         _ => {}
     }
-    if opt.map(|o| o.bool("add_dist")).transpose()?.flatten() == Some(true) {
-        return Err(ArchError::Unsupported(
-            "this CLADE generator was trained with --add_dist (ICPE: a positional-encoding input computed from the \
-             label map); easel imports CLADE without it so far"
-                .into(),
-        ));
+    let positional_encoding = w.has("head_0.norm_0.class_specified_affine.dist_conv_w.weight");
+    if let Some(add_dist) = opt.map(|o| o.bool("add_dist")).transpose()?.flatten() {
+        if add_dist != positional_encoding {
+            let has = if positional_encoding {
+                "positional-encoding convolutions (dist_conv_w, dist_conv_b: CLADE-ICPE)"
+            } else {
+                "no positional-encoding convolutions"
+            };
+            return Err(mismatch(
+                "add_dist",
+                add_dist,
+                has,
+                "correct add_dist in opt.txt",
+            ));
+        }
     }
     let (spade_hidden, semantic_nc, kernel) = if clade {
         let table = w
@@ -465,6 +475,7 @@ pub fn generator_spec(
         instance,
         ngf,
         modulation,
+        positional_encoding,
         spade_hidden,
         norm,
         upsampling,

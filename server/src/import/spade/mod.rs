@@ -318,6 +318,7 @@ fn model_card(
         classes: classes.0,
         dontcare: classes.1,
         uses_instances: spec.instance,
+        uses_positional_encoding: spec.positional_encoding,
         z_dim: spec.z_dim,
         has_encoder: false,
         native: Size { width, height },

@@ -9,6 +9,8 @@
 //! Nearest resizing of the map happens on indices, with PyTorch's float32 rule
 //! src = min(floor(dst · in/out), in − 1).
 
+mod clade;
+
 use std::collections::HashMap;
 
 use super::arch::{EncoderSpec, GeneratorSpec, Modulation, ParamFreeNorm};
@@ -40,6 +42,12 @@ struct GeneratorGraph<'a> {
     input_hw: (String, String),
     /// Index maps resized to each level, by level.
     levels: HashMap<usize, String>,
+    /// (rows, cols) source indices of each level, by level.
+    level_indices: HashMap<usize, (String, String)>,
+    /// CLADE-ICPE's positional encoding input, (N, 2, H, W), when used.
+    position: Option<String>,
+    /// The positional encoding resized to each level, by level.
+    position_levels: HashMap<usize, String>,
     /// (h, w) of level 0 as 1-d int64 tensors of length 1.
     latent_hw: (String, String),
 }
@@ -63,6 +71,15 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
     } else {
         label.clone()
     };
+    let position = spec.positional_encoding.then(|| {
+        let dims = vec![
+            Dim::Named("batch".into()),
+            Dim::Fixed(2),
+            dims_h.clone(),
+            dims_w.clone(),
+        ];
+        g.input(POSITION_INPUT, ElemType::Float, dims)
+    });
     let shape = g.node("Shape", &[&label], vec![], "shape");
     let input_hw = (slice1(&mut g, &shape, 1), slice1(&mut g, &shape, 2));
     let latent_hw = if spec.z_dim.is_some() {
@@ -84,6 +101,9 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
         index,
         input_hw,
         levels: HashMap::new(),
+        level_indices: HashMap::new(),
+        position,
+        position_levels: HashMap::new(),
         latent_hw,
     };
     let image = gg.build()?;
@@ -248,9 +268,10 @@ impl GeneratorGraph<'_> {
         g.binary("Min", &src, &last)
     }
 
-    /// The index map nearest-resized to level `level` (latent size × 2^level).
-    fn level_index(&mut self, level: usize) -> String {
-        if let Some(v) = self.levels.get(&level) {
+    /// Source (rows, cols) of nearest resizing from the input to level
+    /// `level` (latent size × 2^level).
+    fn level_rows_cols(&mut self, level: usize) -> (String, String) {
+        if let Some(v) = self.level_indices.get(&level) {
             return v.clone();
         }
         let factor = self.g.vec_i64("level_factor", &[1 << level]);
@@ -260,6 +281,17 @@ impl GeneratorGraph<'_> {
         let (ih, iw) = self.input_hw.clone();
         let rows = self.nearest_indices(&ih, &h);
         let cols = self.nearest_indices(&iw, &w);
+        self.level_indices
+            .insert(level, (rows.clone(), cols.clone()));
+        (rows, cols)
+    }
+
+    /// The index map nearest-resized to level `level`.
+    fn level_index(&mut self, level: usize) -> String {
+        if let Some(v) = self.levels.get(&level) {
+            return v.clone();
+        }
+        let (rows, cols) = self.level_rows_cols(level);
         let index = self.index.clone();
         let r = self
             .g
@@ -389,91 +421,6 @@ impl GeneratorGraph<'_> {
             Modulation::Spade => self.spade(x, level, prefix, channels),
             Modulation::Clade => self.clade(x, level, prefix, channels),
         }
-    }
-
-    /// CLADE: param-free norm of x times γ[class] plus β[class], looked up
-    /// in per-class tables at the feature size (no "1 +"); instance models
-    /// append a 1×1 conv of the edge map as one more channel.
-    fn clade(
-        &mut self,
-        x: &str,
-        level: usize,
-        prefix: &str,
-        channels: usize,
-    ) -> Result<String, String> {
-        let classes = self.spec.classes();
-        let affine = format!("{prefix}.class_specified_affine");
-        let gamma = self.w.take(&format!("{affine}.weight"))?;
-        let beta = self.w.take(&format!("{affine}.bias"))?;
-        for (name, t) in [("weight", gamma), ("bias", beta)] {
-            if t.shape != [classes, channels] {
-                return Err(format!(
-                    "{affine}.{name} has shape {:?}, expected [{classes}, {channels}]",
-                    t.shape
-                ));
-            }
-        }
-        let (normalized, inv_std) = self.param_free(x, prefix, channels)?;
-        // Row c: γ[c]·(1/σ) then β[c], so one lookup gives both.
-        let mut table = Vec::with_capacity(classes * 2 * channels);
-        for c in 0..classes {
-            let row = c * channels..(c + 1) * channels;
-            table.extend(
-                gamma.data[row.clone()]
-                    .iter()
-                    .zip(&inv_std)
-                    .map(|(g, s)| g * s),
-            );
-            table.extend_from_slice(&beta.data[row]);
-        }
-        let index = self.level_index(level);
-        let g = &mut self.g;
-        let (class, edge) = if self.spec.instance {
-            let n = g.scalar_i64("classes", classes as i64);
-            (
-                g.binary("Mod", &index, &n),
-                Some(g.binary("Div", &index, &n)),
-            )
-        } else {
-            (index, None)
-        };
-        let t = g.weight("clade_table", &[classes, 2 * channels], &table);
-        let looked_up = g.node("Gather", &[&t, &class], vec![int("axis", 0)], "clade");
-        let gb = g.node(
-            "Transpose",
-            &[&looked_up],
-            vec![ints("perm", &[0, 3, 1, 2])],
-            "clade_nchw",
-        );
-        let split = g.vec_i64("split", &[channels as i64, channels as i64]);
-        let parts = g.node_n("Split", &[&gb, &split], vec![int("axis", 1)], "gb", 2);
-        let scaled = g.binary("Mul", &normalized, &parts[0]);
-        let out = g.binary("Add", &scaled, &parts[1]);
-        let Some(edge) = edge else {
-            return Ok(out);
-        };
-        let conv = self
-            .w
-            .layer(&format!("{prefix}.inst_conv"), &[1, 1, 1, 1], true)?;
-        let g = &mut self.g;
-        let axes = g.vec_i64("axes1", &[1]);
-        let edge = g.node("Unsqueeze", &[&edge, &axes], vec![], "edge");
-        let edge = g.node(
-            "Cast",
-            &[&edge],
-            vec![int("to", ElemType::Float as i64)],
-            "edge_f",
-        );
-        let w = g.const_f32("inst_w", &[1], &[conv.weight[0]]);
-        let b = g.const_f32("inst_b", &[1], &[conv.bias.as_ref().map_or(0.0, |b| b[0])]);
-        let scaled = g.binary("Mul", &edge, &w);
-        let feature = g.binary("Add", &scaled, &b);
-        Ok(g.node(
-            "Concat",
-            &[&out, &feature],
-            vec![int("axis", 1)],
-            "with_edges",
-        ))
     }
 
     /// SPADE: param-free norm of x, modulated by γ and β computed from the map.
