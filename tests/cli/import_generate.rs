@@ -106,3 +106,57 @@ fn import_failure_exits_non_zero_with_the_reason() {
     assert!(stderr.contains("latest_net_G.pth"), "{stderr}");
     assert!(!tmp.path().join("pkg").exists());
 }
+
+/// `--z` feeds an explicit style vector: the fixture's first z gives the
+/// reference's first image; an array of several vectors is refused.
+#[test]
+fn generate_takes_an_explicit_z_from_a_npy_file() {
+    use easel::package::npy;
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("vae");
+    assert_ok(
+        &easel()
+            .arg("import")
+            .arg(spade_fixture("vae_tiny/checkpoint"))
+            .arg("--out")
+            .arg(&pkg)
+            .args(["--licence", "CC BY 4.0, weights by the tests"])
+            .output()
+            .unwrap(),
+    );
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pkg.join("model.json")).unwrap()).unwrap();
+    assert_eq!(card["licence"], "CC BY 4.0, weights by the tests");
+    let z = npy::read(&spade_fixture("vae_tiny/z.npy")).unwrap();
+    let z_dim = z.shape[1];
+    let one = tmp.path().join("z0.npy");
+    std::fs::write(&one, npy::encode(&[1, z_dim], &z.data[..z_dim])).unwrap();
+    let raw = tmp.path().join("out.npy");
+    let generate = |z: &std::path::Path| {
+        easel()
+            .args(["generate", "--model"])
+            .arg(&pkg)
+            .arg("--label")
+            .arg(spade_fixture("vae_tiny/inputs/label_0.png"))
+            .arg("--z")
+            .arg(z)
+            .arg("-o")
+            .arg(tmp.path().join("out.png"))
+            .arg("--raw")
+            .arg(&raw)
+            .output()
+            .unwrap()
+    };
+    assert_ok(&generate(&one));
+    let ours = npy::read(&raw).unwrap();
+    let expected = npy::read(&spade_fixture("vae_tiny/expected_output.npy")).unwrap();
+    let err = max_abs_diff(&ours.data, &expected.data[..ours.data.len()]);
+    assert!(err < 1e-4, "max abs error {err}");
+    let out = generate(&spade_fixture("vae_tiny/z.npy"));
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains("shape [3, 256]") && e.contains("one vector"),
+        "{e}"
+    );
+}

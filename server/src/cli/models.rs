@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 
@@ -12,7 +12,9 @@ use super::{read, RuntimeArgs};
 use easel::import::spade::arch::{ArchFlags, Upsampling};
 use easel::import::spade::export::ExportOptions;
 use easel::import::spade::{self, ImportRequest};
-use easel::inference::pipeline::{self, EdgesMode, Limits, SizeMode, StyleSpec, SynthesisRequest};
+use easel::inference::pipeline::{
+    self, EdgesMode, Limits, SizeMode, StyleSpec, SynthesisRequest, ZVector,
+};
 use easel::package::maps::DEFAULT_MAX_PIXELS;
 
 #[derive(Args)]
@@ -52,6 +54,11 @@ pub struct ImportArgs {
     /// Store weights as fp32 (default) or fp16.
     #[arg(long, value_enum, default_value_t = Precision::Fp32)]
     precision: Precision,
+    /// The licence of these weights, recorded in the model card (for
+    /// example "CC BY-NC-SA 4.0"); without it the card notes the reference
+    /// code's licence.
+    #[arg(long, alias = "license")]
+    licence: Option<String>,
 }
 
 /// How the package stores its weights (computation stays fp32).
@@ -76,8 +83,12 @@ pub struct GenerateArgs {
     #[arg(long)]
     style: Option<PathBuf>,
     /// Seed for the style vector z of models that take one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "z")]
     seed: Option<u64>,
+    /// An explicit style vector z for models that take one: a .npy of
+    /// z_dim float32 values (shape (z_dim) or (1, z_dim)).
+    #[arg(long, conflicts_with = "style")]
+    z: Option<PathBuf>,
     /// The image's size: input (the label map's), native (the model's) or
     /// fit (the map's when the model takes it, else the native size).
     #[arg(long, value_enum, default_value_t = SizeMode::Input)]
@@ -106,6 +117,7 @@ pub fn import(args: ImportArgs) -> Result<()> {
         Path::new("models").join(name.unwrap_or_else(|| "model".into()))
     });
     let req = ImportRequest {
+        licence: args.licence.clone(),
         checkpoint_dir: args.checkpoint_dir,
         epoch: args.epoch,
         out: out.clone(),
@@ -161,13 +173,14 @@ pub fn import(args: ImportArgs) -> Result<()> {
 pub fn generate(args: GenerateArgs) -> Result<()> {
     let mut session = args.runtime.open_session(&args.model)?;
     let card = session.package.card.clone();
-    let style = match (&args.style, args.seed) {
-        (Some(path), sample) => StyleSpec::Image {
+    let style = match (&args.style, args.seed, &args.z) {
+        (_, _, Some(path)) => StyleSpec::Vector(ZVector(read_z(path)?)),
+        (Some(path), sample, None) => StyleSpec::Image {
             image: Bytes::from(read(path, "style image")?),
             sample,
         },
-        (None, Some(seed)) => StyleSpec::Seed(seed),
-        (None, None) => StyleSpec::Default,
+        (None, Some(seed), None) => StyleSpec::Seed(seed),
+        (None, None, None) => StyleSpec::Default,
     };
     let request = SynthesisRequest {
         label: Bytes::from(read(&args.label, "label map")?),
@@ -217,4 +230,18 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         image.height()
     );
     Ok(())
+}
+
+/// One z vector from a .npy file: (z_dim) or (1, z_dim) float32.
+fn read_z(path: &Path) -> Result<Vec<f32>> {
+    let array = easel::package::npy::read(path)
+        .with_context(|| format!("cannot read the style vector {}", path.display()))?;
+    match array.shape[..] {
+        [_] | [1, _] => Ok(array.data),
+        _ => bail!(
+            "{} holds an array of shape {:?}; --z takes one vector, of shape (z_dim) or (1, z_dim)",
+            path.display(),
+            array.shape
+        ),
+    }
 }

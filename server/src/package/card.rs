@@ -118,6 +118,10 @@ pub struct ModelCard {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub training: Option<serde_json::Value>,
+    /// The licence the user should know about: as stated at import
+    /// (`--licence`), or a note on the reference code's. Added within format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
     /// Evaluation figures, from the checkpoint folder's `evaluation.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

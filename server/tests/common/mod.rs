@@ -48,6 +48,7 @@ pub fn request(checkpoint_dir: &Path, out: &Path) -> ImportRequest {
         name: None,
         flags: ArchFlags::default(),
         export: ExportOptions::default(),
+        licence: None,
     }
 }
 

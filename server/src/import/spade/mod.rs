@@ -75,6 +75,8 @@ pub struct ImportRequest {
     pub name: Option<String>,
     pub flags: ArchFlags,
     pub export: ExportOptions,
+    /// The licence of the weights, as the user states it (`--licence`).
+    pub licence: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -283,6 +285,16 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     card.training = side_json(dir, "training.json")?;
     card.evaluation = side_json(dir, "evaluation.json")?;
     card.architecture.norm_e = encoder.as_ref().map(|(e, _)| e.norm.to_string());
+    card.licence = Some(req.licence.clone().unwrap_or_else(|| {
+        let (code, repository) = match card.family {
+            ModelFamily::Clade => ("CLADE", "tzt101/CLADE"),
+            _ => ("SPADE", "NVlabs/SPADE"),
+        };
+        format!(
+            "not stated at import: the {code} reference code ({repository}) is CC BY-NC-SA 4.0 \
+             (non-commercial); check the terms of these weights, and re-import with --licence to record them"
+        )
+    }));
 
     let mut files = vec![(GENERATOR_FILE, generator.encode())];
     if let Some((_, model)) = &encoder {
@@ -342,6 +354,7 @@ fn model_card(
         },
         training: None,
         evaluation: None,
+        licence: None,
     }
 }
 
