@@ -19,6 +19,8 @@ pub enum ArchError {
     Contradiction(String),
     #[error("{0}")]
     Ambiguous(String),
+    #[error("{0}")]
+    Unsupported(String),
 
     #[error("norm_G `{0}` is not a generator normalisation the reference trains: expected [spectral]spade{{instance,batch,syncbatch}}<k>x<k>, for example spectralspadesyncbatch3x3 or spadeinstance5x5")]
     UnknownNorm(String),

@@ -4,6 +4,7 @@
 
 pub mod arch;
 pub mod export;
+mod family;
 pub mod opt;
 pub mod synthetic;
 pub mod weights;
@@ -191,7 +192,14 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     let g_path = dir.join(format!("{}_net_G.pth", req.epoch));
     if !g_path.is_file() {
         let epochs = epochs_in(dir);
-        let found = if epochs.is_empty() {
+        let oasis = dir.join("models").join(format!("{}_G.pth", req.epoch));
+        let found = if epochs.is_empty() && oasis.is_file() {
+            format!(
+                "it holds {}, an OASIS checkpoint folder (models/<epoch>_G.pth and _EMA.pth); \
+                 easel does not import OASIS generators yet",
+                oasis.display()
+            )
+        } else if epochs.is_empty() {
             "it holds no <epoch>_net_G.pth at all: is this the folder training wrote (checkpoints/<name>/)?".to_string()
         } else {
             format!(
@@ -228,6 +236,7 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     if flags.class_table_len.is_none() {
         flags.class_table_len = given_table.as_ref().map(|t| t.classes.len());
     }
+    family::unsupported_family(&g_weights, opt.as_ref())?;
     let spec = arch::generator_spec(&g_weights, opt.as_ref(), &flags)?;
     note_untrained_spectral_vectors(&g_weights, &mut notes);
     let table = class_table(given_table, opt.as_ref(), &spec, &mut notes)?;

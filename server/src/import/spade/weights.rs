@@ -138,6 +138,11 @@ impl Weights {
         self.tensors.contains_key(key)
     }
 
+    /// The tensor names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
     pub fn has_prefix(&self, prefix: &str) -> bool {
         self.tensors
             .range(prefix.to_string()..)
