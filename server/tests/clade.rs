@@ -140,3 +140,26 @@ fn fp16_clade_packages_stay_within_the_half_precision_bound() {
     let err = max_abs_diff(&out.data, &expected.data[..out.data.len()]);
     assert!(err < 2e-2 && err > 0.0, "fp16 weights: max abs error {err}");
 }
+
+#[test]
+fn random_clade_generators_hold_exactly_what_the_exporter_reads() {
+    use easel::import::spade::arch::{GeneratorSpec, Modulation, Upsampling};
+    use easel::import::spade::{export, synthetic, weights::Weights};
+    let spec = GeneratorSpec {
+        label_nc: 5,
+        dontcare: true,
+        instance: true,
+        ngf: 2,
+        modulation: Modulation::Clade,
+        positional_encoding: true,
+        spade_hidden: 0,
+        norm: "spectralspadesyncbatch3x3".parse().unwrap(),
+        upsampling: Upsampling::Normal,
+        z_dim: None,
+        latent: (2, 2),
+    };
+    let weights = Weights::new(synthetic::random_generator(&spec, 7), "random");
+    // Every tensor the synthetic generator writes is one the exporter reads.
+    export::generator(&spec, &weights, export::ExportOptions::default()).unwrap();
+    assert!(weights.unused().is_empty(), "{:?}", weights.unused());
+}

@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::RuntimeArgs;
-use easel::import::spade::arch::{GeneratorNorm, GeneratorSpec, Upsampling};
+use easel::import::spade::arch::{GeneratorNorm, GeneratorSpec, Modulation, Upsampling};
 use easel::import::spade::export::ExportOptions;
 use easel::inference::runtime::GeneratorInput;
 use easel::random::normal_samples;
@@ -29,20 +29,35 @@ pub struct BenchArgs {
     /// Keep the random-weight package here (for comparing with PyTorch).
     #[arg(long)]
     keep: Option<PathBuf>,
+    /// The random-weight generator's normalisation (without --model):
+    /// spade, or clade (per-class tables, same sizes otherwise).
+    #[arg(long, value_enum, default_value_t = Family::Spade)]
+    family: Family,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
 
-/// The full-size COCO-Stuff generator of the SPADE paper.
-fn coco_full_spec() -> Result<GeneratorSpec> {
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Family {
+    Spade,
+    Clade,
+}
+
+/// The full-size COCO-Stuff generator of the SPADE paper (or its CLADE twin).
+fn coco_full_spec(family: Family) -> Result<GeneratorSpec> {
+    let clade = family == Family::Clade;
     Ok(GeneratorSpec {
         label_nc: 182,
         dontcare: true,
         instance: true,
         ngf: 64,
-        modulation: easel::import::spade::arch::Modulation::Spade,
+        modulation: if clade {
+            Modulation::Clade
+        } else {
+            Modulation::Spade
+        },
         positional_encoding: false,
-        spade_hidden: 128,
+        spade_hidden: if clade { 0 } else { 128 },
         norm: "spectralspadesyncbatch3x3".parse::<GeneratorNorm>()?,
         upsampling: Upsampling::Normal,
         z_dim: None,
@@ -51,9 +66,9 @@ fn coco_full_spec() -> Result<GeneratorSpec> {
 }
 
 /// Writes the random-weight generator's package to `dir`.
-fn build_random_package(dir: &std::path::Path) -> Result<()> {
+fn build_random_package(dir: &std::path::Path, family: Family) -> Result<()> {
     let started = Instant::now();
-    let spec = coco_full_spec()?;
+    let spec = coco_full_spec(family)?;
     let weights = easel::import::spade::weights::Weights::new(
         easel::import::spade::synthetic::random_generator(&spec, 1),
         "random weights",
@@ -75,7 +90,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             let dir = keep.clone().unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("easel-bench-{}", std::process::id()))
             });
-            build_random_package(&dir)?;
+            build_random_package(&dir, args.family)?;
             dir
         }
     };
@@ -98,13 +113,14 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             .z_dim
             .map(|z| normal_samples(1, n * z))
             .unwrap_or_default();
+        let position = vec![0f32; n * 2 * h * w];
         let input = GeneratorInput {
             batch: n,
             height: h,
             width: w,
             labels: &labels,
             edges: card.uses_instances.then_some(edges.as_slice()),
-            position: None,
+            position: card.uses_positional_encoding.then_some(position.as_slice()),
             z: card.z_dim.map(|_| z.as_slice()),
         };
         session.generate(&input)?;
@@ -117,8 +133,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
         println!(
-            "{{\"impl\":\"easel-onnxruntime\",\"model\":\"{}\",\"batch\":{n},\"size\":\"{w}x{h}\",\"ms_per_image\":{:.1},\"ms_per_batch_median\":{median:.1},\"threads\":{threads}}}",
+            "{{\"impl\":\"easel-onnxruntime\",\"model\":\"{}\",\"family\":\"{}\",\"batch\":{n},\"size\":\"{w}x{h}\",\"ms_per_image\":{:.1},\"ms_per_batch_median\":{median:.1},\"threads\":{threads}}}",
             card.name,
+            serde_json::to_value(card.family)?.as_str().unwrap_or("?"),
             median / n as f64
         );
     }

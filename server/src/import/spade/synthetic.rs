@@ -3,7 +3,7 @@
 
 use crate::import::checkpoint::{StateDict, Tensor};
 
-use super::arch::{GeneratorSpec, Upsampling};
+use super::arch::{GeneratorSpec, Modulation, Upsampling};
 
 struct Rng(u64);
 
@@ -47,6 +47,65 @@ fn layer(
     }
 }
 
+/// A normalisation layer: SPADE's convolutions or CLADE's class tables, and
+/// the batch norm's running statistics.
+fn norm(sd: &mut StateDict, rng: &mut Rng, spec: &GeneratorSpec, prefix: &str, channels: usize) {
+    match spec.modulation {
+        Modulation::Spade => spade(sd, rng, spec, prefix, channels),
+        Modulation::Clade => {
+            let affine = format!("{prefix}.class_specified_affine");
+            let rows = spec.classes();
+            put(
+                sd,
+                rng,
+                format!("{affine}.weight"),
+                vec![rows, channels],
+                1.0,
+            );
+            put(sd, rng, format!("{affine}.bias"), vec![rows, channels], 0.5);
+            if spec.instance {
+                layer(
+                    sd,
+                    rng,
+                    &format!("{prefix}.inst_conv"),
+                    vec![1, 1, 1, 1],
+                    true,
+                    false,
+                );
+            }
+            if spec.positional_encoding {
+                for name in ["dist_conv_w", "dist_conv_b"] {
+                    layer(
+                        sd,
+                        rng,
+                        &format!("{affine}.{name}"),
+                        vec![1, 2, 1, 1],
+                        true,
+                        false,
+                    );
+                }
+            }
+        }
+    }
+    if spec.norm.param_free.uses_running_stats() {
+        put(
+            sd,
+            rng,
+            format!("{prefix}.param_free_norm.running_mean"),
+            vec![channels],
+            0.1,
+        );
+        let var = (0..channels).map(|_| 1.0 + rng.uniform().abs()).collect();
+        sd.insert(
+            format!("{prefix}.param_free_norm.running_var"),
+            Tensor {
+                shape: vec![channels],
+                data: var,
+            },
+        );
+    }
+}
+
 fn spade(sd: &mut StateDict, rng: &mut Rng, spec: &GeneratorSpec, prefix: &str, channels: usize) {
     let (k, hidden) = (spec.norm.kernel, spec.spade_hidden);
     layer(
@@ -73,23 +132,6 @@ fn spade(sd: &mut StateDict, rng: &mut Rng, spec: &GeneratorSpec, prefix: &str, 
         true,
         false,
     );
-    if spec.norm.param_free.uses_running_stats() {
-        put(
-            sd,
-            rng,
-            format!("{prefix}.param_free_norm.running_mean"),
-            vec![channels],
-            0.1,
-        );
-        let var = (0..channels).map(|_| 1.0 + rng.uniform().abs()).collect();
-        sd.insert(
-            format!("{prefix}.param_free_norm.running_var"),
-            Tensor {
-                shape: vec![channels],
-                data: var,
-            },
-        );
-    }
 }
 
 /// Every tensor of the generator `spec` describes, with random values.
@@ -130,13 +172,15 @@ pub fn random_generator(spec: &GeneratorSpec, seed: u64) -> StateDict {
     if spec.upsampling == Upsampling::Most {
         blocks.push(("up_4", nf, nf / 2));
     }
+    // CLADE's instance models feed the edge feature on as one more channel.
+    let extra = (spec.modulation == Modulation::Clade && spec.instance) as usize;
     for (name, fin, fout) in blocks {
         let fmid = fin.min(fout);
         layer(
             &mut sd,
             rng,
             &format!("{name}.conv_0"),
-            vec![fmid, fin, 3, 3],
+            vec![fmid, fin + extra, 3, 3],
             true,
             spectral,
         );
@@ -144,22 +188,22 @@ pub fn random_generator(spec: &GeneratorSpec, seed: u64) -> StateDict {
             &mut sd,
             rng,
             &format!("{name}.conv_1"),
-            vec![fout, fmid, 3, 3],
+            vec![fout, fmid + extra, 3, 3],
             true,
             spectral,
         );
-        spade(&mut sd, rng, spec, &format!("{name}.norm_0"), fin);
-        spade(&mut sd, rng, spec, &format!("{name}.norm_1"), fmid);
+        norm(&mut sd, rng, spec, &format!("{name}.norm_0"), fin);
+        norm(&mut sd, rng, spec, &format!("{name}.norm_1"), fmid);
         if fin != fout {
             layer(
                 &mut sd,
                 rng,
                 &format!("{name}.conv_s"),
-                vec![fout, fin, 1, 1],
+                vec![fout, fin + extra, 1, 1],
                 false,
                 spectral,
             );
-            spade(&mut sd, rng, spec, &format!("{name}.norm_s"), fin);
+            norm(&mut sd, rng, spec, &format!("{name}.norm_s"), fin);
         }
     }
     let final_nc = if spec.upsampling == Upsampling::Most {
