@@ -126,15 +126,22 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
         ],
     };
     g.output(&image, IMAGE_OUTPUT, ElemType::Float, out_dims);
-    let unused = w.unused();
-    if !unused.is_empty() {
-        return Err(format!(
-            "{} has tensors this SPADE generator does not use: {}; it was trained with a different architecture",
-            w.origin(),
-            preview(&unused)
-        ));
-    }
+    all_used(w, "SPADE generator")?;
     Ok(g.finish("SPADE generator imported by easel", vec![]))
+}
+
+/// Every tensor of the checkpoint went into the graph; leftovers mean the
+/// checkpoint is of another architecture than the one detected.
+fn all_used(w: &Weights, what: &str) -> Result<(), String> {
+    let unused = w.unused();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} has tensors this {what} does not use: {}; it was trained with a different architecture",
+        w.origin(),
+        preview(&unused)
+    ))
 }
 
 fn preview(keys: &[String]) -> String {
@@ -610,13 +617,6 @@ pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<M
             vec![batch(), Dim::Fixed(spec.z_dim as i64)],
         );
     }
-    let unused = w.unused();
-    if !unused.is_empty() {
-        return Err(format!(
-            "{} has tensors this style encoder does not use: {}; it was trained with a different architecture",
-            w.origin(),
-            preview(&unused)
-        ));
-    }
+    all_used(w, "style encoder")?;
     Ok(g.finish("SPADE style encoder imported by easel", vec![]))
 }
