@@ -266,21 +266,7 @@ fn a_run_killed_part_way_resumes_and_ends_with_every_image_exactly_once() {
     assert!(text(&out).contains("were already there"), "{}", text(&out));
     let expected: Vec<String> = (0..count).map(|i| format!("s{i:04}.png")).collect();
     let root = results.join("killed/test_latest");
-    for kind in ["input_label", "synthesized_image"] {
-        let files = file_names(&root.join("images").join(kind));
-        assert_eq!(
-            files, expected,
-            "{kind}: every image once, no partial files"
-        );
-    }
-    for name in &expected {
-        image::open(synthesized.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
-    let leftovers: Vec<String> = file_names(&root)
-        .into_iter()
-        .filter(|n| n.ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_every_image_once(&root, &expected, &["input_label", "synthesized_image"]);
     let html = pages(&root, 8);
     assert_eq!(
         sources(&html).len(),
@@ -347,22 +333,36 @@ fn twenty_kills_at_random_moments_never_lose_or_corrupt_a_gallery() {
     assert!(out.status.success(), "{}", text(&out));
     let root = results.join("crashy/test_latest");
     let expected: Vec<String> = (0..count).map(|i| format!("k{i:03}.png")).collect();
-    for kind in ["input_label", "synthesized_image", "real_image"] {
-        let dir = root.join("images").join(kind);
-        assert_eq!(file_names(&dir), expected, "{kind}");
-        for name in &expected {
-            image::open(dir.join(name)).unwrap_or_else(|e| panic!("{kind}/{name}: {e}"));
-        }
-    }
-    let leftovers: Vec<String> = file_names(&root)
-        .into_iter()
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_every_image_once(
+        &root,
+        &expected,
+        &["input_label", "synthesized_image", "real_image"],
+    );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("run.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "complete");
     assert_eq!(manifest["done"].as_object().unwrap().len(), count);
     let html = pages(&root, 4);
     assert_eq!(sources(&html).len(), 3 * count);
+}
+
+/// After a resume: every image of `kinds` exactly once and readable, and no
+/// temporary file left in the run folder.
+fn assert_every_image_once(root: &std::path::Path, expected: &[String], kinds: &[&str]) {
+    for kind in kinds {
+        let dir = root.join("images").join(kind);
+        assert_eq!(
+            file_names(&dir),
+            expected,
+            "{kind}: every image once, no partial files"
+        );
+        for name in expected {
+            image::open(dir.join(name)).unwrap_or_else(|e| panic!("{kind}/{name}: {e}"));
+        }
+    }
+    let leftovers: Vec<String> = file_names(root)
+        .into_iter()
+        .filter(|n| n.starts_with('.') || n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -1,12 +1,13 @@
 //! easel: import, run and serve SPADE (GauGAN) semantic image synthesis models.
 //!
-//! The modules are layers, lowest first: `random`, `progress` | `package` |
+//! The modules are layers, lowest first: `cores`, `random`, `progress` | `package` |
 //! `import`, `inference`, `dataset`, `landscapes` | `runs` | `http` |
 //! `client`. Each imports only lower layers (docs/architecture.md; checked by
 //! `tests/layers.rs`). The command line (`src/cli/`) sits on top, in the
 //! binary.
 
 pub mod client;
+pub mod cores;
 pub mod dataset;
 pub mod http;
 pub mod import;

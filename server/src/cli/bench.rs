@@ -97,11 +97,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let mut session = args.runtime.open_session(&dir)?;
     let card = session.package.card.clone();
     let (h, w) = (card.native.height, card.native.width);
-    let threads = if args.runtime.threads.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        args.runtime.threads.threads
-    };
+    let threads = easel::cores::threads(args.runtime.threads.threads);
     for &n in &args.batch {
         let labels: Vec<i64> = (0..n * h * w)
             .map(|i| ((i / 16 + i / (16 * w)) % card.classes.len()) as i64)

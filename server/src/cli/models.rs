@@ -196,12 +196,12 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     let limits = Limits {
         max_pixels: DEFAULT_MAX_PIXELS,
     };
-    let prepared = pipeline::prepare(&card, &request, limits)?;
+    let (output, finish) = pipeline::run_one(&mut session, &request, limits)?;
     if card.uses_instances && request.instance.is_none() && args.edges == EdgesMode::Classes {
         eprintln!("note: no --instance given; using the edges between classes as instance edges");
     }
-    if let Some((w, h)) = prepared.finish.resize_to {
-        let (mw, mh) = prepared.work.size();
+    if let Some((w, h)) = finish.resize_to {
+        let (mh, mw) = (output.shape[2], output.shape[3]);
         eprintln!(
             "note: model {} cannot make {w}×{h}; made at {mw}×{mh} and scaled back (--size native or fit keeps {mw}×{mh})",
             card.name
@@ -210,9 +210,7 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     if card.z_dim.is_some() && request.style == StyleSpec::Default {
         eprintln!("note: no --seed or --style given; using seed 0");
     }
-    let outputs = pipeline::generate_batch(&mut session, std::slice::from_ref(&prepared.work))?;
-    let output = outputs.first().context("the generator returned no image")?;
-    let image = pipeline::render(output, &prepared.finish)?;
+    let image = pipeline::render(&output, &finish)?;
     image
         .save(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;

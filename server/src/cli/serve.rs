@@ -141,7 +141,7 @@ pub fn openapi() -> Result<()> {
 pub fn health(args: HealthArgs) -> Result<()> {
     let url = &args.url;
     if !url.starts_with("http://") {
-        bail!("--url {url}: only http:// URLs");
+        bail!("--url {url}: only plain http:// URLs are checked (no TLS); give the server's http://host:port/readyz");
     }
     let timeout = Duration::from_millis(args.timeout_ms);
     let client = reqwest::blocking::Client::builder()

@@ -17,11 +17,7 @@ pub struct WorkOptions {
 /// Threads for `jobs` jobs: `requested`, or one per core when 0, and never
 /// more than there are jobs.
 pub fn thread_count(requested: usize, jobs: usize) -> usize {
-    let threads = match requested {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    threads.min(jobs).max(1)
+    crate::cores::threads(requested).min(jobs).max(1)
 }
 
 /// `job` applied to every item, results in the items' order.

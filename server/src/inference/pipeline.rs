@@ -229,39 +229,32 @@ fn check_compute(card: &ModelCard, asked: Compute) -> Result<(), SynthesisError>
 }
 
 fn style_input(card: &ModelCard, style: &StyleSpec) -> Result<StyleInput, SynthesisError> {
-    // An unreadable file is a malformed request whatever the model.
-    let image = match style {
-        StyleSpec::Image { image, .. } => Some(
-            image::load_from_memory(image)
-                .map_err(|e| SynthesisError::StyleImage(e.to_string()))?
-                .to_rgb8(),
-        ),
-        _ => None,
-    };
-    let Some(z_dim) = card.z_dim else {
-        return match style {
-            StyleSpec::Default => Ok(StyleInput::None),
-            _ => Err(SynthesisError::NoStyle(card.name.clone())),
-        };
-    };
+    let z_dim = card.z_dim;
     match style {
-        StyleSpec::Default => Ok(StyleInput::Seed(0)),
-        StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
-        StyleSpec::Image { .. } if !card.has_encoder => {
-            Err(SynthesisError::NoEncoder(card.name.clone()))
+        // An unreadable file is a malformed request whatever the model, so
+        // it is read before the model is asked whether it takes one.
+        StyleSpec::Image { image, sample } => {
+            let rgb = image::load_from_memory(image)
+                .map_err(|e| SynthesisError::StyleImage(e.to_string()))?
+                .to_rgb8();
+            match (z_dim, card.has_encoder) {
+                (None, _) => Err(SynthesisError::NoStyle(card.name.clone())),
+                (Some(_), false) => Err(SynthesisError::NoEncoder(card.name.clone())),
+                (Some(_), true) => Ok(StyleInput::from_image(&rgb, *sample)),
+            }
         }
-        StyleSpec::Image { sample, .. } => match &image {
-            Some(rgb) => Ok(StyleInput::from_image(rgb, *sample)),
-            None => Err(SynthesisError::StyleImage("no image".into())),
-        },
+        StyleSpec::Default if z_dim.is_some() => Ok(StyleInput::Seed(0)),
+        StyleSpec::Default => Ok(StyleInput::None),
+        _ if z_dim.is_none() => Err(SynthesisError::NoStyle(card.name.clone())),
+        StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
         StyleSpec::Preset { name, .. } => Err(SynthesisError::NoPreset {
             model: card.name.clone(),
             preset: name.clone(),
         }),
-        StyleSpec::Vector(z) if z.0.len() != z_dim => Err(SynthesisError::StyleLength {
+        StyleSpec::Vector(z) if Some(z.0.len()) != z_dim => Err(SynthesisError::StyleLength {
             model: card.name.clone(),
             given: z.0.len(),
-            z_dim,
+            z_dim: z_dim.unwrap_or(0),
         }),
         StyleSpec::Vector(z) => Ok(StyleInput::Vector(z.0.clone())),
     }

@@ -184,11 +184,7 @@ fn session(path: &Path, opts: &SessionOptions) -> Result<Session, RuntimeError> 
 }
 
 fn builder(opts: &SessionOptions) -> Result<ort::session::builder::SessionBuilder, RuntimeError> {
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
+    let threads = crate::cores::threads(opts.threads);
     let mut builder = Session::builder()?
         .with_optimization_level(GraphOptimizationLevel::Level3)?
         .with_intra_threads(threads)?;

@@ -265,11 +265,7 @@ fn write_scenes(opts: &SynthOptions, progress: bool) -> Result<SynthReport, Synt
     write(&opts.out.join("classes.tsv"), table.to_tsv().as_bytes())?;
     write(&opts.out.join("README.txt"), readme(opts, test).as_bytes())?;
 
-    let threads = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .min(opts.count);
+    let threads = crate::cores::threads(opts.threads).min(opts.count);
     // A pool of its own, not rayon's global one, so that `threads` holds.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

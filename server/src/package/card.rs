@@ -19,7 +19,7 @@ pub const OLDEST_CARD_FORMAT: u32 = 1;
 /// Why a card cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
-    #[error("it is not a model card: {0}")]
+    #[error("it is not a model card easel can read ({0}); fix the field, or write the package again with `easel import`")]
     Json(String),
     #[error("its format is {0}, newer than this easel reads (up to {CARD_FORMAT}); upgrade easel")]
     Newer(u32),

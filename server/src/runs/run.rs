@@ -29,8 +29,8 @@ pub struct Run {
     pub max_pixels: u64,
     /// Temporary files of a killed earlier attempt that were removed.
     pub cleaned: usize,
-    /// When the gallery pages were last written.
-    rendered: Option<std::time::Instant>,
+    /// When the manifest and pages were last written.
+    saved: Option<std::time::Instant>,
 }
 
 /// What a run needs to start or resume.
@@ -110,7 +110,7 @@ impl Run {
             card: card.clone(),
             max_pixels: spec.max_pixels,
             cleaned,
-            rendered: None,
+            saved: None,
         };
         run.save()?;
         Ok(run)
@@ -224,9 +224,16 @@ impl Run {
         Ok(())
     }
 
-    /// Writes the manifest, and the gallery pages at most once a second
-    /// while the run goes on (always at its start and end).
+    /// Writes the manifest and the gallery pages, at most once a second
+    /// while the run goes on (always at its start and end). A sample's
+    /// record can lag its image by that second: a run killed in between
+    /// makes that image again on resume, since done means recorded and on
+    /// disk.
     pub fn save(&mut self) -> Result<(), RunError> {
+        let due = self.saved.is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0);
+        if !due && self.manifest.state == RunState::Running {
+            return Ok(());
+        }
         let mut manifest = self.manifest.clone();
         manifest.updated = now();
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| RunError::Io {
@@ -234,13 +241,8 @@ impl Run {
             reason: e.to_string(),
         })?;
         write_atomic(&self.dir.manifest_path(), &json)?;
-        let due = self
-            .rendered
-            .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0);
-        if due || manifest.state != RunState::Running {
-            super::pages::write_gallery(&self.dir, &manifest, &self.card)?;
-            self.rendered = Some(std::time::Instant::now());
-        }
+        super::pages::write_gallery(&self.dir, &manifest, &self.card)?;
+        self.saved = Some(std::time::Instant::now());
         Ok(())
     }
 
