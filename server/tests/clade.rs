@@ -143,9 +143,11 @@ fn fp16_clade_packages_stay_within_the_half_precision_bound() {
 
 #[test]
 fn random_clade_generators_hold_exactly_what_the_exporter_reads() {
-    use easel::import::spade::arch::{GeneratorSpec, Modulation, Upsampling};
+    use easel::import::spade::arch::{GeneratorSpec, Layout, Modulation, Upsampling};
     use easel::import::spade::{export, synthetic, weights::Weights};
     let spec = GeneratorSpec {
+        layout: Layout::Spade,
+        noise_dim: 0,
         label_nc: 5,
         dontcare: true,
         instance: true,

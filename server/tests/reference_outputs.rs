@@ -47,6 +47,7 @@ fn coco_fixture_matches_reference_in_one_batch() {
         edges: Some(&edges),
         position: None,
         z: None,
+        noise: None,
     };
     let out = s.generate(&input).unwrap();
     let expected = npy::read(&spade_fixture("coco182_tiny/expected_output.npy")).unwrap();
@@ -156,6 +157,7 @@ fn vae_generator_matches_reference_for_given_z() {
         edges: None,
         position: None,
         z: Some(&z.data),
+        noise: None,
     };
     let out = s.generate(&input).unwrap();
     let expected = npy::read(&spade_fixture("vae_tiny/expected_output.npy")).unwrap();

@@ -71,6 +71,7 @@ fn check_variant(name: &str) -> ModelSession {
         edges: card.uses_instances.then_some(edges.as_slice()),
         position: None,
         z: z.as_deref(),
+        noise: None,
     };
     let out = s.generate(&input).unwrap();
     let expected = npy::read(&dir.join("expected_output.npy")).unwrap();

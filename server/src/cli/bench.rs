@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::RuntimeArgs;
-use easel::import::spade::arch::{GeneratorNorm, GeneratorSpec, Modulation, Upsampling};
+use easel::import::spade::arch::{GeneratorNorm, GeneratorSpec, Layout, Modulation, Upsampling};
 use easel::import::spade::export::ExportOptions;
 use easel::inference::runtime::GeneratorInput;
 use easel::random::normal_samples;
@@ -47,6 +47,8 @@ enum Family {
 fn coco_full_spec(family: Family) -> Result<GeneratorSpec> {
     let clade = family == Family::Clade;
     Ok(GeneratorSpec {
+        layout: Layout::Spade,
+        noise_dim: 0,
         label_nc: 182,
         dontcare: true,
         instance: true,
@@ -118,6 +120,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             edges: card.uses_instances.then_some(edges.as_slice()),
             position: card.uses_positional_encoding.then_some(position.as_slice()),
             z: card.z_dim.map(|_| z.as_slice()),
+            noise: None,
         };
         session.generate(&input)?;
         let mut times = Vec::new();

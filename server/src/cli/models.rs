@@ -19,7 +19,8 @@ use easel::package::maps::DEFAULT_MAX_PIXELS;
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// The folder training wrote: checkpoints/<name>/ with <epoch>_net_G.pth and opt.txt.
+    /// The folder training wrote: checkpoints/<name>/ with <epoch>_net_G.pth
+    /// and opt.txt (SPADE, CLADE, easel's trainer), or with models/<epoch>_EMA.pth (OASIS).
     checkpoint_dir: PathBuf,
     /// Which checkpoint: `latest` or an epoch number.
     #[arg(long, alias = "which_epoch", default_value = "latest")]
@@ -59,6 +60,10 @@ pub struct ImportArgs {
     /// code's licence.
     #[arg(long, alias = "license")]
     licence: Option<String>,
+    /// OASIS folders: import the raw generator (models/<epoch>_G.pth)
+    /// instead of the EMA weights OASIS tests with (models/<epoch>_EMA.pth).
+    #[arg(long, alias = "no_EMA")]
+    no_ema: bool,
 }
 
 /// How the package stores its weights (computation stays fp32).
@@ -118,6 +123,7 @@ pub fn import(args: ImportArgs) -> Result<()> {
     });
     let req = ImportRequest {
         licence: args.licence.clone(),
+        no_ema: args.no_ema,
         checkpoint_dir: args.checkpoint_dir,
         epoch: args.epoch,
         out: out.clone(),

@@ -125,6 +125,7 @@ impl From<&SynthesisError> for ApiError {
             | SynthesisError::NoStyle(_)
             | SynthesisError::NoPreset { .. }
             | SynthesisError::StyleLength { .. }
+            | SynthesisError::RegionLength { .. }
             | SynthesisError::NoPixelNoise(_)
             | SynthesisError::Compute { .. } => ApiError::InvalidMap(e.to_string()),
         }

@@ -54,6 +54,7 @@ pub fn warm_up(session: &mut ModelSession, sizes: &[usize]) -> Result<(), String
         edges,
         position,
         style,
+        regions: Vec::new(),
     };
     for &size in sizes {
         let started = std::time::Instant::now();

@@ -9,7 +9,7 @@
 
 pub use super::request::*;
 use crate::inference::runtime::{GeneratorInput, ModelSession, Output, RuntimeError};
-use crate::package::maps::{nearest, InstanceMap, LabelMap, MapError};
+use crate::package::maps::{nearest, InstanceMap, LabelMap, MapError, RegionMask};
 use crate::package::ModelCard;
 use crate::random::normal_samples;
 
@@ -38,6 +38,13 @@ pub enum SynthesisError {
     },
     #[error("model {0} takes no per-pixel noise, so it cannot re-roll regions; leave out the region seeds")]
     NoPixelNoise(String),
+    #[error("region {index}'s z has {given} values, but model {model} takes z of {z_dim}")]
+    RegionLength {
+        model: String,
+        index: usize,
+        given: usize,
+        z_dim: usize,
+    },
     #[error(
         "model {model} runs in {available} here, not {asked}; ask for `auto` or `{available}`"
     )]
@@ -91,6 +98,15 @@ pub struct Work {
     /// CLADE-ICPE's positional encoding, (2, H, W), for models that take it.
     pub position: Option<Vec<f32>>,
     pub style: StyleInput,
+    /// Regions with their own z, in order, for models that take z per pixel.
+    pub regions: Vec<RegionNoise>,
+}
+
+/// A region of the work's map (H·W flags) and the z its pixels take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionNoise {
+    pub inside: Vec<bool>,
+    pub z: Vec<f32>,
 }
 
 impl Work {
@@ -167,10 +183,16 @@ pub fn prepare(
     limits: Limits,
 ) -> Result<Prepared, SynthesisError> {
     check_compute(card, request.compute)?;
-    if !request.noise.regions.is_empty() {
+    if !request.noise.regions.is_empty() && !card.z_per_pixel {
         return Err(SynthesisError::NoPixelNoise(card.name.clone()));
     }
     let label = decode_label(card, request, limits)?;
+    let masks = request
+        .noise
+        .regions
+        .iter()
+        .map(|r| RegionMask::from_png(&r.mask, limits.max_pixels))
+        .collect::<Result<Vec<_>, _>>()?;
     let instance = request
         .instance
         .as_ref()
@@ -202,15 +224,57 @@ pub fn prepare(
         (true, None, EdgesMode::None) => Some(vec![0; label.width() * label.height()]),
     };
     let style = style_input(card, &request.style)?;
+    let regions = masks
+        .iter()
+        .zip(&request.noise.regions)
+        .enumerate()
+        .map(|(index, (mask, region))| {
+            Ok(RegionNoise {
+                inside: mask.fitted(from, to)?,
+                z: region_z(card, index, &region.z)?,
+            })
+        })
+        .collect::<Result<_, SynthesisError>>()?;
     Ok(Prepared {
         work: Work {
             label,
             edges,
             position,
             style,
+            regions,
         },
         finish,
     })
+}
+
+/// The z of a region: drawn as a style seed draws z, or given.
+fn region_z(card: &ModelCard, index: usize, z: &RegionZ) -> Result<Vec<f32>, SynthesisError> {
+    let z_dim = card.z_dim.unwrap_or(0);
+    match z {
+        RegionZ::Seed(seed) => Ok(normal_samples(*seed, z_dim)),
+        RegionZ::Vector(v) if v.0.len() != z_dim => Err(SynthesisError::RegionLength {
+            model: card.name.clone(),
+            index,
+            given: v.0.len(),
+            z_dim,
+        }),
+        RegionZ::Vector(v) => Ok(v.0.clone()),
+    }
+}
+
+/// z for every pixel, (z_dim, H, W): the image's z, and each region's z
+/// over the pixels it covers.
+fn noise_map(z: &[f32], regions: &[RegionNoise], plane: usize) -> Vec<f32> {
+    let mut map: Vec<f32> = z.iter().flat_map(|&v| std::iter::repeat_n(v, plane)).collect();
+    for region in regions {
+        for (c, &v) in region.z.iter().enumerate() {
+            let channel = &mut map[c * plane..(c + 1) * plane];
+            for (value, _) in channel.iter_mut().zip(&region.inside).filter(|(_, &i)| i) {
+                *value = v;
+            }
+        }
+    }
+    map
 }
 
 /// Every model runs in fp32 today; a request for other arithmetic is refused
@@ -360,7 +424,11 @@ pub fn generate_batch(
             position.extend_from_slice(p);
         }
         if let Some(v) = style_vector(session, &work.style)? {
-            z.extend(v);
+            if session.package.card.z_per_pixel {
+                z.extend(noise_map(&v, &work.regions, h * w));
+            } else {
+                z.extend(v);
+            }
         }
     }
     let card = &session.package.card;
@@ -371,7 +439,8 @@ pub fn generate_batch(
         labels: &labels,
         edges: card.uses_instances.then_some(edges.as_slice()),
         position: card.uses_positional_encoding.then_some(position.as_slice()),
-        z: card.z_dim.map(|_| z.as_slice()),
+        z: card.z_dim.filter(|_| !card.z_per_pixel).map(|_| z.as_slice()),
+        noise: card.z_per_pixel.then_some(z.as_slice()),
     };
     let out = session.generate(&input)?;
     if out.data.len() != works.len() * 3 * h * w {
@@ -569,9 +638,9 @@ mod tests {
         let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
         assert!(e.contains("not bf16"), "{e}");
         r.compute = Compute::Auto;
-        r.noise.regions.push(RegionSeed {
+        r.noise.regions.push(NoiseRegion {
             mask: png(64, 64, |_, _| 1),
-            seed: 1,
+            z: RegionZ::Seed(1),
         });
         let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
         assert!(e.contains("per-pixel noise"), "{e}");

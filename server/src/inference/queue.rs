@@ -376,6 +376,7 @@ mod tests {
             edges: None,
             position: None,
             style: StyleInput::None,
+            regions: Vec::new(),
         }
     }
 

@@ -46,17 +46,28 @@ impl std::hash::Hash for ZVector {
     }
 }
 
-/// Per-pixel noise for models that take it: regions (a mask PNG, nonzero
-/// inside) drawn again from their own seed.
+/// Per-pixel noise for models that take z per pixel: regions (a mask PNG of
+/// the label map's size, nonzero inside) that take their own z, later ones
+/// over earlier ones. A pixel's z depends only on the last region that
+/// covers it, so it does not change when the map is resized or batched.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct NoiseSpec {
-    pub regions: Vec<RegionSeed>,
+    pub regions: Vec<NoiseRegion>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RegionSeed {
+pub struct NoiseRegion {
     pub mask: Bytes,
-    pub seed: u64,
+    pub z: RegionZ,
+}
+
+/// The z of a region.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RegionZ {
+    /// Drawn from N(0, 1) with this seed (as a style seed draws z).
+    Seed(u64),
+    /// Given.
+    Vector(ZVector),
 }
 
 /// The arithmetic a request may ask for.

@@ -11,8 +11,8 @@ use ort::value::TensorRef;
 
 use crate::inference::device::{self, Device, GpuOptions};
 use crate::package::graph::{
-    EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, POSITION_INPUT, STYLE_INPUT,
-    Z_INPUT,
+    EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, NOISE_INPUT, POSITION_INPUT,
+    STYLE_INPUT, Z_INPUT,
 };
 use crate::package::ModelPackage;
 
@@ -217,8 +217,10 @@ pub struct GeneratorInput<'a> {
     pub edges: Option<&'a [i64]>,
     /// N·2·H·W positional encoding, when the model takes it (CLADE-ICPE).
     pub position: Option<&'a [f32]>,
-    /// N·z_dim, when the model takes z.
+    /// N·z_dim, when the model takes z as a vector.
     pub z: Option<&'a [f32]>,
+    /// N·z_dim·H·W, when the model takes z per pixel (OASIS's noise).
+    pub noise: Option<&'a [f32]>,
 }
 
 /// A float tensor the graph returned.
@@ -274,6 +276,14 @@ impl ModelSession {
             values.push((
                 Z_INPUT,
                 TensorRef::from_array_view(([input.batch, z_dim], z))?.into_dyn(),
+            ));
+        }
+        if let Some(noise) = input.noise {
+            let z_dim = noise.len() / (input.batch * input.height * input.width).max(1);
+            let shape = [input.batch, z_dim, input.height, input.width];
+            values.push((
+                NOISE_INPUT,
+                TensorRef::from_array_view((shape, noise))?.into_dyn(),
             ));
         }
         let outputs = self.generator.run(values)?;

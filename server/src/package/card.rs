@@ -104,6 +104,11 @@ pub struct ModelCard {
     pub uses_positional_encoding: bool,
     /// Some(z_dim) when the generator takes a style vector z.
     pub z_dim: Option<usize>,
+    /// z enters as a map, one z per pixel (OASIS's noise, the `noise` input
+    /// of shape (N, z_dim, H, W)), so regions can take their own z. Added
+    /// within format 1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub z_per_pixel: bool,
     /// Whether `encoder.onnx` turns a style image into z.
     pub has_encoder: bool,
     pub native: Size,

@@ -11,6 +11,10 @@ pub const Z_INPUT: &str = "z";
 /// Generator input: CLADE-ICPE's intra-class positional encoding, (N, 2, H,
 /// W) float32 (row and column offsets), for models whose card says so.
 pub const POSITION_INPUT: &str = "positional_encoding";
+/// Generator input: OASIS's noise, (N, z_dim, H, W) float32, for models
+/// whose card says `z_per_pixel`: z for each pixel (broadcast, or redrawn in
+/// regions).
+pub const NOISE_INPUT: &str = "noise";
 /// Generator output: RGB in [-1, 1], (N, 3, H, W) float32.
 pub const IMAGE_OUTPUT: &str = "image";
 /// Encoder input: an RGB style image in [-1, 1], (N, 3, H, W) float32.

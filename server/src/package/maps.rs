@@ -461,6 +461,50 @@ impl InstanceMap {
     }
 }
 
+/// A region of a label map: the nonzero pixels of a mask PNG (for example
+/// where a model's noise is drawn again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionMask {
+    width: usize,
+    height: usize,
+    inside: Vec<bool>,
+}
+
+impl RegionMask {
+    pub fn from_png(bytes: &[u8], max_pixels: u64) -> Result<Self, MapError> {
+        let raw = decode_png(bytes, "region mask", max_pixels)?;
+        let inside = raw
+            .samples
+            .chunks_exact(raw.channels)
+            .map(|px| px.iter().any(|&s| s != 0))
+            .collect();
+        Ok(Self {
+            width: raw.width,
+            height: raw.height,
+            inside,
+        })
+    }
+
+    /// The mask at the label map's size, which it must have been given at,
+    /// nearest-resized to `to` (width, height) as the map is.
+    pub fn fitted(
+        &self,
+        label_size: (usize, usize),
+        to: (usize, usize),
+    ) -> Result<Vec<bool>, MapError> {
+        if (self.width, self.height) != label_size {
+            return Err(MapError::WrongSize(format!(
+                "a region mask is {}×{} but the label map is {}×{}; masks must have the label map's size",
+                self.width, self.height, label_size.0, label_size.1
+            )));
+        }
+        if to == label_size {
+            return Ok(self.inside.clone());
+        }
+        Ok(nearest(&self.inside, label_size, to))
+    }
+}
+
 /// Nearest-neighbour resize of a row-major grid with PyTorch's float32 rule:
 /// src = min(floor(dst · in / out), in − 1).
 pub fn nearest<T: Copy>(values: &[T], from: (usize, usize), to: (usize, usize)) -> Vec<T> {

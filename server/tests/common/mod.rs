@@ -49,6 +49,7 @@ pub fn request(checkpoint_dir: &Path, out: &Path) -> ImportRequest {
         flags: ArchFlags::default(),
         export: ExportOptions::default(),
         licence: None,
+        no_ema: false,
     }
 }
 

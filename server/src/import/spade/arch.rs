@@ -163,9 +163,24 @@ pub enum Modulation {
     Clade,
 }
 
+/// How a generator's blocks are laid out and named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// SPADE and CLADE: fc, head_0, G_middle_0/1, up_0…up_3 (up_4), with the
+    /// normalisation's parameter-free part named `param_free_norm`.
+    Spade,
+    /// OASIS: fc, body.0…body.5, conv_img, `first_norm`; its semantic map is
+    /// the noise channels followed by the one-hot map.
+    Oasis,
+}
+
 /// A fully determined SPADE-family generator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratorSpec {
+    pub layout: Layout,
+    /// OASIS: noise channels concatenated before the one-hot map at the first
+    /// layer and at every normalisation (0: none).
+    pub noise_dim: usize,
     pub label_nc: usize,
     pub dontcare: bool,
     pub instance: bool,
@@ -191,6 +206,10 @@ impl GeneratorSpec {
     pub fn semantic_nc(&self) -> usize {
         self.classes() + self.instance as usize
     }
+    /// Channels of the map the normalisation layers see: noise, then semantics.
+    pub fn seg_nc(&self) -> usize {
+        self.noise_dim + self.semantic_nc()
+    }
     /// Native image (height, width).
     pub fn native(&self) -> (usize, usize) {
         let f = 1 << self.upsampling.steps();
@@ -212,7 +231,7 @@ pub struct EncoderSpec {
 }
 
 /// Python's round(): half to even, as the reference's `round(sw / aspect_ratio)`.
-fn round_half_even(x: f64) -> usize {
+pub(super) fn round_half_even(x: f64) -> usize {
     let r = x.round();
     let v = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
         r - x.signum()
@@ -228,7 +247,7 @@ fn latent_size(crop: usize, aspect: f64, up: Upsampling) -> (usize, usize) {
     (round_half_even(sw as f64 / aspect), sw)
 }
 
-fn mismatch(
+pub(super) fn mismatch(
     what: &str,
     opt_value: impl fmt::Display,
     weights_value: impl fmt::Display,
@@ -472,6 +491,8 @@ pub fn generator_spec(
     }
 
     Ok(GeneratorSpec {
+        layout: Layout::Spade,
+        noise_dim: 0,
         label_nc,
         dontcare,
         instance,
@@ -487,7 +508,7 @@ pub fn generator_spec(
 }
 
 /// Splits the weights' semantic channels into classes + dontcare + instance edge.
-fn semantic_split(
+pub(super) fn semantic_split(
     semantic_nc: usize,
     opt: Option<&TrainOptions>,
     flags: &ArchFlags,

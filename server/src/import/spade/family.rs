@@ -1,6 +1,6 @@
-//! Generators of other families (SEAN, CC-FPSE, pix2pixHD, OASIS) whose
-//! checkpoints look like SPADE's: recognised and refused by name, with the
-//! evidence, rather than failing on a missing tensor.
+//! Generators of other families (SEAN, CC-FPSE, pix2pixHD) whose checkpoints
+//! look like SPADE's: recognised and refused by name, with the evidence,
+//! rather than failing on a missing tensor.
 
 use super::arch::ArchError;
 use super::opt::TrainOptions;
@@ -11,8 +11,8 @@ use super::weights::Weights;
 pub(super) fn unsupported_family(w: &Weights, opt: Option<&TrainOptions>) -> Result<(), ArchError> {
     let refuse = |family: &str, evidence: String| {
         Err(ArchError::Unsupported(format!(
-            "this checkpoint holds a {family} generator ({evidence}); easel imports SPADE, CLADE and their \
-             variants only"
+            "this checkpoint holds a {family} generator ({evidence}); easel imports SPADE, CLADE, OASIS and \
+             their variants only"
         )))
     };
     let any = |pattern: &str| w.names().find(|n| n.contains(pattern)).map(str::to_string);
@@ -23,7 +23,7 @@ pub(super) fn unsupported_family(w: &Weights, opt: Option<&TrainOptions>) -> Res
         );
     }
     match opt.and_then(|o| o.get("netG")) {
-        Some("spade") | None => {}
+        Some("spade" | "oasis") | None => {}
         Some(net @ ("condconv" | "cc_fpse" | "ccfpse")) => {
             return refuse(
                 "CC-FPSE (predicted convolution kernels)",
@@ -35,14 +35,8 @@ pub(super) fn unsupported_family(w: &Weights, opt: Option<&TrainOptions>) -> Res
         }
         Some(net) => return refuse(&format!("`{net}`"), format!("opt.txt says netG {net}")),
     }
-    if !w.has_prefix("head_0.") {
+    if !w.has_prefix("head_0.") && !super::oasis::is_oasis(w) {
         let sample: Vec<&str> = w.names().take(3).collect();
-        if w.has_prefix("body.0.") {
-            return refuse(
-                "OASIS",
-                format!("its blocks are body.N, such as {}", sample.join(", ")),
-            );
-        }
         return match w.names().next() {
             Some(k) if k.starts_with("model.") => refuse(
                 "pix2pixHD-style sequential",

@@ -5,6 +5,7 @@
 pub mod arch;
 pub mod export;
 mod family;
+pub mod oasis;
 pub mod opt;
 pub mod synthetic;
 pub mod weights;
@@ -20,7 +21,7 @@ use crate::package::{
     AllowedSizes, Architecture, DontCare, Importer, ModelCard, ModelFamily, Size, Source,
     SourceFile, CARD_FILE, CARD_FORMAT, ENCODER_FILE, GENERATOR_FILE,
 };
-use arch::{ArchError, ArchFlags, GeneratorSpec, Modulation};
+use arch::{ArchError, ArchFlags, GeneratorSpec, Layout, Modulation};
 use export::ExportOptions;
 use opt::TrainOptions;
 use weights::Weights;
@@ -78,6 +79,9 @@ pub struct ImportRequest {
     pub export: ExportOptions,
     /// The licence of the weights, as the user states it (`--licence`).
     pub licence: Option<String>,
+    /// OASIS folders: import the raw generator (`<epoch>_G.pth`) rather than
+    /// the EMA weights OASIS tests with (`<epoch>_EMA.pth`).
+    pub no_ema: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -189,37 +193,14 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     if !dir.is_dir() {
         return Err(ImportError::NoDir(dir.display().to_string()));
     }
-    let g_path = dir.join(format!("{}_net_G.pth", req.epoch));
-    if !g_path.is_file() {
-        let epochs = epochs_in(dir);
-        let oasis = dir.join("models").join(format!("{}_G.pth", req.epoch));
-        let found = if epochs.is_empty() && oasis.is_file() {
-            format!(
-                "it holds {}, an OASIS checkpoint folder (models/<epoch>_G.pth and _EMA.pth); \
-                 easel does not import OASIS generators yet",
-                oasis.display()
-            )
-        } else if epochs.is_empty() {
-            "it holds no <epoch>_net_G.pth at all: is this the folder training wrote (checkpoints/<name>/)?".to_string()
-        } else {
-            format!(
-                "epochs there: {}; pass --epoch with one of them",
-                epochs.join(", ")
-            )
-        };
-        return Err(ImportError::MissingGenerator {
-            dir: dir.display().to_string(),
-            file: format!("{}_net_G.pth", req.epoch),
-            found,
-        });
-    }
+    let mut notes = Vec::new();
+    let g_path = generator_file(req, &mut notes)?;
     let opt_path = dir.join("opt.txt");
     let opt = opt_path
         .is_file()
         .then(|| TrainOptions::read(&opt_path))
         .transpose()
         .map_err(ArchError::from)?;
-    let mut notes = Vec::new();
     if opt.is_none() {
         notes.push(
             "no opt.txt: the architecture was read from the weights and the flags".to_string(),
@@ -237,7 +218,11 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
         flags.class_table_len = given_table.as_ref().map(|t| t.classes.len());
     }
     family::unsupported_family(&g_weights, opt.as_ref())?;
-    let spec = arch::generator_spec(&g_weights, opt.as_ref(), &flags)?;
+    let spec = if oasis::is_oasis(&g_weights) {
+        oasis::generator_spec(&g_weights, opt.as_ref(), &flags, &mut notes)?
+    } else {
+        arch::generator_spec(&g_weights, opt.as_ref(), &flags)?
+    };
     note_untrained_spectral_vectors(&g_weights, &mut notes);
     let table = class_table(given_table, opt.as_ref(), &spec, &mut notes)?;
     let (classes, dontcare) = split_classes(&table, &spec)?;
@@ -246,25 +231,26 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
         export::generator(&spec, &g_weights, req.export).map_err(ImportError::Export)?;
 
     let e_path = dir.join(format!("{}_net_E.pth", req.epoch));
-    let encoder = if spec.z_dim.is_some() && e_path.is_file() {
+    let z_dim = style_dim(&spec);
+    let encoder = if z_dim.is_some() && e_path.is_file() {
         let e_weights = Weights::new(
             checkpoint::read_state_dict(&e_path)?,
             &e_path.display().to_string(),
         );
         let e_spec = arch::encoder_spec(&e_weights, opt.as_ref())?;
         note_untrained_spectral_vectors(&e_weights, &mut notes);
-        if Some(e_spec.z_dim) != spec.z_dim {
+        if Some(e_spec.z_dim) != z_dim {
             return Err(ImportError::Export(format!(
                 "the encoder makes z of {} values but the generator takes {}; are both files from the same run?",
                 e_spec.z_dim,
-                spec.z_dim.unwrap_or(0)
+                z_dim.unwrap_or(0)
             )));
         }
         let model =
             export::encoder(&e_spec, &e_weights, req.export).map_err(ImportError::Export)?;
         Some((e_spec, model))
     } else {
-        if spec.z_dim.is_some() {
+        if z_dim.is_some() {
             notes.push(format!(
                 "no {} next to the generator: the package takes z (random or given) but no style image",
                 e_path.file_name().unwrap_or_default().to_string_lossy()
@@ -295,13 +281,14 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     card.evaluation = side_json(dir, "evaluation.json")?;
     card.architecture.norm_e = encoder.as_ref().map(|(e, _)| e.norm.to_string());
     card.licence = Some(req.licence.clone().unwrap_or_else(|| {
-        let (code, repository) = match card.family {
-            ModelFamily::Clade => ("CLADE", "tzt101/CLADE"),
-            _ => ("SPADE", "NVlabs/SPADE"),
+        let (code, repository, licence) = match card.family {
+            ModelFamily::Clade => ("CLADE", "tzt101/CLADE", "CC BY-NC-SA 4.0 (non-commercial)"),
+            ModelFamily::Oasis => ("OASIS", "boschresearch/OASIS", "AGPL-3.0"),
+            ModelFamily::Spade => ("SPADE", "NVlabs/SPADE", "CC BY-NC-SA 4.0 (non-commercial)"),
         };
         format!(
-            "not stated at import: the {code} reference code ({repository}) is CC BY-NC-SA 4.0 \
-             (non-commercial); check the terms of these weights, and re-import with --licence to record them"
+            "not stated at import: the {code} reference code ({repository}) is {licence}; check the terms of \
+             these weights, and re-import with --licence to record them"
         )
     }));
 
@@ -314,6 +301,91 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     files.push((CARD_FILE, card_json));
     write_package(&req.out, &files)?;
     Ok(ImportReport { card, spec, notes })
+}
+
+/// The style vector the generator takes: SPADE's z, or OASIS's noise
+/// (a z for every pixel).
+fn style_dim(spec: &GeneratorSpec) -> Option<usize> {
+    spec.z_dim.or((spec.noise_dim > 0).then_some(spec.noise_dim))
+}
+
+/// The generator's weights file: `<epoch>_net_G.pth` (SPADE, CLADE and
+/// easel's trainer), or OASIS's `models/<epoch>_EMA.pth`, preferred as
+/// OASIS's test.py does, or `models/<epoch>_G.pth`.
+fn generator_file(req: &ImportRequest, notes: &mut Vec<String>) -> Result<PathBuf, ImportError> {
+    let dir = &req.checkpoint_dir;
+    let epoch = &req.epoch;
+    let g_path = dir.join(format!("{epoch}_net_G.pth"));
+    if g_path.is_file() {
+        return Ok(g_path);
+    }
+    let models = dir.join("models");
+    let ema = models.join(format!("{epoch}_EMA.pth"));
+    let raw = models.join(format!("{epoch}_G.pth"));
+    match (ema.is_file(), raw.is_file(), req.no_ema) {
+        (true, _, false) => {
+            notes.push(format!(
+                "weights: the EMA generator {} (OASIS tests with it; --no-ema imports {}_G.pth)",
+                ema.display(),
+                epoch
+            ));
+            return Ok(ema);
+        }
+        (_, true, true) => return Ok(raw),
+        (false, true, false) => {
+            notes.push(format!(
+                "weights: {} (the folder has no EMA generator {epoch}_EMA.pth)",
+                raw.display()
+            ));
+            return Ok(raw);
+        }
+        (true, false, true) => {
+            return Err(ImportError::MissingGenerator {
+                dir: models.display().to_string(),
+                file: format!("{epoch}_G.pth"),
+                found: "it has only the EMA generator; leave out --no-ema to import it".into(),
+            })
+        }
+        (false, false, _) => {}
+    }
+    let epochs = epochs_in(dir);
+    let oasis_iters = oasis_iters_in(&models);
+    let found = if !oasis_iters.is_empty() {
+        format!(
+            "it is an OASIS checkpoint folder; iterations in models/: {}; pass --epoch with one of them",
+            oasis_iters.join(", ")
+        )
+    } else if epochs.is_empty() {
+        "it holds no <epoch>_net_G.pth (nor OASIS's models/<iter>_G.pth) at all: is this the folder training wrote (checkpoints/<name>/)?".to_string()
+    } else {
+        format!(
+            "epochs there: {}; pass --epoch with one of them",
+            epochs.join(", ")
+        )
+    };
+    Err(ImportError::MissingGenerator {
+        dir: dir.display().to_string(),
+        file: format!("{epoch}_net_G.pth"),
+        found,
+    })
+}
+
+/// The iterations OASIS saved generators for in `models/`.
+fn oasis_iters_in(models: &Path) -> Vec<String> {
+    let mut iters: Vec<String> = std::fs::read_dir(models)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            name.strip_suffix("_EMA.pth")
+                .or_else(|| name.strip_suffix("_G.pth"))
+                .map(str::to_string)
+        })
+        .collect();
+    iters.sort();
+    iters.dedup();
+    iters
 }
 
 type CardClasses = (Vec<crate::package::classes::ClassInfo>, Option<DontCare>);
@@ -331,16 +403,18 @@ fn model_card(
     ModelCard {
         format: CARD_FORMAT,
         name,
-        family: match spec.modulation {
-            Modulation::Spade => ModelFamily::Spade,
-            Modulation::Clade => ModelFamily::Clade,
+        family: match (spec.layout, spec.modulation) {
+            (Layout::Oasis, _) => ModelFamily::Oasis,
+            (Layout::Spade, Modulation::Spade) => ModelFamily::Spade,
+            (Layout::Spade, Modulation::Clade) => ModelFamily::Clade,
         },
         class_table: table.source.clone(),
         classes: classes.0,
         dontcare: classes.1,
         uses_instances: spec.instance,
         uses_positional_encoding: spec.positional_encoding,
-        z_dim: spec.z_dim,
+        z_dim: style_dim(spec),
+        z_per_pixel: spec.noise_dim > 0,
         has_encoder: false,
         native: Size { width, height },
         sizes: AllowedSizes {

@@ -65,7 +65,7 @@ impl GeneratorGraph<'_> {
         let mut parts = g.node_n("Split", &[&gb, &split], vec![int("axis", 1)], "gb", 2);
         if let Some(position) = self.position.clone() {
             // ICPE: γ·(1 + conv_w(d)) and β·(1 + conv_b(d)), 1×1 convs 2 → 1.
-            let d = self.level_position(level, &position);
+            let d = self.level_map(level, &position);
             for (part, name) in parts.iter_mut().zip(["dist_conv_w", "dist_conv_b"]) {
                 let conv = self
                     .w
@@ -108,27 +108,5 @@ impl GeneratorGraph<'_> {
             vec![int("axis", 1)],
             "with_edges",
         ))
-    }
-
-    /// The positional encoding nearest-resized to level `level`, (N, 2, h, w).
-    fn level_position(&mut self, level: usize, position: &str) -> String {
-        if let Some(v) = self.position_levels.get(&level) {
-            return v.clone();
-        }
-        let (rows, cols) = self.level_rows_cols(level);
-        let r = self.g.node(
-            "Gather",
-            &[position, &rows],
-            vec![int("axis", 2)],
-            "pos_rows",
-        );
-        let v = self.g.node(
-            "Gather",
-            &[&r, &cols],
-            vec![int("axis", 3)],
-            "level_position",
-        );
-        self.position_levels.insert(level, v.clone());
-        v
     }
 }

@@ -10,10 +10,11 @@
 //! src = min(floor(dst · in/out), in − 1).
 
 mod clade;
+mod oasis;
 
 use std::collections::HashMap;
 
-use super::arch::{EncoderSpec, GeneratorSpec, Modulation, ParamFreeNorm};
+use super::arch::{EncoderSpec, GeneratorSpec, Layout, Modulation, ParamFreeNorm};
 use super::weights::{Layer, Weights};
 use crate::import::onnx::proto::{Dim, ElemType, Model};
 use crate::import::onnx::{float, int, ints, string, GraphBuilder};
@@ -46,8 +47,11 @@ struct GeneratorGraph<'a> {
     level_indices: HashMap<usize, (String, String)>,
     /// CLADE-ICPE's positional encoding input, (N, 2, H, W), when used.
     position: Option<String>,
-    /// The positional encoding resized to each level, by level.
-    position_levels: HashMap<usize, String>,
+    /// OASIS's noise input, (N, noise_dim, H, W), when used.
+    noise: Option<String>,
+    /// Float inputs (positional encoding, noise) resized to each level, by
+    /// input and level.
+    map_levels: HashMap<(String, usize), String>,
     /// (h, w) of level 0 as 1-d int64 tensors of length 1.
     latent_hw: (String, String),
 }
@@ -80,6 +84,15 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
         ];
         g.input(POSITION_INPUT, ElemType::Float, dims)
     });
+    let noise = (spec.noise_dim > 0).then(|| {
+        let dims = vec![
+            Dim::Named("batch".into()),
+            Dim::Fixed(spec.noise_dim as i64),
+            dims_h.clone(),
+            dims_w.clone(),
+        ];
+        g.input(NOISE_INPUT, ElemType::Float, dims)
+    });
     let shape = g.node("Shape", &[&label], vec![], "shape");
     let input_hw = (slice1(&mut g, &shape, 1), slice1(&mut g, &shape, 2));
     let latent_hw = if spec.z_dim.is_some() {
@@ -103,7 +116,8 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
         levels: HashMap::new(),
         level_indices: HashMap::new(),
         position,
-        position_levels: HashMap::new(),
+        noise,
+        map_levels: HashMap::new(),
         latent_hw,
     };
     let image = gg.build()?;
@@ -126,8 +140,12 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
         ],
     };
     g.output(&image, IMAGE_OUTPUT, ElemType::Float, out_dims);
-    all_used(w, "SPADE generator")?;
-    Ok(g.finish("SPADE generator imported by easel", vec![]))
+    let what = match spec.layout {
+        Layout::Spade => "SPADE generator",
+        Layout::Oasis => "OASIS generator",
+    };
+    all_used(w, what)?;
+    Ok(g.finish(&format!("{what} imported by easel"), vec![]))
 }
 
 /// Every tensor of the checkpoint went into the graph; leftovers mean the
@@ -163,6 +181,9 @@ fn slice1(g: &mut GraphBuilder, v: &str, i: i64) -> String {
 
 impl GeneratorGraph<'_> {
     fn build(&mut self) -> Result<String, String> {
+        if self.spec.layout == Layout::Oasis {
+            return self.build_oasis();
+        }
         let spec = self.spec.clone();
         let nf = spec.ngf;
         let mut x = match spec.z_dim {
@@ -194,7 +215,7 @@ impl GeneratorGraph<'_> {
                 let fc = self
                     .w
                     .layer("fc", &[16 * nf, spec.semantic_nc(), 3, 3], true)?;
-                self.onehot_conv(0, &fc, false)
+                self.seg_conv(0, &fc, false)
             }
         };
         let mut level = 0;
@@ -310,6 +331,24 @@ impl GeneratorGraph<'_> {
         v
     }
 
+    /// A float input (N, C, H, W) nearest-resized to level `level`, as the
+    /// index map is.
+    fn level_map(&mut self, level: usize, input: &str) -> String {
+        let key = (input.to_string(), level);
+        if let Some(v) = self.map_levels.get(&key) {
+            return v.clone();
+        }
+        let (rows, cols) = self.level_rows_cols(level);
+        let r = self
+            .g
+            .node("Gather", &[input, &rows], vec![int("axis", 2)], "map_rows");
+        let v = self
+            .g
+            .node("Gather", &[&r, &cols], vec![int("axis", 3)], "level_map");
+        self.map_levels.insert(key, v.clone());
+        v
+    }
+
     /// A convolution of the one-hot semantic map at `level`, as k² lookups.
     fn onehot_conv(&mut self, level: usize, layer: &Layer, relu: bool) -> String {
         let (out, sem, k) = (layer.shape[0], layer.shape[1], layer.shape[2]);
@@ -407,9 +446,13 @@ impl GeneratorGraph<'_> {
             );
             Ok((n, vec![1.0; channels]))
         } else {
+            let name = match self.spec.layout {
+                Layout::Spade => "param_free_norm",
+                Layout::Oasis => "first_norm",
+            };
             let (mean, inv_std) = self
                 .w
-                .running_stats(&format!("{prefix}.param_free_norm"), channels)?;
+                .running_stats(&format!("{prefix}.{name}"), channels)?;
             let g = &mut self.g;
             let m = g.const_f32("mean", &[1, channels, 1, 1], &mean);
             Ok((g.binary("Sub", x, &m), inv_std))
@@ -439,10 +482,10 @@ impl GeneratorGraph<'_> {
         channels: usize,
     ) -> Result<String, String> {
         let spec = self.spec;
-        let (k, hidden, sem) = (spec.norm.kernel, spec.spade_hidden, spec.semantic_nc());
+        let (k, hidden) = (spec.norm.kernel, spec.spade_hidden);
         let shared = self.w.layer(
             &format!("{prefix}.mlp_shared.0"),
-            &[hidden, sem, k, k],
+            &[hidden, spec.seg_nc(), k, k],
             true,
         )?;
         let gamma = self.w.layer(
@@ -477,7 +520,7 @@ impl GeneratorGraph<'_> {
             weight,
             bias: Some(bias),
         };
-        let actv = self.onehot_conv(level, &shared, true);
+        let actv = self.seg_conv(level, &shared, true);
         let gb = self.conv(&actv, &modulation, 1, "gamma_beta");
         let g = &mut self.g;
         let split = g.vec_i64("split", &[channels as i64, channels as i64]);
