@@ -331,3 +331,84 @@ async fn instance_maps_change_the_image_of_an_instance_model() {
     assert_ne!(with_instances, no_edges);
     assert_ne!(class_edges, no_edges);
 }
+
+/// An OASIS model takes z per pixel: the API takes the image's z and a
+/// region with its own z, and gives the reference's local re-roll as raw
+/// floats (`format=npy`).
+#[tokio::test]
+async fn reproduces_an_oasis_local_reroll_from_its_mask_and_two_noise_vectors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = shared_fixtures().join("oasis_tiny");
+    let package = tmp.path().join("oasis_tiny");
+    import(&fixture.join("checkpoint"), &package).unwrap();
+    let app = app_serving(load(&package));
+    let uri = "/api/v1/models/oasis_tiny/synthesize?format=npy";
+    let input = |name: &str| read(&fixture.join("inputs").join(name));
+    let form = post_form(
+        uri,
+        &[
+            ("label", Some("label.png"), input("label_0.png")),
+            ("z", Some("z.npy"), input("z_0.npy")),
+            ("region_mask", Some("mask.png"), input("reroll_mask.png")),
+            ("region_z", Some("z.npy"), input("reroll_z_region.npy")),
+        ],
+    );
+    let (status, headers, body) = send(&app, form).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/x-npy");
+    let ours = easel::package::npy::parse(&body).unwrap();
+    let expected = easel::package::npy::read(&fixture.join("expected_output_reroll.npy")).unwrap();
+    assert_eq!(ours.shape, expected.shape);
+    let worst = ours
+        .data
+        .iter()
+        .zip(&expected.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "max abs error {worst}");
+
+    // The z as a JSON array and a seeded region work too; a region value
+    // without its mask, or a mask without its value, is a 400 that says so.
+    let z_json = serde_json::to_vec(&vec![0.25f32; 64]).unwrap();
+    let form = post_form(
+        uri,
+        &[
+            ("label", Some("label.png"), input("label_0.png")),
+            ("z", None, z_json),
+            ("region_mask", Some("mask.png"), input("reroll_mask.png")),
+            ("region_seed", None, b"12".to_vec()),
+        ],
+    );
+    let (status, _, body) = send(&app, form).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    for fields in [
+        vec![("region_seed", None, b"3".to_vec())],
+        vec![("region_mask", Some("mask.png"), input("reroll_mask.png"))],
+    ] {
+        let mut all = vec![("label", Some("label.png"), input("label_0.png"))];
+        all.extend(fields);
+        let (status, _, body) = send(&app, post_form(uri, &all)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (msg, _) = error_of(&body);
+        assert!(msg.contains("region_mask"), "{msg}");
+    }
+}
+
+#[tokio::test]
+async fn a_region_for_a_model_without_per_pixel_noise_is_422() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app_serving(session("vae_tiny", tmp.path()));
+    let label = read(&spade_fixture("vae_tiny/inputs/label_0.png"));
+    let form = post_form(
+        "/api/v1/models/vae_tiny/synthesize",
+        &[
+            ("label", Some("label.png"), label.clone()),
+            ("region_mask", Some("mask.png"), label),
+            ("region_seed", None, b"1".to_vec()),
+        ],
+    );
+    let (status, _, body) = send(&app, form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (msg, _) = error_of(&body);
+    assert!(msg.contains("per-pixel noise"), "{msg}");
+}

@@ -13,7 +13,8 @@ use easel::import::spade::arch::{ArchFlags, Upsampling};
 use easel::import::spade::export::ExportOptions;
 use easel::import::spade::{self, ImportRequest};
 use easel::inference::pipeline::{
-    self, EdgesMode, Limits, SizeMode, StyleSpec, SynthesisRequest, ZVector,
+    self, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleSpec,
+    SynthesisRequest, ZVector,
 };
 use easel::package::maps::DEFAULT_MAX_PIXELS;
 
@@ -94,6 +95,12 @@ pub struct GenerateArgs {
     /// z_dim float32 values (shape (z_dim) or (1, z_dim)).
     #[arg(long, conflicts_with = "style")]
     z: Option<PathBuf>,
+    /// For models that take z per pixel (OASIS): a region of the map with
+    /// its own z, as MASK.png=SEED or MASK.png=Z.npy (the mask has the label
+    /// map's size, nonzero inside). Repeat it; later regions paint over
+    /// earlier ones.
+    #[arg(long)]
+    region: Vec<String>,
     /// The image's size: input (the label map's), native (the model's) or
     /// fit (the map's when the model takes it, else the native size).
     #[arg(long, value_enum, default_value_t = SizeMode::Input)]
@@ -180,7 +187,7 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     let mut session = args.runtime.open_session(&args.model)?;
     let card = session.package.card.clone();
     let style = match (&args.style, args.seed, &args.z) {
-        (_, _, Some(path)) => StyleSpec::Vector(ZVector(read_z(path)?)),
+        (_, _, Some(path)) => StyleSpec::Vector(read_z(path)?),
         (Some(path), sample, None) => StyleSpec::Image {
             image: Bytes::from(read(path, "style image")?),
             sample,
@@ -195,6 +202,13 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
             None => None,
         },
         style,
+        noise: NoiseSpec {
+            regions: args
+                .region
+                .iter()
+                .map(|r| read_region(r))
+                .collect::<Result<_>>()?,
+        },
         size: args.size,
         edges: args.edges,
         ..SynthesisRequest::default()
@@ -237,15 +251,22 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
 }
 
 /// One z vector from a .npy file: (z_dim) or (1, z_dim) float32.
-fn read_z(path: &Path) -> Result<Vec<f32>> {
-    let array = easel::package::npy::read(path)
-        .with_context(|| format!("cannot read the style vector {}", path.display()))?;
-    match array.shape[..] {
-        [_] | [1, _] => Ok(array.data),
-        _ => bail!(
-            "{} holds an array of shape {:?}; --z takes one vector, of shape (z_dim) or (1, z_dim)",
-            path.display(),
-            array.shape
-        ),
-    }
+fn read_z(path: &Path) -> Result<ZVector> {
+    let bytes = read(path, "z vector")?;
+    ZVector::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// `--region MASK=SEED` or `--region MASK=Z.npy`.
+fn read_region(text: &str) -> Result<NoiseRegion> {
+    let Some((mask, z)) = text.rsplit_once('=') else {
+        bail!("--region {text}: expected MASK.png=SEED or MASK.png=Z.npy");
+    };
+    let z = match z.parse::<u64>() {
+        Ok(seed) => RegionZ::Seed(seed),
+        Err(_) => RegionZ::Vector(read_z(Path::new(z))?),
+    };
+    Ok(NoiseRegion {
+        mask: Bytes::from(read(Path::new(mask), "region mask")?),
+        z,
+    })
 }

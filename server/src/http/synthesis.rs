@@ -17,14 +17,18 @@ use super::api::ErrorBody;
 use super::error::ApiError;
 use super::models::worker;
 use super::AppState;
-use crate::inference::pipeline::{self, EdgesMode, Limits, SizeMode, StyleSpec, SynthesisRequest};
+use crate::inference::pipeline::{
+    self, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleSpec,
+    SynthesisRequest, ZVector,
+};
 use crate::package::maps::LabelEncoding;
 
 /// Options of a synthesis request, as query parameters or multipart fields.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SynthesisOptions {
-    /// png (default), jpeg or webp.
+    /// png (default), jpeg, webp, or npy: the generator's raw output,
+    /// (1, 3, H, W) float32 in [-1, 1] at the size it was made at.
     pub format: Option<String>,
     /// auto (default), index, colors or red.
     pub encoding: Option<String>,
@@ -49,6 +53,7 @@ enum ImageFormat {
     #[value(alias = "jpg")]
     Jpeg,
     Webp,
+    Npy,
 }
 
 impl ImageFormat {
@@ -57,13 +62,15 @@ impl ImageFormat {
             Self::Png => "image/png",
             Self::Jpeg => "image/jpeg",
             Self::Webp => "image/webp",
+            Self::Npy => "application/x-npy",
         }
     }
-    fn image_format(self) -> image::ImageFormat {
+    fn image_format(self) -> Option<image::ImageFormat> {
         match self {
-            Self::Png => image::ImageFormat::Png,
-            Self::Jpeg => image::ImageFormat::Jpeg,
-            Self::Webp => image::ImageFormat::WebP,
+            Self::Png => Some(image::ImageFormat::Png),
+            Self::Jpeg => Some(image::ImageFormat::Jpeg),
+            Self::Webp => Some(image::ImageFormat::WebP),
+            Self::Npy => None,
         }
     }
 }
@@ -117,6 +124,11 @@ pub struct SynthesisForm {
     label: Option<Bytes>,
     instance: Option<Bytes>,
     style: Option<Bytes>,
+    /// An explicit z (`z` field).
+    z: Option<ZVector>,
+    /// Regions with their own z: each `region_mask` field, then its
+    /// `region_seed` or `region_z`.
+    regions: Vec<(Bytes, Option<RegionZ>)>,
     options: SynthesisOptions,
 }
 
@@ -187,6 +199,34 @@ async fn read_multipart(
             "label" => form.label = Some(data),
             "instance" => form.instance = Some(data),
             "style" => form.style = Some(data),
+            "z" => {
+                form.z = Some(ZVector::parse(&data).map_err(|e| {
+                    ApiError::Malformed(format!("the z field cannot be read: {e}"))
+                })?)
+            }
+            "region_mask" => form.regions.push((data, None)),
+            "region_seed" | "region_z" => {
+                let z = if name == "region_seed" {
+                    RegionZ::Seed(text().parse().map_err(|_| {
+                        ApiError::Malformed(format!(
+                            "region_seed `{}` is not a whole number",
+                            text()
+                        ))
+                    })?)
+                } else {
+                    RegionZ::Vector(ZVector::parse(&data).map_err(|e| {
+                        ApiError::Malformed(format!("a region_z field cannot be read: {e}"))
+                    })?)
+                };
+                match form.regions.last_mut() {
+                    Some((_, slot @ None)) => *slot = Some(z),
+                    _ => {
+                        return Err(ApiError::Malformed(format!(
+                            "{name} must follow the region_mask it belongs to (one region_seed or region_z per region_mask)"
+                        )))
+                    }
+                }
+            }
             "seed" => {
                 opts.seed = Some(text().parse().map_err(|_| {
                     ApiError::Malformed(format!("seed `{}` is not a whole number", text()))
@@ -199,7 +239,7 @@ async fn read_multipart(
             "edges" => opts.edges = Some(text()),
             other => {
                 return Err(ApiError::Malformed(format!(
-                    "unknown multipart field `{other}`; expected label, instance, style, seed, format, encoding, nearest, size, edges"
+                    "unknown multipart field `{other}`; expected label, instance, style, seed, z, region_mask, region_seed, region_z, format, encoding, nearest, size, edges"
                 )))
             }
         }
@@ -227,16 +267,37 @@ impl SynthesisForm {
                     .into(),
             )
         })?;
-        let style = match (self.style, options.seed) {
-            (Some(image), sample) => StyleSpec::Image { image, sample },
-            (None, Some(seed)) => StyleSpec::Seed(seed),
-            (None, None) => StyleSpec::Default,
+        let style = match (self.style, options.seed, self.z) {
+            (Some(_), _, Some(_)) | (None, Some(_), Some(_)) => {
+                return Err(ApiError::Malformed(
+                    "z gives the style vector itself: send it without style or seed".into(),
+                ))
+            }
+            (None, None, Some(z)) => StyleSpec::Vector(z),
+            (Some(image), sample, None) => StyleSpec::Image { image, sample },
+            (None, Some(seed), None) => StyleSpec::Seed(seed),
+            (None, None, None) => StyleSpec::Default,
         };
+        let regions = self
+            .regions
+            .into_iter()
+            .enumerate()
+            .map(|(i, (mask, z))| {
+                let z = z.ok_or_else(|| {
+                    ApiError::Malformed(format!(
+                        "region_mask {} has no region_seed or region_z after it",
+                        i + 1
+                    ))
+                })?;
+                Ok(NoiseRegion { mask, z })
+            })
+            .collect::<Result<_, ApiError>>()?;
         Ok(SynthesisRequest {
             label,
             encoding: encoding(options)?,
             instance: self.instance,
             style,
+            noise: NoiseSpec { regions },
             size: choice("size", options.size.as_deref())?.unwrap_or(default_size),
             edges: choice::<EdgesMode>("edges", options.edges.as_deref())?.unwrap_or_default(),
             ..SynthesisRequest::default()
@@ -263,6 +324,12 @@ async fn blocking<T: Send + 'static>(
 /// The map is the body (`image/png`) or the multipart field `label`, with
 /// optional `instance`, `style`, `seed`, `format`, `encoding`, `nearest`,
 /// `size` and `edges` fields (the same options work as query parameters).
+/// `z` gives the style vector itself (a .npy of float32, shape (z_dim) or
+/// (1, z_dim), or a JSON array). Models whose card says `z_per_pixel`
+/// (OASIS) re-roll regions: each `region_mask` (a PNG of the map's size,
+/// nonzero inside) followed by its `region_seed` (z drawn as a seed draws
+/// it) or `region_z`; later regions paint over earlier ones, and a pixel's z
+/// depends only on the region that covers it.
 /// An instance map is resized with its label map when the model needs
 /// another size (nearest neighbour, as the reference's loader does).
 #[utoipa::path(
@@ -275,7 +342,7 @@ async fn blocking<T: Send + 'static>(
     )),
     responses(
         (status = 200, description = "the image; x-queue-time, x-inference-time, x-total-time (ms) and x-batch-size headers",
-            content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+            content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"), (Vec<u8> = "application/x-npy"))),
         (status = 400, description = "malformed request", body = ErrorBody),
         (status = 404, description = "no such model", body = ErrorBody),
         (status = 413, description = "body or decoded image too large", body = ErrorBody),
@@ -315,9 +382,12 @@ pub async fn synthesize(
     let finish = prepared.finish;
     let image = done.image;
     let bytes = blocking(move || {
+        let Some(encoding) = format.image_format() else {
+            return Ok(crate::package::npy::encode(&image.shape, &image.data));
+        };
         let rgb = pipeline::render(&image, &finish)?;
         let mut out = std::io::Cursor::new(Vec::new());
-        rgb.write_to(&mut out, format.image_format())
+        rgb.write_to(&mut out, encoding)
             .map_err(|e| ApiError::Internal(format!("encoding the image: {e}")))?;
         Ok(out.into_inner())
     })

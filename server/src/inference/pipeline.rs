@@ -265,7 +265,10 @@ fn region_z(card: &ModelCard, index: usize, z: &RegionZ) -> Result<Vec<f32>, Syn
 /// z for every pixel, (z_dim, H, W): the image's z, and each region's z
 /// over the pixels it covers.
 fn noise_map(z: &[f32], regions: &[RegionNoise], plane: usize) -> Vec<f32> {
-    let mut map: Vec<f32> = z.iter().flat_map(|&v| std::iter::repeat_n(v, plane)).collect();
+    let mut map: Vec<f32> = z
+        .iter()
+        .flat_map(|&v| std::iter::repeat_n(v, plane))
+        .collect();
     for region in regions {
         for (c, &v) in region.z.iter().enumerate() {
             let channel = &mut map[c * plane..(c + 1) * plane];
@@ -439,7 +442,10 @@ pub fn generate_batch(
         labels: &labels,
         edges: card.uses_instances.then_some(edges.as_slice()),
         position: card.uses_positional_encoding.then_some(position.as_slice()),
-        z: card.z_dim.filter(|_| !card.z_per_pixel).map(|_| z.as_slice()),
+        z: card
+            .z_dim
+            .filter(|_| !card.z_per_pixel)
+            .map(|_| z.as_slice()),
         noise: card.z_per_pixel.then_some(z.as_slice()),
     };
     let out = session.generate(&input)?;
@@ -644,6 +650,54 @@ mod tests {
         });
         let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
         assert!(e.contains("per-pixel noise"), "{e}");
+    }
+
+    #[test]
+    fn region_masks_follow_their_map_and_each_pixel_takes_its_regions_z() {
+        let card = card(|c| {
+            c["z_dim"] = 2.into();
+            c["z_per_pixel"] = true.into();
+        });
+        // 50×40 is made at the native 64×64: the mask is resized with the map.
+        let mut r = request(png(50, 40, |_, _| 1));
+        r.style = StyleSpec::Vector(ZVector(vec![0.5, -0.5]));
+        r.noise.regions = vec![
+            NoiseRegion {
+                mask: png(50, 40, |x, _| (x < 25) as u16),
+                z: RegionZ::Seed(4),
+            },
+            NoiseRegion {
+                mask: png(50, 40, |_, y| (y < 20) as u16),
+                z: RegionZ::Vector(ZVector(vec![7.0, 8.0])),
+            },
+        ];
+        let p = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!(p.work.size(), (64, 64));
+        let left = &p.work.regions[0];
+        assert_eq!(
+            left.z,
+            normal_samples(4, 2),
+            "a seed draws z as a style seed does"
+        );
+        let expected: Vec<bool> = (0..64 * 64).map(|i| ((i % 64) * 50 / 64) < 25).collect();
+        assert_eq!(left.inside, expected);
+        let map = noise_map(&[0.5, -0.5], &p.work.regions, 64 * 64);
+        let at = |c: usize, x: usize, y: usize| map[c * 64 * 64 + y * 64 + x];
+        assert_eq!((at(0, 63, 63), at(1, 63, 63)), (0.5, -0.5), "no region");
+        assert_eq!(at(1, 0, 63), normal_samples(4, 2)[1], "the left region");
+        assert_eq!(
+            (at(0, 0, 0), at(1, 63, 0)),
+            (7.0, 8.0),
+            "the later region wins"
+        );
+
+        r.noise.regions[1].mask = png(32, 32, |_, _| 1);
+        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("32×32") && e.contains("50×40"), "{e}");
+        r.noise.regions[1].mask = png(50, 40, |_, _| 1);
+        r.noise.regions[1].z = RegionZ::Vector(ZVector(vec![1.0; 3]));
+        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        assert!(e.contains("region 1") && e.contains("3 values"), "{e}");
     }
 
     #[test]

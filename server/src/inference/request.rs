@@ -27,6 +27,29 @@ pub enum StyleSpec {
 #[derive(Debug, Clone)]
 pub struct ZVector(pub Vec<f32>);
 
+impl ZVector {
+    /// One vector from a .npy file of float32, shape (z_dim) or (1, z_dim),
+    /// or from a JSON array of numbers.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.starts_with(b"\x93NUMPY") {
+            let array = crate::package::npy::parse(bytes)?;
+            return match array.shape[..] {
+                [_] | [1, _] => Ok(Self(array.data)),
+                _ => Err(format!(
+                    "it holds an array of shape {:?}; a z vector has shape (z_dim) or (1, z_dim)",
+                    array.shape
+                )),
+            };
+        }
+        let values: Vec<f32> = serde_json::from_slice(bytes)
+            .map_err(|e| format!("it is neither a .npy file nor a JSON array of numbers ({e})"))?;
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err("it holds a value that is not a finite number".into());
+        }
+        Ok(Self(values))
+    }
+}
+
 impl PartialEq for ZVector {
     fn eq(&self, other: &Self) -> bool {
         self.0.len() == other.0.len()

@@ -306,7 +306,8 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
 /// The style vector the generator takes: SPADE's z, or OASIS's noise
 /// (a z for every pixel).
 fn style_dim(spec: &GeneratorSpec) -> Option<usize> {
-    spec.z_dim.or((spec.noise_dim > 0).then_some(spec.noise_dim))
+    spec.z_dim
+        .or((spec.noise_dim > 0).then_some(spec.noise_dim))
 }
 
 /// The generator's weights file: `<epoch>_net_G.pth` (SPADE, CLADE and

@@ -111,13 +111,12 @@ pub fn generator_spec(
     let semantic_nc = seg_nc - noise_dim;
     // easel's trainer records label_nc (and dontcare) as SPADE does; OASIS's
     // own opt.txt does not, and every channel is a class (0 is "unknown").
-    let (label_nc, dontcare, instance) = if opt.is_some_and(|o| o.get("label_nc").is_some())
-        || flags.label_nc.is_some()
-    {
-        semantic_split(semantic_nc, opt, flags)?
-    } else {
-        (semantic_nc, false, false)
-    };
+    let (label_nc, dontcare, instance) =
+        if opt.is_some_and(|o| o.get("label_nc").is_some()) || flags.label_nc.is_some() {
+            semantic_split(semantic_nc, opt, flags)?
+        } else {
+            (semantic_nc, false, false)
+        };
     if instance {
         return Err(ArchError::Unsupported(
             "this OASIS generator would take instance edges; OASIS has no instance maps, so check --no-instance / no_instance"

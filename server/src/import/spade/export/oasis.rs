@@ -87,7 +87,9 @@ mod tests {
     fn splitting_input_channels_keeps_each_weight_and_the_bias_once() {
         // 2 outputs, 3 inputs, 1×2 kernel: weight value = 100·o + 10·c + tap.
         let weight = (0..2)
-            .flat_map(|o| (0..3).flat_map(move |c| (0..2).map(move |t| (100 * o + 10 * c + t) as f32)))
+            .flat_map(|o| {
+                (0..3).flat_map(move |c| (0..2).map(move |t| (100 * o + 10 * c + t) as f32))
+            })
             .collect();
         let layer = Layer {
             shape: vec![2, 3, 1, 2],
