@@ -14,10 +14,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-LRELU_SLOPE = 0.2
+from .blocks import DEFAULT_SPADE_HIDDEN, LRELU_SLOPE, SPADEResnetBlock, SpadeBlockSpec
+
 ENCODER_LATENT = 256  # the reference encoder's fc_mu/fc_var width is fixed, not z_dim
 UPSAMPLINGS = {"normal": 5, "more": 6, "most": 7}
-DEFAULT_SPADE_HIDDEN = 128  # hard-coded in the reference
 
 
 def semantic_nc(opt) -> int:
@@ -75,53 +75,11 @@ def parse_spade_norm(norm_g: str):
     return m.group(1) is not None, m.group(2), int(m.group(3))
 
 
-def _param_free_norm(kind: str, channels: int) -> nn.Module:
-    if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=False)
-    # syncbatch keeps the same state-dict entries as batch; on one device the
-    # two compute the same thing (the trainer converts it for DDP on GPUs).
-    return nn.BatchNorm2d(channels, affine=False)
-
-
-class SPADE(nn.Module):
-    def __init__(self, norm_nc: int, label_nc: int, ks: int, kind: str,
-                 nhidden: int = DEFAULT_SPADE_HIDDEN):
-        super().__init__()
-        pad = ks // 2
-        self.param_free_norm = _param_free_norm(kind, norm_nc)
-        self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, nhidden, ks, padding=pad), nn.ReLU())
-        self.mlp_gamma = nn.Conv2d(nhidden, norm_nc, ks, padding=pad)
-        self.mlp_beta = nn.Conv2d(nhidden, norm_nc, ks, padding=pad)
-
-    def forward(self, x, seg):
-        seg = F.interpolate(seg, size=x.shape[2:], mode="nearest")
-        actv = self.mlp_shared(seg)
-        return self.param_free_norm(x) * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
-
-
-class SPADEResnetBlock(nn.Module):
-    def __init__(self, fin: int, fout: int, opt):
-        super().__init__()
-        spectral, kind, ks = parse_spade_norm(opt.norm_G)
-        nhidden = spade_hidden(opt)
-        label_nc = semantic_nc(opt)
-        wrap = spectral_norm if spectral else (lambda m: m)
-        fmiddle = min(fin, fout)
-        self.learned_shortcut = fin != fout
-        self.conv_0 = wrap(nn.Conv2d(fin, fmiddle, 3, padding=1))
-        self.conv_1 = wrap(nn.Conv2d(fmiddle, fout, 3, padding=1))
-        if self.learned_shortcut:
-            self.conv_s = wrap(nn.Conv2d(fin, fout, 1, bias=False))
-        self.norm_0 = SPADE(fin, label_nc, ks, kind, nhidden)
-        self.norm_1 = SPADE(fmiddle, label_nc, ks, kind, nhidden)
-        if self.learned_shortcut:
-            self.norm_s = SPADE(fin, label_nc, ks, kind, nhidden)
-
-    def forward(self, x, seg):
-        x_s = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg), LRELU_SLOPE))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), LRELU_SLOPE))
-        return x_s + dx
+def spade_block_spec(opt) -> SpadeBlockSpec:
+    """The SPADE generator's block settings, from norm_G and spade_hidden."""
+    spectral, kind, ks = parse_spade_norm(opt.norm_G)
+    return SpadeBlockSpec(cond_nc=semantic_nc(opt), param_free_norm=kind, kernel=ks,
+                          hidden=spade_hidden(opt), spectral=spectral)
 
 
 def latent_size(opt):
@@ -146,21 +104,22 @@ class SPADEGenerator(nn.Module):
         super().__init__()
         self.opt = opt
         nf = opt.ngf
+        spec = spade_block_spec(opt)
         self.sh, self.sw = latent_size(opt)
         if opt.use_vae:
             self.fc = nn.Linear(opt.z_dim, 16 * nf * self.sw * self.sh)
         else:
             self.fc = nn.Conv2d(semantic_nc(opt), 16 * nf, 3, padding=1)
-        self.head_0 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
-        self.G_middle_0 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
-        self.G_middle_1 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
-        self.up_0 = SPADEResnetBlock(16 * nf, 8 * nf, opt)
-        self.up_1 = SPADEResnetBlock(8 * nf, 4 * nf, opt)
-        self.up_2 = SPADEResnetBlock(4 * nf, 2 * nf, opt)
-        self.up_3 = SPADEResnetBlock(2 * nf, nf, opt)
+        self.head_0 = SPADEResnetBlock(16 * nf, 16 * nf, spec)
+        self.G_middle_0 = SPADEResnetBlock(16 * nf, 16 * nf, spec)
+        self.G_middle_1 = SPADEResnetBlock(16 * nf, 16 * nf, spec)
+        self.up_0 = SPADEResnetBlock(16 * nf, 8 * nf, spec)
+        self.up_1 = SPADEResnetBlock(8 * nf, 4 * nf, spec)
+        self.up_2 = SPADEResnetBlock(4 * nf, 2 * nf, spec)
+        self.up_3 = SPADEResnetBlock(2 * nf, nf, spec)
         final_nc = nf
         if opt.num_upsampling_layers == "most":
-            self.up_4 = SPADEResnetBlock(nf, nf // 2, opt)
+            self.up_4 = SPADEResnetBlock(nf, nf // 2, spec)
             final_nc = nf // 2
         self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
 

@@ -7,25 +7,25 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 PACKAGE_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 REPO = os.path.dirname(PACKAGE_ROOT)
 
 
-def _spade_fixtures() -> str:
-    """The reference's tiny checkpoints and outputs, found as the Rust tests find
-    them: $SPADE_FIXTURES, else fixtures/spade under $EASEL_SHARED_DIR, under
-    shared/ beside the repository (the usual checkout), or inside it."""
-    if os.environ.get("SPADE_FIXTURES"):
-        return os.environ["SPADE_FIXTURES"]
+def _shared_fixture(name: str) -> str:
+    """A reference's tiny checkpoints and outputs, found as the Rust tests find
+    them: fixtures/<name> under $EASEL_SHARED_DIR, under shared/ beside the
+    repository (the usual checkout), or inside it."""
     shared = [os.environ.get("EASEL_SHARED_DIR"), os.path.join(REPO, "..", "shared"),
               os.path.join(REPO, "shared")]
-    candidates = [os.path.join(d, "fixtures", "spade") for d in shared if d]
+    candidates = [os.path.join(d, "fixtures", name) for d in shared if d]
     return next((d for d in candidates if os.path.isdir(d)), candidates[0])
 
 
-SPADE_FIXTURES = _spade_fixtures()
+SPADE_FIXTURES = os.environ.get("SPADE_FIXTURES") or _shared_fixture("spade")
+OASIS_FIXTURE = _shared_fixture("oasis_tiny")
 
 sys.path.insert(0, PACKAGE_ROOT)
 
@@ -85,6 +85,13 @@ def train_opt(dirs, checkpoints_dir, *extra, instances=False):
     argv = ["train", "--name", "tiny", "--checkpoints_dir", str(checkpoints_dir),
             "--label_dir", dirs["label"], "--image_dir", dirs["image"], *TINY, *inst, *extra]
     return options.finalize(build_parser().parse_args(argv))
+
+
+def max_error(got, expected) -> float:
+    got, expected = (np.asarray(a.numpy() if isinstance(a, torch.Tensor) else a, np.float64)
+                     for a in (got, expected))
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    return float(np.abs(got - expected).max())
 
 
 @pytest.fixture
