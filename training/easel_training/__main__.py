@@ -11,14 +11,16 @@ from . import options, segmenter, summary, trainer
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m easel_training",
-        description="Train SPADE (GauGAN) on a folder of label maps and photos; checkpoints "
-                    "land in <checkpoints_dir>/<name>/ in the reference's layout, ready for "
-                    "`easel import`. Then score generated images with a small segmenter.")
+        description="Train SPADE (GauGAN), or OASIS's generator with --netG oasis, on a folder "
+                    "of label maps and photos; checkpoints land in <checkpoints_dir>/<name>/ in "
+                    "the reference's layout, ready for `easel import`. Then score generated "
+                    "images with a small segmenter.")
     sub = p.add_subparsers(dest="command", required=True)
     train = sub.add_parser(
         "train", help="train a generator (the reference's flags, custom dataset mode)",
-        description="Train SPADE. Under torchrun (WORLD_SIZE > 1) every process takes its "
-                    "share of --batchSize with DistributedDataParallel; only rank 0 writes.")
+        description="Train SPADE, or OASIS's generator with --netG oasis. Under torchrun "
+                    "(WORLD_SIZE > 1) every process takes its share of --batchSize with "
+                    "DistributedDataParallel; only rank 0 writes.")
     options.add_train_arguments(train)
     seg = sub.add_parser(
         "segmenter", help="train a small segmentation network on real photos (for evaluate)",

@@ -108,9 +108,10 @@ def load_checkpoint(ckpt_dir: str, epoch: str = "latest"):
     checkpoint folder, loaded strictly."""
     opt = options.load_opt(os.path.join(ckpt_dir, "opt.txt"))
     g_state = load_state(net_path(ckpt_dir, epoch, "G"))
-    # The reference hard-codes the SPADE hidden width to 128; other models
+    # The references hard-code the SPADE hidden width to 128; other models
     # differ, and the weights always say so.
-    opt.spade_hidden = g_state["head_0.norm_0.mlp_shared.0.weight"].shape[0]
+    first_block = "body.0" if opt.netG == "oasis" else "head_0"
+    opt.spade_hidden = g_state[f"{first_block}.norm_0.mlp_shared.0.weight"].shape[0]
     generator, encoder = networks.build_from_opt(opt)
     generator.load_state_dict(g_state, strict=True)
     generator.eval()

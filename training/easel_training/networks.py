@@ -2,7 +2,8 @@
 `state_dict()` keys and shapes equal to those of the reference checkpoints:
 generator, style encoder, multiscale patch discriminator, and the VGG19
 feature extractor of the perceptual loss. Also owns the generator's input
-convention: label maps to one-hot, instance maps to edges.
+convention (label maps to one-hot, instance maps to edges) and which
+generator family (`netG`: SPADE's or OASIS's) a run builds.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from .blocks import DEFAULT_SPADE_HIDDEN, LRELU_SLOPE, SPADEResnetBlock, SpadeBlockSpec
+from .oasis import OasisConfig, OasisGenerator
 
 ENCODER_LATENT = 256  # the reference encoder's fc_mu/fc_var width is fixed, not z_dim
 UPSAMPLINGS = {"normal": 5, "more": 6, "most": 7}
 
 
 def semantic_nc(opt) -> int:
+    """Channels of the semantic map: classes, dontcare, instance edges (never
+    noise, which the OASIS family adds itself)."""
     return opt.label_nc + int(opt.contain_dontcare_label) + int(not opt.no_instance)
 
 
@@ -73,6 +77,11 @@ def parse_spade_norm(norm_g: str):
         raise ValueError(f"unsupported norm_G {norm_g!r}: expected [spectral]spade"
                          "(instance|batch|syncbatch)KxK, e.g. spectralspadesyncbatch3x3")
     return m.group(1) is not None, m.group(2), int(m.group(3))
+
+
+def format_spade_norm(spectral: bool, kind: str, kernel: int) -> str:
+    """The inverse of parse_spade_norm."""
+    return f"{'spectral' if spectral else ''}spade{kind}{kernel}x{kernel}"
 
 
 def spade_block_spec(opt) -> SpadeBlockSpec:
@@ -172,8 +181,15 @@ def norm_conv(norm: str, conv: nn.Conv2d) -> nn.Module:
     return nn.Sequential(conv, layer)
 
 
+def encoder_latent(opt) -> int:
+    """Width of the encoder's mu and logvar: the SPADE reference's fixed 256
+    (its z_dim must equal it); for the OASIS family, z_dim, as its z is
+    broadcast as the noise."""
+    return opt.z_dim if opt.netG == "oasis" else ENCODER_LATENT
+
+
 class ConvEncoder(nn.Module):
-    """The VAE style encoder: image → (mu, logvar), each (N, 256)."""
+    """The VAE style encoder: image → (mu, logvar), each (N, encoder_latent)."""
 
     def __init__(self, opt):
         super().__init__()
@@ -185,8 +201,8 @@ class ConvEncoder(nn.Module):
         for i in range(self.num_layers):
             conv = nn.Conv2d(widths[i], widths[i + 1], 3, stride=2, padding=1)
             setattr(self, f"layer{i + 1}", norm_conv(opt.norm_E, conv))
-        self.fc_mu = nn.Linear(ndf * 8 * 4 * 4, ENCODER_LATENT)
-        self.fc_var = nn.Linear(ndf * 8 * 4 * 4, ENCODER_LATENT)
+        self.fc_mu = nn.Linear(ndf * 8 * 4 * 4, encoder_latent(opt))
+        self.fc_var = nn.Linear(ndf * 8 * 4 * 4, encoder_latent(opt))
 
     def forward(self, x):
         if x.shape[2] != 256 or x.shape[3] != 256:
@@ -280,9 +296,23 @@ class VGG19Features(nn.Module):
 
 # ---------------------------------------------------------------- construction
 
+GENERATOR_FAMILIES = ("spade", "oasis")
+
+
+def oasis_config(opt) -> OasisConfig:
+    """The OASIS generator these options describe: channels_G is ngf, the
+    norm and spectral norm come from norm_G, as for SPADE."""
+    spectral, kind, ks = parse_spade_norm(opt.norm_G)
+    return OasisConfig(semantic_nc=semantic_nc(opt), z_dim=opt.z_dim, channels_G=opt.ngf,
+                       spade_ks=ks, param_free_norm=kind, spectral=spectral,
+                       spade_hidden=spade_hidden(opt))
+
+
 def build_from_opt(opt):
-    """(generator, encoder or None), untrained."""
+    """(generator, encoder or None), untrained, of the family `opt.netG` names."""
     encoder = ConvEncoder(opt) if opt.use_vae else None
+    if opt.netG == "oasis":
+        return OasisGenerator(oasis_config(opt)), encoder
     return SPADEGenerator(opt), encoder
 
 

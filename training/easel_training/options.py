@@ -9,7 +9,7 @@ import argparse
 import os
 from types import SimpleNamespace
 
-from . import networks
+from . import networks, oasis
 
 PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop",
                     "fixed", "none")
@@ -47,12 +47,19 @@ CUSTOM_MODE_DEFAULTS = {"label_dir": None, "image_dir": None, "instance_dir": ""
 # Options of ours, not the reference's.
 EASEL_DEFAULTS = {
     "spade_hidden": networks.DEFAULT_SPADE_HIDDEN, "bf16": False, "vgg_weights": None,
-    "seed": 0,
+    "seed": 0, "spade_ks": 3,
+}
+
+# Flags whose default depends on the generator family (--netG): the parser
+# leaves them None and `finalize` fills them in.
+FAMILY_DEFAULTS = {
+    "spade": {"z_dim": REFERENCE_DEFAULTS["z_dim"]},
+    "oasis": {"z_dim": oasis.DEFAULT_Z_DIM},
 }
 
 # What a run of this trainer is, in the reference's words; written to opt.txt.
 FIXED = {
-    "dataset_mode": "custom", "isTrain": True, "model": "pix2pix", "netG": "spade",
+    "dataset_mode": "custom", "isTrain": True, "model": "pix2pix",
     "netD": "multiscale", "netD_subarch": "n_layer", "gan_mode": "hinge",
     "init_type": "xavier", "init_variance": 0.02, "optimizer": "adam", "output_nc": 3,
     "phase": "train", "D_steps_per_G": 1,
@@ -107,18 +114,29 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="images per step, over all processes")
 
     g = p.add_argument_group("networks")
-    g.add_argument("--ngf", type=int, default=d["ngf"], help="generator width")
+    g.add_argument("--netG", default=d["netG"], choices=networks.GENERATOR_FAMILIES,
+                   help="generator family: SPADE's, or OASIS's (noise channels before the "
+                        "one-hot map; needs --no_instance)")
+    g.add_argument("--ngf", type=int, default=d["ngf"],
+                   help="generator width (OASIS's channels_G: its first block has 16·ngf)")
     g.add_argument("--spade_hidden", type=int, default=d["spade_hidden"],
                    help="SPADE hidden width (128 in the reference; not a reference flag)")
-    g.add_argument("--norm_G", default=d["norm_G"])
+    g.add_argument("--norm_G", default=None,
+                   help=f"[spectral]spade(instance|batch|syncbatch)KxK (default {d['norm_G']}); "
+                        "for OASIS too, where it sets param_free_norm and spectral norm")
+    g.add_argument("--spade_ks", type=int, default=None,
+                   help="SPADE kernel size: the KxK of norm_G (default 3; OASIS's flag)")
     g.add_argument("--num_upsampling_layers", default=d["num_upsampling_layers"],
                    choices=tuple(networks.UPSAMPLINGS))
     g.add_argument("--ndf", type=int, default=d["ndf"], help="discriminator width")
     g.add_argument("--num_D", type=int, default=d["num_D"], help="discriminator scales")
     g.add_argument("--n_layers_D", type=int, default=d["n_layers_D"])
     g.add_argument("--norm_D", default=d["norm_D"])
-    g.add_argument("--use_vae", action="store_true", help="train the style encoder too")
-    g.add_argument("--z_dim", type=int, default=d["z_dim"])
+    g.add_argument("--use_vae", action="store_true",
+                   help="train the style encoder too (OASIS: its z, broadcast, is the noise)")
+    g.add_argument("--z_dim", type=int, default=None,
+                   help=f"style vector (SPADE with --use_vae, default {d['z_dim']}) or noise "
+                        f"channels (OASIS, default {oasis.DEFAULT_Z_DIM}; 0 for none)")
     g.add_argument("--norm_E", default=d["norm_E"])
 
     g = p.add_argument_group("losses and optimisation")
@@ -160,8 +178,29 @@ def finalize(args: argparse.Namespace) -> SimpleNamespace:
     opt.__dict__.pop("command", None)
     opt.__dict__.update(FIXED)
     opt.display_winsize = opt.crop_size
+    resolve_family_defaults(opt)
     validate(opt)
     return opt
+
+
+def resolve_family_defaults(opt) -> None:
+    """Fill in z_dim for the family, and make norm_G and spade_ks agree: the
+    kernel is norm_G's KxK, which --spade_ks sets."""
+    for key, value in FAMILY_DEFAULTS[opt.netG].items():
+        if getattr(opt, key) is None:
+            setattr(opt, key, value)
+    norm_g = opt.norm_G or DEFAULTS["norm_G"]
+    try:
+        spectral, kind, kernel = networks.parse_spade_norm(norm_g)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    if opt.spade_ks is not None:
+        if opt.norm_G is not None and opt.spade_ks != kernel:
+            raise OptionError(f"--spade_ks {opt.spade_ks} contradicts --norm_G {opt.norm_G} "
+                              f"({kernel}x{kernel}); give one of them")
+        kernel = opt.spade_ks
+    opt.norm_G = networks.format_spade_norm(spectral, kind, kernel)
+    opt.spade_ks = kernel
 
 
 def validate(opt) -> None:
@@ -173,6 +212,8 @@ def validate(opt) -> None:
     need(opt.image_dir, "--image_dir is required: the folder of real images")
     for flag in ("label_dir", "image_dir"):
         need(os.path.isdir(getattr(opt, flag)), f"--{flag} {getattr(opt, flag)} is not a folder")
+    if opt.netG == "oasis":
+        validate_oasis(opt)
     if not opt.no_instance:
         need(opt.instance_dir, "--instance_dir is required unless --no_instance is given")
         need(os.path.isdir(opt.instance_dir), f"--instance_dir {opt.instance_dir} is not a folder")
@@ -180,7 +221,7 @@ def validate(opt) -> None:
          f"--label_nc {opt.label_nc}: label maps are 8-bit, so 1 to 255 classes "
          "(254 with --contain_dontcare_label, whose 255 is dontcare)")
     for flag in ("batchSize", "ngf", "ndf", "spade_hidden", "num_D", "n_layers_D", "crop_size",
-                 "load_size", "z_dim", "save_latest_freq", "save_epoch_freq", "display_freq",
+                 "load_size", "save_latest_freq", "save_epoch_freq", "display_freq",
                  "print_freq", "max_dataset_size"):
         need(getattr(opt, flag) >= 1, f"--{flag} must be at least 1")
     need(opt.niter >= 1 and opt.niter_decay >= 0,
@@ -189,8 +230,12 @@ def validate(opt) -> None:
     need(opt.which_epoch == "latest" or str(opt.which_epoch).isdigit(),
          f"--which_epoch {opt.which_epoch}: expected latest or an epoch number")
     need(opt.aspect_ratio > 0, "--aspect_ratio must be positive")
+    need(opt.spade_ks % 2 == 1,
+         f"--spade_ks {opt.spade_ks} (norm_G {opt.norm_G}): SPADE kernels are odd (1, 3, 5 …) "
+         "so that padding keeps the size")
+    if opt.netG == "spade":
+        need(opt.z_dim >= 1, "--z_dim must be at least 1")
     try:
-        networks.parse_spade_norm(opt.norm_G)
         networks.latent_size(opt)
     except ValueError as e:
         raise OptionError(str(e)) from None
@@ -198,10 +243,11 @@ def validate(opt) -> None:
         value = getattr(opt, flag)
         need(value.removeprefix("spectral") in ("instance", "batch", "syncbatch", "none", ""),
              f"--{flag} {value!r}: expected [spectral](instance|batch|syncbatch|none)")
-    if opt.use_vae:
+    if opt.use_vae and opt.netG == "spade":
         need(opt.z_dim == networks.ENCODER_LATENT,
              f"--z_dim {opt.z_dim} with --use_vae: the encoder's output is "
              f"{networks.ENCODER_LATENT} wide, so z_dim must be {networks.ENCODER_LATENT}")
+    if opt.use_vae:
         need(opt.crop_size >= 256,
              f"--crop_size {opt.crop_size} with --use_vae: the reference encoder is only "
              "consistent for crop_size >= 256 (it has one layer fewer below that and its fc "
@@ -212,6 +258,20 @@ def validate(opt) -> None:
              "downloaded: pass --no_vgg_loss to train without it, or --vgg_weights PATH to a "
              "torchvision vgg19 state dict (e.g. vgg19-dcbb9e9d.pth)")
         need(os.path.isfile(opt.vgg_weights), f"--vgg_weights {opt.vgg_weights} is not a file")
+
+
+def validate_oasis(opt) -> None:
+    """What the OASIS family cannot do: instance maps, other depths."""
+    if not opt.no_instance:
+        raise OptionError("--netG oasis takes no instance maps (OASIS's generator has no edge "
+                          "channel): pass --no_instance")
+    if opt.num_upsampling_layers != "normal":
+        raise OptionError(f"--num_upsampling_layers {opt.num_upsampling_layers} with --netG "
+                          "oasis: OASIS's generator always upsamples five times (normal)")
+    if opt.z_dim < 0 or (opt.use_vae and opt.z_dim < 1):
+        raise OptionError(f"--z_dim {opt.z_dim} with --netG oasis: the noise channels, 0 "
+                          "for none" + (", and at least 1 with --use_vae, whose z is the noise"
+                                        if opt.use_vae else ""))
 
 
 # ---------------------------------------------------------------- opt.txt

@@ -1,5 +1,5 @@
 """OASIS's generator (easel_training/oasis.py) against the oasis_tiny reference
-fixture."""
+fixture, and the trainer's OASIS family (--netG oasis)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import OASIS_FIXTURE, max_error
-from easel_training import checkpoints
+from conftest import OASIS_FIXTURE, max_error, train_opt, write_dataset
+from easel_training import checkpoints, data, networks, options, trainer
 from easel_training.oasis import OasisConfig, OasisGenerator
 from PIL import Image
 
@@ -103,3 +103,72 @@ def test_inputs_the_generator_cannot_take_are_refused(config, shape, noise, mess
     gen = OasisGenerator(config)
     with pytest.raises(ValueError, match=message):
         gen(torch.zeros(shape), None if noise is None else torch.zeros(noise))
+
+
+# ---------------------------------------------------------------- the trainer's family
+
+def test_oasis_family_trains_and_writes_oasis_keys(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path / "ck", "--netG", "oasis", "--spade_ks", "1",
+                    "--niter", "1")
+    trainer.train(opt)
+    ckpt = tmp_path / "ck" / "tiny"
+    g = torch.load(ckpt / "latest_net_G.pth", weights_only=True)
+    assert list(g) == list(OasisGenerator(networks.oasis_config(opt)).state_dict())
+    assert g["fc.weight"].shape == (16 * 2, 64 + 4, 3, 3)  # 16·ngf; default z_dim, then classes
+    assert g["body.0.norm_0.mlp_shared.0.weight"].shape == (8, 68, 1, 1)
+    written = options.load_opt(str(ckpt / "opt.txt"))
+    assert (written.netG, written.z_dim, written.spade_ks, written.use_vae) == (
+        "oasis", 64, 1, False)
+    assert written.norm_G == "spectralspadesyncbatch1x1"
+    loaded, gen, enc = checkpoints.load_checkpoint(str(ckpt))
+    assert isinstance(gen, OasisGenerator) and enc is None
+    with torch.no_grad():
+        assert torch.isfinite(gen(one_hot(torch.zeros(1, 64, 64), 4))).all()
+
+
+def test_oasis_family_without_noise_trains(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path, "--netG", "oasis", "--z_dim", "0", "--norm_G",
+                    "spadeinstance3x3")
+    tr = trainer.Trainer(opt, trainer.Placement(torch.device("cpu")))
+    assert tr.synthesis.generator.fc.in_channels == 4
+    ds = data.PairedDataset(opt)
+    batch = torch.utils.data.default_collate([ds[0], ds[1]])
+    values, fake = tr.step(networks.semantics(batch["label"], opt), batch["image"])
+    assert all(np.isfinite(v) for v in values.values()) and fake.shape == (2, 3, 64, 64)
+
+
+def test_oasis_family_resumes_where_it_stopped(dataset, tmp_path, capsys):
+    flags = ["--netG", "oasis", "--z_dim", "8", "--niter", "2", "--save_latest_freq", "2"]
+    trainer.train(train_opt(dataset, tmp_path / "ck", *flags), stop_after_steps=3)
+    ckpt = str(tmp_path / "ck" / "tiny")
+    assert checkpoints.read_iter(ckpt) == (2, 2)
+    trainer.train(train_opt(dataset, tmp_path / "ck", *flags, "--continue_train"))
+    assert "resuming from latest: epoch 2, after 2 images" in capsys.readouterr().out
+    assert checkpoints.read_iter(ckpt) == (3, 0)
+
+
+def test_oasis_family_refuses_instance_maps(tmp_path):
+    dirs = write_dataset(tmp_path / "data", pairs=1, instances=True)
+    with pytest.raises(options.OptionError, match="--netG oasis takes no instance maps"):
+        train_opt(dirs, tmp_path, "--netG", "oasis", instances=True)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--netG", "oasis", "--num_upsampling_layers", "more"], "five times"),
+    (["--netG", "oasis", "--z_dim", "-1"], "--z_dim -1 with --netG oasis"),
+    (["--netG", "oasis", "--use_vae", "--crop_size", "256", "--load_size", "256", "--z_dim",
+      "0"], "at least 1 with --use_vae"),
+    (["--spade_ks", "1", "--norm_G", "spadebatch3x3"], "contradicts"),
+    (["--spade_ks", "2"], "odd"),
+])
+def test_impossible_oasis_flags_are_refused_naming_the_flag(extra, message, dataset, tmp_path):
+    with pytest.raises(options.OptionError, match=message):
+        train_opt(dataset, tmp_path, *extra)
+
+
+def test_spade_ks_sets_the_kernel_of_norm_g(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path, "--netG", "oasis", "--spade_ks", "5", "--norm_G",
+                    "spadeinstance5x5")
+    assert (opt.norm_G, opt.spade_ks, opt.z_dim) == ("spadeinstance5x5", 5, 64)
+    spade = train_opt(dataset, tmp_path, "--spade_ks", "1")
+    assert (spade.norm_G, spade.spade_ks, spade.z_dim) == ("spectralspadesyncbatch1x1", 1, 256)

@@ -42,9 +42,14 @@ def test_impossible_flags_are_refused_naming_the_flag(extra, message, dataset, t
 
 def test_parser_defaults_are_the_references(dataset, tmp_path):
     parsed = vars(build_parser().parse_args(["train"]))
-    shared = set(parsed) & set(options.REFERENCE_DEFAULTS)
+    by_family = {"norm_G", "z_dim"}  # None until finalize knows the family
+    shared = (set(parsed) & set(options.REFERENCE_DEFAULTS)) - by_family
     assert len(shared) > 40
     assert {k: parsed[k] for k in shared} == {k: options.REFERENCE_DEFAULTS[k] for k in shared}
+    assert all(parsed[k] is None for k in by_family)
+    spade = train_opt(dataset, tmp_path)
+    assert {k: getattr(spade, k) for k in by_family} == {
+        k: options.REFERENCE_DEFAULTS[k] for k in by_family}
 
 
 def test_opt_txt_aligns_keys_marks_non_defaults_and_parses_back(dataset, tmp_path):
