@@ -87,6 +87,17 @@ def train_opt(dirs, checkpoints_dir, *extra, instances=False):
     return options.finalize(build_parser().parse_args(argv))
 
 
+def easel_binary() -> str:
+    """The easel binary for import-parity tests; they skip without one."""
+    if os.environ.get("EASEL_BIN"):
+        return os.environ["EASEL_BIN"]
+    for build in ("release", "debug"):
+        path = os.path.join(REPO, "target", build, "easel")
+        if os.path.isfile(path):
+            return path
+    pytest.skip("no easel binary: build it (cargo build --release) or set EASEL_BIN")
+
+
 def max_error(got, expected) -> float:
     got, expected = (np.asarray(a.numpy() if isinstance(a, torch.Tensor) else a, np.float64)
                      for a in (got, expected))

@@ -10,20 +10,10 @@ import subprocess
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, train_opt, write_dataset
+from conftest import easel_binary, train_opt, write_dataset
 from easel_training import checkpoints, data, networks, trainer
 
 TOLERANCE = 1e-4
-
-
-def easel_binary() -> str:
-    if os.environ.get("EASEL_BIN"):
-        return os.environ["EASEL_BIN"]
-    for build in ("release", "debug"):
-        path = os.path.join(REPO, "target", build, "easel")
-        if os.path.isfile(path):
-            return path
-    pytest.skip("no easel binary: build it (cargo build --release) or set EASEL_BIN")
 
 
 def test_imported_package_matches_the_trainers_eval_output(tmp_path):
