@@ -29,8 +29,9 @@ pub struct BenchArgs {
     /// Keep the random-weight package here (for comparing with PyTorch).
     #[arg(long)]
     keep: Option<PathBuf>,
-    /// The random-weight generator's normalisation (without --model):
-    /// spade, or clade (per-class tables, same sizes otherwise).
+    /// The random-weight generator (without --model): spade, clade (per-class
+    /// tables, same sizes otherwise), or oasis (OASIS's ADE20K generator:
+    /// 151 classes, channels_G 64, z 64 per pixel, 3×3 SPADE kernels, 256×256).
     #[arg(long, value_enum, default_value_t = Family::Spade)]
     family: Family,
     #[command(flatten)]
@@ -41,11 +42,30 @@ pub struct BenchArgs {
 enum Family {
     Spade,
     Clade,
+    Oasis,
 }
 
-/// The full-size COCO-Stuff generator of the SPADE paper (or its CLADE twin).
+/// The full-size COCO-Stuff generator of the SPADE paper (or its CLADE
+/// twin), or OASIS's published ADE20K generator.
 fn coco_full_spec(family: Family) -> Result<GeneratorSpec> {
     let clade = family == Family::Clade;
+    if family == Family::Oasis {
+        return Ok(GeneratorSpec {
+            layout: Layout::Oasis,
+            noise_dim: 64,
+            label_nc: 151,
+            dontcare: false,
+            instance: false,
+            ngf: 64,
+            modulation: Modulation::Spade,
+            positional_encoding: false,
+            spade_hidden: 128,
+            norm: "spectralspadesyncbatch3x3".parse::<GeneratorNorm>()?,
+            upsampling: Upsampling::Normal,
+            z_dim: None,
+            latent: (8, 8),
+        });
+    }
     Ok(GeneratorSpec {
         layout: Layout::Spade,
         noise_dim: 0,
@@ -107,9 +127,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         let edges: Vec<i64> = (0..n * h * w)
             .map(|i| ((i % 16 == 0) || (i / w) % 16 == 0) as i64)
             .collect();
+        let per_image = if card.z_per_pixel { h * w } else { 1 };
         let z: Vec<f32> = card
             .z_dim
-            .map(|z| normal_samples(1, n * z))
+            .map(|z| normal_samples(1, n * z * per_image))
             .unwrap_or_default();
         let position = vec![0f32; n * 2 * h * w];
         let input = GeneratorInput {
@@ -119,8 +140,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             labels: &labels,
             edges: card.uses_instances.then_some(edges.as_slice()),
             position: card.uses_positional_encoding.then_some(position.as_slice()),
-            z: card.z_dim.map(|_| z.as_slice()),
-            noise: None,
+            z: card.z_dim.filter(|_| !card.z_per_pixel).map(|_| z.as_slice()),
+            noise: card.z_per_pixel.then_some(z.as_slice()),
         };
         session.generate(&input)?;
         let mut times = Vec::new();

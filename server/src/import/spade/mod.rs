@@ -481,7 +481,11 @@ pub fn write_random_package(
     };
     let card = model_card(
         spec,
-        "random-coco-full".into(),
+        match spec.layout {
+            Layout::Spade => "random-coco-full",
+            Layout::Oasis => "random-ade20k-oasis-full",
+        }
+        .into(),
         &table,
         classes,
         source,

@@ -3,7 +3,8 @@
 
 use crate::import::checkpoint::{StateDict, Tensor};
 
-use super::arch::{GeneratorSpec, Modulation, Upsampling};
+use super::arch::{GeneratorSpec, Layout, Modulation, Upsampling};
+use super::oasis::{BLOCKS, CHANNELS};
 
 struct Rng(u64);
 
@@ -88,16 +89,20 @@ fn norm(sd: &mut StateDict, rng: &mut Rng, spec: &GeneratorSpec, prefix: &str, c
         }
     }
     if spec.norm.param_free.uses_running_stats() {
+        let stats = match spec.layout {
+            Layout::Spade => "param_free_norm",
+            Layout::Oasis => "first_norm",
+        };
         put(
             sd,
             rng,
-            format!("{prefix}.param_free_norm.running_mean"),
+            format!("{prefix}.{stats}.running_mean"),
             vec![channels],
             0.1,
         );
         let var = (0..channels).map(|_| 1.0 + rng.uniform().abs()).collect();
         sd.insert(
-            format!("{prefix}.param_free_norm.running_var"),
+            format!("{prefix}.{stats}.running_var"),
             Tensor {
                 shape: vec![channels],
                 data: var,
@@ -112,7 +117,7 @@ fn spade(sd: &mut StateDict, rng: &mut Rng, spec: &GeneratorSpec, prefix: &str, 
         sd,
         rng,
         &format!("{prefix}.mlp_shared.0"),
-        vec![hidden, spec.semantic_nc(), k, k],
+        vec![hidden, spec.seg_nc(), k, k],
         true,
         false,
     );
@@ -153,24 +158,30 @@ pub fn random_generator(spec: &GeneratorSpec, seed: u64) -> StateDict {
             &mut sd,
             rng,
             "fc",
-            vec![16 * nf, spec.semantic_nc(), 3, 3],
+            vec![16 * nf, spec.seg_nc(), 3, 3],
             true,
             false,
         ),
     }
-    let mut blocks = vec![
-        ("head_0", 16 * nf, 16 * nf),
-        ("G_middle_0", 16 * nf, 16 * nf),
-        ("G_middle_1", 16 * nf, 16 * nf),
-    ];
-    blocks.extend([
-        ("up_0", 16 * nf, 8 * nf),
-        ("up_1", 8 * nf, 4 * nf),
-        ("up_2", 4 * nf, 2 * nf),
-        ("up_3", 2 * nf, nf),
-    ]);
+    let mut blocks: Vec<(String, usize, usize)> = match spec.layout {
+        Layout::Spade => [
+            ("head_0", 16, 16),
+            ("G_middle_0", 16, 16),
+            ("G_middle_1", 16, 16),
+            ("up_0", 16, 8),
+            ("up_1", 8, 4),
+            ("up_2", 4, 2),
+            ("up_3", 2, 1),
+        ]
+        .into_iter()
+        .map(|(name, fin, fout)| (name.to_string(), fin * nf, fout * nf))
+        .collect(),
+        Layout::Oasis => (0..BLOCKS)
+            .map(|i| (format!("body.{i}"), CHANNELS[i] * nf, CHANNELS[i + 1] * nf))
+            .collect(),
+    };
     if spec.upsampling == Upsampling::Most {
-        blocks.push(("up_4", nf, nf / 2));
+        blocks.push(("up_4".into(), nf, nf / 2));
     }
     // CLADE's instance models feed the edge feature on as one more channel.
     let extra = (spec.modulation == Modulation::Clade && spec.instance) as usize;
