@@ -115,6 +115,45 @@ fn a_region_with_its_own_noise_matches_the_references_local_reroll() {
     assert!(err < TOLERANCE, "max abs error {err}");
 }
 
+/// OASIS's 3D noise given whole, one z per pixel (here the re-roll case's
+/// z_spatial, built as the fixture's README says), through `--z`'s parser.
+#[test]
+fn a_per_pixel_z_map_matches_the_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    import_with(&tmp.path().join("p"), |_| {});
+    let mut session = common::load(&tmp.path().join("p"));
+    let mask = image::open(fixture().join("inputs/reroll_mask.png"))
+        .unwrap()
+        .to_luma8();
+    let (outside, inside) = (
+        z(0).0,
+        npy::read(&fixture().join("inputs/reroll_z_region.npy"))
+            .unwrap()
+            .data,
+    );
+    let plane = 64 * 64;
+    let mut map = vec![0f32; 64 * plane];
+    for (i, px) in mask.pixels().enumerate() {
+        let z = if px[0] == 255 { &inside } else { &outside };
+        for c in 0..64 {
+            map[c * plane + i] = z[c];
+        }
+    }
+    let style = StyleSpec::parse_z(&npy::encode(&[1, 64, 64, 64], &map)).unwrap();
+    assert!(matches!(style, StyleSpec::Map(_)));
+    let out = run(&mut session, &request(0, style, vec![]));
+    let expected = npy::read(&fixture().join("expected_output_reroll.npy")).unwrap();
+    let err = max_abs_diff(&out.data, &expected.data);
+    assert!(err < TOLERANCE, "max abs error {err}");
+
+    // A map of another size, or for a model that takes one z, is refused.
+    let small = StyleSpec::parse_z(&npy::encode(&[64, 32, 32], &map[..64 * 1024])).unwrap();
+    let e = pipeline::run_one(&mut session, &request(0, small, vec![]), LIMITS)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("32×32") && e.contains("64×64"), "{e}");
+}
+
 #[test]
 fn a_seeded_region_is_reproducible_and_a_region_over_nothing_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -140,7 +140,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             labels: &labels,
             edges: card.uses_instances.then_some(edges.as_slice()),
             position: card.uses_positional_encoding.then_some(position.as_slice()),
-            z: card.z_dim.filter(|_| !card.z_per_pixel).map(|_| z.as_slice()),
+            z: card
+                .z_dim
+                .filter(|_| !card.z_per_pixel)
+                .map(|_| z.as_slice()),
             noise: card.z_per_pixel.then_some(z.as_slice()),
         };
         session.generate(&input)?;

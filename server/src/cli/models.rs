@@ -92,7 +92,9 @@ pub struct GenerateArgs {
     #[arg(long, conflicts_with = "z")]
     seed: Option<u64>,
     /// An explicit style vector z for models that take one: a .npy of
-    /// z_dim float32 values (shape (z_dim) or (1, z_dim)).
+    /// z_dim float32 values (shape (z_dim) or (1, z_dim)); for models that
+    /// take z per pixel (OASIS) also a map, (z_dim, H, W) or (1, z_dim, H, W)
+    /// at the label map's size.
     #[arg(long, conflicts_with = "style")]
     z: Option<PathBuf>,
     /// For models that take z per pixel (OASIS): a region of the map with
@@ -187,7 +189,10 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     let mut session = args.runtime.open_session(&args.model)?;
     let card = session.package.card.clone();
     let style = match (&args.style, args.seed, &args.z) {
-        (_, _, Some(path)) => StyleSpec::Vector(read_z(path)?),
+        (_, _, Some(path)) => {
+            let bytes = read(path, "z")?;
+            StyleSpec::parse_z(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
         (Some(path), sample, None) => StyleSpec::Image {
             image: Bytes::from(read(path, "style image")?),
             sample,

@@ -126,6 +126,7 @@ impl From<&SynthesisError> for ApiError {
             | SynthesisError::NoPreset { .. }
             | SynthesisError::StyleLength { .. }
             | SynthesisError::RegionLength { .. }
+            | SynthesisError::ZMap(_)
             | SynthesisError::NoPixelNoise(_)
             | SynthesisError::Compute { .. } => ApiError::InvalidMap(e.to_string()),
         }

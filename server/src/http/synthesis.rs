@@ -124,8 +124,8 @@ pub struct SynthesisForm {
     label: Option<Bytes>,
     instance: Option<Bytes>,
     style: Option<Bytes>,
-    /// An explicit z (`z` field).
-    z: Option<ZVector>,
+    /// An explicit z or z map (`z` field).
+    z: Option<StyleSpec>,
     /// Regions with their own z: each `region_mask` field, then its
     /// `region_seed` or `region_z`.
     regions: Vec<(Bytes, Option<RegionZ>)>,
@@ -200,7 +200,7 @@ async fn read_multipart(
             "instance" => form.instance = Some(data),
             "style" => form.style = Some(data),
             "z" => {
-                form.z = Some(ZVector::parse(&data).map_err(|e| {
+                form.z = Some(StyleSpec::parse_z(&data).map_err(|e| {
                     ApiError::Malformed(format!("the z field cannot be read: {e}"))
                 })?)
             }
@@ -273,7 +273,7 @@ impl SynthesisForm {
                     "z gives the style vector itself: send it without style or seed".into(),
                 ))
             }
-            (None, None, Some(z)) => StyleSpec::Vector(z),
+            (None, None, Some(z)) => z,
             (Some(image), sample, None) => StyleSpec::Image { image, sample },
             (None, Some(seed), None) => StyleSpec::Seed(seed),
             (None, None, None) => StyleSpec::Default,

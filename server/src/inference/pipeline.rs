@@ -30,6 +30,8 @@ pub enum SynthesisError {
     NoStyle(String),
     #[error("model {model} has no style preset `{preset}`; it has none (style presets come with packages that ship them)")]
     NoPreset { model: String, preset: String },
+    #[error("{0}")]
+    ZMap(String),
     #[error("the style vector has {given} values, but model {model} takes z of {z_dim}")]
     StyleLength {
         model: String,
@@ -66,6 +68,8 @@ pub enum StyleInput {
     Seed(u64),
     /// z given.
     Vector(Vec<f32>),
+    /// z given for every pixel of the work's map, (z_dim, H, W).
+    Map(Vec<f32>),
     /// z from the style encoder: an RGB image, CHW in [-1, 1].
     Encode {
         pixels: Vec<f32>,
@@ -223,7 +227,10 @@ pub fn prepare(
         (true, None, EdgesMode::Classes) => Some(label.class_edges()),
         (true, None, EdgesMode::None) => Some(vec![0; label.width() * label.height()]),
     };
-    let style = style_input(card, &request.style)?;
+    let style = match &request.style {
+        StyleSpec::Map(map) => StyleInput::Map(z_map(card, map, from, to)?),
+        other => style_input(card, other)?,
+    };
     let regions = masks
         .iter()
         .zip(&request.noise.regions)
@@ -247,6 +254,48 @@ pub fn prepare(
     })
 }
 
+/// A z map for the label map as sent (`from`), nearest-resized to the
+/// work's size `to` as the map is.
+fn z_map(
+    card: &ModelCard,
+    map: &ZMap,
+    from: (usize, usize),
+    to: (usize, usize),
+) -> Result<Vec<f32>, SynthesisError> {
+    let refuse = |text: String| Err(SynthesisError::ZMap(text));
+    let Some(z_dim) = card.z_dim.filter(|_| card.z_per_pixel) else {
+        return refuse(format!(
+            "model {} does not take z per pixel (its card has no z_per_pixel); give one z vector instead",
+            card.name
+        ));
+    };
+    if map.channels != z_dim {
+        return refuse(format!(
+            "the z map has {} channels, but model {} takes z of {z_dim}",
+            map.channels, card.name
+        ));
+    }
+    if (map.width, map.height) != from {
+        return refuse(format!(
+            "the z map is {}×{} but the label map is {}×{}; give one z per pixel of the map",
+            map.width, map.height, from.0, from.1
+        ));
+    }
+    let plane = from.0 * from.1;
+    Ok(map
+        .values
+        .0
+        .chunks_exact(plane)
+        .flat_map(|channel| {
+            if from == to {
+                channel.to_vec()
+            } else {
+                nearest(channel, from, to)
+            }
+        })
+        .collect())
+}
+
 /// The z of a region: drawn as a style seed draws z, or given.
 fn region_z(card: &ModelCard, index: usize, z: &RegionZ) -> Result<Vec<f32>, SynthesisError> {
     let z_dim = card.z_dim.unwrap_or(0);
@@ -265,10 +314,15 @@ fn region_z(card: &ModelCard, index: usize, z: &RegionZ) -> Result<Vec<f32>, Syn
 /// z for every pixel, (z_dim, H, W): the image's z, and each region's z
 /// over the pixels it covers.
 fn noise_map(z: &[f32], regions: &[RegionNoise], plane: usize) -> Vec<f32> {
-    let mut map: Vec<f32> = z
+    let map: Vec<f32> = z
         .iter()
         .flat_map(|&v| std::iter::repeat_n(v, plane))
         .collect();
+    noise_map_over(map, regions, plane)
+}
+
+/// Each region's z written over a (z_dim, H, W) map.
+fn noise_map_over(mut map: Vec<f32>, regions: &[RegionNoise], plane: usize) -> Vec<f32> {
     for region in regions {
         for (c, &v) in region.z.iter().enumerate() {
             let channel = &mut map[c * plane..(c + 1) * plane];
@@ -324,6 +378,9 @@ fn style_input(card: &ModelCard, style: &StyleSpec) -> Result<StyleInput, Synthe
             z_dim: z_dim.unwrap_or(0),
         }),
         StyleSpec::Vector(z) => Ok(StyleInput::Vector(z.0.clone())),
+        StyleSpec::Map(_) => Err(SynthesisError::ZMap(
+            "a z map needs the map's sizes; prepare() resolves it".into(),
+        )),
     }
 }
 
@@ -380,7 +437,7 @@ fn style_vector(
         // prepare() gives models with z a style; seed 0 is its default.
         StyleInput::None => Ok(Some(normal_samples(0, z_dim))),
         StyleInput::Seed(seed) => Ok(Some(normal_samples(*seed, z_dim))),
-        StyleInput::Vector(z) => Ok(Some(z.clone())),
+        StyleInput::Vector(z) | StyleInput::Map(z) => Ok(Some(z.clone())),
         StyleInput::Encode {
             pixels,
             height,
@@ -427,7 +484,9 @@ pub fn generate_batch(
             position.extend_from_slice(p);
         }
         if let Some(v) = style_vector(session, &work.style)? {
-            if session.package.card.z_per_pixel {
+            if let StyleInput::Map(_) = work.style {
+                z.extend(noise_map_over(v, &work.regions, h * w));
+            } else if session.package.card.z_per_pixel {
                 z.extend(noise_map(&v, &work.regions, h * w));
             } else {
                 z.extend(v);

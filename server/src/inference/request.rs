@@ -21,6 +21,38 @@ pub enum StyleSpec {
     Preset { name: String, sample: Option<u64> },
     /// An explicit z (for example from `easel generate --z FILE.npy`).
     Vector(ZVector),
+    /// An explicit z for every pixel of the label map as sent, for models
+    /// that take z per pixel (OASIS's 3D noise).
+    Map(ZMap),
+}
+
+/// z for every pixel: (channels, height, width), C order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ZMap {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub values: ZVector,
+}
+
+impl StyleSpec {
+    /// An explicit z from a .npy file of float32, either one vector, shape
+    /// (z_dim) or (1, z_dim), or one per pixel, shape (z_dim, H, W) or
+    /// (1, z_dim, H, W); or one vector as a JSON array of numbers.
+    pub fn parse_z(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.starts_with(b"\x93NUMPY") {
+            let array = crate::package::npy::parse(bytes)?;
+            if let [channels, height, width] | [1, channels, height, width] = array.shape[..] {
+                return Ok(Self::Map(ZMap {
+                    channels,
+                    height,
+                    width,
+                    values: ZVector(array.data),
+                }));
+            }
+        }
+        ZVector::parse(bytes).map(Self::Vector)
+    }
 }
 
 /// A z vector that can be compared and hashed (by its bits).
@@ -36,7 +68,7 @@ impl ZVector {
             return match array.shape[..] {
                 [_] | [1, _] => Ok(Self(array.data)),
                 _ => Err(format!(
-                    "it holds an array of shape {:?}; a z vector has shape (z_dim) or (1, z_dim)",
+                    "it holds an array of shape {:?}; a z vector has shape (z_dim) or (1, z_dim), a map of z (z_dim, H, W) or (1, z_dim, H, W)",
                     array.shape
                 )),
             };
