@@ -1,6 +1,8 @@
 // @ts-check
-// Undo and redo as whole-map snapshots: a 256×256 map is 64 KiB, so a
-// hundred steps cost a few MiB and every step restores exactly.
+// Undo and redo as whole snapshots: a 256×256 map is 64 KiB, so a hundred
+// steps cost a few MiB and every step restores exactly. Snapshots are never
+// changed once recorded, so neighbouring steps can share what they did not
+// change.
 
 /** @template T */
 export class History {
@@ -42,6 +44,25 @@ export class History {
 
   get canRedo() {
     return this.redoStack.length > 0;
+  }
+
+  /**
+   * Rewrites every step and `current` with `convert` (for another model's
+   * classes, say) and drops each step that `same` finds no different from
+   * its neighbour on the way to `current`: undo or redo would step to it
+   * with nothing to show. Returns the rewritten `current`.
+   * @param {T} current
+   * @param {(step: T) => T} convert
+   * @param {(a: T, b: T) => boolean} same
+   */
+  rewrite(current, convert, same) {
+    const now = convert(current);
+    // In time order: undoStack[0], …, undoStack[n - 1], now, redoStack[m - 1], …, redoStack[0].
+    const undo = this.undoStack.map(convert);
+    const redo = this.redoStack.map(convert);
+    this.undoStack = undo.filter((step, i) => !same(step, undo[i + 1] ?? now));
+    this.redoStack = redo.filter((step, i) => !same(step, redo[i + 1] ?? now));
+    return now;
   }
 
   clear() {
