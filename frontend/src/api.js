@@ -8,7 +8,7 @@
  * @typedef {{
  *   name: string, classes: ClassInfo[], dontcare: DontCare | null,
  *   native: {width: number, height: number}, z_dim: number | null,
- *   has_encoder: boolean, uses_instances: boolean, class_table: string,
+ *   z_per_pixel?: boolean, has_encoder: boolean, uses_instances: boolean, class_table: string,
  * }} ModelCard
  * @typedef {{name: string, classes: number, native: {width: number, height: number},
  *   z_dim: number | null, has_encoder: boolean}} ModelSummary
@@ -123,7 +123,9 @@ function bigEndian16(bytes) {
 /**
  * @param {string} model
  * @param {Uint8Array<ArrayBuffer>} labelPng grayscale PNG of class indices
- * @param {{seed?: number, style?: Blob | null}} options
+ * @param {{seed?: number, style?: Blob | null, regions?: {mask: Uint8Array<ArrayBuffer>, seed: number}[]}} options
+ *   regions: each a grayscale PNG of the map's size, nonzero inside, whose z
+ *   is drawn from its seed (models with z per pixel); later ones over earlier
  * @param {AbortSignal} signal
  * @returns {Promise<{image: Blob, times: ServerTimes}>}
  */
@@ -133,6 +135,10 @@ export async function synthesize(model, labelPng, options, signal) {
   form.append("encoding", "index");
   if (options.seed !== undefined) form.append("seed", String(options.seed));
   if (options.style) form.append("style", options.style, "style");
+  for (const [i, region] of (options.regions ?? []).entries()) {
+    form.append("region_mask", new Blob([region.mask], { type: "image/png" }), `region-${i + 1}.png`);
+    form.append("region_seed", String(region.seed));
+  }
   // Sent as bytes rather than as the FormData itself: the same request, but
   // one whose body developer tools (and the browser tests) can read.
   const encoded = new Response(form);

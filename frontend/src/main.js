@@ -1,7 +1,8 @@
 // @ts-check
 // The painting page: wires the label map, the tools, the palette and live
 // synthesis to the DOM. The map is class indices (labelmap.js); the canvas
-// only shows it in the class colours.
+// only shows it in the class colours. Models with z per pixel also take
+// re-rolled regions (rerolls.js), which undo covers with the map.
 
 import * as api from "./api.js";
 import { backgroundClass, colorTable, cocoName, mapClasses, paletteOrder } from "./classes.js";
@@ -9,9 +10,15 @@ import { History } from "./history.js";
 import { LabelMap } from "./labelmap.js";
 import { LiveSynthesis } from "./live.js";
 import { encodeIndexPng } from "./png.js";
+import { Rerolls } from "./rerolls.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
-/** @typedef {"brush" | "fill" | "eraser" | "pick"} Tool */
+/** @typedef {"brush" | "fill" | "eraser" | "pick" | "reroll"} Tool */
+/**
+ * What undo restores: the map and its re-rolls. Once a step is recorded its
+ * objects are never changed, so neighbouring steps share what they did not change.
+ * @typedef {{map: LabelMap, rerolls: Rerolls}} Painting
+ */
 
 /**
  * @template {HTMLElement} T
@@ -47,6 +54,8 @@ const ui = {
   undo: el("undo", HTMLButtonElement),
   redo: el("redo", HTMLButtonElement),
   clear: el("clear", HTMLButtonElement),
+  rerollTool: el("reroll-tool", HTMLButtonElement),
+  resetRerolls: el("reset-rerolls", HTMLButtonElement),
   style: el("style", HTMLDivElement),
   seed: el("seed", HTMLInputElement),
   variation: el("variation", HTMLButtonElement),
@@ -69,7 +78,9 @@ const state = {
   /** @type {ModelCard | null} */
   card: null,
   map: new LabelMap(1, 1, 1),
-  /** @type {History<LabelMap>} */
+  /** Regions with their own noise; only sent to models with z per pixel. */
+  rerolls: Rerolls.none,
+  /** @type {History<Painting>} */
   history: new History(100),
   /** @type {Tool} */
   tool: "brush",
@@ -128,7 +139,35 @@ function render() {
   }
   const pixels = new Uint32Array(image.data.buffer);
   for (let i = 0; i < map.data.length; i++) pixels[i] = colors[map.data[i]];
+  const regions = state.tool === "reroll" && state.rerolls.fits(map) ? state.rerolls.regions : null;
+  if (regions) hatch(pixels, regions);
   context.putImageData(image, 0, 0);
+}
+
+/**
+ * Lightens diagonal bands across the re-rolled regions, shifted per region
+ * so that neighbouring strokes show apart; drawn only while re-rolling, so
+ * the map otherwise shows the class colours alone.
+ * @param {Uint32Array} pixels @param {LabelMap} regions
+ */
+function hatch(pixels, regions) {
+  const { width, data } = regions;
+  for (let i = 0; i < data.length; i++) {
+    const id = data[i];
+    if (!id) continue;
+    const x = i % width, y = (i - x) / width;
+    if ((x + y + 3 * id) & 4) pixels[i] = lighten(pixels[i]);
+  }
+}
+
+/** An RGBA pixel (as a little-endian Uint32) 45% of the way to white. @param {number} pixel */
+function lighten(pixel) {
+  let out = pixel & 0xff000000;
+  for (let shift = 0; shift < 24; shift += 8) {
+    const v = (pixel >>> shift) & 0xff;
+    out |= Math.round(v + (255 - v) * 0.45) << shift;
+  }
+  return out >>> 0;
 }
 
 function requestRender() {
@@ -143,10 +182,15 @@ function requestRender() {
 const live = new LiveSynthesis({
   send: async (signal) => {
     const card = /** @type {ModelCard} */ (state.card);
-    const png = await encodeIndexPng(state.map.width, state.map.height, state.map.data);
+    const { map, rerolls } = state;
+    const png = await encodeIndexPng(map.width, map.height, map.data);
     const styled = card.z_dim !== null || card.has_encoder;
     const options = styled ? { seed: seedValue(), style: card.has_encoder ? state.style : null } : {};
-    const result = await api.synthesize(card.name, png, options, signal);
+    const masks = card.z_per_pixel && rerolls.fits(map) ? rerolls.masks() : [];
+    const regions = await Promise.all(
+      masks.map(async ({ mask, seed }) => ({ mask: await encodeIndexPng(map.width, map.height, mask), seed })),
+    );
+    const result = await api.synthesize(card.name, png, { ...options, regions }, signal);
     return { ...result, model: card.name };
   },
   show: (result, elapsed) => {
@@ -173,6 +217,11 @@ function seedValue() {
   return Number.isInteger(seed) && seed >= 0 ? seed : 0;
 }
 
+/** A new random seed, 31 bits so that any server's integer type takes it. */
+function randomSeed() {
+  return Math.floor(Math.random() * 2 ** 31);
+}
+
 let saveTimer = 0;
 
 /** The map changed; `settled` when the change is complete. @param {boolean} settled */
@@ -186,33 +235,46 @@ function changed(settled) {
   }
 }
 
-/** Replaces the map as one undoable step. @param {LabelMap} map */
-function replaceMap(map) {
-  state.history.record(state.map);
-  state.map = map;
+/** @returns {Painting} */
+function painting() {
+  return { map: state.map, rerolls: state.rerolls };
+}
+
+/** @param {Painting} next */
+function setPainting(next) {
+  state.map = next.map;
+  state.rerolls = next.rerolls;
   state.last = null;
   changed(true);
+}
+
+/** Makes `next` the painting as one undoable step. @param {Painting} next */
+function commit(next) {
+  state.history.record(painting());
+  setPainting(next);
+}
+
+/** Replaces the map as one undoable step; re-rolls of another size go with it. @param {LabelMap} map */
+function replaceMap(map) {
+  commit({ map, rerolls: state.rerolls.fits(map) ? state.rerolls : Rerolls.none });
 }
 
 function updateButtons() {
   ui.undo.disabled = !state.history.canUndo;
   ui.redo.disabled = !state.history.canRedo;
+  ui.resetRerolls.disabled = state.rerolls.empty;
 }
 
 function undo() {
-  const before = state.history.undo(state.map);
-  if (!before) return;
-  state.map = before;
-  state.last = null;
-  changed(true);
+  if (stroke) return; // the stroke paints into the current painting: let it end first
+  const before = state.history.undo(painting());
+  if (before) setPainting(before);
 }
 
 function redo() {
-  const after = state.history.redo(state.map);
-  if (!after) return;
-  state.map = after;
-  state.last = null;
-  changed(true);
+  if (stroke) return;
+  const after = state.history.redo(painting());
+  if (after) setPainting(after);
 }
 
 // ---- the painting survives a reload ---------------------------------------
@@ -222,27 +284,47 @@ const storageKey = (model) => `easel.map.${model}`;
 
 function autosave() {
   if (!state.card) return;
-  const { width, height, data } = state.map;
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  const { map, rerolls } = state;
+  const saved = {
+    width: map.width,
+    height: map.height,
+    wide: map.data instanceof Uint16Array,
+    data: base64(map.data),
+    // Without its re-rolls the painting would come back as another image.
+    rerolls: rerolls.regions && rerolls.fits(map) ? { data: base64(rerolls.regions.data), seeds: rerolls.seeds } : null,
+  };
   try {
-    localStorage.setItem(storageKey(state.card.name), JSON.stringify({ width, height, wide: data instanceof Uint16Array, data: btoa(text) }));
+    localStorage.setItem(storageKey(state.card.name), JSON.stringify(saved));
   } catch {
     // Storage full or disabled: the painting still lives in the page.
   }
 }
 
-/** @param {ModelCard} card @returns {LabelMap | null} */
+/** @param {Uint8Array | Uint16Array} data */
+function base64(data) {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+/** @param {string} text @param {boolean} wide @returns {Uint8Array | Uint16Array} */
+function fromBase64(text, wide) {
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return wide ? new Uint16Array(bytes.buffer) : bytes;
+}
+
+/** The painting saved for this model, if it still fits its card. @param {ModelCard} card @returns {Painting | null} */
 function restore(card) {
   try {
     const saved = JSON.parse(localStorage.getItem(storageKey(card.name)) ?? "null");
     if (!saved || saved.width !== card.native.width || saved.height !== card.native.height) return null;
-    const bytes = Uint8Array.from(atob(saved.data), (c) => c.charCodeAt(0));
     const values = valueCount(card);
-    const data = saved.wide ? new Uint16Array(bytes.buffer) : bytes;
+    const data = fromBase64(saved.data, saved.wide);
     if (data.some((v) => v >= values)) return null;
-    return new LabelMap(saved.width, saved.height, values, data);
+    const map = new LabelMap(saved.width, saved.height, values, data);
+    const rerolls = card.z_per_pixel && saved.rerolls ? Rerolls.read(map, fromBase64(saved.rerolls.data, true), saved.rerolls.seeds) : Rerolls.none;
+    return { map, rerolls };
   } catch {
     return null;
   }
@@ -272,7 +354,11 @@ function clamp(x, y) {
   return { x: Math.max(0, Math.min(state.map.width - 1, x)), y: Math.max(0, Math.min(state.map.height - 1, y)) };
 }
 
-/** @type {{pointer: number, before: LabelMap, x: number, y: number, cls: number, changed: number} | null} */
+/**
+ * The stroke being drawn: it paints `value` into `target`, a copy made when
+ * it started (the map, or the re-roll regions), so `before` stays as it was.
+ * @type {{pointer: number, before: Painting, target: LabelMap, value: number, x: number, y: number, changed: number} | null}
+ */
 let stroke = null;
 
 ui.canvas.addEventListener("pointerdown", (event) => {
@@ -286,18 +372,22 @@ ui.canvas.addEventListener("pointerdown", (event) => {
     return;
   }
   if (state.tool === "fill") {
-    const before = state.map.clone();
-    if (state.map.fill(point.x, point.y, state.cls) > 0) {
-      state.history.record(before);
-      changed(true);
-    }
+    const map = state.map.clone();
+    if (map.fill(point.x, point.y, state.cls) > 0) commit({ map, rerolls: state.rerolls });
     return;
   }
-  const cls = state.tool === "eraser" ? state.background : state.cls;
+  const before = painting();
+  let target, value;
+  if (state.tool === "reroll") {
+    ({ rerolls: state.rerolls, regions: target, id: value } = state.rerolls.withRegion(state.map, randomSeed()));
+  } else {
+    state.map = target = state.map.clone();
+    value = state.tool === "eraser" ? state.background : state.cls;
+  }
   const from = event.shiftKey && state.last ? state.last : point;
-  stroke = { pointer: event.pointerId, before: state.map.clone(), x: point.x, y: point.y, cls, changed: 0 };
+  stroke = { pointer: event.pointerId, before, target, value, x: point.x, y: point.y, changed: 0 };
   ui.canvas.setPointerCapture(event.pointerId);
-  stroke.changed += state.map.paintSegment(from.x, from.y, point.x, point.y, brushSize(), cls);
+  stroke.changed += target.paintSegment(from.x, from.y, point.x, point.y, brushSize(), value);
   if (stroke.changed) changed(false);
 });
 
@@ -309,7 +399,7 @@ ui.canvas.addEventListener("pointermove", (event) => {
     const raw = mapPoint(e);
     const point = clamp(raw.x, raw.y);
     if (point.x === stroke.x && point.y === stroke.y) continue;
-    changedNow += state.map.paintSegment(stroke.x, stroke.y, point.x, point.y, brushSize(), stroke.cls);
+    changedNow += stroke.target.paintSegment(stroke.x, stroke.y, point.x, point.y, brushSize(), stroke.value);
     stroke.x = point.x;
     stroke.y = point.y;
   }
@@ -326,6 +416,10 @@ function endStroke(event) {
   if (done.changed) {
     state.history.record(done.before);
     changed(true);
+  } else {
+    // Nothing painted: no step, and no region seed kept for nothing.
+    state.map = done.before.map;
+    state.rerolls = done.before.rerolls;
   }
 }
 ui.canvas.addEventListener("pointerup", endStroke);
@@ -345,6 +439,8 @@ function setBrushSize(size) {
 
 /** @param {Tool} tool */
 function setTool(tool) {
+  if (tool === "reroll" && !state.card?.z_per_pixel) return;
+  if ((tool === "reroll") !== (state.tool === "reroll")) requestRender();
   state.tool = tool;
   for (const button of document.querySelectorAll(".tool")) {
     button.setAttribute("aria-pressed", String(button instanceof HTMLElement && button.dataset.tool === tool));
@@ -364,7 +460,7 @@ function selectClass(cls) {
     button.setAttribute("aria-pressed", String(on));
     if (on) button.scrollIntoView({ block: "nearest" });
   }
-  if (state.tool === "eraser" || state.tool === "pick") setTool("brush");
+  if (state.tool === "eraser" || state.tool === "pick" || state.tool === "reroll") setTool("brush");
 }
 
 /** @param {ModelCard} card */
@@ -425,6 +521,9 @@ ui.clear.addEventListener("click", () => {
   map.clear(state.background);
   if (!map.equals(state.map)) replaceMap(map);
 });
+ui.resetRerolls.addEventListener("click", () => {
+  if (!state.rerolls.empty) commit({ map: state.map, rerolls: Rerolls.none });
+});
 
 document.addEventListener("keydown", (event) => {
   const target = event.target;
@@ -449,7 +548,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 /** @type {Record<string, Tool>} */
-const TOOL_KEYS = { b: "brush", f: "fill", e: "eraser", i: "pick" };
+const TOOL_KEYS = { b: "brush", f: "fill", e: "eraser", i: "pick", r: "reroll" };
 
 // ---- files ----------------------------------------------------------------
 
@@ -525,7 +624,7 @@ ui.mapPanel.addEventListener("drop", (event) => {
 
 ui.seed.addEventListener("change", () => live.changed(true));
 ui.variation.addEventListener("click", () => {
-  ui.seed.value = String(Math.floor(Math.random() * 2 ** 31));
+  ui.seed.value = String(randomSeed());
   live.changed(true);
 });
 ui.styleFile.addEventListener("change", () => {
@@ -573,35 +672,57 @@ async function useModel(card, { carry }) {
   ui.style.hidden = card.z_dim === null && !card.has_encoder;
   ui.styleImage.hidden = !card.has_encoder;
   if (!card.has_encoder && state.style) setStyle(null);
+  const perPixel = card.z_per_pixel === true;
+  ui.rerollTool.hidden = !perPixel;
+  ui.rerollTool.disabled = !perPixel;
+  ui.resetRerolls.hidden = !perPixel;
   ui.model.value = card.name;
   await loadExamples(card);
 
   if (carry && previous) {
     const { table, unmapped } = mapClasses(previous, card, state.background);
     const values = valueCount(card);
+    // Steps that shared a map share its conversion.
+    /** @type {Map<LabelMap, LabelMap>} */
+    const converted = new Map();
     /** @param {LabelMap} map */
     const convert = (map) => {
-      const moved = map.remapped(table, values);
-      return moved.width === width && moved.height === height ? moved : moved.resized(width, height);
+      let out = converted.get(map);
+      if (!out) {
+        const moved = map.remapped(table, values);
+        out = moved.width === width && moved.height === height ? moved : moved.resized(width, height);
+        converted.set(map, out);
+      }
+      return out;
     };
     const counts = state.map.histogram();
     const lost = unmapped.filter((name) => {
       const i = previous.classes.findIndex((c) => c.name === name);
       return counts[i < 0 ? previous.classes.length : i] > 0;
     });
-    state.history.undoStack = state.history.undoStack.map(convert);
-    state.history.redoStack = state.history.redoStack.map(convert);
-    state.map = convert(state.map);
+    const rerolled = !state.rerolls.empty;
+    // Re-rolls are the previous model's noise, so they go; the steps that
+    // only re-rolled would then undo to nothing new, and go too.
+    const now = state.history.rewrite(
+      painting(),
+      (step) => ({ map: convert(step.map), rerolls: Rerolls.none }),
+      (a, b) => a.map === b.map,
+    );
+    state.map = now.map;
+    state.rerolls = now.rerolls;
     const background = card.classes[state.background].name;
     showNotice(
-      lost.length
+      (lost.length
         ? `Switched to ${card.name}. No class here matches ${lost.join(", ")}: painted as ${background}.`
-        : `Switched to ${card.name}; every class in the painting carried over.`,
+        : `Switched to ${card.name}; every class in the painting carried over.`) +
+        (rerolled ? " The re-rolled regions were the previous model's noise, so they are reset." : ""),
     );
     selectClass(table[state.cls] < card.classes.length ? table[state.cls] : state.background);
   } else {
     state.history.clear();
-    state.map = restore(card) ?? (await firstExample(card)) ?? blank(card);
+    const saved = restore(card);
+    state.map = saved?.map ?? (await firstExample(card)) ?? blank(card);
+    state.rerolls = saved?.rerolls ?? Rerolls.none;
     selectClass(paletteOrder(card).find((i) => i !== state.background) ?? state.background);
   }
   state.last = null;
@@ -671,5 +792,9 @@ Object.assign(window, {
     map: () => ({ width: state.map.width, height: state.map.height, data: Array.from(state.map.data) }),
     model: () => state.card?.name,
     currentClass: () => state.cls,
+    rerollSeeds: () => [...state.rerolls.seeds],
+    // The image shown, as its PNG's bytes: the page's CSP (connect-src 'self')
+    // keeps a test from fetching the blob: URL of #result.
+    image: async () => (state.image ? Array.from(new Uint8Array(await state.image.arrayBuffer())) : null),
   },
 });

@@ -1,5 +1,5 @@
 // The painting page in headless Chromium against a real server: strokes,
-// fill, undo, files, models, style, errors, and screenshots of the page.
+// fill, undo, files, models, style, re-rolls, errors, and screenshots of the page.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import {
   startServer, startBrowser, openPainter, pixelCentre, eventually, decodeGrayPng,
-  encodeGrayPng, encodeRgbPng, classIndex, screenshots, shared,
+  encodeGrayPng, encodeRgbPng, classIndex, screenshots, shared, nextImage, shownImage,
 } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
@@ -374,6 +374,117 @@ test("style controls: seeds, variations and a style image drive models with z", 
   await page.setInputFiles("#style-file", style);
   await eventually(() => posted.at(-1)?.form.has("style"), () => "the style image was not posted");
   await page.waitForSelector("#style-preview:not([hidden])");
+  await context.close();
+});
+
+/** Pixels (of a `width`-wide RGB image) where `a` and `b` differ, as a 0/1 array. */
+function changedPixels(a, b, width, height) {
+  const out = new Uint8Array(width * height);
+  for (let i = 0; i < out.length; i++) {
+    for (let c = 0; c < 3; c++) if (a[3 * i + c] !== b[3 * i + c]) out[i] = 1;
+  }
+  return out;
+}
+
+test("re-roll gives a region new noise, leaves the far corner untouched, and undo brings the image back", async () => {
+  const { page, errors, posted, context } = await openPainter(browser, server.url);
+  assert.equal(await page.isVisible("#reroll-tool"), false, "landscapes takes one z per image: no re-roll");
+  assert.equal(await page.isVisible("#reset-rerolls"), false);
+  let src = await page.getAttribute("#result", "src");
+  await page.selectOption("#model", "oasis");
+  src = await nextImage(page, src);
+  assert.equal(await page.evaluate(() => window.easel.model()), "oasis");
+  await page.waitForSelector("#reroll-tool:not([hidden])");
+
+  // A simple map: class 0 (what the landscape painting became) crossed by two bands.
+  await setSize(page, 60);
+  await selectClass(page, "class 5");
+  await stroke(page, [0, 90], [255, 90]);
+  await selectClass(page, "class 12");
+  await setSize(page, 40);
+  await stroke(page, [170, 0], [170, 255]);
+  src = await nextImage(page, src);
+  const map = (await mapOf(page)).data;
+  const before = await shownImage(page);
+  assert.deepEqual([before.width, before.height], [256, 256]);
+
+  await page.click("#reroll-tool");
+  await page.keyboard.press("b");
+  await page.keyboard.press("r");
+  assert.equal(await page.getAttribute("#reroll-tool", "aria-pressed"), "true", "R picks the re-roll tool");
+  await stroke(page, [222, 222], [234, 234]);
+  src = await nextImage(page, src);
+  const after = await shownImage(page);
+
+  // (a) The request: the same map and seed, plus one region and its seed.
+  const form = posted.at(-1);
+  assert.deepEqual(form.values, map, "re-rolling does not touch the map");
+  assert.deepEqual(form.fields.map(([name]) => name).filter((n) => n.startsWith("region_")), ["region_mask", "region_seed"]);
+  const seeds = await page.evaluate(() => window.easel.rerollSeeds());
+  assert.equal(seeds.length, 1);
+  assert.equal(form.form.get("region_seed").toString(), String(seeds[0]));
+  assert.ok(Number.isInteger(seeds[0]) && seeds[0] >= 0 && seeds[0] < 2 ** 31);
+  const mask = decodeGrayPng(form.form.get("region_mask"));
+  assert.deepEqual([mask.width, mask.height], [256, 256]);
+  const inside = [];
+  mask.values.forEach((v, i) => v && inside.push(i));
+  assert.ok(inside.length > 1000, `a 40-pixel brush region, not ${inside.length} pixels`);
+  assert.ok(inside.every((i) => i % 256 >= 200 && i >= 200 * 256), "the region lies in x, y ≥ 200");
+
+  // (b) The region changed.
+  const changed = changedPixels(before.rgb, after.rgb, 256, 256);
+  const changedInside = inside.filter((i) => changed[i]).length;
+  assert.ok(changedInside > 0.9 * inside.length, `${changedInside} of ${inside.length} pixels in the region changed`);
+
+  // (c) The top-left 64×64 cannot change, by the generator's receptive field:
+  // the region's noise enters the first layer at 1/32 scale (8×8 here) by
+  // nearest sampling, so only cell 7 (x, y ≥ 224) carries it there; from a
+  // level-0 cell a change spreads through fc (3×3) and the two 3×3 convs of
+  // each of the six blocks, ×2 upsampling between them, then conv_img:
+  // 32·(1 + 2) + 16·2 + 8·2 + 4·2 + 2·2 + 1·2 + 1 = 159 px, so no further
+  // left or up than 224 − 159 = 65 (the later, finer levels reach less far;
+  // the SPADE convs of this fixture are 1×1 and spread nothing). Measured:
+  // the first changed column is 66, the first changed row 69.
+  for (let y = 0; y < 64; y++) {
+    for (let x = 0; x < 64; x++) assert.equal(changed[y * 256 + x], 0, `pixel ${x},${y} changed`);
+  }
+
+  // (d) Undo gives exactly the previous request, so exactly the previous image; redo the re-rolled one.
+  await page.keyboard.press("Control+z");
+  src = await nextImage(page, src);
+  assert.equal(posted.at(-1).fields.some(([name]) => name.startsWith("region_")), false, "no region after undo");
+  assert.deepEqual((await shownImage(page)).rgb, before.rgb, "undo restores the image exactly");
+  await page.keyboard.press("Control+Shift+z");
+  src = await nextImage(page, src);
+  assert.deepEqual((await shownImage(page)).rgb, after.rgb, "redo restores the re-rolled image exactly");
+  await page.waitForTimeout(600);
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("easel.map.oasis") ?? "null"));
+  assert.deepEqual(saved?.rerolls?.seeds, seeds, "the re-rolls are saved with the painting");
+
+  // The re-rolled region shows faintly on the map while the tool is in hand.
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: join(screenshots, "painter-reroll-1280x800.png") });
+
+  // Reset re-rolls is one undoable step too; painting the map keeps them.
+  await page.click("#reset-rerolls");
+  src = await nextImage(page, src);
+  assert.deepEqual((await shownImage(page)).rgb, before.rgb);
+  assert.equal(await page.isDisabled("#reset-rerolls"), true);
+  await page.click("#undo");
+  src = await nextImage(page, src);
+  assert.deepEqual((await shownImage(page)).rgb, after.rgb);
+  await selectClass(page, "class 3");
+  await setSize(page, 10);
+  await stroke(page, [20, 200], [60, 200]);
+  src = await nextImage(page, src);
+  assert.equal(posted.at(-1).form.get("region_seed")?.toString(), String(seeds[0]), "the region outlives a brush stroke");
+
+  // Another model: re-rolls were this model's noise and go.
+  await page.selectOption("#model", "landscapes");
+  await page.waitForSelector("#notice-text >> text=/re-rolled regions/");
+  assert.equal(await page.isVisible("#reroll-tool"), false);
+  assert.deepEqual(await page.evaluate(() => window.easel.rerollSeeds()), []);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

@@ -1,5 +1,5 @@
 // Shared pieces of the browser tests: a real `easel serve` with the default
-// model and two imported fixture models, headless Chromium, and PNG
+// model and three imported fixture models, headless Chromium, and PNG
 // reading and writing for checking what the page posts and saves.
 // playwright-core resolves from tests/browser/node_modules (this folder's
 // package.json; `make browser-test-deps`).
@@ -19,7 +19,7 @@ const easel = process.env.EASEL_BIN ?? join(repo, "target/release/easel");
 export const shared = process.env.EASEL_SHARED_DIR ?? resolve(repo, "../shared");
 export const screenshots = process.env.EASEL_SCREENSHOTS ?? join(repo, "target/screenshots");
 
-/** Starts the server on a free port with landscapes (default), coco182 and vae. */
+/** Starts the server on a free port with landscapes (default), coco182, vae and oasis (z per pixel). */
 export async function startServer() {
   if (!existsSync(easel)) throw new Error(`no easel binary at ${easel}: run \`make build\` or set EASEL_BIN`);
   const models = mkdtempSync(join(tmpdir(), "easel-browser-"));
@@ -27,6 +27,7 @@ export async function startServer() {
   for (const [fixture, name] of [["coco182_tiny", "coco182"], ["vae_tiny", "vae"]]) {
     execFileSync(easel, ["import", join(shared, "fixtures/spade", fixture, "checkpoint"), "--out", join(models, name)], { stdio: "pipe" });
   }
+  execFileSync(easel, ["import", join(shared, "fixtures/oasis_tiny/checkpoint"), "--out", join(models, "oasis")], { stdio: "pipe" });
   const child = spawn(easel, ["serve", "--models", models, "--bind", "127.0.0.1:0", "--default", "landscapes"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -74,13 +75,15 @@ export async function openPainter(browser, url, viewport = { width: 1280, height
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  /** @type {{width: number, height: number, values: number[], form: Map<string, Buffer>}[]} */
+  // `form` holds each field's last value; `fields` all of them in order (region_mask, region_seed, … repeat).
+  /** @type {{width: number, height: number, values: number[], form: Map<string, Buffer>, fields: [string, Buffer][]}[]} */
   const posted = [];
   page.on("request", (request) => {
     if (!request.url().endsWith("/synthesize")) return;
-    const form = parseMultipart(request.headers()["content-type"], request.postDataBuffer());
+    const fields = parseMultipart(request.headers()["content-type"], request.postDataBuffer());
+    const form = new Map(fields);
     const label = form.get("label");
-    if (label) posted.push({ ...decodeGrayPng(label), form });
+    if (label) posted.push({ ...decodeGrayPng(label), form, fields });
   });
   await page.goto(url);
   await page.evaluate(() => window.easel.ready);
@@ -102,6 +105,25 @@ export async function pixelCentre(page, x, y) {
   }, [x, y]);
 }
 
+/**
+ * Waits for the image of the newest change: #result shows another image than
+ * `previous` (its src) and no request is in flight. Returns the new src.
+ */
+export async function nextImage(page, previous) {
+  await page.waitForFunction((previous) => {
+    const src = document.getElementById("result").getAttribute("src");
+    return src && src !== previous && document.getElementById("busy").hidden;
+  }, previous);
+  return page.getAttribute("#result", "src");
+}
+
+/** The image the page shows, decoded to RGB bytes. */
+export async function shownImage(page) {
+  const bytes = await page.evaluate(() => window.easel.image());
+  if (!bytes) throw new Error("the page shows no image");
+  return decodeRgbPng(Buffer.from(bytes));
+}
+
 /** Waits until `check()` is true, polling; fails with `explain()`. */
 export async function eventually(check, explain, timeout = 10_000) {
   const end = Date.now() + timeout;
@@ -112,11 +134,11 @@ export async function eventually(check, explain, timeout = 10_000) {
   }
 }
 
-/** @param {string} contentType @param {Buffer | null} body */
+/** The fields of a multipart body, in order. @param {string} contentType @param {Buffer | null} body @returns {[string, Buffer][]} */
 export function parseMultipart(contentType, body) {
-  const form = new Map();
+  const fields = [];
   const boundary = contentType?.match(/boundary=(.+)$/)?.[1];
-  if (!boundary || !body) return form;
+  if (!boundary || !body) return fields;
   const delimiter = Buffer.from(`--${boundary}`);
   let at = body.indexOf(delimiter);
   while (at >= 0) {
@@ -126,14 +148,17 @@ export function parseMultipart(contentType, body) {
     const split = part.indexOf("\r\n\r\n");
     const head = part.subarray(0, split).toString();
     const name = head.match(/name="([^"]+)"/)?.[1];
-    if (name) form.set(name, part.subarray(split + 4));
+    if (name) fields.push([name, part.subarray(split + 4)]);
     at = next;
   }
-  return form;
+  return fields;
 }
 
-/** Grayscale PNG (8- or 16-bit, any filter) → values. @param {Buffer} png */
-export function decodeGrayPng(png) {
+/** Channels per pixel by PNG colour type: grayscale, RGB, RGBA. */
+const CHANNELS = { 0: 1, 2: 3, 6: 4 };
+
+/** A non-paletted PNG (8- or 16-bit, any filter) → its unfiltered rows. @param {Buffer} png */
+function decodePng(png) {
   let at = 8;
   let width = 0, height = 0, depth = 0, colour = -1;
   const idat = [];
@@ -146,12 +171,14 @@ export function decodeGrayPng(png) {
       height = data.readUInt32BE(4);
       depth = data[8];
       colour = data[9];
+      if (data[12] !== 0) throw new Error("interlaced PNGs are not read here");
     } else if (type === "IDAT") idat.push(data);
     at += 12 + length;
   }
-  if (colour !== 0 || (depth !== 8 && depth !== 16)) throw new Error(`not an 8/16-bit grayscale PNG (colour ${colour}, depth ${depth})`);
+  const channels = CHANNELS[colour];
+  if (!channels || (depth !== 8 && depth !== 16)) throw new Error(`not an 8/16-bit grey, RGB or RGBA PNG (colour ${colour}, depth ${depth})`);
   const raw = inflateSync(Buffer.concat(idat));
-  const bpp = depth / 8, stride = width * bpp;
+  const bpp = (channels * depth) / 8, stride = width * bpp;
   const rows = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];
@@ -168,9 +195,23 @@ export function decodeGrayPng(png) {
       rows[y * stride + i] = (x + predictor) & 0xff;
     }
   }
+  return { width, height, depth, colour, rows };
+}
+
+/** Grayscale PNG (8- or 16-bit, any filter) → values. @param {Buffer} png */
+export function decodeGrayPng(png) {
+  const { width, height, depth, colour, rows } = decodePng(png);
+  if (colour !== 0) throw new Error(`not a grayscale PNG (colour ${colour})`);
   const values = [];
   for (let i = 0; i < width * height; i++) values.push(depth === 8 ? rows[i] : (rows[2 * i] << 8) | rows[2 * i + 1]);
   return { width, height, depth, values };
+}
+
+/** 8-bit RGB PNG (any filter) → `rgb`, three bytes a pixel, row by row. @param {Buffer} png */
+export function decodeRgbPng(png) {
+  const { width, height, depth, colour, rows } = decodePng(png);
+  if (colour !== 2 || depth !== 8) throw new Error(`not an 8-bit RGB PNG (colour ${colour}, depth ${depth})`);
+  return { width, height, rgb: rows };
 }
 
 /** Values → 8-bit grayscale PNG (filter none). */
