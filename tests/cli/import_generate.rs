@@ -160,3 +160,53 @@ fn generate_takes_an_explicit_z_from_a_npy_file() {
         "{e}"
     );
 }
+
+/// An OASIS checkpoint folder imports (its EMA weights), and `--z` with a
+/// `--region` of its own z gives the reference's local re-roll.
+#[test]
+fn an_oasis_folder_imports_and_rerolls_a_region_from_the_command_line() {
+    use easel::package::npy;
+    let fixture = crate::support::shared_fixtures().join("oasis_tiny");
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("oasis");
+    let out = easel()
+        .arg("import")
+        .arg(fixture.join("checkpoint"))
+        .arg("--out")
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let stdout = stdout(&out);
+    assert!(
+        stdout.contains("oasis generator") && stdout.contains("z 64 per pixel"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("latest_EMA.pth"), "{stdout}");
+    let raw = tmp.path().join("out.npy");
+    let input = |name: &str| fixture.join("inputs").join(name);
+    let region = format!(
+        "{}={}",
+        input("reroll_mask.png").display(),
+        input("reroll_z_region.npy").display()
+    );
+    let out = easel()
+        .args(["generate", "--model"])
+        .arg(&pkg)
+        .arg("--label")
+        .arg(input("label_0.png"))
+        .arg("--z")
+        .arg(input("z_0.npy"))
+        .args(["--region", &region])
+        .arg("-o")
+        .arg(tmp.path().join("out.png"))
+        .arg("--raw")
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let ours = npy::read(&raw).unwrap();
+    let expected = npy::read(&fixture.join("expected_output_reroll.npy")).unwrap();
+    let err = max_abs_diff(&ours.data, &expected.data);
+    assert!(err < 1e-4, "max abs error {err}");
+}

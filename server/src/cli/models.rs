@@ -157,9 +157,10 @@ pub fn import(args: ImportArgs) -> Result<()> {
         println!("note: {note}");
     }
     println!(
-        "imported {} → {}\n  {} classes{}{}, {}, ngf {}, {} upsampling, native {}×{}{}",
+        "imported {} → {}\n  {} generator, {} classes{}{}, {}, ngf {}, {} upsampling, native {}×{}{}",
         card.name,
         out.display(),
+        serde_json::to_value(card.family)?.as_str().unwrap_or("?"),
         card.classes.len(),
         if card.dontcare.is_some() {
             " + dontcare"
@@ -177,12 +178,20 @@ pub fn import(args: ImportArgs) -> Result<()> {
         card.native.width,
         card.native.height,
         match (card.z_dim, card.has_encoder) {
-            (Some(z), true) => format!(", z {z} with style encoder"),
-            (Some(z), false) => format!(", z {z}"),
+            (Some(z), true) => format!(", z {z}{} with style encoder", per_pixel(card)),
+            (Some(z), false) => format!(", z {z}{}", per_pixel(card)),
             _ => String::new(),
         }
     );
     Ok(())
+}
+
+fn per_pixel(card: &easel::package::ModelCard) -> &'static str {
+    if card.z_per_pixel {
+        " per pixel (regions can be re-rolled)"
+    } else {
+        ""
+    }
 }
 
 pub fn generate(args: GenerateArgs) -> Result<()> {

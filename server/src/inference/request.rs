@@ -68,7 +68,7 @@ impl ZVector {
             return match array.shape[..] {
                 [_] | [1, _] => Ok(Self(array.data)),
                 _ => Err(format!(
-                    "it holds an array of shape {:?}; a z vector has shape (z_dim) or (1, z_dim), a map of z (z_dim, H, W) or (1, z_dim, H, W)",
+                    "it holds an array of shape {:?}; z is one vector, (z_dim) or (1, z_dim), or for models that take z per pixel one per pixel, (z_dim, H, W) or (1, z_dim, H, W)",
                     array.shape
                 )),
             };
