@@ -337,16 +337,3 @@ fn card_carries_training_and_evaluation_notes_from_the_checkpoint_folder() {
     let msg = import_error(&dir);
     assert!(msg.contains("evaluation.json is not valid JSON"), "{msg}");
 }
-
-#[test]
-fn an_oasis_checkpoint_folder_is_named_as_such() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = common::shared_fixtures().join("oasis_tiny/checkpoint");
-    let e = common::import(&dir, &tmp.path().join("p"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("OASIS checkpoint folder") && e.contains("latest_G.pth"),
-        "{e}"
-    );
-}

@@ -3,8 +3,10 @@
 //! request to images (`pipeline`). Nothing here knows about HTTP.
 
 pub mod device;
+pub mod error;
 pub mod loading;
 pub mod pipeline;
 pub mod queue;
 pub mod request;
 pub mod runtime;
+pub mod style;

@@ -1,0 +1,220 @@
+//! The z a model gets: from a seed, a style image (through the encoder, on
+//! the model's thread), or given; and for models that take z per pixel
+//! (OASIS), the map of z with each re-rolled region's own z over its pixels.
+
+use super::error::SynthesisError;
+use super::request::{RegionZ, StyleSpec, ZMap};
+use crate::inference::runtime::ModelSession;
+use crate::package::maps::nearest;
+use crate::package::ModelCard;
+use crate::random::normal_samples;
+
+/// The style as the model thread resolves it (the encoder runs there).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StyleInput {
+    /// The model takes no z.
+    None,
+    /// z from N(0, 1) with this seed.
+    Seed(u64),
+    /// z given.
+    Vector(Vec<f32>),
+    /// z given for every pixel of the work's map, (z_dim, H, W).
+    Map(Vec<f32>),
+    /// z from the style encoder: an RGB image, CHW in [-1, 1].
+    Encode {
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+        sample: Option<u64>,
+    },
+}
+
+impl StyleInput {
+    /// The style of an RGB image; with `sample`, z is drawn around its mu.
+    pub fn from_image(image: &image::RgbImage, sample: Option<u64>) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        StyleInput::Encode {
+            pixels: rgb_to_chw(image.as_raw(), height, width),
+            height,
+            width,
+            sample,
+        }
+    }
+}
+
+/// A region of the work's map (H·W flags) and the z its pixels take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionNoise {
+    pub inside: Vec<bool>,
+    pub z: Vec<f32>,
+}
+
+/// A z map for the label map as sent (`from`), nearest-resized to the
+/// work's size `to` as the map is.
+pub(super) fn z_map(
+    card: &ModelCard,
+    map: &ZMap,
+    from: (usize, usize),
+    to: (usize, usize),
+) -> Result<Vec<f32>, SynthesisError> {
+    let refuse = |text: String| Err(SynthesisError::ZMap(text));
+    let Some(z_dim) = card.z_dim.filter(|_| card.z_per_pixel) else {
+        return refuse(format!(
+            "model {} does not take z per pixel (its card has no z_per_pixel); give one z vector instead",
+            card.name
+        ));
+    };
+    if map.channels != z_dim {
+        return refuse(format!(
+            "the z map has {} channels, but model {} takes z of {z_dim}",
+            map.channels, card.name
+        ));
+    }
+    if (map.width, map.height) != from {
+        return refuse(format!(
+            "the z map is {}×{} but the label map is {}×{}; give one z per pixel of the map",
+            map.width, map.height, from.0, from.1
+        ));
+    }
+    let plane = from.0 * from.1;
+    Ok(map
+        .values
+        .0
+        .chunks_exact(plane)
+        .flat_map(|channel| {
+            if from == to {
+                channel.to_vec()
+            } else {
+                nearest(channel, from, to)
+            }
+        })
+        .collect())
+}
+
+/// The z of a region: drawn as a style seed draws z, or given.
+pub(super) fn region_z(
+    card: &ModelCard,
+    index: usize,
+    z: &RegionZ,
+) -> Result<Vec<f32>, SynthesisError> {
+    let z_dim = card.z_dim.unwrap_or(0);
+    match z {
+        RegionZ::Seed(seed) => Ok(normal_samples(*seed, z_dim)),
+        RegionZ::Vector(v) if v.0.len() != z_dim => Err(SynthesisError::RegionLength {
+            model: card.name.clone(),
+            index,
+            given: v.0.len(),
+            z_dim,
+        }),
+        RegionZ::Vector(v) => Ok(v.0.clone()),
+    }
+}
+
+/// z for every pixel, (z_dim, H, W): the image's z, and each region's z
+/// over the pixels it covers.
+pub(super) fn noise_map(z: &[f32], regions: &[RegionNoise], plane: usize) -> Vec<f32> {
+    let map: Vec<f32> = z
+        .iter()
+        .flat_map(|&v| std::iter::repeat_n(v, plane))
+        .collect();
+    noise_map_over(map, regions, plane)
+}
+
+/// Each region's z written over a (z_dim, H, W) map.
+pub(super) fn noise_map_over(mut map: Vec<f32>, regions: &[RegionNoise], plane: usize) -> Vec<f32> {
+    for region in regions {
+        for (c, &v) in region.z.iter().enumerate() {
+            let channel = &mut map[c * plane..(c + 1) * plane];
+            for (value, _) in channel.iter_mut().zip(&region.inside).filter(|(_, &i)| i) {
+                *value = v;
+            }
+        }
+    }
+    map
+}
+
+pub(super) fn style_input(
+    card: &ModelCard,
+    style: &StyleSpec,
+) -> Result<StyleInput, SynthesisError> {
+    let z_dim = card.z_dim;
+    match style {
+        // An unreadable file is a malformed request whatever the model, so
+        // it is read before the model is asked whether it takes one.
+        StyleSpec::Image { image, sample } => {
+            let rgb = image::load_from_memory(image)
+                .map_err(|e| SynthesisError::StyleImage(e.to_string()))?
+                .to_rgb8();
+            match (z_dim, card.has_encoder) {
+                (None, _) => Err(SynthesisError::NoStyle(card.name.clone())),
+                (Some(_), false) => Err(SynthesisError::NoEncoder(card.name.clone())),
+                (Some(_), true) => Ok(StyleInput::from_image(&rgb, *sample)),
+            }
+        }
+        StyleSpec::Default if z_dim.is_some() => Ok(StyleInput::Seed(0)),
+        StyleSpec::Default => Ok(StyleInput::None),
+        _ if z_dim.is_none() => Err(SynthesisError::NoStyle(card.name.clone())),
+        StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
+        StyleSpec::Preset { name, .. } => Err(SynthesisError::NoPreset {
+            model: card.name.clone(),
+            preset: name.clone(),
+        }),
+        StyleSpec::Vector(z) if Some(z.0.len()) != z_dim => Err(SynthesisError::StyleLength {
+            model: card.name.clone(),
+            given: z.0.len(),
+            z_dim: z_dim.unwrap_or(0),
+        }),
+        StyleSpec::Vector(z) => Ok(StyleInput::Vector(z.0.clone())),
+        StyleSpec::Map(_) => Err(SynthesisError::ZMap(
+            "a z map needs the map's sizes; prepare() resolves it".into(),
+        )),
+    }
+}
+
+/// The z vector for `style`, on the model's thread (it may run the encoder).
+pub(super) fn style_vector(
+    session: &mut ModelSession,
+    style: &StyleInput,
+) -> Result<Option<Vec<f32>>, SynthesisError> {
+    let card = &session.package.card;
+    let Some(z_dim) = card.z_dim else {
+        return Ok(None);
+    };
+    match style {
+        // prepare() gives models with z a style; seed 0 is its default.
+        StyleInput::None => Ok(Some(normal_samples(0, z_dim))),
+        StyleInput::Seed(seed) => Ok(Some(normal_samples(*seed, z_dim))),
+        StyleInput::Vector(z) | StyleInput::Map(z) => Ok(Some(z.clone())),
+        StyleInput::Encode {
+            pixels,
+            height,
+            width,
+            sample,
+        } => {
+            let name = card.name.clone();
+            let (mu, logvar) = session
+                .encode([1, 3, *height, *width], pixels)?
+                .ok_or(SynthesisError::NoEncoder(name))?;
+            Ok(Some(match sample {
+                None => mu.data,
+                Some(seed) => {
+                    let eps = normal_samples(*seed, z_dim);
+                    (0..z_dim)
+                        .map(|i| mu.data[i] + (0.5 * logvar.data[i]).exp() * eps[i])
+                        .collect()
+                }
+            }))
+        }
+    }
+}
+
+/// RGB bytes (HWC) to the reference's input scaling: CHW in [-1, 1].
+pub fn rgb_to_chw(rgb: &[u8], height: usize, width: usize) -> Vec<f32> {
+    let mut out = vec![0f32; 3 * height * width];
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            out[c * height * width + i] = px[c] as f32 / 255.0 * 2.0 - 1.0;
+        }
+    }
+    out
+}
