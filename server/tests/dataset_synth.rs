@@ -111,6 +111,24 @@ fn writes_the_spade_layout_with_the_last_scenes_as_test_split() {
 }
 
 #[test]
+fn scenes_tsv_records_each_scenes_split_and_light() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write_dataset(&options(dir.path(), 8, 3)).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("scenes.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 8);
+    for (i, (row, scene)) in rows.iter().zip(scenes(3, 8)).enumerate() {
+        assert_eq!(row[0], format!("{i:06}"));
+        assert_eq!(row[1], if i >= 6 { "test" } else { "train" });
+        assert_eq!((row[2], row[3]), (scene.kind.name(), scene.time.name()));
+    }
+}
+
+#[test]
 fn every_label_is_a_landscape_class_and_every_class_appears() {
     let all = scenes(5, 40);
     let mut seen = [0usize; CLASS_COUNT];

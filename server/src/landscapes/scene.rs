@@ -22,6 +22,31 @@ pub enum TimeOfDay {
     Dawn,
 }
 
+impl Kind {
+    /// The name `scenes.tsv` records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::MountainLake => "mountain-lake",
+            Kind::AlpineMeadow => "alpine-meadow",
+            Kind::Seaside => "seaside",
+            Kind::ForestHills => "forest-hills",
+            Kind::Desert => "desert",
+        }
+    }
+}
+
+impl TimeOfDay {
+    /// The name `scenes.tsv` records (and style presets are named after).
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeOfDay::Noon => "noon",
+            TimeOfDay::Golden => "golden-hour",
+            TimeOfDay::Overcast => "overcast",
+            TimeOfDay::Dawn => "dawn",
+        }
+    }
+}
+
 /// The light of a scene: sky colours, the sun, and the final grade.
 #[derive(Debug, Clone)]
 pub struct Light {

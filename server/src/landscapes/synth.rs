@@ -231,6 +231,7 @@ fn readme(opts: &SynthOptions, test: usize) -> String {
          \n\
          train_label/<id>.png, test_label/<id>.png: 8-bit grayscale class indices 0..{last} (classes.tsv)\n\
          train_img/<id>.jpg, test_img/<id>.jpg: {size}x{size} RGB, JPEG quality {JPEG_QUALITY}\n\
+         scenes.tsv: each scene's id, split, kind and light (noon, golden-hour, overcast, dawn)\n\
          \n\
          Reference SPADE: python train.py --dataset_mode custom --label_nc {nc} --no_instance \\\n\
          \x20   --label_dir {out}/train_label --image_dir {out}/train_img\n",
@@ -242,6 +243,26 @@ fn readme(opts: &SynthOptions, test: usize) -> String {
         last = CLASS_COUNT - 1,
         nc = CLASS_COUNT,
     )
+}
+
+/// One line per scene: its id, split, kind and light (what a style preset
+/// or a light classifier learns from).
+fn scenes_tsv(opts: &SynthOptions, test: usize) -> String {
+    let mut out = String::from("# id\tsplit\tkind\tlight\n");
+    for i in 0..opts.count {
+        let scene = compose::plan(scene_seed(opts.seed, i));
+        let split = if i >= opts.count - test {
+            "test"
+        } else {
+            "train"
+        };
+        out.push_str(&format!(
+            "{i:06}\t{split}\t{}\t{}\n",
+            scene.kind.name(),
+            scene.light.time.name()
+        ));
+    }
+    out
 }
 
 /// Renders and writes the whole dataset, `opts.threads` scenes at a time.
@@ -264,6 +285,10 @@ fn write_scenes(opts: &SynthOptions, progress: bool) -> Result<SynthReport, Synt
     let table = landscape_classes();
     write(&opts.out.join("classes.tsv"), table.to_tsv().as_bytes())?;
     write(&opts.out.join("README.txt"), readme(opts, test).as_bytes())?;
+    write(
+        &opts.out.join("scenes.tsv"),
+        scenes_tsv(opts, test).as_bytes(),
+    )?;
 
     let threads = crate::cores::threads(opts.threads).min(opts.count);
     // A pool of its own, not rayon's global one, so that `threads` holds.
