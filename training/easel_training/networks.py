@@ -195,7 +195,10 @@ class ConvEncoder(nn.Module):
         super().__init__()
         ndf = opt.ngf
         widths = [3, ndf, 2 * ndf, 4 * ndf, 8 * ndf, 8 * ndf]
-        if opt.crop_size >= 256:
+        # The reference drops a layer below crop 256, where its fc no longer
+        # fits the 256×256 input it resizes to; the OASIS family (free sizes,
+        # z broadcast) always keeps the six that fit, as easel imports.
+        if opt.crop_size >= 256 or opt.netG == "oasis":
             widths.append(8 * ndf)
         self.num_layers = len(widths) - 1
         for i in range(self.num_layers):

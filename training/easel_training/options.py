@@ -247,7 +247,7 @@ def validate(opt) -> None:
         need(opt.z_dim == networks.ENCODER_LATENT,
              f"--z_dim {opt.z_dim} with --use_vae: the encoder's output is "
              f"{networks.ENCODER_LATENT} wide, so z_dim must be {networks.ENCODER_LATENT}")
-    if opt.use_vae:
+    if opt.use_vae and opt.netG == "spade":
         need(opt.crop_size >= 256,
              f"--crop_size {opt.crop_size} with --use_vae: the reference encoder is only "
              "consistent for crop_size >= 256 (it has one layer fewer below that and its fc "

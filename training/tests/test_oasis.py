@@ -131,6 +131,20 @@ def test_oasis_family_trains_and_writes_oasis_keys(dataset, tmp_path):
         assert torch.isfinite(gen(one_hot(torch.zeros(1, 64, 64), 4))).all()
 
 
+def test_oasis_family_trains_a_style_encoder_below_256(dataset, tmp_path):
+    """The encoder resizes every style image to 256×256, so the OASIS family
+    keeps its six layers at any crop (the SPADE family keeps the reference's
+    refusal, as its VAE's fc fixes the size)."""
+    flags = ("--netG", "oasis", "--use_vae", "--z_dim", "8", "--niter", "1")
+    trainer.train(train_opt(dataset, tmp_path / "ck", *flags))  # crop 64
+    _, gen, enc = checkpoints.load_checkpoint(str(tmp_path / "ck" / "tiny"))
+    assert enc.num_layers == 6
+    mu, _ = enc(torch.zeros(1, 3, 64, 64))
+    assert mu.shape == (1, 8)
+    with pytest.raises(options.OptionError, match="crop_size"):
+        train_opt(dataset, tmp_path / "s", "--use_vae")
+
+
 def test_oasis_family_without_noise_trains(dataset, tmp_path):
     opt = train_opt(dataset, tmp_path, "--netG", "oasis", "--z_dim", "0", "--norm_G",
                     "spadeinstance3x3")
