@@ -47,7 +47,7 @@ CUSTOM_MODE_DEFAULTS = {"label_dir": None, "image_dir": None, "instance_dir": ""
 # Options of ours, not the reference's.
 EASEL_DEFAULTS = {
     "spade_hidden": networks.DEFAULT_SPADE_HIDDEN, "bf16": False, "vgg_weights": None,
-    "seed": 0, "spade_ks": 3,
+    "seed": 0, "spade_ks": 3, "max_minutes": 0.0,
 }
 
 # Flags whose default depends on the generator family (--netG): the parser
@@ -170,6 +170,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="add samples to web/index.html every N images seen")
     g.add_argument("--print_freq", type=int, default=d["print_freq"],
                    help="print losses every N images seen")
+    g.add_argument("--max_minutes", type=float, default=d["max_minutes"],
+                   help="stop after this much training time, saving latest to resume from "
+                        "with --continue_train (0: no limit)")
 
 
 def finalize(args: argparse.Namespace) -> SimpleNamespace:

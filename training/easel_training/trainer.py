@@ -290,6 +290,7 @@ def _train(opt, placement: Placement, stop_after_steps: int | None) -> None:
         f"epochs {first_epoch}-{total_epochs}, generator {g_params / 1e6:.2f} M parameters, "
         f"{world} process(es) on {device}")
     steps = 0
+    deadline = time.monotonic() + 60 * opt.max_minutes if opt.max_minutes > 0 else None
     for epoch in range(first_epoch, total_epochs + 1):
         g_lr, d_lr = trainer.set_epoch(epoch)
         dataset.set_epoch(epoch)
@@ -320,6 +321,11 @@ def _train(opt, placement: Placement, stop_after_steps: int | None) -> None:
                 say(f"saved latest (epoch {epoch}, images {epoch_iter})")
             steps += 1
             if stop_after_steps is not None and steps >= stop_after_steps:
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                save("latest", epoch, epoch_iter)
+                say(f"stopped after {opt.max_minutes:g} minutes (--max_minutes); saved latest "
+                    f"(epoch {epoch}, images {epoch_iter}): --continue_train resumes here")
                 return
         epoch_iter = 0
         save("latest", epoch + 1, 0)

@@ -199,3 +199,14 @@ def test_torchrun_trains_on_two_processes(dataset, tmp_path):
     assert "2 process(es) on cpu" in run.stdout
     assert run.stdout.count("(epoch: 1, iters: 2,") == 1  # printed by rank 0 only
     assert checkpoints.read_iter(str(tmp_path / "ck" / "ddp")) == (2, 0)
+
+
+def test_max_minutes_stops_after_a_step_and_saves_where_to_resume(dataset, tmp_path, capsys):
+    flags = ("--niter", "2", "--max_minutes", "1e-9")
+    trainer.train(train_opt(dataset, tmp_path / "ck", *flags))
+    ckpt = str(tmp_path / "ck" / "tiny")
+    assert checkpoints.read_iter(ckpt) == (1, 2), "one step of two images, then stopped"
+    assert "stopped after 1e-09 minutes (--max_minutes)" in capsys.readouterr().out
+    trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "2", "--continue_train"))
+    assert "resuming from latest: epoch 1, after 2 images" in capsys.readouterr().out
+    assert checkpoints.read_iter(ckpt) == (3, 0)
