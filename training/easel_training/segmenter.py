@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from . import checkpoints, data
+from . import checkpoints, data, quality
 
 LEVELS = 4  # resolutions in the U-Net; inputs are padded to a multiple of 2**(LEVELS-1)
 
@@ -159,6 +159,37 @@ def _score_images(model, pairs, label_nc: int, dontcare: bool) -> dict:
     return {"images": len(pairs), **scores(conf)}
 
 
+def _class_names(path: str | None, classes: int) -> list[str] | None:
+    """Names from a class table (`id<TAB>name<TAB>#rrggbb`, # comments)."""
+    if not path:
+        return None
+    names = [f"class {i}" for i in range(classes)]
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if line.startswith("#") or len(fields) < 2 or not fields[0].isdigit():
+                continue
+            if int(fields[0]) < classes:
+                names[int(fields[0])] = fields[1]
+    return names
+
+
+def _appearance(triples, label_nc: int, dontcare: bool, classes_tsv: str | None) -> dict:
+    """Colour, sharpness and streaks of generated images against the real
+    photos of the same maps (quality.py); images are resized to their map."""
+    appearance = quality.Appearance(label_nc)
+    for label_path, real_path, generated_path in triples:
+        label = data.read_label_map(label_path, label_nc, dontcare).astype(np.int64)
+        size = (label.shape[1], label.shape[0])
+
+        def fitted(path):
+            image = data.read_image(path)
+            return np.asarray(image if image.size == size else image.resize(size, Image.BICUBIC))
+
+        appearance.add(label, fitted(real_path), fitted(generated_path))
+    return appearance.result(_class_names(classes_tsv, label_nc))
+
+
 def evaluate(args) -> dict:
     model, state = load_segmenter(args.segmenter)
     nc, dontcare = state["label_nc"], state["contain_dontcare_label"]
@@ -176,6 +207,11 @@ def evaluate(args) -> dict:
         result["generated"] = _score_images(model, [(labels[s], generated[s]) for s in stems],
                                             nc, dontcare)
         result["generated"]["labels_without_generated_image"] = len(labels) - len(stems)
+        if args.image_dir:
+            real = {s.label: s.image for s in data.pair_files(args.label_dir, args.image_dir)}
+            result["appearance"] = _appearance(
+                [(labels[s], real[labels[s]], generated[s]) for s in stems
+                 if labels[s] in real], nc, dontcare, getattr(args, "classes", None))
     if len(result) == 1:
         raise ValueError("nothing to evaluate: pass --image_dir (real photos), --generated_dir, "
                          "or both")
@@ -205,6 +241,8 @@ def add_evaluate_arguments(p) -> None:
     p.add_argument("--image_dir", help="real test photos, paired with the labels by stem")
     p.add_argument("--generated_dir",
                    help="images generated from the labels, named like them (any extension)")
+    p.add_argument("--classes", help="class table (id, name, colour) to name the classes in "
+                                     "the appearance figures")
 
 
 def print_json(result: dict) -> None:

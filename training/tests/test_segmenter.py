@@ -46,6 +46,13 @@ def test_segmenter_then_evaluate_report_scores_in_unit_range(dataset, tmp_path, 
     for split in ("real", "generated"):
         for metric in ("pixel_accuracy", "mean_iou"):
             assert 0.0 <= result[split][metric] <= 1.0
+    # The "generated" images are the photos themselves (as PNG): they look
+    # exactly like the photos.
+    appearance = result["appearance"]
+    assert appearance["images"] == 3
+    assert appearance["colour_delta_e_max"] < 0.5
+    assert appearance["sharpness_ratio"] == pytest.approx(1.0, abs=0.01)
+    assert appearance["streak_ratio"] == pytest.approx(1.0, abs=0.01)
 
 
 def test_evaluate_refuses_generated_images_that_match_no_label(dataset, tmp_path, capsys):
