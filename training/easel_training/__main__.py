@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import options, segmenter, summary, trainer
+from . import compact, light, options, segmenter, summary, trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,32 @@ def build_parser() -> argparse.ArgumentParser:
                     "long, as JSON; save it as training.json there and `easel import` puts it "
                     "in the model card.")
     summ.add_argument("checkpoint", help="the run's folder, e.g. checkpoints/landscapes")
+    pk = sub.add_parser(
+        "pack", help="a run's latest weights in bfloat16, small enough to commit",
+        description="Write the latest G, D and E weights of a run in bfloat16 with its opt.txt "
+                    "and iter.txt into one folder (no optimizer state).")
+    pk.add_argument("run", help="the run's folder, e.g. checkpoints/landscapes_v2")
+    pk.add_argument("out", help="the folder to write, e.g. training/resume/landscapes_v2")
+    up = sub.add_parser(
+        "unpack", help="a packed run back into a run folder to --continue_train from",
+        description="Write latest_net_{G,D,E}.pth (float32), opt.txt and iter.txt from a "
+                    "packed folder; training resumes with fresh optimizer state.")
+    up.add_argument("packed", help="the packed folder")
+    up.add_argument("run", help="the run folder to write, e.g. checkpoints/landscapes_v2")
+    lt = sub.add_parser(
+        "light", help="train the light classifier (noon, golden-hour, overcast, dawn)",
+        description="Train a small classifier of a photo's light on a synthetic dataset's "
+                    "photos and its scenes.tsv; prints the test split's accuracy.")
+    lt.add_argument("dataset", help="a folder `easel dataset synth` wrote")
+    lt.add_argument("--out", required=True, help="where to write the classifier (.pth)")
+    lt.add_argument("--epochs", type=int, default=6)
+    lt.add_argument("--max_images", type=int, default=3000)
+    lj = sub.add_parser(
+        "light-share", help="the share of a folder's images the light classifier calls LIGHT",
+        description="Judge generated images: the share that the light classifier labels LIGHT.")
+    lj.add_argument("--classifier", required=True)
+    lj.add_argument("folder")
+    lj.add_argument("light", choices=light.LIGHTS)
     return p
 
 
@@ -48,6 +74,17 @@ def main(argv=None) -> int:
             trainer.train(options.finalize(args))
         elif args.command == "summary":
             summary.main(args.checkpoint)
+        elif args.command == "light":
+            light.train(args.dataset, args.out, args.epochs, args.max_images)
+        elif args.command == "light-share":
+            share = light.share_of(light.load(args.classifier), args.folder, args.light)
+            print(f"{share:.3f}")
+        elif args.command == "pack":
+            size = compact.pack(args.run, args.out)
+            print(f"packed {args.run} into {args.out} ({size / 1e6:.1f} MB)")
+        elif args.command == "unpack":
+            compact.unpack(args.packed, args.run)
+            print(f"unpacked {args.packed} into {args.run}: train with --continue_train")
         elif args.command == "segmenter":
             segmenter.path_checks(args)
             segmenter.train_segmenter(args)

@@ -149,8 +149,14 @@ class Trainer:
         # Loading into the unconverted modules' keys: SyncBatchNorm keeps them.
         checkpoints.load_networks(ckpt_dir, label, nets)
         if with_optimizers:
-            state = torch.load(checkpoints.optim_path(ckpt_dir), map_location="cpu",
-                               weights_only=True)
+            path = checkpoints.optim_path(ckpt_dir)
+            if not os.path.isfile(path):
+                # A packed checkpoint (compact.py) keeps the weights only.
+                print(f"no {os.path.basename(path)} in {ckpt_dir}: the optimizers start "
+                      "afresh (Adam's moments are rebuilt within a few hundred steps)",
+                      flush=True)
+                return
+            state = torch.load(path, map_location="cpu", weights_only=True)
             self.optimizer_G.load_state_dict(state["optimizer_G"])
             self.optimizer_D.load_state_dict(state["optimizer_D"])
 
