@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# After train_default.sh: judges the v2 landscape model as a painter sees it
+# and packages it. On held-out synthetic scenes (seed 1, never trained on):
+# generated/real mIoU with the segmenter, per class; per-class mean colour ΔE,
+# sharpness and streak ratios (style from the matching real photo, as
+# `easel test` does for style models); each preset judged by the light
+# classifier; grids for the docs. Writes evaluation.json and training.json
+# into the run, imports the package (fp16) with its presets into OUT.
+#   training/evaluate_default_v2.sh [OUT]      # from the repository root
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-checkpoints/eval_v2/package}
+RUN=${RUN:-checkpoints/landscapes_v2}
+DATA=${DATA:-datasets/landscapes}
+HELD=${HELD:-datasets/landscapes_heldout}
+EVAL=checkpoints/eval_v2
+JUDGES=training/judges
+PY=.venv-train/bin/python
+EASEL=./target/release/easel
+export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -1)}
+export PYTHONPATH=$PWD/training
+mkdir -p "$EVAL" "$JUDGES"
+
+# The judges, trained once on the training set's photos and committed.
+[ -f "$JUDGES/segmenter.pth" ] || $PY -m easel_training segmenter --label_dir "$DATA/train_label" \
+  --image_dir "$DATA/train_img" --label_nc 12 --out "$JUDGES/segmenter.pth" --epochs 4 \
+  --max_dataset_size 1500 --seed 0
+[ -f "$JUDGES/light.pth" ] || $PY -m easel_training light "$DATA" --out "$JUDGES/light.pth"
+# Held-out scenes: another seed, all of them a test split.
+[ -f "$HELD/scenes.tsv" ] || $EASEL dataset synth --out "$HELD" --count 300 --seed 1 --test-fraction 1
+
+rm -rf "$OUT"
+$EASEL import "$RUN" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256
+cp -r models/landscapes/examples "$OUT/"
+$PY training/make_presets.py "$RUN" "$DATA" "$OUT"
+
+# Style from each scene's own photo (easel test does that for style models).
+rm -rf "$EVAL/results"
+$EASEL test --name heldout --model "$OUT" --label_dir "$HELD/test_label" --image_dir "$HELD/test_img" \
+  --results_dir "$EVAL/results" --which_epoch latest >/dev/null
+GEN="$EVAL/results/heldout/test_latest/images/synthesized_image"
+$PY -m easel_training evaluate --segmenter "$JUDGES/segmenter.pth" --label_dir "$HELD/test_label" \
+  --image_dir "$HELD/test_img" --generated_dir "$GEN" --classes server/data/classes/landscapes-12.tsv \
+  > "$EVAL/evaluation.json"
+
+# Each preset over the first 100 held-out maps, judged by the light classifier.
+presets=$($PY -c "import json,sys; print(' '.join(s['name'] for s in json.load(open('$OUT/model.json'))['styles']))")
+echo "{" > "$EVAL/presets.json"
+first=1
+for preset in $presets; do
+  rm -rf "$EVAL/preset-$preset" && mkdir -p "$EVAL/preset-$preset"
+  for label in $(ls "$HELD"/test_label/*.png | head -100); do
+    $EASEL generate --model "$OUT" --label "$label" --style-preset "$preset" \
+      -o "$EVAL/preset-$preset/$(basename "$label")" >/dev/null
+  done
+  share=$($PY -m easel_training light-share --classifier "$JUDGES/light.pth" "$EVAL/preset-$preset" "$preset")
+  [ $first = 1 ] || echo "," >> "$EVAL/presets.json"
+  printf '  "%s": %s' "$preset" "$share" >> "$EVAL/presets.json"
+  first=0
+  rm -rf "$EVAL/painted-$preset" && mkdir -p "$EVAL/painted-$preset"
+  for label in "$OUT"/examples/*.png; do
+    $EASEL generate --model "$OUT" --label "$label" --style-preset "$preset" \
+      -o "$EVAL/painted-$preset/$(basename "$label")" >/dev/null
+  done
+done
+printf '\n}\n' >> "$EVAL/presets.json"
+$PY - "$EVAL" "$RUN" <<'PYEOF'
+import json, sys
+ev, run = sys.argv[1], sys.argv[2]
+result = json.load(open(f"{ev}/evaluation.json"))
+result["presets_light_share"] = json.load(open(f"{ev}/presets.json"))
+result["heldout"] = "300 synthetic scenes, seed 1 (training used seed 0)"
+json.dump(result, open(f"{run}/evaluation.json", "w"), indent=1)
+print(json.dumps(result, indent=1))
+PYEOF
+$PY -m easel_training summary "$RUN" > "$RUN/training.json"
+# Re-import so the card carries training.json and evaluation.json, keeping the presets.
+cp "$OUT/model.json" "$EVAL/model-with-presets.json"
+$EASEL import "$RUN" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 >/dev/null
+cp -r models/landscapes/examples "$OUT/"
+$PY training/make_presets.py "$RUN" "$DATA" "$OUT" >/dev/null
+
+columns=("real photo=$HELD/test_img" "generated (its photo's style)=$GEN")
+$PY training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels "$HELD/test_label" \
+  --columns "${columns[@]}" --count 6 --out docs/images/default-model-test.png
+painted=()
+for preset in $presets; do painted+=("$preset=$EVAL/painted-$preset"); done
+$PY training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels "$OUT/examples" \
+  --columns "${painted[@]}" --count 4 --out docs/images/default-model-painted.png
+du -sh "$OUT"
