@@ -5,10 +5,13 @@
 /**
  * @typedef {{name: string, color: string, coco_stuff?: string | null}} ClassInfo
  * @typedef {{index: number, name: string, color: string}} DontCare
+ * @typedef {{name: string, description?: string, z: number[], spread?: number[], thumbnail?: string}} StylePreset
+ *   a look the package ships; `thumbnail` is a file served by styleThumbnailUrl
  * @typedef {{
  *   name: string, classes: ClassInfo[], dontcare: DontCare | null,
  *   native: {width: number, height: number}, z_dim: number | null,
  *   z_per_pixel?: boolean, has_encoder: boolean, uses_instances: boolean, class_table: string,
+ *   styles?: StylePreset[],
  * }} ModelCard
  * @typedef {{name: string, classes: number, native: {width: number, height: number},
  *   z_dim: number | null, has_encoder: boolean}} ModelSummary
@@ -86,6 +89,11 @@ export async function examples(name) {
   return (await (await ok(`/api/v1/models/${encodeURIComponent(name)}/examples`)).json()).examples;
 }
 
+/** Where a style preset's picture (its `thumbnail`) is served. @param {string} model @param {string} file */
+export function styleThumbnailUrl(model, file) {
+  return `/api/v1/models/${encodeURIComponent(model)}/styles/${encodeURIComponent(file)}`;
+}
+
 /**
  * Reads a label-map file (index, paletted or colour PNG) with the server's
  * rules and returns its class indices at the model's native size.
@@ -123,8 +131,10 @@ function bigEndian16(bytes) {
 /**
  * @param {string} model
  * @param {Uint8Array<ArrayBuffer>} labelPng grayscale PNG of class indices
- * @param {{seed?: number, style?: Blob | null, regions?: {mask: Uint8Array<ArrayBuffer>, seed: number}[]}} options
- *   regions: each a grayscale PNG of the map's size, nonzero inside, whose z
+ * @param {{seed?: number, style_preset?: string, style?: Blob | null,
+ *   regions?: {mask: Uint8Array<ArrayBuffer>, seed: number}[]}} options
+ *   style_preset: one of the card's `styles`, by name (alone its look, with
+ *   a seed a variation around it); regions: each a grayscale PNG of the map's size, nonzero inside, whose z
  *   is drawn from its seed (models with z per pixel); later ones over earlier
  * @param {AbortSignal} signal
  * @returns {Promise<{image: Blob, times: ServerTimes}>}
@@ -134,6 +144,7 @@ export async function synthesize(model, labelPng, options, signal) {
   form.append("label", new Blob([labelPng], { type: "image/png" }), "label.png");
   form.append("encoding", "index");
   if (options.seed !== undefined) form.append("seed", String(options.seed));
+  if (options.style_preset !== undefined) form.append("style_preset", options.style_preset);
   if (options.style) form.append("style", options.style, "style");
   for (const [i, region] of (options.regions ?? []).entries()) {
     form.append("region_mask", new Blob([region.mask], { type: "image/png" }), `region-${i + 1}.png`);

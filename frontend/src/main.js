@@ -2,7 +2,8 @@
 // The painting page: wires the label map, the tools, the palette and live
 // synthesis to the DOM. The map is class indices (labelmap.js); the canvas
 // only shows it in the class colours. Models with z per pixel also take
-// re-rolled regions (rerolls.js), which undo covers with the map.
+// re-rolled regions (rerolls.js), which undo covers with the map; models
+// that ship style presets show them in the Style panel (presets.js).
 
 import * as api from "./api.js";
 import { backgroundClass, colorTable, cocoName, mapClasses, paletteOrder } from "./classes.js";
@@ -10,6 +11,7 @@ import { History } from "./history.js";
 import { LabelMap } from "./labelmap.js";
 import { LiveSynthesis } from "./live.js";
 import { encodeIndexPng } from "./png.js";
+import { PresetStrip, styleOptions } from "./presets.js";
 import { Rerolls } from "./rerolls.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
@@ -57,6 +59,7 @@ const ui = {
   rerollTool: el("reroll-tool", HTMLButtonElement),
   resetRerolls: el("reset-rerolls", HTMLButtonElement),
   style: el("style", HTMLDivElement),
+  stylePresets: el("style-presets", HTMLDivElement),
   seed: el("seed", HTMLInputElement),
   variation: el("variation", HTMLButtonElement),
   styleImage: el("style-image", HTMLDivElement),
@@ -184,8 +187,7 @@ const live = new LiveSynthesis({
     const card = /** @type {ModelCard} */ (state.card);
     const { map, rerolls } = state;
     const png = await encodeIndexPng(map.width, map.height, map.data);
-    const styled = card.z_dim !== null || card.has_encoder;
-    const options = styled ? { seed: seedValue(), style: card.has_encoder ? state.style : null } : {};
+    const options = styleOptions(card, { seed: seedValue(), preset: presets.chosen, image: state.style });
     const masks = card.z_per_pixel && rerolls.fits(map) ? rerolls.masks() : [];
     const regions = await Promise.all(
       masks.map(async ({ mask, seed }) => ({ mask: await encodeIndexPng(map.width, map.height, mask), seed })),
@@ -217,9 +219,12 @@ function seedValue() {
   return Number.isInteger(seed) && seed >= 0 ? seed : 0;
 }
 
-/** A new random seed, 31 bits so that any server's integer type takes it. */
+/**
+ * A new random seed, 31 bits so that any server's integer type takes it,
+ * and never 0: with a style preset, seed 0 is the look itself.
+ */
 function randomSeed() {
-  return Math.floor(Math.random() * 2 ** 31);
+  return 1 + Math.floor(Math.random() * (2 ** 31 - 1));
 }
 
 let saveTimer = 0;
@@ -633,9 +638,16 @@ ui.styleFile.addEventListener("change", () => {
 });
 ui.styleClear.addEventListener("click", () => setStyle(null));
 
+// A preset and a style image each name the style: choosing one drops the other.
+const presets = new PresetStrip(ui.stylePresets, (chosen) => {
+  if (chosen !== null && state.style) setStyle(null);
+  else live.changed(true);
+});
+
 /** @param {Blob | null} file */
 function setStyle(file) {
   state.style = file;
+  if (file) presets.clear();
   if (ui.stylePreview.src.startsWith("blob:")) URL.revokeObjectURL(ui.stylePreview.src);
   if (file) ui.stylePreview.src = URL.createObjectURL(file);
   else ui.stylePreview.removeAttribute("src");
@@ -672,6 +684,7 @@ async function useModel(card, { carry }) {
   ui.style.hidden = card.z_dim === null && !card.has_encoder;
   ui.styleImage.hidden = !card.has_encoder;
   if (!card.has_encoder && state.style) setStyle(null);
+  presets.show(card);
   const perPixel = card.z_per_pixel === true;
   ui.rerollTool.hidden = !perPixel;
   ui.rerollTool.disabled = !perPixel;
