@@ -1,5 +1,6 @@
 // The painting page in headless Chromium against a real server: strokes,
-// fill, undo, files, models, style, re-rolls, errors, and screenshots of the page.
+// fill, undo, files, models, style and its presets, re-rolls, errors, and
+// screenshots of the page.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -374,6 +375,105 @@ test("style controls: seeds, variations and a style image drive models with z", 
   await page.setInputFiles("#style-file", style);
   await eventually(() => posted.at(-1)?.form.has("style"), () => "the style image was not posted");
   await page.waitForSelector("#style-preview:not([hidden])");
+  await context.close();
+});
+
+/** The names of the style presets shown pressed. */
+const pressedPresets = (page) =>
+  page.locator("#style-presets button").evaluateAll((buttons) =>
+    buttons.filter((b) => b.getAttribute("aria-pressed") === "true").map((b) => b.dataset.preset));
+
+test("style presets: the card's looks as a strip; a seed varies around one; a style image or another model clears it", async () => {
+  const { page, errors, posted, context } = await openPainter(browser, server.url);
+  /** The last posted form, and one of its fields as text. */
+  const last = () => posted.at(-1)?.form ?? new Map();
+  const field = (name) => last().get(name)?.toString();
+  const fields = () => `the last form has ${[...last().keys()].join(", ")}; style_preset ${field("style_preset")}, seed ${field("seed")}`;
+  const preset = (name) => `#style-presets button[data-preset="${name}"]`;
+
+  assert.equal(await page.isVisible("#style-presets"), false, "landscapes has no presets");
+  let src = await page.getAttribute("#result", "src");
+  await page.selectOption("#model", "vae");
+  await page.waitForSelector("#style-presets:not([hidden])");
+  src = await nextImage(page, src);
+
+  // The strip: noon with its picture and description, dawn (no picture) as a swatch.
+  assert.deepEqual(await page.locator("#style-presets button").evaluateAll((bs) => bs.map((b) => b.dataset.preset)), ["noon", "dawn"]);
+  assert.equal(await page.getAttribute(preset("noon"), "title"), "high sun");
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#style-presets img[alt="noon"]');
+    return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+  });
+  assert.equal(await page.locator(`${preset("dawn")} img`).count(), 0);
+  assert.equal(await page.locator(`${preset("dawn")} .swatch`).count(), 1);
+  assert.match(await page.textContent(preset("dawn")), /dawn/);
+  assert.deepEqual(await pressedPresets(page), []);
+  assert.equal(await page.inputValue("#seed"), "0");
+
+  // Seed 0: the look itself, so the preset and no seed.
+  await page.click(preset("noon"));
+  await eventually(() => field("style_preset") === "noon" && !last().has("seed"), fields);
+  assert.deepEqual(await pressedPresets(page), ["noon"]);
+  src = await nextImage(page, src);
+  assert.equal(await page.isVisible("#error"), false, "the server took the preset");
+
+  // New variation: a non-zero seed around the same look.
+  await page.click("#variation");
+  const seed = await page.inputValue("#seed");
+  assert.notEqual(seed, "0");
+  await eventually(() => field("style_preset") === "noon" && field("seed") === seed, fields);
+  assert.deepEqual(await pressedPresets(page), ["noon"], "a variation keeps the look");
+  src = await nextImage(page, src);
+
+  // A style image of one's own replaces the preset...
+  const style = join(tmpdir(), `easel-preset-style-${process.pid}.png`);
+  writeFileSync(style, encodeRgbPng(64, 64, (x, y) => [x * 4, y * 4, 128]));
+  await page.setInputFiles("#style-file", style);
+  await eventually(() => last().has("style") && !last().has("style_preset"), fields);
+  assert.deepEqual(await pressedPresets(page), [], "no preset is pressed with a style image");
+
+  // ...and a preset replaces the style image; clicking it again goes back to plain seeds.
+  await page.click(preset("dawn"));
+  await eventually(() => field("style_preset") === "dawn" && !last().has("style"), fields);
+  assert.deepEqual(await pressedPresets(page), ["dawn"]);
+  assert.equal(await page.isVisible("#style-preview"), false, "the style image is removed");
+  await page.click(preset("dawn"));
+  await eventually(() => !last().has("style_preset") && !last().has("style") && field("seed") === seed, fields);
+  assert.deepEqual(await pressedPresets(page), []);
+
+  // Presets belong to a model: another model has none, and coming back starts with none chosen.
+  await page.click(preset("noon"));
+  await eventually(() => field("style_preset") === "noon", fields);
+  await page.selectOption("#model", "landscapes");
+  await eventually(async () => (await page.evaluate(() => window.easel.model())) === "landscapes", () => "model not switched");
+  assert.equal(await page.isVisible("#style-presets"), false);
+  assert.equal(await page.locator("#style-presets button").count(), 0, "the landscapes card has no styles");
+  await eventually(() => posted.at(-1)?.height === 256 && !last().has("style_preset"), fields);
+  await page.selectOption("#model", "vae");
+  await page.waitForSelector("#style-presets:not([hidden])");
+  await eventually(() => posted.at(-1)?.height === 128 && !last().has("style_preset"), fields);
+  assert.deepEqual(await pressedPresets(page), [], "switching models cleared the choice");
+  await page.waitForSelector("#busy", { state: "hidden" });
+  assert.equal(await page.isVisible("#error"), false);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the preset strip fits a phone's width", async () => {
+  const { page, errors, context } = await openPainter(browser, server.url, { width: 390, height: 844 });
+  await page.selectOption("#model", "vae");
+  await page.waitForSelector("#style-presets:not([hidden])");
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#style-presets img[alt="noon"]');
+    return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+  });
+  const strip = await page.locator("#style-presets").boundingBox();
+  assert.ok(strip && strip.x >= 0 && strip.x + strip.width <= 390, `the strip spans ${strip?.x}..${strip && strip.x + strip.width}`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.equal(overflow, 0, "no sideways scrolling");
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: join(screenshots, "painter-presets-390x844.png") });
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

@@ -5,7 +5,7 @@
 // package.json; `make browser-test-deps`).
 
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, symlinkSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, symlinkSync, existsSync, rmSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +19,10 @@ const easel = process.env.EASEL_BIN ?? join(repo, "target/release/easel");
 export const shared = process.env.EASEL_SHARED_DIR ?? resolve(repo, "../shared");
 export const screenshots = process.env.EASEL_SCREENSHOTS ?? join(repo, "target/screenshots");
 
-/** Starts the server on a free port with landscapes (default), coco182, vae and oasis (z per pixel). */
+/**
+ * Starts the server on a free port with landscapes (default), coco182, vae
+ * (with two style presets) and oasis (z per pixel).
+ */
 export async function startServer() {
   if (!existsSync(easel)) throw new Error(`no easel binary at ${easel}: run \`make build\` or set EASEL_BIN`);
   const models = mkdtempSync(join(tmpdir(), "easel-browser-"));
@@ -28,6 +31,7 @@ export async function startServer() {
     execFileSync(easel, ["import", join(shared, "fixtures/spade", fixture, "checkpoint"), "--out", join(models, name)], { stdio: "pipe" });
   }
   execFileSync(easel, ["import", join(shared, "fixtures/oasis_tiny/checkpoint"), "--out", join(models, "oasis")], { stdio: "pipe" });
+  addStylePresets(join(models, "vae"));
   const child = spawn(easel, ["serve", "--models", models, "--bind", "127.0.0.1:0", "--default", "landscapes"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -53,6 +57,25 @@ export async function startServer() {
       rmSync(models, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Gives an imported package two style presets in its card (docs/model-card.md,
+ * `styles`): noon, with a description and a thumbnail in styles/, and dawn
+ * with neither.
+ * @param {string} pkg
+ */
+function addStylePresets(pkg) {
+  const cardFile = join(pkg, "model.json");
+  const card = JSON.parse(readFileSync(cardFile, "utf8"));
+  const z = (value) => new Array(card.z_dim).fill(value);
+  card.styles = [
+    { name: "noon", description: "high sun", z: z(0.8), thumbnail: "noon.png" },
+    { name: "dawn", z: z(-0.8) },
+  ];
+  writeFileSync(cardFile, JSON.stringify(card, null, 2));
+  mkdirSync(join(pkg, "styles"), { recursive: true });
+  writeFileSync(join(pkg, "styles/noon.png"), encodeRgbPng(16, 16, (x, y) => [250, 230 - 6 * y, 60 + 6 * x]));
 }
 
 export async function startBrowser() {
