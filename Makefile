@@ -20,7 +20,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: all venv venv-gpu serve-gpu build release serve test test-rust test-train test-frontend lint bench train-venv compare \
-	frontend-deps browser-test-deps chromium screenshots clean
+	frontend-deps browser-test-deps chromium screenshots gpu-bundle clean
 
 all: build
 
@@ -97,6 +97,12 @@ test-frontend: frontend-deps browser-test-deps chromium release
 screenshots: browser-test-deps chromium release
 	cd tests/browser && EASEL_SCREENSHOTS=$(abspath docs/images) EASEL_BIN=$(abspath target/release/easel) \
 		ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) CHROMIUM=$(CHROMIUM) node --test --test-name-pattern=screenshot painter.test.mjs
+
+# A stripped easel for training/train_gpu.sh, small enough to carry to a GPU
+# machine, where it renders the training set.
+gpu-bundle: release
+	strip -o target/easel-synth target/release/easel
+	@ls -l target/easel-synth
 
 # PyTorch for the trainer (training/), its tests and the PyTorch
 # baseline of bench/compare.sh; reinstalled when pyproject.toml changes.

@@ -11,4 +11,5 @@ mod batches;
 mod models;
 mod pages;
 mod queue;
+mod styles;
 mod synthesis;

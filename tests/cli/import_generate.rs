@@ -210,3 +210,48 @@ fn an_oasis_folder_imports_and_rerolls_a_region_from_the_command_line() {
     let err = max_abs_diff(&ours.data, &expected.data);
     assert!(err < 1e-4, "max abs error {err}");
 }
+
+/// `--style-preset` picks a look the package ships; an unknown name is
+/// refused with the names there are.
+#[test]
+fn generate_takes_a_style_preset_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("vae");
+    assert_ok(
+        &easel()
+            .arg("import")
+            .arg(spade_fixture("vae_tiny/checkpoint"))
+            .arg("--out")
+            .arg(&pkg)
+            .output()
+            .unwrap(),
+    );
+    let card_path = pkg.join("model.json");
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&card_path).unwrap()).unwrap();
+    let z_dim = card["z_dim"].as_u64().unwrap() as usize;
+    card["styles"] = serde_json::json!([
+        {"name": "noon", "z": vec![0.5; z_dim]},
+        {"name": "dawn", "z": vec![-0.5; z_dim]},
+    ]);
+    std::fs::write(&card_path, serde_json::to_vec(&card).unwrap()).unwrap();
+    let generate = |preset: &str, out: &str| {
+        easel()
+            .args(["generate", "--model"])
+            .arg(&pkg)
+            .arg("--label")
+            .arg(spade_fixture("vae_tiny/inputs/label_0.png"))
+            .args(["--style-preset", preset, "-o"])
+            .arg(tmp.path().join(out))
+            .output()
+            .unwrap()
+    };
+    assert_ok(&generate("noon", "noon.png"));
+    assert_ok(&generate("dawn", "dawn.png"));
+    let read = |name: &str| image::open(tmp.path().join(name)).unwrap().to_rgb8();
+    assert_ne!(read("noon.png"), read("dawn.png"), "two presets, two looks");
+    let out = generate("dusk", "dusk.png");
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("`dusk`") && e.contains("noon, dawn"), "{e}");
+}

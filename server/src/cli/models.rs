@@ -97,6 +97,10 @@ pub struct GenerateArgs {
     /// at the label map's size.
     #[arg(long, conflicts_with = "style")]
     z: Option<PathBuf>,
+    /// A style preset the package ships (the card's `styles`, e.g. noon);
+    /// with --seed, a variation around it.
+    #[arg(long, conflicts_with_all = ["style", "z"])]
+    style_preset: Option<String>,
     /// For models that take z per pixel (OASIS): a region of the map with
     /// its own z, as MASK.png=SEED or MASK.png=Z.npy (the mask has the label
     /// map's size, nonzero inside). Repeat it; later regions paint over
@@ -197,17 +201,21 @@ fn per_pixel(card: &easel::package::ModelCard) -> &'static str {
 pub fn generate(args: GenerateArgs) -> Result<()> {
     let mut session = args.runtime.open_session(&args.model)?;
     let card = session.package.card.clone();
-    let style = match (&args.style, args.seed, &args.z) {
-        (_, _, Some(path)) => {
+    let style = match (&args.style_preset, &args.style, args.seed, &args.z) {
+        (Some(name), ..) => StyleSpec::Preset {
+            name: name.clone(),
+            sample: args.seed,
+        },
+        (None, _, _, Some(path)) => {
             let bytes = read(path, "z")?;
             StyleSpec::parse_z(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
-        (Some(path), sample, None) => StyleSpec::Image {
+        (None, Some(path), sample, None) => StyleSpec::Image {
             image: Bytes::from(read(path, "style image")?),
             sample,
         },
-        (None, Some(seed), None) => StyleSpec::Seed(seed),
-        (None, None, None) => StyleSpec::Default,
+        (None, None, Some(seed), None) => StyleSpec::Seed(seed),
+        (None, None, None, None) => StyleSpec::Default,
     };
     let request = SynthesisRequest {
         label: Bytes::from(read(&args.label, "label map")?),

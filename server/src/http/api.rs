@@ -59,6 +59,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         synthesis::read_label_map,
         models::list_examples,
         models::get_example,
+        models::get_style_thumbnail,
         healthz,
         readyz,
         metrics,
@@ -67,6 +68,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     components(schemas(
         ModelCard,
         crate::package::ModelFamily,
+        crate::package::StylePreset,
         ErrorBody,
         models::ModelList,
         models::ModelSummary,

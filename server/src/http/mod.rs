@@ -115,6 +115,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/models/{name}/label-map", post(synthesis::read_label_map))
         .route("/models/{name}/examples", get(models::list_examples))
         .route("/models/{name}/examples/{file}", get(models::get_example))
+        .route(
+            "/models/{name}/styles/{file}",
+            get(models::get_style_thumbnail),
+        )
         .route("/openapi.json", get(api::openapi))
         .route(
             "/batches",

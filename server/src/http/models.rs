@@ -1,4 +1,5 @@
-//! The model routes: what is loaded, each model's card and example maps.
+//! The model routes: what is loaded, each model's card, example maps and
+//! style pictures.
 
 use std::sync::Arc;
 
@@ -84,6 +85,41 @@ pub async fn get_example(
             ))
         })?;
     Ok(([(header::CONTENT_TYPE, "image/png")], example.png.clone()).into_response())
+}
+
+/// A picture of one of a model's style presets (the card's `styles[].thumbnail`).
+#[utoipa::path(get, path = "/api/v1/models/{name}/styles/{file}",
+    params(("name" = String, Path, description = "model name"), ("file" = String, Path, description = "the preset's `thumbnail`")),
+    responses((status = 200, description = "the picture", content_type = "image/jpeg"), (status = 404, body = ErrorBody)))]
+pub async fn get_style_thumbnail(
+    State(state): State<Arc<AppState>>,
+    Path((name, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let worker = worker(&state, &name)?;
+    let thumbnail = worker
+        .thumbnails()
+        .iter()
+        .find(|t| t.file == file)
+        .ok_or_else(|| {
+            let files: Vec<&str> = worker
+                .thumbnails()
+                .iter()
+                .map(|t| t.file.as_str())
+                .collect();
+            ApiError::NotFound(format!(
+                "model `{name}` has no style picture `{file}`; it has: {}",
+                if files.is_empty() {
+                    "none".to_string()
+                } else {
+                    files.join(", ")
+                }
+            ))
+        })?;
+    Ok((
+        [(header::CONTENT_TYPE, thumbnail.content_type)],
+        thumbnail.bytes.clone(),
+    )
+        .into_response())
 }
 
 /// A loaded model, in brief; its card has the rest.

@@ -35,8 +35,10 @@ pub struct SynthesisOptions {
     /// With `encoding=colors`: map off-palette colours to the nearest class.
     pub nearest: Option<bool>,
     /// Seed for z (models with a style vector); default 0. With a style
-    /// image, z is drawn around the image's style with this seed.
+    /// image or a style preset, z is drawn around that style with this seed.
     pub seed: Option<u64>,
+    /// A style preset the model ships (its card's `styles`, e.g. noon).
+    pub style_preset: Option<String>,
     /// input (default): the image has the map's size; native: the model's;
     /// fit: the size it was made at (the map's when the model takes it,
     /// else the native size).
@@ -232,6 +234,7 @@ async fn read_multipart(
                     ApiError::Malformed(format!("seed `{}` is not a whole number", text()))
                 })?)
             }
+            "style_preset" => opts.style_preset = Some(text()),
             "format" => opts.format = Some(text()),
             "encoding" => opts.encoding = Some(text()),
             "nearest" => opts.nearest = Some(text() == "true"),
@@ -239,7 +242,7 @@ async fn read_multipart(
             "edges" => opts.edges = Some(text()),
             other => {
                 return Err(ApiError::Malformed(format!(
-                    "unknown multipart field `{other}`; expected label, instance, style, seed, z, region_mask, region_seed, region_z, format, encoding, nearest, size, edges"
+                    "unknown multipart field `{other}`; expected label, instance, style, style_preset, seed, z, region_mask, region_seed, region_z, format, encoding, nearest, size, edges"
                 )))
             }
         }
@@ -267,16 +270,23 @@ impl SynthesisForm {
                     .into(),
             )
         })?;
-        let style = match (self.style, options.seed, self.z) {
-            (Some(_), _, Some(_)) | (None, Some(_), Some(_)) => {
+        let preset = options.style_preset.clone();
+        let style = match (self.style, options.seed, self.z, preset) {
+            (Some(_), _, _, Some(_)) | (_, _, Some(_), Some(_)) => {
+                return Err(ApiError::Malformed(
+                    "style_preset names the style: send it without a style image or z".into(),
+                ))
+            }
+            (Some(_), _, Some(_), None) | (None, Some(_), Some(_), None) => {
                 return Err(ApiError::Malformed(
                     "z gives the style vector itself: send it without style or seed".into(),
                 ))
             }
-            (None, None, Some(z)) => z,
-            (Some(image), sample, None) => StyleSpec::Image { image, sample },
-            (None, Some(seed), None) => StyleSpec::Seed(seed),
-            (None, None, None) => StyleSpec::Default,
+            (None, sample, None, Some(name)) => StyleSpec::Preset { name, sample },
+            (None, None, Some(z), None) => z,
+            (Some(image), sample, None, None) => StyleSpec::Image { image, sample },
+            (None, Some(seed), None, None) => StyleSpec::Seed(seed),
+            (None, None, None, None) => StyleSpec::Default,
         };
         let regions = self
             .regions
@@ -322,8 +332,9 @@ async fn blocking<T: Send + 'static>(
 /// Make an image from a label map.
 ///
 /// The map is the body (`image/png`) or the multipart field `label`, with
-/// optional `instance`, `style`, `seed`, `format`, `encoding`, `nearest`,
-/// `size` and `edges` fields (the same options work as query parameters).
+/// optional `instance`, `style`, `style_preset`, `seed`, `format`,
+/// `encoding`, `nearest`, `size` and `edges` fields (the same options work
+/// as query parameters).
 /// `z` gives the style vector itself (a .npy of float32, shape (z_dim) or
 /// (1, z_dim), or a JSON array). Models whose card says `z_per_pixel`
 /// (OASIS) re-roll regions: each `region_mask` (a PNG of the map's size,

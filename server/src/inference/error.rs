@@ -20,8 +20,12 @@ pub enum SynthesisError {
         "model {0} does not take a style: it has no z input; leave out the style image, seed and preset"
     )]
     NoStyle(String),
-    #[error("model {model} has no style preset `{preset}`; it has none (style presets come with packages that ship them)")]
-    NoPreset { model: String, preset: String },
+    #[error("model {model} has no style preset `{preset}`; {}", presets_named(.presets))]
+    NoPreset {
+        model: String,
+        preset: String,
+        presets: Vec<String>,
+    },
     #[error("{0}")]
     ZMap(String),
     #[error("the style vector has {given} values, but model {model} takes z of {z_dim}")]
@@ -49,4 +53,12 @@ pub enum SynthesisError {
     },
     #[error("the generator gave {0}")]
     BadOutput(String),
+}
+
+fn presets_named(presets: &[String]) -> String {
+    if presets.is_empty() {
+        "it has none (style presets come with packages that ship them)".into()
+    } else {
+        format!("its presets are {}", presets.join(", "))
+    }
 }

@@ -514,6 +514,45 @@ mod tests {
     }
 
     #[test]
+    fn a_preset_gives_its_z_and_variations_spread_around_it() {
+        let card = card(|c| {
+            c["z_dim"] = 2.into();
+            c["styles"] = serde_json::json!([
+                {"name": "noon", "z": [1.0, 2.0]},
+                {"name": "dawn", "z": [3.0, 4.0], "spread": [0.0, 1.0]},
+            ]);
+        });
+        let mut r = request(png(64, 64, |_, _| 0));
+        let mut preset = |name: &str, sample| {
+            r.style = StyleSpec::Preset {
+                name: name.into(),
+                sample,
+            };
+            prepare(&card, &r, LIMITS).map(|p| p.work.style)
+        };
+        assert_eq!(
+            preset("noon", None).unwrap(),
+            StyleInput::Vector(vec![1.0, 2.0])
+        );
+        let eps = normal_samples(5, 2);
+        assert_eq!(
+            preset("noon", Some(5)).unwrap(),
+            StyleInput::Vector(vec![1.0 + 0.5 * eps[0], 2.0 + 0.5 * eps[1]]),
+            "the default spread"
+        );
+        assert_eq!(
+            preset("dawn", Some(5)).unwrap(),
+            StyleInput::Vector(vec![3.0, 4.0 + eps[1]]),
+            "the preset's own spread"
+        );
+        let e = preset("dusk", None).unwrap_err().to_string();
+        assert!(
+            e.contains("no style preset `dusk`") && e.contains("noon, dawn"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn equal_requests_are_equal_keys() {
         use std::collections::HashSet;
         let a = request(png(64, 64, |_, _| 0));

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::inference::pipeline::{self, SynthesisError, Work};
 use crate::inference::runtime::{ModelSession, Output};
-use crate::package::{Example, ModelCard};
+use crate::package::{Example, ModelCard, Thumbnail};
 
 /// What a model does, behind a trait so that the queue and HTTP layers can be
 /// tested with a fake in microseconds.
@@ -21,6 +21,10 @@ pub trait Generator: Send + 'static {
     fn card(&self) -> &ModelCard;
     /// Example label maps to offer painters.
     fn examples(&self) -> Vec<Example> {
+        Vec::new()
+    }
+    /// Pictures of the card's style presets.
+    fn thumbnails(&self) -> Vec<Thumbnail> {
         Vec::new()
     }
     /// Images for `works`, all of one size; (1, 3, H, W) each, in order.
@@ -34,6 +38,9 @@ impl Generator for Box<dyn Generator> {
     fn examples(&self) -> Vec<Example> {
         (**self).examples()
     }
+    fn thumbnails(&self) -> Vec<Thumbnail> {
+        (**self).thumbnails()
+    }
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
         (**self).generate(works)
     }
@@ -46,6 +53,10 @@ impl Generator for ModelSession {
 
     fn examples(&self) -> Vec<Example> {
         self.package.examples()
+    }
+
+    fn thumbnails(&self) -> Vec<Thumbnail> {
+        self.package.thumbnails()
     }
 
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
@@ -122,6 +133,7 @@ pub struct WorkerConfig {
 pub struct ModelWorker {
     card: Arc<ModelCard>,
     examples: Arc<Vec<Example>>,
+    thumbnails: Arc<Vec<Thumbnail>>,
     sender: SyncSender<Request>,
     capacity: usize,
     shed_after: Option<Duration>,
@@ -137,6 +149,7 @@ impl ModelWorker {
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
         let card = Arc::new(generator.card().clone());
         let examples = Arc::new(generator.examples());
+        let thumbnails = Arc::new(generator.thumbnails());
         let (sender, receiver) = mpsc::sync_channel(config.max_queue.max(1));
         let stats = Arc::new(QueueStats::default());
         let thread_stats = stats.clone();
@@ -148,6 +161,7 @@ impl ModelWorker {
             Self {
                 card,
                 examples,
+                thumbnails,
                 sender,
                 capacity: config.max_queue.max(1),
                 shed_after: config.shed_after,
@@ -163,6 +177,10 @@ impl ModelWorker {
 
     pub fn examples(&self) -> &[Example] {
         &self.examples
+    }
+
+    pub fn thumbnails(&self) -> &[Thumbnail] {
+        &self.thumbnails
     }
 
     /// Queues `work`, waiting for room when the queue is full (for batch

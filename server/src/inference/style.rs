@@ -6,7 +6,7 @@ use super::error::SynthesisError;
 use super::request::{RegionZ, StyleSpec, ZMap};
 use crate::inference::runtime::ModelSession;
 use crate::package::maps::nearest;
-use crate::package::ModelCard;
+use crate::package::{ModelCard, DEFAULT_PRESET_SPREAD};
 use crate::random::normal_samples;
 
 /// The style as the model thread resolves it (the encoder runs there).
@@ -155,10 +155,30 @@ pub(super) fn style_input(
         StyleSpec::Default => Ok(StyleInput::None),
         _ if z_dim.is_none() => Err(SynthesisError::NoStyle(card.name.clone())),
         StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
-        StyleSpec::Preset { name, .. } => Err(SynthesisError::NoPreset {
-            model: card.name.clone(),
-            preset: name.clone(),
-        }),
+        StyleSpec::Preset { name, sample } => {
+            let preset = card
+                .style_preset(name)
+                .ok_or_else(|| SynthesisError::NoPreset {
+                    model: card.name.clone(),
+                    preset: name.clone(),
+                    presets: card.styles.iter().map(|p| p.name.clone()).collect(),
+                })?;
+            Ok(StyleInput::Vector(match sample {
+                None => preset.z.clone(),
+                Some(seed) => {
+                    let eps = normal_samples(*seed, preset.z.len());
+                    let spread = |i: usize| {
+                        preset
+                            .spread
+                            .as_ref()
+                            .map_or(DEFAULT_PRESET_SPREAD, |s| s[i])
+                    };
+                    (0..preset.z.len())
+                        .map(|i| preset.z[i] + spread(i) * eps[i])
+                        .collect()
+                }
+            }))
+        }
         StyleSpec::Vector(z) if Some(z.0.len()) != z_dim => Err(SynthesisError::StyleLength {
             model: card.name.clone(),
             given: z.0.len(),

@@ -127,6 +127,10 @@ pub struct ModelCard {
     /// (`--licence`), or a note on the reference code's. Added within format 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licence: Option<String>,
+    /// Looks the package ships for models with z: named z vectors (the
+    /// painting page shows them with their thumbnails). Added within format 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub styles: Vec<StylePreset>,
     /// Evaluation figures, from the checkpoint folder's `evaluation.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -151,7 +155,49 @@ impl ModelCard {
         if format < OLDEST_CARD_FORMAT {
             return Err(CardError::Older(format));
         }
-        serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))
+        let card: Self = serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))?;
+        card.check_styles().map_err(CardError::Json)?;
+        Ok(card)
+    }
+
+    /// Presets must fit the model: a z of z_dim values (and spread), safe
+    /// names, no name twice.
+    fn check_styles(&self) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for preset in &self.styles {
+            let name = &preset.name;
+            if !safe_name(name) || name.contains('.') {
+                return Err(format!(
+                    "style preset `{name}`: names are letters, digits, `-` and `_`"
+                ));
+            }
+            if !seen.insert(name.as_str()) {
+                return Err(format!("style preset `{name}` is listed twice"));
+            }
+            let z_dim = self.z_dim.unwrap_or(0);
+            if preset.z.len() != z_dim {
+                return Err(format!(
+                    "style preset `{name}` has {} values, but the model takes z of {z_dim}",
+                    preset.z.len()
+                ));
+            }
+            if preset.spread.as_ref().is_some_and(|s| s.len() != z_dim) {
+                return Err(format!(
+                    "style preset `{name}`: its spread does not have {z_dim} values"
+                ));
+            }
+            if preset.thumbnail.as_deref().is_some_and(|t| !safe_name(t)) {
+                return Err(format!(
+                    "style preset `{name}`: its thumbnail must be a plain file name in styles/"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The preset called `name`.
+    pub fn style_preset(&self, name: &str) -> Option<&StylePreset> {
+        self.styles.iter().find(|p| p.name == name)
     }
 
     /// Label values a map may hold: the classes and the dontcare class.
@@ -184,6 +230,40 @@ impl ModelCard {
             )
         })
     }
+}
+
+/// A look a package ships: a z vector with a name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StylePreset {
+    /// Letters, digits, `-` and `_` (it appears in URLs and flags).
+    pub name: String,
+    /// What the look is, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The z vector, z_dim values.
+    pub z: Vec<f32>,
+    /// Per-value spread for variations around the look (z + spread·ε);
+    /// without it, 0.5 for every value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Vec<f32>>,
+    /// A picture of the look: a file in the package's `styles/` folder,
+    /// served at `/api/v1/models/{model}/styles/{file}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+}
+
+/// The spread of variations around a preset that does not state its own.
+pub const DEFAULT_PRESET_SPREAD: f32 = 0.5;
+
+/// Whether `name` is safe as a file or preset name in URLs: letters,
+/// digits, `-`, `_` and (for files) one `.` before an extension.
+pub fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.matches('.').count() <= 1
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Which published generator design a model follows.
@@ -281,8 +361,34 @@ mod tests {
 
     #[test]
     fn fields_added_later_in_the_format_do_not_break_older_readers() {
-        let card = with("styles", serde_json::json!([{"name": "noon"}]));
+        let card = with("segmenter", serde_json::json!({"file": "segmenter.onnx"}));
         assert_eq!(ModelCard::from_json(&card).unwrap().name, "landscapes");
+    }
+
+    #[test]
+    fn style_presets_must_fit_the_models_z() {
+        let preset = |z: usize| serde_json::json!([{"name": "noon", "z": vec![0.5; z]}]);
+        let mut card: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
+        card["z_dim"] = 4.into();
+        card["styles"] = preset(4);
+        let ok = ModelCard::from_json(&card.to_string()).unwrap();
+        assert_eq!(ok.style_preset("noon").unwrap().z, vec![0.5; 4]);
+        card["styles"] = preset(3);
+        let e = ModelCard::from_json(&card.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3 values") && e.contains("z of 4"), "{e}");
+        card["styles"] = serde_json::json!([{"name": "../x", "z": vec![0.5; 4]}]);
+        let e = ModelCard::from_json(&card.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("letters, digits"), "{e}");
+        card["styles"] =
+            serde_json::json!([{"name": "a", "z": vec![0.5; 4], "thumbnail": "../a.jpg"}]);
+        let e = ModelCard::from_json(&card.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("thumbnail"), "{e}");
     }
 
     #[test]

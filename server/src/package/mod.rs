@@ -16,8 +16,19 @@ pub const GENERATOR_FILE: &str = "generator.onnx";
 pub const ENCODER_FILE: &str = "encoder.onnx";
 /// Example label maps a package may carry, as PNGs in this folder.
 pub const EXAMPLES_DIR: &str = "examples";
-/// Example files larger than this are skipped.
+/// Pictures of the style presets, named in the card's `styles`.
+pub const STYLES_DIR: &str = "styles";
+/// Example and thumbnail files larger than this are skipped.
 const MAX_EXAMPLE_BYTES: u64 = 8 << 20;
+
+/// A style preset's picture, as the package ships it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thumbnail {
+    /// The file name in `styles/`, as the card names it.
+    pub file: String,
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
 
 /// An example label map shipped with a package.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,5 +117,32 @@ impl ModelPackage {
             .collect();
         examples.sort_by(|a, b| a.name.cmp(&b.name));
         examples
+    }
+
+    /// The pictures the card's style presets name (`styles/<file>`); a
+    /// missing or oversized file is left out (the preset still works).
+    pub fn thumbnails(&self) -> Vec<Thumbnail> {
+        self.card
+            .styles
+            .iter()
+            .filter_map(|preset| {
+                let file = preset.thumbnail.clone()?;
+                let path = self.dir.join(STYLES_DIR).join(&file);
+                let small = std::fs::metadata(&path)
+                    .is_ok_and(|m| m.is_file() && m.len() <= MAX_EXAMPLE_BYTES);
+                let content_type = match path.extension()?.to_str()? {
+                    "jpg" | "jpeg" => "image/jpeg",
+                    "png" => "image/png",
+                    "webp" => "image/webp",
+                    _ => return None,
+                };
+                let bytes = small.then(|| std::fs::read(&path).ok()).flatten()?;
+                Some(Thumbnail {
+                    file,
+                    bytes,
+                    content_type,
+                })
+            })
+            .collect()
     }
 }

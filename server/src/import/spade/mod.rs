@@ -439,6 +439,7 @@ fn model_card(
         training: None,
         evaluation: None,
         licence: None,
+        styles: Vec::new(),
     }
 }
 
