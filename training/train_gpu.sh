@@ -29,7 +29,8 @@ case "$SIZE" in
   *) echo "SIZE must be 128 or 256, not $SIZE" >&2; exit 2 ;;
 esac
 gpu=(--gpu_ids 0)
-[ "$DEVICE" = cpu ] && { gpu=(--gpu_ids -1); batch=4; }
+workers=8
+[ "$DEVICE" = cpu ] && { gpu=(--gpu_ids -1); batch=4; workers=1; }
 
 [ -f "$DATA/scenes.tsv" ] || "$EASEL" dataset synth --out "$DATA" --count 6000 --seed 0 >&2
 export PYTHONPATH=$PWD/training
@@ -39,7 +40,7 @@ export PYTHONPATH=$PWD/training
   --netG oasis --use_vae --z_dim 16 --ngf 16 --spade_hidden 32 \
   --ndf 32 --n_layers_D 3 --num_D 2 --no_vgg_loss --bf16 \
   --preprocess_mode resize_and_crop --load_size "$SIZE" --crop_size "$SIZE" --batchSize "$batch" \
-  --niter 100 --niter_decay 0 "${gpu[@]}" --seed 0 --nThreads 8 \
+  --niter 100 --niter_decay 0 "${gpu[@]}" --seed 0 --nThreads "$workers" \
   --save_latest_freq 4000 --save_epoch_freq 1000 --display_freq 100000 --print_freq 1600 \
   --max_minutes "$MINUTES" --continue_train
 mkdir -p "$OUT"
