@@ -12,14 +12,15 @@ import { LabelMap } from "./labelmap.js";
 import { LiveSynthesis } from "./live.js";
 import { encodeIndexPng } from "./png.js";
 import { PresetStrip, styleOptions } from "./presets.js";
-import { Rerolls } from "./rerolls.js";
+import { Rerolls, hatch } from "./rerolls.js";
+import { loadPainting, savePainting } from "./storage.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
 /** @typedef {"brush" | "fill" | "eraser" | "pick" | "reroll"} Tool */
 /**
  * What undo restores: the map and its re-rolls. Once a step is recorded its
  * objects are never changed, so neighbouring steps share what they did not change.
- * @typedef {{map: LabelMap, rerolls: Rerolls}} Painting
+ * @typedef {import("./storage.js").Painting} Painting
  */
 
 /**
@@ -147,32 +148,6 @@ function render() {
   context.putImageData(image, 0, 0);
 }
 
-/**
- * Lightens diagonal bands across the re-rolled regions, shifted per region
- * so that neighbouring strokes show apart; drawn only while re-rolling, so
- * the map otherwise shows the class colours alone.
- * @param {Uint32Array} pixels @param {LabelMap} regions
- */
-function hatch(pixels, regions) {
-  const { width, data } = regions;
-  for (let i = 0; i < data.length; i++) {
-    const id = data[i];
-    if (!id) continue;
-    const x = i % width, y = (i - x) / width;
-    if ((x + y + 3 * id) & 4) pixels[i] = lighten(pixels[i]);
-  }
-}
-
-/** An RGBA pixel (as a little-endian Uint32) 45% of the way to white. @param {number} pixel */
-function lighten(pixel) {
-  let out = pixel & 0xff000000;
-  for (let shift = 0; shift < 24; shift += 8) {
-    const v = (pixel >>> shift) & 0xff;
-    out |= Math.round(v + (255 - v) * 0.45) << shift;
-  }
-  return out >>> 0;
-}
-
 function requestRender() {
   if (renderQueued) return;
   renderQueued = true;
@@ -236,7 +211,7 @@ function changed(settled) {
   live.changed(settled);
   if (settled) {
     clearTimeout(saveTimer);
-    saveTimer = window.setTimeout(autosave, 400);
+    saveTimer = window.setTimeout(() => state.card && savePainting(state.card.name, painting()), 400);
   }
 }
 
@@ -280,59 +255,6 @@ function redo() {
   if (stroke) return;
   const after = state.history.redo(painting());
   if (after) setPainting(after);
-}
-
-// ---- the painting survives a reload ---------------------------------------
-
-/** @param {string} model */
-const storageKey = (model) => `easel.map.${model}`;
-
-function autosave() {
-  if (!state.card) return;
-  const { map, rerolls } = state;
-  const saved = {
-    width: map.width,
-    height: map.height,
-    wide: map.data instanceof Uint16Array,
-    data: base64(map.data),
-    // Without its re-rolls the painting would come back as another image.
-    rerolls: rerolls.regions && rerolls.fits(map) ? { data: base64(rerolls.regions.data), seeds: rerolls.seeds } : null,
-  };
-  try {
-    localStorage.setItem(storageKey(state.card.name), JSON.stringify(saved));
-  } catch {
-    // Storage full or disabled: the painting still lives in the page.
-  }
-}
-
-/** @param {Uint8Array | Uint16Array} data */
-function base64(data) {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
-
-/** @param {string} text @param {boolean} wide @returns {Uint8Array | Uint16Array} */
-function fromBase64(text, wide) {
-  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  return wide ? new Uint16Array(bytes.buffer) : bytes;
-}
-
-/** The painting saved for this model, if it still fits its card. @param {ModelCard} card @returns {Painting | null} */
-function restore(card) {
-  try {
-    const saved = JSON.parse(localStorage.getItem(storageKey(card.name)) ?? "null");
-    if (!saved || saved.width !== card.native.width || saved.height !== card.native.height) return null;
-    const values = valueCount(card);
-    const data = fromBase64(saved.data, saved.wide);
-    if (data.some((v) => v >= values)) return null;
-    const map = new LabelMap(saved.width, saved.height, values, data);
-    const rerolls = card.z_per_pixel && saved.rerolls ? Rerolls.read(map, fromBase64(saved.rerolls.data, true), saved.rerolls.seeds) : Rerolls.none;
-    return { map, rerolls };
-  } catch {
-    return null;
-  }
 }
 
 // ---- pointer input --------------------------------------------------------
@@ -733,7 +655,7 @@ async function useModel(card, { carry }) {
     selectClass(table[state.cls] < card.classes.length ? table[state.cls] : state.background);
   } else {
     state.history.clear();
-    const saved = restore(card);
+    const saved = loadPainting(card, valueCount(card));
     state.map = saved?.map ?? (await firstExample(card)) ?? blank(card);
     state.rerolls = saved?.rerolls ?? Rerolls.none;
     selectClass(paletteOrder(card).find((i) => i !== state.background) ?? state.background);

@@ -103,3 +103,29 @@ function compact(regions, seeds) {
   }
   return { regions: regions.remapped(table, ID_VALUES), seeds: kept };
 }
+
+/**
+ * Lightens diagonal bands across the re-rolled regions, shifted per region
+ * so that neighbouring strokes show apart; drawn only while re-rolling, so
+ * the map otherwise shows the class colours alone.
+ * @param {Uint32Array} pixels @param {LabelMap} regions
+ */
+export function hatch(pixels, regions) {
+  const { width, data } = regions;
+  for (let i = 0; i < data.length; i++) {
+    const id = data[i];
+    if (!id) continue;
+    const x = i % width, y = (i - x) / width;
+    if ((x + y + 3 * id) & 4) pixels[i] = lighten(pixels[i]);
+  }
+}
+
+/** An RGBA pixel (as a little-endian Uint32) 45% of the way to white. @param {number} pixel */
+function lighten(pixel) {
+  let out = pixel & 0xff000000;
+  for (let shift = 0; shift < 24; shift += 8) {
+    const v = (pixel >>> shift) & 0xff;
+    out |= Math.round(v + (255 - v) * 0.45) << shift;
+  }
+  return out >>> 0;
+}
