@@ -64,21 +64,21 @@ for preset in $presets; do
   done
 done
 printf '\n}\n' >> "$EVAL/presets.json"
-$PY - "$EVAL" "$RUN" <<'PYEOF'
+$PY -m easel_training summary "$RUN" > "$RUN/training.json"
+# The figures go into the run (for later imports) and into this package's card.
+$PY - "$EVAL" "$RUN" "$OUT" <<'PYEOF'
 import json, sys
-ev, run = sys.argv[1], sys.argv[2]
+ev, run, out = sys.argv[1:4]
 result = json.load(open(f"{ev}/evaluation.json"))
 result["presets_light_share"] = json.load(open(f"{ev}/presets.json"))
 result["heldout"] = "300 synthetic scenes, seed 1 (training used seed 0)"
 json.dump(result, open(f"{run}/evaluation.json", "w"), indent=1)
+card = json.load(open(f"{out}/model.json"))
+card["evaluation"] = result
+card["training"] = json.load(open(f"{run}/training.json"))
+json.dump(card, open(f"{out}/model.json", "w"), indent=2)
 print(json.dumps(result, indent=1))
 PYEOF
-$PY -m easel_training summary "$RUN" > "$RUN/training.json"
-# Re-import so the card carries training.json and evaluation.json, keeping the presets.
-cp "$OUT/model.json" "$EVAL/model-with-presets.json"
-$EASEL import "$RUN" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 >/dev/null
-cp -r models/landscapes/examples "$OUT/"
-$PY training/make_presets.py "$RUN" "$DATA" "$OUT" >/dev/null
 
 columns=("real photo=$HELD/test_img" "generated (its photo's style)=$GEN")
 $PY training/make_grid.py --classes server/data/classes/landscapes-12.tsv --labels "$HELD/test_label" \

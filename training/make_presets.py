@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from easel_training import checkpoints  # noqa: E402
+from easel_training import checkpoints, light  # noqa: E402
 
 DESCRIPTIONS = {
     "noon": "high sun, blue sky, crisp shadows",
@@ -31,18 +31,6 @@ DESCRIPTIONS = {
     "dawn": "cool pink and violet light before sunrise",
 }
 THUMBNAIL = 96
-
-
-def scenes_by_light(dataset: str) -> dict[str, list[str]]:
-    lights: dict[str, list[str]] = {}
-    with open(os.path.join(dataset, "scenes.tsv"), encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("#"):
-                continue
-            ident, split, _kind, light = line.rstrip("\n").split("\t")
-            if split == "train":
-                lights.setdefault(light, []).append(ident)
-    return lights
 
 
 def photo(path: str) -> torch.Tensor:
@@ -74,29 +62,29 @@ def main() -> int:
     seg = one_hot(label, opt.label_nc + int(opt.contain_dontcare_label))
     os.makedirs(os.path.join(args.package, "styles"), exist_ok=True)
     styles = []
-    for light in DESCRIPTIONS:
-        idents = scenes_by_light(args.dataset).get(light, [])[: args.per_light]
-        if not idents:
-            print(f"error: no training scene with light {light} in scenes.tsv", file=sys.stderr)
+    scenes = light.read_scenes(args.dataset, "train")
+    for name in light.LIGHTS:
+        paths = [p for p, i in scenes if light.LIGHTS[i] == name][: args.per_light]
+        if not paths:
+            print(f"error: no training scene with light {name} in scenes.tsv", file=sys.stderr)
             return 2
         mus = []
         with torch.inference_mode():
-            for start in range(0, len(idents), 16):
-                batch = torch.stack([photo(os.path.join(args.dataset, "train_img", f"{i}.jpg"))
-                                     for i in idents[start:start + 16]])
+            for start in range(0, len(paths), 16):
+                batch = torch.stack([photo(p) for p in paths[start:start + 16]])
                 mus.append(encoder(batch)[0])
             mu = torch.cat(mus)
             z = mu.mean(0)
             image = generator(seg, z[None])[0]
         rgb = ((image.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-        thumbnail = f"{light}.jpg"
+        thumbnail = f"{name}.jpg"
         Image.fromarray(rgb).resize((THUMBNAIL, THUMBNAIL), Image.LANCZOS).save(
             os.path.join(args.package, "styles", thumbnail), quality=90)
-        styles.append({"name": light, "description": DESCRIPTIONS[light],
+        styles.append({"name": name, "description": DESCRIPTIONS[name],
                        "z": [round(float(v), 6) for v in z],
                        "spread": [round(float(v), 6) for v in mu.std(0)],
                        "thumbnail": thumbnail})
-        print(f"{light}: {len(idents)} photos, |z| {float(z.norm()):.2f}, "
+        print(f"{name}: {len(paths)} photos, |z| {float(z.norm()):.2f}, "
               f"mean spread {float(mu.std(0).mean()):.2f}")
     card["styles"] = styles
     with open(card_path, "w", encoding="utf-8") as f:

@@ -194,8 +194,8 @@ def evaluate(args) -> dict:
     model, state = load_segmenter(args.segmenter)
     nc, dontcare = state["label_nc"], state["contain_dontcare_label"]
     result = {"label_nc": nc}
+    samples = data.pair_files(args.label_dir, args.image_dir) if args.image_dir else []
     if args.image_dir:
-        samples = data.pair_files(args.label_dir, args.image_dir)
         result["real"] = _score_images(model, [(s.label, s.image) for s in samples], nc, dontcare)
     if args.generated_dir:
         labels = data.list_images(args.label_dir)
@@ -208,7 +208,7 @@ def evaluate(args) -> dict:
                                             nc, dontcare)
         result["generated"]["labels_without_generated_image"] = len(labels) - len(stems)
         if args.image_dir:
-            real = {s.label: s.image for s in data.pair_files(args.label_dir, args.image_dir)}
+            real = {s.label: s.image for s in samples}
             result["appearance"] = _appearance(
                 [(labels[s], real[labels[s]], generated[s]) for s in stems
                  if labels[s] in real], nc, dontcare, getattr(args, "classes", None))

@@ -9,7 +9,7 @@
 
 pub use super::error::SynthesisError;
 pub use super::request::*;
-use super::style::{noise_map, noise_map_over, region_z, style_input, style_vector, z_map};
+use super::style::{noise_map, noise_map_over, region_z, style_input, style_vector};
 pub use super::style::{rgb_to_chw, RegionNoise, StyleInput};
 use crate::inference::runtime::{GeneratorInput, ModelSession, Output};
 use crate::package::maps::{nearest, InstanceMap, LabelMap, MapError, RegionMask};
@@ -143,10 +143,7 @@ pub fn prepare(
         (true, None, EdgesMode::Classes) => Some(label.class_edges()),
         (true, None, EdgesMode::None) => Some(vec![0; label.width() * label.height()]),
     };
-    let style = match &request.style {
-        StyleSpec::Map(map) => StyleInput::Map(z_map(card, map, from, to)?),
-        other => style_input(card, other)?,
-    };
+    let style = style_input(card, &request.style, from, to)?;
     let regions = masks
         .iter()
         .zip(&request.noise.regions)

@@ -51,7 +51,7 @@ pub struct RegionNoise {
 
 /// A z map for the label map as sent (`from`), nearest-resized to the
 /// work's size `to` as the map is.
-pub(super) fn z_map(
+fn z_map(
     card: &ModelCard,
     map: &ZMap,
     from: (usize, usize),
@@ -133,9 +133,13 @@ pub(super) fn noise_map_over(mut map: Vec<f32>, regions: &[RegionNoise], plane: 
     map
 }
 
+/// What `style` gives a model with `card`, for a label map sent at `from`
+/// (width, height) and made at `to`.
 pub(super) fn style_input(
     card: &ModelCard,
     style: &StyleSpec,
+    from: (usize, usize),
+    to: (usize, usize),
 ) -> Result<StyleInput, SynthesisError> {
     let z_dim = card.z_dim;
     match style {
@@ -185,9 +189,7 @@ pub(super) fn style_input(
             z_dim: z_dim.unwrap_or(0),
         }),
         StyleSpec::Vector(z) => Ok(StyleInput::Vector(z.0.clone())),
-        StyleSpec::Map(_) => Err(SynthesisError::ZMap(
-            "a z map needs the map's sizes; prepare() resolves it".into(),
-        )),
+        StyleSpec::Map(map) => Ok(StyleInput::Map(z_map(card, map, from, to)?)),
     }
 }
 
