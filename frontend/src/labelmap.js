@@ -1,7 +1,11 @@
 // @ts-check
 // The painted map: one class index per pixel, never a colour. Every tool
 // writes whole indices, so nothing is anti-aliased and what is posted is
-// exactly what was painted.
+// exactly what was painted. Each painting method takes `locked`, a table by
+// label value (locks.js): pixels of a locked class are never overwritten.
+
+/** No class locked. */
+const NONE = new Uint8Array(0);
 
 export class LabelMap {
   /**
@@ -38,9 +42,10 @@ export class LabelMap {
     return this.data[y * this.width + x];
   }
 
-  /** Every pixel becomes `cls`. @param {number} cls */
-  clear(cls) {
-    this.data.fill(cls);
+  /** Every pixel not of a locked class becomes `cls`. @param {number} cls @param {ArrayLike<number>} [locked] */
+  clear(cls, locked = NONE) {
+    const { data } = this;
+    for (let i = 0; i < data.length; i++) if (!locked[data[i]]) data[i] = cls;
   }
 
   /**
@@ -49,9 +54,10 @@ export class LabelMap {
    * @param {number} x0 @param {number} y0 @param {number} x1 @param {number} y1
    * @param {number} size brush diameter in map pixels
    * @param {number} cls
+   * @param {ArrayLike<number>} [locked]
    * @returns {number} pixels changed
    */
-  paintSegment(x0, y0, x1, y1, size, cls) {
+  paintSegment(x0, y0, x1, y1, size, cls, locked = NONE) {
     const r = size / 2;
     const ax = x0 + 0.5, ay = y0 + 0.5, bx = x1 + 0.5, by = y1 + 0.5;
     const dx = bx - ax, dy = by - ay;
@@ -68,7 +74,7 @@ export class LabelMap {
         const ex = px - (ax + t * dx), ey = py - (ay + t * dy);
         if (ex * ex + ey * ey <= r * r) {
           const i = y * this.width + x;
-          if (this.data[i] !== cls) {
+          if (this.data[i] !== cls && !locked[this.data[i]]) {
             this.data[i] = cls;
             changed++;
           }
@@ -79,14 +85,14 @@ export class LabelMap {
   }
 
   /**
-   * Flood fill of the 4-connected region of (x, y)'s class.
-   * @param {number} x @param {number} y @param {number} cls
+   * Flood fill of the 4-connected region of (x, y)'s class, unless that class is locked.
+   * @param {number} x @param {number} y @param {number} cls @param {ArrayLike<number>} [locked]
    * @returns {number} pixels changed
    */
-  fill(x, y, cls) {
+  fill(x, y, cls, locked = NONE) {
     const { width, height, data } = this;
     const from = data[y * width + x];
-    if (from === cls) return 0;
+    if (from === cls || locked[from]) return 0;
     let changed = 0;
     const stack = [y * width + x];
     while (stack.length) {
@@ -102,6 +108,23 @@ export class LabelMap {
         changed++;
         if (j >= width && data[j - width] === from) stack.push(j - width);
         if (j < (height - 1) * width && data[j + width] === from) stack.push(j + width);
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Paints `cls` where `mask` (a 0/1 map of this size) is 1.
+   * @param {ArrayLike<number>} mask @param {number} cls @param {ArrayLike<number>} [locked]
+   * @returns {number} pixels changed
+   */
+  paintMask(mask, cls, locked = NONE) {
+    const { data } = this;
+    let changed = 0;
+    for (let i = 0; i < data.length; i++) {
+      if (mask[i] && data[i] !== cls && !locked[data[i]]) {
+        data[i] = cls;
+        changed++;
       }
     }
     return changed;
