@@ -72,3 +72,8 @@ export function colorTable(card) {
     return (0xff << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff);
   });
 }
+
+/** Label values a map may hold: the classes, and the dontcare class if any. @param {ModelCard} card */
+export function valueCount(card) {
+  return card.classes.length + (card.dontcare ? 1 : 0);
+}
