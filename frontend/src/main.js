@@ -3,20 +3,30 @@
 // synthesis to the DOM. The map is class indices (labelmap.js); the canvas
 // only shows it in the class colours. Models with z per pixel also take
 // re-rolled regions (rerolls.js), which undo covers with the map; models
-// that ship style presets show them in the Style panel (presets.js).
+// that ship style presets show them in the Style panel (presets.js). Locked
+// classes (locks.js) are never painted over; the polygon tool's gesture is
+// polygon.js's, its pixels shapes.js's; the keys are shortcuts.js's.
 
 import * as api from "./api.js";
-import { backgroundClass, colorTable, cocoName, mapClasses, paletteOrder } from "./classes.js";
+import { carryPainting } from "./carry.js";
+import { backgroundClass, colorTable, paletteOrder, valueCount } from "./classes.js";
+import { HelpOverlay } from "./help.js";
 import { History } from "./history.js";
 import { LabelMap } from "./labelmap.js";
 import { LiveSynthesis } from "./live.js";
+import { ClassLocks } from "./locks.js";
+import { Palette } from "./palette.js";
+import { PolygonGesture, drawOutline } from "./polygon.js";
 import { encodeIndexPng } from "./png.js";
 import { PresetStrip, styleOptions } from "./presets.js";
 import { Rerolls, hatch } from "./rerolls.js";
+import { entryPixel, polygonMask } from "./shapes.js";
+import { keyCommand } from "./shortcuts.js";
 import { loadPainting, savePainting } from "./storage.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
-/** @typedef {"brush" | "fill" | "eraser" | "pick" | "reroll"} Tool */
+/** @typedef {import("./shapes.js").Point} Point */
+/** @typedef {import("./shortcuts.js").Tool} Tool */
 /**
  * What undo restores: the map and its re-rolls. Once a step is recorded its
  * objects are never changed, so neighbouring steps share what they did not change.
@@ -24,7 +34,7 @@ import { loadPainting, savePainting } from "./storage.js";
  */
 
 /**
- * @template {HTMLElement} T
+ * @template {Element} T
  * @param {string} id
  * @param {{new (): T}} type
  * @returns {T}
@@ -68,12 +78,16 @@ const ui = {
   stylePreview: el("style-preview", HTMLImageElement),
   styleClear: el("style-clear", HTMLButtonElement),
   canvas: el("map", HTMLCanvasElement),
+  outline: el("outline", SVGSVGElement),
   mapPanel: el("map-panel", HTMLElement),
   result: el("result", HTMLImageElement),
   busy: el("busy", HTMLSpanElement),
   latency: el("latency", HTMLSpanElement),
   search: el("class-search", HTMLInputElement),
   palette: el("palette", HTMLUListElement),
+  help: el("help", HTMLDialogElement),
+  helpList: el("help-list", HTMLDivElement),
+  helpOpen: el("help-open", HTMLButtonElement),
 };
 
 const context = /** @type {CanvasRenderingContext2D} */ (ui.canvas.getContext("2d"));
@@ -90,6 +104,7 @@ const state = {
   tool: "brush",
   cls: 0,
   background: 0,
+  locks: new ClassLocks(1),
   /** @type {Uint32Array} */
   colors: new Uint32Array(1),
   /** @type {Blob | null} */
@@ -259,21 +274,27 @@ function redo() {
 
 // ---- pointer input --------------------------------------------------------
 
+/** Screen pixels per map pixel: the canvas shows the whole map in its box (object-fit: contain). */
+function mapScale() {
+  return Math.min(ui.canvas.clientWidth / state.map.width, ui.canvas.clientHeight / state.map.height);
+}
+
 /**
- * The map pixel under a pointer. The canvas keeps its aspect ratio inside its
- * box (object-fit: contain), so the letterbox is taken off first.
- * @param {PointerEvent} event
+ * Where a pointer is on the map: its pixel (`x`, `y`; off the map too) and
+ * the exact position (`fx`, `fy`). The canvas keeps its aspect ratio inside
+ * its box, so the letterbox is taken off first.
+ * @param {{clientX: number, clientY: number}} event
  */
 function mapPoint(event) {
   const rect = ui.canvas.getBoundingClientRect();
   const boxW = ui.canvas.clientWidth, boxH = ui.canvas.clientHeight;
   const { width, height } = state.map;
-  const scale = Math.min(boxW / width, boxH / height);
+  const scale = mapScale();
   const left = rect.left + ui.canvas.clientLeft + (boxW - width * scale) / 2;
   const top = rect.top + ui.canvas.clientTop + (boxH - height * scale) / 2;
-  const x = Math.floor((event.clientX - left) / scale);
-  const y = Math.floor((event.clientY - top) / scale);
-  return { x, y, inside: x >= 0 && y >= 0 && x < width && y < height };
+  const fx = (event.clientX - left) / scale, fy = (event.clientY - top) / scale;
+  const x = Math.floor(fx), y = Math.floor(fy);
+  return { x, y, fx, fy, inside: x >= 0 && y >= 0 && x < width && y < height };
 }
 
 /** @param {number} x @param {number} y */
@@ -281,18 +302,47 @@ function clamp(x, y) {
   return { x: Math.max(0, Math.min(state.map.width - 1, x)), y: Math.max(0, Math.min(state.map.height - 1, y)) };
 }
 
+/** The pointer's positions since its last event, for a smooth path. @param {PointerEvent} event */
+function positions(event) {
+  const events = event.getCoalescedEvents?.() ?? [];
+  return events.length ? events : [event];
+}
+
 /**
  * The stroke being drawn: it paints `value` into `target`, a copy made when
- * it started (the map, or the re-roll regions), so `before` stays as it was.
- * @type {{pointer: number, before: Painting, target: LabelMap, value: number, x: number, y: number, changed: number} | null}
+ * it started (the map, through the class locks, or the re-roll regions), so
+ * `before` stays as it was. A stroke begun beside the map keeps its last
+ * position there in `outside` until it enters, then paints from the edge.
+ * @type {{pointer: number, before: Painting, target: LabelMap, value: number, locked: Uint8Array | undefined,
+ *   x: number, y: number, outside: Point | null, changed: number} | null}
  */
 let stroke = null;
 
-ui.canvas.addEventListener("pointerdown", (event) => {
+const polygon = new PolygonGesture();
+/** Screen pixels: how near the first corner a click closes an outline; how far a press moves to be a drag. */
+const CLOSE_NEAR = 10, DRAG_FROM = 4;
+
+/**
+ * The outline changed: shows it, and fills `closed` (its corners, once
+ * closed) with the current class as one step.
+ * @param {Point[] | null} closed
+ */
+function outlineChanged(closed) {
+  drawOutline(ui.outline, polygon, state.map, CLOSE_NEAR / mapScale());
+  if (!closed) return;
+  const map = state.map.clone();
+  if (map.paintMask(polygonMask(closed, map.width, map.height), state.cls, state.locks.table)) commit({ map, rerolls: state.rerolls });
+}
+
+// The panel takes pointers, not only the canvas: it reaches round the map
+// (painter.css), so that a stroke can begin beside it.
+ui.mapPanel.addEventListener("pointerdown", (event) => {
   if (!state.card || stroke || (event.pointerType === "mouse" && event.button !== 0)) return;
   const point = mapPoint(event);
-  if (!point.inside) return;
+  if (!point.inside && (state.tool === "pick" || state.tool === "fill" || event.altKey)) return;
   event.preventDefault();
+  ui.canvas.setPointerCapture(event.pointerId);
+  if (state.tool === "polygon") return outlineChanged(polygon.down(point, CLOSE_NEAR / mapScale()));
   if (state.tool === "pick" || event.altKey) {
     selectClass(state.map.get(point.x, point.y));
     if (state.tool === "pick") setTool("brush");
@@ -300,33 +350,47 @@ ui.canvas.addEventListener("pointerdown", (event) => {
   }
   if (state.tool === "fill") {
     const map = state.map.clone();
-    if (map.fill(point.x, point.y, state.cls) > 0) commit({ map, rerolls: state.rerolls });
+    if (map.fill(point.x, point.y, state.cls, state.locks.table) > 0) commit({ map, rerolls: state.rerolls });
     return;
   }
   const before = painting();
-  let target, value;
+  let target, value, locked;
   if (state.tool === "reroll") {
     ({ rerolls: state.rerolls, regions: target, id: value } = state.rerolls.withRegion(state.map, randomSeed()));
   } else {
     state.map = target = state.map.clone();
     value = state.tool === "eraser" ? state.background : state.cls;
+    locked = state.locks.table;
   }
+  const outside = point.inside ? null : { x: point.fx, y: point.fy };
+  stroke = { pointer: event.pointerId, before, target, value, locked, x: point.x, y: point.y, outside, changed: 0 };
+  if (outside) return;
   const from = event.shiftKey && state.last ? state.last : point;
-  stroke = { pointer: event.pointerId, before, target, value, x: point.x, y: point.y, changed: 0 };
-  ui.canvas.setPointerCapture(event.pointerId);
-  stroke.changed += target.paintSegment(from.x, from.y, point.x, point.y, brushSize(), value);
+  stroke.changed += target.paintSegment(from.x, from.y, point.x, point.y, brushSize(), value, locked);
   if (stroke.changed) changed(false);
 });
 
-ui.canvas.addEventListener("pointermove", (event) => {
+ui.mapPanel.addEventListener("pointermove", (event) => {
+  if (!stroke && state.tool === "polygon" && polygon.drawing) {
+    for (const e of positions(event)) polygon.move(mapPoint(e), DRAG_FROM / mapScale());
+    return outlineChanged(null);
+  }
   if (!stroke || event.pointerId !== stroke.pointer) return;
-  const events = event.getCoalescedEvents?.() ?? [event];
+  const { width, height } = state.map;
   let changedNow = 0;
-  for (const e of events.length ? events : [event]) {
+  for (const e of positions(event)) {
     const raw = mapPoint(e);
+    if (stroke.outside) {
+      const entry = entryPixel(stroke.outside, { x: raw.fx, y: raw.fy }, width, height);
+      stroke.outside = entry ? null : { x: raw.fx, y: raw.fy };
+      if (!entry) continue;
+      changedNow += stroke.target.paintSegment(entry.x, entry.y, entry.x, entry.y, brushSize(), stroke.value, stroke.locked);
+      stroke.x = entry.x;
+      stroke.y = entry.y;
+    }
     const point = clamp(raw.x, raw.y);
     if (point.x === stroke.x && point.y === stroke.y) continue;
-    changedNow += stroke.target.paintSegment(stroke.x, stroke.y, point.x, point.y, brushSize(), stroke.value);
+    changedNow += stroke.target.paintSegment(stroke.x, stroke.y, point.x, point.y, brushSize(), stroke.value, stroke.locked);
     stroke.x = point.x;
     stroke.y = point.y;
   }
@@ -339,7 +403,7 @@ function endStroke(event) {
   if (!stroke || event.pointerId !== stroke.pointer) return;
   const done = stroke;
   stroke = null;
-  state.last = { x: done.x, y: done.y };
+  if (!done.outside) state.last = { x: done.x, y: done.y };
   if (done.changed) {
     state.history.record(done.before);
     changed(true);
@@ -349,8 +413,22 @@ function endStroke(event) {
     state.rerolls = done.before.rerolls;
   }
 }
-ui.canvas.addEventListener("pointerup", endStroke);
-ui.canvas.addEventListener("pointercancel", endStroke);
+ui.mapPanel.addEventListener("pointerup", (event) => {
+  if (stroke) endStroke(event);
+  else if (state.tool === "polygon") outlineChanged(polygon.up());
+});
+ui.mapPanel.addEventListener("pointercancel", (event) => {
+  if (stroke) endStroke(event);
+  else cancelOutline();
+});
+ui.mapPanel.addEventListener("dblclick", () => {
+  if (state.tool === "polygon") outlineChanged(polygon.close());
+});
+
+function cancelOutline() {
+  polygon.cancel();
+  outlineChanged(null);
+}
 
 // ---- tools, palette, keys --------------------------------------------------
 
@@ -368,6 +446,7 @@ function setBrushSize(size) {
 function setTool(tool) {
   if (tool === "reroll" && !state.card?.z_per_pixel) return;
   if ((tool === "reroll") !== (state.tool === "reroll")) requestRender();
+  if (tool !== "polygon") cancelOutline();
   state.tool = tool;
   for (const button of document.querySelectorAll(".tool")) {
     button.setAttribute("aria-pressed", String(button instanceof HTMLElement && button.dataset.tool === tool));
@@ -382,55 +461,18 @@ function selectClass(cls) {
   const info = card.classes[cls];
   ui.currentSwatch.style.background = info.color;
   ui.currentName.textContent = info.name;
-  for (const button of ui.palette.querySelectorAll("button")) {
-    const on = button.dataset.class === String(cls);
-    button.setAttribute("aria-pressed", String(on));
-    if (on) button.scrollIntoView({ block: "nearest" });
-  }
+  palette.select(cls);
   if (state.tool === "eraser" || state.tool === "pick" || state.tool === "reroll") setTool("brush");
 }
 
-/** @param {ModelCard} card */
-function buildPalette(card) {
-  ui.palette.replaceChildren();
-  ui.background.replaceChildren();
-  for (const i of paletteOrder(card)) {
-    const c = card.classes[i];
-    const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.dataset.class = String(i);
-    button.dataset.search = `${c.name} ${cocoName(c)}`.toLowerCase();
-    button.title = c.coco_stuff && c.coco_stuff !== c.name ? `${c.name} (COCO-Stuff: ${c.coco_stuff})` : c.name;
-    const swatch = document.createElement("span");
-    swatch.className = "swatch";
-    swatch.style.background = c.color;
-    button.append(swatch, c.name);
-    item.append(button);
-    ui.palette.append(item);
-    ui.background.append(new Option(c.name, String(i)));
-  }
-  filterPalette();
+/** @param {number} cls */
+function toggleLock(cls) {
+  state.locks.toggle(cls);
+  palette.showLocks(state.locks);
 }
 
-function filterPalette() {
-  const query = ui.search.value.trim().toLowerCase();
-  for (const button of ui.palette.querySelectorAll("button")) {
-    const item = /** @type {HTMLElement} */ (button.parentElement);
-    item.hidden = query !== "" && !(button.dataset.search ?? "").includes(query);
-  }
-}
-
-ui.palette.addEventListener("click", (event) => {
-  const button = event.target instanceof Element ? event.target.closest("button") : null;
-  if (button?.dataset.class) selectClass(Number(button.dataset.class));
-});
-ui.search.addEventListener("input", filterPalette);
-ui.search.addEventListener("keydown", (event) => {
-  if (event.key !== "Enter") return;
-  const first = [...ui.palette.querySelectorAll("li:not([hidden]) button")][0];
-  if (first instanceof HTMLElement) selectClass(Number(first.dataset.class));
-});
+const palette = new Palette(ui.palette, ui.search, { select: selectClass, lock: toggleLock });
+const help = new HelpOverlay(ui.help, ui.helpList);
 
 for (const button of document.querySelectorAll(".tool")) {
   button.addEventListener("click", () => {
@@ -445,37 +487,33 @@ ui.undo.addEventListener("click", undo);
 ui.redo.addEventListener("click", redo);
 ui.clear.addEventListener("click", () => {
   const map = state.map.clone();
-  map.clear(state.background);
+  map.clear(state.background, state.locks.table);
   if (!map.equals(state.map)) replaceMap(map);
 });
 ui.resetRerolls.addEventListener("click", () => {
   if (!state.rerolls.empty) commit({ map: state.map, rerolls: Rerolls.none });
 });
+ui.helpOpen.addEventListener("click", () => help.show());
 
 document.addEventListener("keydown", (event) => {
+  if (help.open) return; // the dialog's own: Escape closes it
   const target = event.target;
   const typing = target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement;
-  const command = event.ctrlKey || event.metaKey;
-  const key = event.key.toLowerCase();
-  if (command && key === "z" && !typing) {
-    event.preventDefault();
-    if (event.shiftKey) redo();
-    else undo();
-  } else if (command && key === "y" && !typing) {
-    event.preventDefault();
-    redo();
-  } else if (typing || command || event.altKey) {
-    return;
-  } else if (event.key === "[" || event.key === "]") {
+  const command = keyCommand(event, typing);
+  // Enter and Escape are the page's only while an outline is drawn.
+  if (!command || ((command.name === "close" || command.name === "cancel") && !polygon.drawing)) return;
+  event.preventDefault();
+  if (command.name === "undo") undo();
+  else if (command.name === "redo") redo();
+  else if (command.name === "size") {
     const step = Math.max(1, Math.round(brushSize() * 0.2));
-    setBrushSize(brushSize() + (event.key === "]" ? step : -step));
-  } else if (key in TOOL_KEYS) {
-    setTool(TOOL_KEYS[/** @type {keyof typeof TOOL_KEYS} */ (key)]);
-  }
+    setBrushSize(brushSize() + (command.grow ? step : -step));
+  } else if (command.name === "tool") setTool(command.tool);
+  else if (command.name === "lock") toggleLock(state.cls);
+  else if (command.name === "help") help.show();
+  else if (command.name === "close") outlineChanged(polygon.close());
+  else cancelOutline();
 });
-
-/** @type {Record<string, Tool>} */
-const TOOL_KEYS = { b: "brush", f: "fill", e: "eraser", i: "pick", r: "reroll" };
 
 // ---- files ----------------------------------------------------------------
 
@@ -581,11 +619,6 @@ function setStyle(file) {
 
 // ---- models ---------------------------------------------------------------
 
-/** Label values a map may hold: the classes, and the dontcare class if any. @param {ModelCard} card */
-function valueCount(card) {
-  return card.classes.length + (card.dontcare ? 1 : 0);
-}
-
 /**
  * Makes `card` the current model. With `carry`, the painting (and its undo
  * steps) is carried over by class name or COCO-Stuff name.
@@ -594,10 +627,14 @@ function valueCount(card) {
  */
 async function useModel(card, { carry }) {
   const previous = state.card;
+  cancelOutline();
   state.card = card;
   state.colors = colorTable(card);
   state.background = backgroundClass(card);
-  buildPalette(card);
+  // Locks go where the painting goes: a locked class stays locked where it carries over.
+  state.locks = carry && previous ? state.locks.carried(previous, card, valueCount(card)) : new ClassLocks(valueCount(card));
+  palette.build(card, state.locks);
+  ui.background.replaceChildren(...paletteOrder(card).map((i) => new Option(card.classes[i].name, String(i))));
   ui.background.value = String(state.background);
   const { width, height } = card.native;
   for (const box of [ui.canvas, /** @type {HTMLElement} */ (ui.result.parentElement)]) {
@@ -615,34 +652,8 @@ async function useModel(card, { carry }) {
   await loadExamples(card);
 
   if (carry && previous) {
-    const { table, unmapped } = mapClasses(previous, card, state.background);
-    const values = valueCount(card);
-    // Steps that shared a map share its conversion.
-    /** @type {Map<LabelMap, LabelMap>} */
-    const converted = new Map();
-    /** @param {LabelMap} map */
-    const convert = (map) => {
-      let out = converted.get(map);
-      if (!out) {
-        const moved = map.remapped(table, values);
-        out = moved.width === width && moved.height === height ? moved : moved.resized(width, height);
-        converted.set(map, out);
-      }
-      return out;
-    };
-    const counts = state.map.histogram();
-    const lost = unmapped.filter((name) => {
-      const i = previous.classes.findIndex((c) => c.name === name);
-      return counts[i < 0 ? previous.classes.length : i] > 0;
-    });
     const rerolled = !state.rerolls.empty;
-    // Re-rolls are the previous model's noise, so they go; the steps that
-    // only re-rolled would then undo to nothing new, and go too.
-    const now = state.history.rewrite(
-      painting(),
-      (step) => ({ map: convert(step.map), rerolls: Rerolls.none }),
-      (a, b) => a.map === b.map,
-    );
+    const { painting: now, table, lost } = carryPainting(state.history, painting(), previous, card, state.background);
     state.map = now.map;
     state.rerolls = now.rerolls;
     const background = card.classes[state.background].name;
