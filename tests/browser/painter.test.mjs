@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import {
   startServer, startBrowser, openPainter, pixelCentre, eventually, decodeGrayPng,
   encodeGrayPng, encodeRgbPng, classIndex, screenshots, shared, nextImage, shownImage,
+  selectClass, setSize, clearTo, stroke, click, mapOf, digestOf, expectedStroke, differences,
 } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
@@ -28,75 +29,6 @@ after(async () => {
 });
 
 const SKY = 0, WATER = 9, GRASS = 6; // landscapes classes (server/data/classes/landscapes-12.tsv)
-
-async function selectClass(page, name) {
-  await page.locator("#palette button", { hasText: new RegExp(`^${name}$`) }).click();
-}
-
-async function setSize(page, size) {
-  await page.evaluate((size) => {
-    const input = /** @type {HTMLInputElement} */ (document.getElementById("size"));
-    input.value = String(size);
-    input.dispatchEvent(new Event("input"));
-  }, size);
-}
-
-async function clearTo(page, name) {
-  await page.selectOption("#background", { label: name });
-  await page.click("#clear");
-}
-
-/** A drag from pixel to pixel in one pointer move, so the path is exactly the segment. */
-async function stroke(page, [x0, y0], [x1, y1], modifiers = {}) {
-  const a = await pixelCentre(page, x0, y0), b = await pixelCentre(page, x1, y1);
-  if (modifiers.shift) await page.keyboard.down("Shift");
-  await page.mouse.move(a.x, a.y);
-  await page.mouse.down();
-  if (x1 !== x0 || y1 !== y0) await page.mouse.move(b.x, b.y);
-  await page.mouse.up();
-  if (modifiers.shift) await page.keyboard.up("Shift");
-}
-
-async function click(page, x, y, modifiers = {}) {
-  const p = await pixelCentre(page, x, y);
-  if (modifiers.shift) await page.keyboard.down("Shift");
-  if (modifiers.alt) await page.keyboard.down("Alt");
-  await page.mouse.click(p.x, p.y);
-  if (modifiers.shift) await page.keyboard.up("Shift");
-  if (modifiers.alt) await page.keyboard.up("Alt");
-}
-
-const mapOf = (page) => page.evaluate(() => window.easel.map());
-
-/** A digest of the map, computed in the page (cheaper than moving the map). */
-const digestOf = (page) =>
-  page.evaluate(() => {
-    let h = 2166136261;
-    for (const v of window.easel.map().data) h = Math.imul(h ^ v, 16777619);
-    return h >>> 0;
-  });
-
-/** The brush rule, written out independently: pixel centres within size/2 of the segment between pixel centres. */
-function expectedStroke(width, height, base, [x0, y0], [x1, y1], size, cls) {
-  const out = base.slice();
-  const r2 = (size / 2) ** 2;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const dx = x1 - x0, dy = y1 - y0;
-      const len2 = dx * dx + dy * dy;
-      const t = len2 ? Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / len2)) : 0;
-      const ex = x - (x0 + t * dx), ey = y - (y0 + t * dy);
-      if (ex * ex + ey * ey <= r2) out[y * width + x] = cls;
-    }
-  }
-  return out;
-}
-
-function differences(a, b) {
-  let n = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
-  return n;
-}
 
 test("opens with an example painted and its image shown", async () => {
   const { page, errors, context } = await openPainter(browser, server.url);
