@@ -1,0 +1,111 @@
+// Canvas sizes: what a model takes and what the page offers, exactly.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { LabelMap } from "../src/labelmap.js";
+import { STACK_FROM, fixedSize, parseSizeValue, sizeChoices, sizeOptions, sizeValue, takesSize } from "../src/sizes.js";
+
+const free = (width, height, multiple_of = 32) => ({ native: { width, height }, sizes: { fixed: false, multiple_of } });
+const landscapes = free(256, 256);
+const vae = { native: { width: 256, height: 128 }, sizes: { fixed: true, multiple_of: 32 } };
+const MAX = 16 << 20; // the server's default --max-pixels
+
+/** Each option as "label = W×H". */
+const listed = (options) => options.map((o) => `${o.label} = ${o.width}×${o.height}`);
+
+test("a free 256² model is offered native, a 2:1 panorama, 3:2 and twice native", () => {
+  assert.deepEqual(listed(sizeOptions(landscapes, MAX)), [
+    "native 256×256 = 256×256",
+    "panorama 2:1 512×256 = 512×256",
+    "3:2 384×256 = 384×256",
+    "2× native 512×512 = 512×512",
+  ]);
+  assert.deepEqual(sizeOptions(landscapes, MAX).map((o) => o.name), ["native", "panorama", "3:2", "double"]);
+});
+
+test("sizes over max_pixels are left out, but never the native size", () => {
+  assert.deepEqual(sizeOptions(landscapes, 200_000).map((o) => o.name), ["native", "panorama", "3:2"]);
+  assert.deepEqual(sizeOptions(landscapes, 131_072).map((o) => o.name), ["native", "panorama", "3:2"], "512×256 is exactly 131,072");
+  assert.deepEqual(sizeOptions(landscapes, 131_071).map((o) => o.name), ["native", "3:2"]);
+  assert.deepEqual(sizeOptions(landscapes, 1000).map((o) => o.name), ["native"]);
+});
+
+test("shapes build on the native's shorter side, and one equal to an earlier option is not repeated", () => {
+  assert.deepEqual(listed(sizeOptions(free(256, 128), MAX)), [
+    "native 256×128 = 256×128",
+    "3:2 192×128 = 192×128",
+    "2× native 512×256 = 512×256",
+  ]);
+});
+
+test("each side rounds to the nearest multiple of multiple_of", () => {
+  // short side 150 → 160; 300 → 288; 225 → 224; 400 → 416 (12.5 rounds up); 300 → 288
+  assert.deepEqual(listed(sizeOptions(free(200, 150), MAX)), [
+    "native 200×150 = 200×150",
+    "panorama 2:1 288×160 = 288×160",
+    "3:2 224×160 = 224×160",
+    "2× native 416×288 = 416×288",
+  ]);
+  // multiple_of 0 reads as 1: no rounding.
+  assert.deepEqual(listed(sizeOptions(free(100, 60, 0), MAX)).slice(1), [
+    "panorama 2:1 120×60 = 120×60",
+    "3:2 90×60 = 90×60",
+    "2× native 200×120 = 200×120",
+  ]);
+});
+
+test("a fixed-size model, or a card without sizes, is offered its native size alone", () => {
+  assert.deepEqual(listed(sizeOptions(vae, MAX)), ["native 256×128 = 256×128"]);
+  assert.equal(fixedSize(vae), true);
+  assert.equal(fixedSize({ native: { width: 64, height: 64 } }), true);
+  assert.equal(fixedSize(landscapes), false);
+  assert.deepEqual(sizeOptions({ native: { width: 64, height: 64 } }, MAX).map((o) => o.name), ["native"]);
+});
+
+test("takesSize: multiples of multiple_of within max_pixels; the native size always; fixed models nothing else", () => {
+  const cases = [
+    [landscapes, 512, 256, MAX, true],
+    [landscapes, 512, 288, MAX, true],
+    [landscapes, 500, 256, MAX, false],
+    [landscapes, 512, 250, MAX, false],
+    [landscapes, 0, 256, MAX, false],
+    [landscapes, 512, 512, 262_144, true],
+    [landscapes, 512, 512, 262_143, false],
+    [landscapes, 256, 256, 10, true],
+    [vae, 256, 128, MAX, true],
+    [vae, 512, 256, MAX, false],
+    [vae, 128, 128, MAX, false],
+  ];
+  for (const [card, width, height, max, expected] of cases) {
+    assert.equal(takesSize(card, { width, height }, max), expected, `${width}×${height}, max ${max}`);
+  }
+});
+
+test("the chooser lists the map's own size after the options when it is none of them", () => {
+  const choices = sizeChoices(landscapes, MAX, { width: 640, height: 480 });
+  assert.deepEqual(choices.map((o) => o.name), ["native", "panorama", "3:2", "double", "map"]);
+  assert.deepEqual(choices.at(-1), { name: "map", label: "this map 640×480", width: 640, height: 480 });
+  assert.equal(sizeChoices(landscapes, MAX, { width: 384, height: 256 }).length, 4);
+});
+
+test("size values read back, and only as written", () => {
+  assert.equal(sizeValue({ width: 512, height: 256 }), "512x256");
+  assert.deepEqual(parseSizeValue("512x256"), { width: 512, height: 256 });
+  for (const bad of ["512×256", "512x", "x256", "512x256x2", "-512x256", ""]) assert.equal(parseSizeValue(bad), null, bad);
+});
+
+test("wide maps stack the image under the map: the panorama and 3:2 do, native and twice native do not", () => {
+  const stacks = (o) => o.width / o.height >= STACK_FROM;
+  assert.deepEqual(sizeOptions(landscapes, MAX).map(stacks), [false, true, true, false]);
+});
+
+test("a painting scaled to another size takes each pixel from the nearest source pixel (the server's rule)", () => {
+  const map = new LabelMap(4, 2, 12, Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
+  // source x = ⌊x · 4/6⌋: 0 0 1 2 2 3
+  assert.deepEqual([...map.resized(6, 2).data], [0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7]);
+  const double = map.resized(8, 4);
+  assert.deepEqual([...double.data.subarray(0, 8)], [0, 0, 1, 1, 2, 2, 3, 3]);
+  assert.deepEqual([...double.data.subarray(16, 24)], [4, 4, 5, 5, 6, 6, 7, 7]);
+  assert.ok(double.resized(4, 2).equals(map), "twice native and back is the painting again");
+  assert.deepEqual([...new Set(map.resized(6, 3).data)].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7], "only classes that were there");
+});
