@@ -37,6 +37,27 @@ export class Rerolls {
     return fine ? new Rerolls(new LabelMap(map.width, map.height, ID_VALUES, ids), seeds) : Rerolls.none;
   }
 
+  /**
+   * Re-rolls from the masks a request posted (masks(), or a saved image's):
+   * region k + 1 where mask k is nonzero, later masks over earlier, as the
+   * server reads them. None when a mask is not of the map's size.
+   * @param {{width: number, height: number}} map
+   * @param {readonly {mask: ArrayLike<number>, seed: number}[]} regions
+   */
+  static fromMasks(map, regions) {
+    const size = map.width * map.height;
+    if (regions.length === 0 || regions.length >= ID_VALUES || regions.some(({ mask }) => mask.length !== size)) {
+      return Rerolls.none;
+    }
+    const ids = new Uint16Array(size);
+    regions.forEach(({ mask }, k) => {
+      for (let i = 0; i < size; i++) if (mask[i]) ids[i] = k + 1;
+    });
+    const seeds = regions.map((r) => r.seed);
+    const kept = compact(new LabelMap(map.width, map.height, ID_VALUES, ids), seeds);
+    return kept.seeds.length ? Rerolls.read(map, kept.regions.data, kept.seeds) : Rerolls.none;
+  }
+
   /** True when nothing is re-rolled: the newest region always has pixels (a stroke that paints none is not kept). */
   get empty() {
     return this.seeds.length === 0;
@@ -45,6 +66,20 @@ export class Rerolls {
   /** Whether these regions belong to a map of this size (no regions fit any). @param {{width: number, height: number}} map */
   fits(map) {
     return !this.regions || (this.regions.width === map.width && this.regions.height === map.height);
+  }
+
+  /**
+   * The regions scaled with their map to `width`×`height` by the map's
+   * nearest rule (LabelMap.resized), so each keeps its place in the picture.
+   * A region too thin to keep a pixel goes with its seed; `lost` counts them.
+   * @param {number} width @param {number} height
+   * @returns {{rerolls: Rerolls, lost: number}}
+   */
+  resized(width, height) {
+    if (!this.regions) return { rerolls: this, lost: 0 };
+    const showing = compact(this.regions, this.seeds).seeds.length;
+    const { regions, seeds } = compact(this.regions.resized(width, height), this.seeds);
+    return { rerolls: seeds.length ? new Rerolls(regions, seeds) : Rerolls.none, lost: showing - seeds.length };
   }
 
   /**

@@ -92,3 +92,58 @@ test("rewrite converts every step and drops steps that no longer differ", () => 
   assert.deepEqual(history.redoStack.map((s) => s.map), [c]);
   assert.equal(history.undo(now)?.map, a);
 });
+
+/** Re-rolls on `map` (4×2) from strokes of [seed, x0, y0, x1, y1], each 1 pixel wide. */
+function strokes(list) {
+  let rerolls = Rerolls.none;
+  for (const [seed, x0, y0, x1, y1] of list) {
+    const next = rerolls.withRegion(map, seed);
+    next.regions.paintSegment(x0, y0, x1, y1, 1, next.id);
+    rerolls = next.rerolls;
+  }
+  return rerolls;
+}
+
+test("a canvas resize scales the regions with the map, nearest, each keeping its seed", () => {
+  const rerolls = strokes([[5, 0, 0, 0, 1], [6, 3, 0, 3, 0]]);
+  assert.deepEqual(ids(rerolls), [1, 0, 0, 2, 1, 0, 0, 0]);
+  const { rerolls: big, lost } = rerolls.resized(8, 4);
+  assert.equal(lost, 0);
+  assert.deepEqual(big.seeds, [5, 6]);
+  assert.deepEqual(ids(big), [
+    1, 1, 0, 0, 0, 0, 2, 2,
+    1, 1, 0, 0, 0, 0, 2, 2,
+    1, 1, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 0, 0, 0, 0, 0,
+  ]);
+  assert.deepEqual(ids(big.resized(4, 2).rerolls), ids(rerolls), "twice and back is exact");
+  assert.deepEqual(ids(rerolls), [1, 0, 0, 2, 1, 0, 0, 0], "the re-rolls resized are not changed");
+});
+
+test("a region too thin to keep a pixel goes with its seed, and is counted", () => {
+  const rerolls = strokes([[5, 0, 0, 0, 1], [6, 3, 0, 3, 0]]);
+  // 2×1 takes source columns 0 and 2 of row 0: region 1 stays, region 2 (column 3) goes.
+  const { rerolls: small, lost } = rerolls.resized(2, 1);
+  assert.equal(lost, 1);
+  assert.deepEqual(ids(small), [1, 0]);
+  assert.deepEqual(small.seeds, [5]);
+  const gone = strokes([[6, 3, 0, 3, 0]]).resized(2, 1);
+  assert.equal(gone.rerolls, Rerolls.none, "no region left: none");
+  assert.equal(gone.lost, 1);
+  assert.deepEqual(Rerolls.none.resized(8, 4), { rerolls: Rerolls.none, lost: 0 });
+});
+
+test("re-rolls from posted masks: later masks over earlier, covered ones gone, wrong sizes none", () => {
+  const mask = (...on) => Uint8Array.from({ length: 8 }, (_, i) => (on.includes(i) ? 1 : 0));
+  const back = Rerolls.fromMasks(map, [{ mask: mask(0, 1, 4), seed: 5 }, { mask: mask(1, 2), seed: 6 }]);
+  assert.deepEqual(ids(back), [1, 2, 2, 0, 1, 0, 0, 0]);
+  assert.deepEqual(back.seeds, [5, 6]);
+  const covered = Rerolls.fromMasks(map, [{ mask: mask(3), seed: 5 }, { mask: mask(0), seed: 6 }, { mask: mask(3, 7), seed: 7 }]);
+  assert.deepEqual(ids(covered), [1, 0, 0, 2, 0, 0, 0, 2]);
+  assert.deepEqual(covered.seeds, [6, 7]);
+  assert.equal(Rerolls.fromMasks(map, []), Rerolls.none);
+  assert.equal(Rerolls.fromMasks(map, [{ mask: new Uint8Array(6), seed: 1 }]), Rerolls.none, "another size");
+  assert.equal(Rerolls.fromMasks(map, [{ mask: mask(), seed: 1 }]), Rerolls.none, "an empty mask");
+  const strokesBack = strokes([[5, 0, 0, 1, 0], [6, 1, 0, 2, 1]]);
+  assert.deepEqual(ids(Rerolls.fromMasks(map, strokesBack.masks())), ids(strokesBack), "masks() and back");
+});
