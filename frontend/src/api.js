@@ -9,14 +9,18 @@
  *   a look the package ships; `thumbnail` is a file served by styleThumbnailUrl
  * @typedef {{
  *   name: string, classes: ClassInfo[], dontcare: DontCare | null,
- *   native: {width: number, height: number}, z_dim: number | null,
- *   z_per_pixel?: boolean, has_encoder: boolean, uses_instances: boolean, class_table: string,
- *   styles?: StylePreset[],
+ *   native: {width: number, height: number}, sizes?: {fixed: boolean, multiple_of: number},
+ *   z_dim: number | null, z_per_pixel?: boolean, has_encoder: boolean, uses_instances: boolean,
+ *   class_table: string, styles?: StylePreset[],
  * }} ModelCard
+ *   sizes: fixed, only the native size; else any sides that are multiples of multiple_of
  * @typedef {{name: string, classes: number, native: {width: number, height: number},
  *   z_dim: number | null, has_encoder: boolean}} ModelSummary
  * @typedef {{queue: number, inference: number, total: number}} ServerTimes
  */
+
+/** The server's own answer headers (x-easel-model, x-easel-package, x-easel-style, …). */
+export const EASEL_HEADER = /^x-easel-[a-z0-9-]+$/;
 
 export class ApiError extends Error {
   /** @param {number} status @param {string} message @param {string} type */
@@ -74,7 +78,11 @@ export async function blob(url) {
   return (await ok(url)).blob();
 }
 
-/** @returns {Promise<{models: ModelSummary[], default: string}>} */
+/**
+ * The models; `max_pixels`: the most pixels a label map may have (the
+ * server's --max-pixels; absent from older servers).
+ * @returns {Promise<{models: ModelSummary[], default: string, max_pixels?: number}>}
+ */
 export async function listModels() {
   return (await ok("/api/v1/models")).json();
 }
@@ -96,13 +104,17 @@ export function styleThumbnailUrl(model, file) {
 
 /**
  * Reads a label-map file (index, paletted or colour PNG) with the server's
- * rules and returns its class indices at the model's native size.
+ * rules and returns its class indices at the model's native size, or at
+ * its own with `keepSize`.
  * @param {string} model
  * @param {Blob} file
- * @param {{nearest?: boolean}} [options]
+ * @param {{nearest?: boolean, keepSize?: boolean}} [options]
  */
 export async function readLabelMap(model, file, options = {}) {
-  const query = options.nearest ? "?nearest=true" : "";
+  const params = new URLSearchParams();
+  if (options.nearest) params.set("nearest", "true");
+  if (options.keepSize) params.set("size", "input");
+  const query = params.toString() ? `?${params}` : "";
   const response = await ok(`/api/v1/models/${encodeURIComponent(model)}/label-map${query}`, {
     method: "POST",
     headers: { "content-type": "image/png" },
@@ -137,7 +149,8 @@ function bigEndian16(bytes) {
  *   a seed a variation around it); regions: each a grayscale PNG of the map's size, nonzero inside, whose z
  *   is drawn from its seed (models with z per pixel); later ones over earlier
  * @param {AbortSignal} signal
- * @returns {Promise<{image: Blob, times: ServerTimes}>}
+ * @returns {Promise<{image: Blob, times: ServerTimes, headers: Record<string, string>}>}
+ *   headers: the answer's x-easel-* headers (EASEL_HEADER), whichever the server sends
  */
 export async function synthesize(model, labelPng, options, signal) {
   const form = new FormData();
@@ -160,8 +173,14 @@ export async function synthesize(model, labelPng, options, signal) {
     signal,
   });
   const time = (/** @type {string} */ name) => Number(response.headers.get(name) ?? NaN);
+  /** @type {Record<string, string>} */
+  const headers = {};
+  response.headers.forEach((value, name) => {
+    if (EASEL_HEADER.test(name)) headers[name] = value;
+  });
   return {
     image: await response.blob(),
     times: { queue: time("x-queue-time"), inference: time("x-inference-time"), total: time("x-total-time") },
+    headers,
   };
 }
