@@ -5,26 +5,36 @@
 // re-rolled regions (rerolls.js), which undo covers with the map; models
 // that ship style presets show them in the Style panel (presets.js). Locked
 // classes (locks.js) are never painted over; the polygon tool's gesture is
-// polygon.js's, its pixels shapes.js's; the keys are shortcuts.js's.
+// polygon.js's, its pixels shapes.js's; the keys are shortcuts.js's. The
+// canvas size is the map's own (sizes.js); images already made are shown
+// again from images.js, and a saved image carries its recipe (recipe.js).
 
 import * as api from "./api.js";
 import { carryPainting } from "./carry.js";
 import { backgroundClass, colorTable, paletteOrder, valueCount } from "./classes.js";
 import { HelpOverlay } from "./help.js";
 import { History } from "./history.js";
+import { ImageCache, imageKey } from "./images.js";
 import { LabelMap } from "./labelmap.js";
 import { LiveSynthesis } from "./live.js";
 import { ClassLocks } from "./locks.js";
+import { Messages } from "./messages.js";
 import { Palette } from "./palette.js";
 import { PolygonGesture, drawOutline } from "./polygon.js";
-import { encodeIndexPng } from "./png.js";
+import { decodeIndexPng, encodeIndexPng, pngSize } from "./png.js";
 import { PresetStrip, styleOptions } from "./presets.js";
+import { readRecipe, recipeFor, writeRecipe } from "./recipe.js";
 import { Rerolls, hatch } from "./rerolls.js";
 import { entryPixel, polygonMask } from "./shapes.js";
 import { keyCommand } from "./shortcuts.js";
+import { SizeChooser, takesSize } from "./sizes.js";
 import { loadPainting, savePainting } from "./storage.js";
+import { download, ui } from "./ui.js";
+import { layOut, mapPoint as pointOn, mapScale as scaleOf } from "./view.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
+/** @typedef {import("./images.js").KnownImage} KnownImage */
+/** @typedef {import("./recipe.js").Recipe} Recipe */
 /** @typedef {import("./shapes.js").Point} Point */
 /** @typedef {import("./shortcuts.js").Tool} Tool */
 /**
@@ -32,63 +42,6 @@ import { loadPainting, savePainting } from "./storage.js";
  * objects are never changed, so neighbouring steps share what they did not change.
  * @typedef {import("./storage.js").Painting} Painting
  */
-
-/**
- * @template {Element} T
- * @param {string} id
- * @param {{new (): T}} type
- * @returns {T}
- */
-function el(id, type) {
-  const found = document.getElementById(id);
-  if (!(found instanceof type)) throw new Error(`the page has no #${id}`);
-  return found;
-}
-
-const ui = {
-  model: el("model", HTMLSelectElement),
-  example: el("example", HTMLSelectElement),
-  openMap: el("open-map", HTMLButtonElement),
-  mapFile: el("map-file", HTMLInputElement),
-  saveMap: el("save-map", HTMLButtonElement),
-  saveImage: el("save-image", HTMLButtonElement),
-  error: el("error", HTMLDivElement),
-  errorText: el("error-text", HTMLSpanElement),
-  errorNearest: el("error-nearest", HTMLButtonElement),
-  errorClose: el("error-close", HTMLButtonElement),
-  notice: el("notice", HTMLDivElement),
-  noticeText: el("notice-text", HTMLSpanElement),
-  noticeClose: el("notice-close", HTMLButtonElement),
-  currentSwatch: el("current-swatch", HTMLSpanElement),
-  currentName: el("current-name", HTMLSpanElement),
-  size: el("size", HTMLInputElement),
-  sizeValue: el("size-value", HTMLOutputElement),
-  background: el("background", HTMLSelectElement),
-  undo: el("undo", HTMLButtonElement),
-  redo: el("redo", HTMLButtonElement),
-  clear: el("clear", HTMLButtonElement),
-  rerollTool: el("reroll-tool", HTMLButtonElement),
-  resetRerolls: el("reset-rerolls", HTMLButtonElement),
-  style: el("style", HTMLDivElement),
-  stylePresets: el("style-presets", HTMLDivElement),
-  seed: el("seed", HTMLInputElement),
-  variation: el("variation", HTMLButtonElement),
-  styleImage: el("style-image", HTMLDivElement),
-  styleFile: el("style-file", HTMLInputElement),
-  stylePreview: el("style-preview", HTMLImageElement),
-  styleClear: el("style-clear", HTMLButtonElement),
-  canvas: el("map", HTMLCanvasElement),
-  outline: el("outline", SVGSVGElement),
-  mapPanel: el("map-panel", HTMLElement),
-  result: el("result", HTMLImageElement),
-  busy: el("busy", HTMLSpanElement),
-  latency: el("latency", HTMLSpanElement),
-  search: el("class-search", HTMLInputElement),
-  palette: el("palette", HTMLUListElement),
-  help: el("help", HTMLDialogElement),
-  helpList: el("help-list", HTMLDivElement),
-  helpOpen: el("help-open", HTMLButtonElement),
-};
 
 const context = /** @type {CanvasRenderingContext2D} */ (ui.canvas.getContext("2d"));
 
@@ -109,39 +62,16 @@ const state = {
   colors: new Uint32Array(1),
   /** @type {Blob | null} */
   style: null,
-  /** @type {Blob | null} */
-  image: null,
+  /** The image shown and what made it. @type {KnownImage | null} */
+  shown: null,
+  /** The most pixels a map may have (the server's --max-pixels). */
+  maxPixels: Infinity,
   /** The last point painted, where a shift-click line starts. @type {{x: number, y: number} | null} */
   last: null,
-  /** The file an off-palette error was about, to retry with nearest colours. @type {Blob | null} */
-  offPalette: null,
 };
 
-// ---- messages -------------------------------------------------------------
-
-/** @param {unknown} error */
-function describe(error) {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** @param {unknown} error @param {Blob | null} [offPalette] */
-function showError(error, offPalette = null) {
-  ui.errorText.textContent = describe(error);
-  state.offPalette = offPalette;
-  ui.errorNearest.hidden = offPalette === null;
-  ui.error.hidden = false;
-}
-
-function hideError() {
-  ui.error.hidden = true;
-  state.offPalette = null;
-}
-
-/** @param {string} text */
-function showNotice(text) {
-  ui.noticeText.textContent = text;
-  ui.notice.hidden = false;
-}
+const messages = new Messages(ui, (file) => openMapFile(file, true));
+const showError = messages.error.bind(messages), showNotice = messages.notice.bind(messages);
 
 // ---- drawing the map ------------------------------------------------------
 
@@ -155,6 +85,7 @@ function render() {
     ui.canvas.width = map.width;
     ui.canvas.height = map.height;
     image = context.createImageData(map.width, map.height);
+    layOut(ui.panels, [ui.mapBox, ui.resultBox], map);
   }
   const pixels = new Uint32Array(image.data.buffer);
   for (let i = 0; i < map.data.length; i++) pixels[i] = colors[map.data[i]];
@@ -171,34 +102,34 @@ function requestRender() {
 
 // ---- live synthesis -------------------------------------------------------
 
-/** @type {LiveSynthesis<{image: Blob, times: import("./api.js").ServerTimes, model: string}>} */
+// Some 40 images of 256² to 512² fit in 64 MiB.
+const images = new ImageCache({ entries: 40, bytes: 64 << 20 });
+
+/** @type {LiveSynthesis<{known: KnownImage, cached: boolean}>} */
 const live = new LiveSynthesis({
   send: async (signal) => {
     const card = /** @type {ModelCard} */ (state.card);
-    const { map, rerolls } = state;
-    const png = await encodeIndexPng(map.width, map.height, map.data);
-    const options = styleOptions(card, { seed: seedValue(), preset: presets.chosen, image: state.style });
+    const { map, rerolls, style } = state;
+    const options = styleOptions(card, { seed: seedValue(), preset: presets.chosen, image: style });
     const masks = card.z_per_pixel && rerolls.fits(map) ? rerolls.masks() : [];
-    const regions = await Promise.all(
-      masks.map(async ({ mask, seed }) => ({ mask: await encodeIndexPng(map.width, map.height, mask), seed })),
-    );
-    const result = await api.synthesize(card.name, png, { ...options, regions }, signal);
-    return { ...result, model: card.name };
+    const recipe = await recipeFor(card.name, map, masks, options);
+    const key = imageKey(recipe, options.style ?? null);
+    const known = images.get(key);
+    if (known) return { known, cached: true };
+    const result = await api.synthesize(card.name, recipe.label, { ...options, regions: recipe.regions }, signal);
+    recipe.headers = result.headers;
+    return { known: images.put(key, result.image, { recipe, times: result.times }), cached: false };
   },
-  show: (result, elapsed) => {
-    if (result.model !== state.card?.name) return;
-    const previous = ui.result.src;
-    ui.result.src = URL.createObjectURL(result.image);
-    if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
-    state.image = result.image;
+  show: ({ known, cached }, elapsed) => {
+    if (known.recipe.model !== state.card?.name) return;
+    images.show(known.key);
+    ui.result.src = known.url;
+    state.shown = known;
     ui.saveImage.disabled = false;
-    ui.latency.textContent = `${Math.round(elapsed)} ms (model ${Math.round(result.times.inference)} ms)`;
-    if (ui.error.dataset.from === "synthesis") hideError();
+    ui.latency.textContent = cached ? "known image, no request" : `${Math.round(elapsed)} ms (model ${Math.round(known.times.inference)} ms)`;
+    messages.hideError("synthesis");
   },
-  fail: (error) => {
-    showError(error);
-    ui.error.dataset.from = "synthesis";
-  },
+  fail: (error) => showError(error, { from: "synthesis" }),
   busy: (busy) => {
     ui.busy.hidden = !busy;
   },
@@ -240,6 +171,7 @@ function setPainting(next) {
   state.map = next.map;
   state.rerolls = next.rerolls;
   state.last = null;
+  if (state.card) sizes.show(state.card, state.maxPixels, state.map);
   changed(true);
 }
 
@@ -253,6 +185,21 @@ function commit(next) {
 function replaceMap(map) {
   commit({ map, rerolls: state.rerolls.fits(map) ? state.rerolls : Rerolls.none });
 }
+
+/**
+ * Scales the painting to another canvas size as one undoable step: the map
+ * by nearest neighbour (exact classes), the re-rolled regions with it.
+ * @param {{width: number, height: number}} size
+ */
+function resizeCanvas({ width, height }) {
+  if (stroke || (width === state.map.width && height === state.map.height)) return;
+  cancelOutline();
+  const { rerolls, lost } = state.rerolls.resized(width, height);
+  commit({ map: state.map.resized(width, height), rerolls });
+  if (lost) showNotice(`${lost} re-rolled region${lost > 1 ? "s were" : " was"} too thin to keep at ${width}×${height}: gone (undo brings it back).`);
+}
+
+const sizes = new SizeChooser(ui.canvasSize, ui.canvasField, ui.canvasNote, resizeCanvas);
 
 function updateButtons() {
   ui.undo.disabled = !state.history.canUndo;
@@ -274,28 +221,9 @@ function redo() {
 
 // ---- pointer input --------------------------------------------------------
 
-/** Screen pixels per map pixel: the canvas shows the whole map in its box (object-fit: contain). */
-function mapScale() {
-  return Math.min(ui.canvas.clientWidth / state.map.width, ui.canvas.clientHeight / state.map.height);
-}
-
-/**
- * Where a pointer is on the map: its pixel (`x`, `y`; off the map too) and
- * the exact position (`fx`, `fy`). The canvas keeps its aspect ratio inside
- * its box, so the letterbox is taken off first.
- * @param {{clientX: number, clientY: number}} event
- */
-function mapPoint(event) {
-  const rect = ui.canvas.getBoundingClientRect();
-  const boxW = ui.canvas.clientWidth, boxH = ui.canvas.clientHeight;
-  const { width, height } = state.map;
-  const scale = mapScale();
-  const left = rect.left + ui.canvas.clientLeft + (boxW - width * scale) / 2;
-  const top = rect.top + ui.canvas.clientTop + (boxH - height * scale) / 2;
-  const fx = (event.clientX - left) / scale, fy = (event.clientY - top) / scale;
-  const x = Math.floor(fx), y = Math.floor(fy);
-  return { x, y, fx, fy, inside: x >= 0 && y >= 0 && x < width && y < height };
-}
+const mapScale = () => scaleOf(ui.canvas, state.map);
+/** @param {{clientX: number, clientY: number}} event */
+const mapPoint = (event) => pointOn(ui.canvas, state.map, event);
 
 /** @param {number} x @param {number} y */
 function clamp(x, y) {
@@ -517,28 +445,28 @@ document.addEventListener("keydown", (event) => {
 
 // ---- files ----------------------------------------------------------------
 
-/** @param {Blob} blob @param {string} name */
-function download(blob, name) {
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-}
-
 ui.saveMap.addEventListener("click", async () => {
   const png = await encodeIndexPng(state.map.width, state.map.height, state.map.data);
   download(new Blob([png], { type: "image/png" }), `${state.card?.name ?? "easel"}-map.png`);
 });
-ui.saveImage.addEventListener("click", () => {
-  if (state.image) download(state.image, `${state.card?.name ?? "easel"}-image.png`);
+// The image with its recipe inside (recipe.js): opening the file here gives back the map and settings.
+ui.saveImage.addEventListener("click", async () => {
+  const shown = state.shown;
+  if (!shown) return;
+  const png = new Uint8Array(await shown.image.arrayBuffer());
+  let file = png;
+  try {
+    file = writeRecipe(png, shown.recipe);
+  } catch {
+    // Not a PNG (a server answering another format): saved as it came.
+  }
+  download(new Blob([file], { type: shown.image.type }), `${shown.recipe.model}-image.png`);
 });
 
 /**
- * Opens a label-map file through the server, which reads index, paletted
- * and colour PNGs with the same rules as synthesis.
+ * Opens a file: an image saved here (its recipe), or a label map read by
+ * the server with the rules of synthesis (index, paletted and colour PNGs),
+ * at its own size when the model takes it, else at the native size.
  * @param {Blob} file
  * @param {boolean} nearest
  */
@@ -546,17 +474,54 @@ async function openMapFile(file, nearest = false) {
   const card = state.card;
   if (!card) return;
   try {
-    const read = await api.readLabelMap(card.name, file, { nearest });
-    hideError();
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const recipe = readRecipe(bytes);
+    if (recipe) return await openRecipe(recipe);
+    const own = pngSize(bytes);
+    const keepSize = own !== null && takesSize(card, own, state.maxPixels);
+    const read = await api.readLabelMap(card.name, file, { nearest, keepSize });
+    messages.hideError();
     replaceMap(new LabelMap(read.width, read.height, valueCount(card), read.data));
     if (read.sourceWidth !== read.width || read.sourceHeight !== read.height) {
       showNotice(`The map was ${read.sourceWidth}×${read.sourceHeight}; it was resized to the model's ${read.width}×${read.height} (nearest neighbour).`);
     }
   } catch (error) {
     const offPalette = error instanceof api.ApiError && /nearest=true/.test(error.message) ? file : null;
-    showError(error, offPalette);
-    ui.error.dataset.from = "file";
+    showError(error, { from: "file", offPalette });
   }
+}
+
+/**
+ * Opens an image saved here: its model, its map at its size (one undoable
+ * step) with its re-rolled regions, its seed and its style preset.
+ * @param {Recipe} recipe
+ */
+async function openRecipe(recipe) {
+  let card = state.card;
+  if (recipe.model !== card?.name) {
+    card = await api.modelCard(recipe.model).catch((error) => {
+      throw error instanceof api.ApiError && error.status === 404
+        ? new Error(`This image was made with the model ${recipe.model}, which this server does not serve.`)
+        : error;
+    });
+    await useModel(card, { carry: false });
+  }
+  const keepSize = takesSize(card, recipe, state.maxPixels);
+  const read = await api.readLabelMap(card.name, new Blob([recipe.label], { type: "image/png" }), { keepSize });
+  const map = new LabelMap(read.width, read.height, valueCount(card), read.data);
+  const decode = async (/** @type {Recipe["regions"][number]} */ r) => ({ mask: (await decodeIndexPng(r.mask)).data, seed: r.seed });
+  const masks = keepSize && card.z_per_pixel ? await Promise.all(recipe.regions.map(decode)) : [];
+  messages.hideError();
+  ui.seed.value = String(recipe.seed ?? 0);
+  presets.select(card.styles?.some((p) => p.name === recipe.preset) ? recipe.preset : null);
+  if (state.style) setStyle(null);
+  commit({ map, rerolls: Rerolls.fromMasks(map, masks) });
+  const settings = [recipe.seed !== null && `seed ${recipe.seed}`, recipe.preset && `style ${recipe.preset}`].filter(Boolean);
+  showNotice(
+    `Opened an image made with ${recipe.model}: its map (${recipe.width}×${recipe.height})${settings.length ? `, ${settings.join(", ")}` : ""}.` +
+      (keepSize ? "" : ` This server does not take that size: the map was resized to ${map.width}×${map.height}.`) +
+      (recipe.styleImage ? " It was made with a style image, which the file does not hold." : ""),
+  );
 }
 
 ui.openMap.addEventListener("click", () => ui.mapFile.click());
@@ -564,13 +529,6 @@ ui.mapFile.addEventListener("change", () => {
   const file = ui.mapFile.files?.[0];
   ui.mapFile.value = "";
   if (file) openMapFile(file);
-});
-ui.errorNearest.addEventListener("click", () => {
-  if (state.offPalette) openMapFile(state.offPalette, true);
-});
-ui.errorClose.addEventListener("click", hideError);
-ui.noticeClose.addEventListener("click", () => {
-  ui.notice.hidden = true;
 });
 
 ui.mapPanel.addEventListener("dragover", (event) => {
@@ -636,10 +594,6 @@ async function useModel(card, { carry }) {
   palette.build(card, state.locks);
   ui.background.replaceChildren(...paletteOrder(card).map((i) => new Option(card.classes[i].name, String(i))));
   ui.background.value = String(state.background);
-  const { width, height } = card.native;
-  for (const box of [ui.canvas, /** @type {HTMLElement} */ (ui.result.parentElement)]) {
-    box.style.setProperty("--aspect", String(width / height));
-  }
   ui.style.hidden = card.z_dim === null && !card.has_encoder;
   ui.styleImage.hidden = !card.has_encoder;
   if (!card.has_encoder && state.style) setStyle(null);
@@ -666,13 +620,15 @@ async function useModel(card, { carry }) {
     selectClass(table[state.cls] < card.classes.length ? table[state.cls] : state.background);
   } else {
     state.history.clear();
-    const saved = loadPainting(card, valueCount(card));
+    const saved = loadPainting(card, valueCount(card), (size) => takesSize(card, size, state.maxPixels));
     state.map = saved?.map ?? (await firstExample(card)) ?? blank(card);
     state.rerolls = saved?.rerolls ?? Rerolls.none;
     selectClass(paletteOrder(card).find((i) => i !== state.background) ?? state.background);
   }
   state.last = null;
-  state.image = null;
+  state.shown = null;
+  images.show(null);
+  sizes.show(card, state.maxPixels, state.map);
   ui.saveImage.disabled = true;
   ui.result.removeAttribute("src");
   ui.latency.textContent = "";
@@ -696,14 +652,28 @@ async function loadExamples(card) {
   }
 }
 
+/** Example maps already read, by model and URL: going back to one takes no request. @type {Map<string, LabelMap>} */
+const exampleMaps = new Map();
+
+/** @param {ModelCard} card @param {string} url */
+async function exampleMap(card, url) {
+  const key = `${card.name}\n${url}`;
+  const known = exampleMaps.get(key);
+  if (known) return known;
+  const read = await api.readLabelMap(card.name, await api.blob(url));
+  const map = new LabelMap(read.width, read.height, valueCount(card), read.data);
+  exampleMaps.set(key, map);
+  return map;
+}
+
 /** @param {ModelCard} card */
 async function firstExample(card) {
   const url = ui.example.options[1]?.value;
   if (!url) return null;
   try {
-    const read = await api.readLabelMap(card.name, await api.blob(url));
+    const map = await exampleMap(card, url);
     ui.example.value = url;
-    return new LabelMap(read.width, read.height, valueCount(card), read.data);
+    return map;
   } catch (error) {
     showError(error);
     return null;
@@ -711,8 +681,16 @@ async function firstExample(card) {
 }
 
 ui.example.addEventListener("change", async () => {
-  const url = ui.example.value;
-  if (url) await openMapFile(await api.blob(url));
+  const url = ui.example.value, card = state.card;
+  if (!url || !card) return;
+  try {
+    const map = await exampleMap(card, url);
+    if (card !== state.card) return; // the model changed meanwhile
+    replaceMap(map);
+    messages.hideError();
+  } catch (error) {
+    showError(error, { from: "file" });
+  }
 });
 
 ui.model.addEventListener("change", async () => {
@@ -724,7 +702,8 @@ ui.model.addEventListener("change", async () => {
 });
 
 async function start() {
-  const { models, default: first } = await api.listModels();
+  const { models, default: first, max_pixels: maxPixels } = await api.listModels();
+  state.maxPixels = maxPixels ?? Infinity;
   ui.model.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.classes} classes, ${m.native.width}×${m.native.height})`, m.name)));
   ui.model.disabled = models.length < 2;
   await useModel(await api.modelCard(first), { carry: false });
@@ -741,6 +720,11 @@ Object.assign(window, {
     rerollSeeds: () => [...state.rerolls.seeds],
     // The image shown, as its PNG's bytes: the page's CSP (connect-src 'self')
     // keeps a test from fetching the blob: URL of #result.
-    image: async () => (state.image ? Array.from(new Uint8Array(await state.image.arrayBuffer())) : null),
+    image: async () => (state.shown ? Array.from(new Uint8Array(await state.shown.image.arrayBuffer())) : null),
+    // What the image shown was made from, posted now or earlier (images.js).
+    shown: () => {
+      const r = state.shown?.recipe;
+      return r ? { model: r.model, width: r.width, height: r.height, seed: r.seed, preset: r.preset, regions: r.regions.length } : null;
+    },
   },
 });

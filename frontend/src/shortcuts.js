@@ -65,7 +65,7 @@ export const HELP = [
       [["The lock beside a class"], "Lock or unlock that class"],
       [["Ctrl+Z"], "Undo"],
       [["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"],
-      [["Drop a PNG on the map"], "Open it as the label map"],
+      [["Drop a PNG on the map"], "Open it as the label map; an image saved here brings back its map and settings"],
     ],
   },
   {

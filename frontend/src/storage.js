@@ -1,8 +1,9 @@
 // @ts-check
-// The painting survives a reload: each model's map, with its re-rolls, in
-// the browser's local storage.
+// The painting survives a reload: each model's map, at its canvas size,
+// with its re-rolls, in the browser's local storage.
 
 import { LabelMap } from "./labelmap.js";
+import { latin1 } from "./png.js";
 import { Rerolls } from "./rerolls.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
@@ -31,12 +32,13 @@ export function savePainting(model, { map, rerolls }) {
 /**
  * The painting saved for this model, if it still fits its card.
  * @param {ModelCard} card @param {number} values label values the model takes
+ * @param {(size: {width: number, height: number}) => boolean} takes whether the model takes a map of this size
  * @returns {Painting | null}
  */
-export function loadPainting(card, values) {
+export function loadPainting(card, values, takes) {
   try {
     const saved = JSON.parse(localStorage.getItem(storageKey(card.name)) ?? "null");
-    if (!saved || saved.width !== card.native.width || saved.height !== card.native.height) return null;
+    if (!saved || !Number.isInteger(saved.width) || !Number.isInteger(saved.height) || !takes(saved)) return null;
     const data = fromBase64(saved.data, saved.wide);
     if (data.some((v) => v >= values)) return null;
     const map = new LabelMap(saved.width, saved.height, values, data);
@@ -49,10 +51,7 @@ export function loadPainting(card, values) {
 
 /** @param {Uint8Array | Uint16Array} data */
 function base64(data) {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
+  return btoa(latin1(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
 }
 
 /** @param {string} text @param {boolean} wide @returns {Uint8Array | Uint16Array} */

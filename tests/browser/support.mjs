@@ -147,6 +147,13 @@ export async function shownImage(page) {
   return decodeRgbPng(Buffer.from(bytes));
 }
 
+/**
+ * What the image shown was made from (model, width, height, seed, preset,
+ * regions: how many), whether it was posted now or shown again from the
+ * images the page keeps.
+ */
+export const shownRecipe = (page) => page.evaluate(() => window.easel.shown());
+
 /** Waits until `check()` is true, polling; fails with `explain()`. */
 export async function eventually(check, explain, timeout = 10_000) {
   const end = Date.now() + timeout;
