@@ -260,17 +260,46 @@ export function encodeRgbPng(width, height, colour) {
   return pngFile(width, height, 8, 2, [], raw);
 }
 
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** PNG's CRC-32 of a chunk's type and data. */
+function crc(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * The tEXt and uncompressed iTXt texts of a PNG by keyword, in file order,
+ * and the types of its chunks; a chunk failing its CRC throws.
+ * @param {Buffer} png
+ */
+export function pngTexts(png) {
+  const texts = new Map();
+  const types = [];
+  let at = 8;
+  while (at < png.length) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString("latin1", at + 4, at + 8);
+    const data = png.subarray(at + 8, at + 8 + length);
+    if (png.readUInt32BE(at + 8 + length) !== crc(png.subarray(at + 4, at + 8 + length))) throw new Error(`the ${type} chunk fails its CRC`);
+    types.push(type);
+    const end = data.indexOf(0);
+    if (type === "tEXt") texts.set(data.toString("latin1", 0, end), data.toString("latin1", end + 1));
+    if (type === "iTXt" && data[end + 1] === 0) {
+      const language = data.indexOf(0, end + 3);
+      texts.set(data.toString("latin1", 0, end), data.toString("utf8", data.indexOf(0, language + 1) + 1));
+    }
+    at += 12 + length;
+  }
+  return { texts, types };
+}
+
 function pngFile(width, height, depth, colour, extra, raw) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
   const chunk = (type, data) => {
     const out = Buffer.alloc(12 + data.length);
     out.writeUInt32BE(data.length, 0);
