@@ -192,7 +192,10 @@ function replaceMap(map) {
  * @param {{width: number, height: number}} size
  */
 function resizeCanvas({ width, height }) {
-  if (stroke || (width === state.map.width && height === state.map.height)) return;
+  if (stroke || (width === state.map.width && height === state.map.height)) {
+    if (state.card) sizes.show(state.card, state.maxPixels, state.map); // the chooser shows the map's size
+    return;
+  }
   cancelOutline();
   const { rerolls, lost } = state.rerolls.resized(width, height);
   commit({ map: state.map.resized(width, height), rerolls });
