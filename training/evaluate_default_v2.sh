@@ -9,11 +9,13 @@
 #   training/evaluate_default_v2.sh [OUT]      # from the repository root
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 OUT=${1:-checkpoints/eval_v2/package}
 RUN=${RUN:-checkpoints/landscapes_v2}
 DATA=${DATA:-datasets/landscapes}
 HELD=${HELD:-datasets/landscapes_heldout}
-EVAL=checkpoints/eval_v2
+EVAL=${EVAL:-checkpoints/eval_v2}
+PRESET_COUNT=${PRESET_COUNT:-100}
 JUDGES=training/judges
 PY=.venv-train/bin/python
 EASEL=./target/release/easel
@@ -29,8 +31,14 @@ mkdir -p "$EVAL" "$JUDGES"
 # Held-out scenes: another seed, all of them a test split.
 [ -f "$HELD/scenes.tsv" ] || $EASEL dataset synth --out "$HELD" --count 300 --seed 1 --test-fraction 1
 
+# Served at 256² after training mostly at 128²: the batch norms' statistics
+# recomputed over full 256² frames before export (weights unchanged).
+$PY -m easel_training recalibrate "$RUN" --label_dir "$DATA/train_label" \
+  --image_dir "$DATA/train_img" --size 256
+
 rm -rf "$OUT"
-$EASEL import "$RUN" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256
+$EASEL import "$RUN" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 \
+  --licence "Apache-2.0, as easel: trained by easel's own trainer on its synthetic scenes"
 cp -r models/landscapes/examples "$OUT/"
 $PY training/make_presets.py "$RUN" "$DATA" "$OUT"
 
@@ -43,13 +51,13 @@ $PY -m easel_training evaluate --segmenter "$JUDGES/segmenter.pth" --label_dir "
   --image_dir "$HELD/test_img" --generated_dir "$GEN" --classes server/data/classes/landscapes-12.tsv \
   > "$EVAL/evaluation.json"
 
-# Each preset over the first 100 held-out maps, judged by the light classifier.
+# Each preset over the first PRESET_COUNT (100) held-out maps, judged by the light classifier.
 presets=$($PY -c "import json,sys; print(' '.join(s['name'] for s in json.load(open('$OUT/model.json'))['styles']))")
 echo "{" > "$EVAL/presets.json"
 first=1
 for preset in $presets; do
   rm -rf "$EVAL/preset-$preset" && mkdir -p "$EVAL/preset-$preset"
-  for label in $(ls "$HELD"/test_label/*.png | head -100); do
+  for label in $(ls "$HELD"/test_label/*.png | head -"$PRESET_COUNT"); do
     $EASEL generate --model "$OUT" --label "$label" --style-preset "$preset" \
       -o "$EVAL/preset-$preset/$(basename "$label")" >/dev/null
   done
@@ -64,7 +72,8 @@ for preset in $presets; do
   done
 done
 printf '\n}\n' >> "$EVAL/presets.json"
-$PY -m easel_training summary "$RUN" > "$RUN/training.json"
+# The run's opt.txt names its data relative to training/, where it trained.
+(cd training && "$ROOT/$PY" -m easel_training summary "$ROOT/$RUN") > "$RUN/training.json"
 # The figures go into the run (for later imports) and into this package's card.
 $PY - "$EVAL" "$RUN" "$OUT" <<'PYEOF'
 import json, sys

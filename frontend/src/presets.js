@@ -24,6 +24,15 @@ export function styleOptions(card, { seed, preset, image }) {
 }
 
 /**
+ * The preset chosen when a model is picked: its card's first, the model's own
+ * look (the server's default too), or none.
+ * @param {Pick<ModelCard, "z_dim" | "styles">} card
+ */
+export function initialPreset(card) {
+  return card.z_dim !== null ? card.styles?.[0]?.name ?? null : null;
+}
+
+/**
  * The preset chosen once `clicked` is clicked: clicking the chosen one again
  * deselects it (back to plain seeds).
  * @param {string | null} chosen @param {string} clicked
@@ -51,13 +60,16 @@ export class PresetStrip {
     });
   }
 
-  /** Shows `card`'s presets, none chosen: presets belong to one model. @param {ModelCard} card */
+  /**
+   * Shows `card`'s presets with the first chosen: presets belong to one
+   * model, and its first is its own look. @param {ModelCard} card
+   */
   show(card) {
     for (const url of this.blobUrls.splice(0)) URL.revokeObjectURL(url);
     const presets = card.z_dim !== null ? card.styles ?? [] : [];
     this.strip.replaceChildren(...presets.map((preset) => this.button(card.name, preset)));
     this.strip.hidden = presets.length === 0;
-    this.chosen = null;
+    this.select(initialPreset(card));
   }
 
   /** Deselects without telling: the caller is changing the style itself (a style image). */

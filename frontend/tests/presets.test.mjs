@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { styleOptions, toggle } from "../src/presets.js";
+import { initialPreset, styleOptions, toggle } from "../src/presets.js";
 
 const vae = { z_dim: 8, has_encoder: true };
 const zOnly = { z_dim: 8, has_encoder: false };
@@ -39,4 +39,12 @@ test("clicking a preset chooses it; clicking the chosen one again deselects it",
   assert.equal(toggle(null, "noon"), "noon");
   assert.equal(toggle("noon", "dawn"), "dawn");
   assert.equal(toggle("dawn", "dawn"), null);
+});
+
+test("a model starts with its first preset chosen, its own look; without presets or z, none", () => {
+  const styles = [{ name: "noon", z: [0] }, { name: "dawn", z: [1] }];
+  assert.equal(initialPreset({ z_dim: 1, styles }), "noon");
+  assert.equal(initialPreset({ z_dim: 1, styles: [] }), null);
+  assert.equal(initialPreset({ z_dim: 1 }), null);
+  assert.equal(initialPreset({ z_dim: null, styles }), null, "presets need z");
 });

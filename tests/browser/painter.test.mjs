@@ -287,7 +287,9 @@ test("switching models keeps the painting, mapping classes by name and saying wh
 
 test("style controls: seeds, variations and a style image drive models with z", async () => {
   const { page, posted, context } = await openPainter(browser, server.url);
-  assert.equal(await page.isVisible("#style"), false, "the default model has no style input");
+  await page.selectOption("#model", "coco182");
+  await eventually(async () => (await page.evaluate(() => window.easel.model())) === "coco182", () => "model not switched");
+  assert.equal(await page.isVisible("#style"), false, "a model without z has no style input");
   await page.selectOption("#model", "vae");
   await page.waitForSelector("#style:not([hidden])");
   await page.waitForFunction(() => /** @type {HTMLImageElement} */ (document.getElementById("result")).naturalWidth === 256);
@@ -323,7 +325,12 @@ test("style presets: the card's looks as a strip; a seed varies around one; a st
   const fields = () => `the last form has ${[...last().keys()].join(", ")}; style_preset ${field("style_preset")}, seed ${field("seed")}`;
   const preset = (name) => `#style-presets button[data-preset="${name}"]`;
 
-  assert.equal(await page.isVisible("#style-presets"), false, "landscapes has no presets");
+  // The default model opens with its looks, the first chosen: its own look, posted by name.
+  await page.waitForSelector("#style-presets:not([hidden])");
+  assert.deepEqual(await page.locator("#style-presets button").evaluateAll((bs) => bs.map((b) => b.dataset.preset)),
+    ["noon", "golden-hour", "overcast", "dawn"]);
+  assert.deepEqual(await pressedPresets(page), ["noon"]);
+  await eventually(() => field("style_preset") === "noon" && !last().has("seed"), fields);
   let src = await page.getAttribute("#result", "src");
   await page.selectOption("#model", "vae");
   await page.waitForSelector("#style-presets:not([hidden])");
@@ -339,14 +346,11 @@ test("style presets: the card's looks as a strip; a seed varies around one; a st
   assert.equal(await page.locator(`${preset("dawn")} img`).count(), 0);
   assert.equal(await page.locator(`${preset("dawn")} .swatch`).count(), 1);
   assert.match(await page.textContent(preset("dawn")), /dawn/);
-  assert.deepEqual(await pressedPresets(page), []);
   assert.equal(await page.inputValue("#seed"), "0");
 
-  // Seed 0: the look itself, so the preset and no seed.
-  await page.click(preset("noon"));
-  await eventually(() => field("style_preset") === "noon" && !last().has("seed"), fields);
+  // Seed 0 and the first preset, chosen on arrival: the look itself, so the preset and no seed.
   assert.deepEqual(await pressedPresets(page), ["noon"]);
-  src = await nextImage(page, src);
+  await eventually(() => field("style_preset") === "noon" && !last().has("seed"), fields);
   assert.equal(await page.isVisible("#error"), false, "the server took the preset");
 
   // New variation: a non-zero seed around the same look.
@@ -373,24 +377,24 @@ test("style presets: the card's looks as a strip; a seed varies around one; a st
   await eventually(() => !last().has("style_preset") && !last().has("style") && field("seed") === seed, fields);
   assert.deepEqual(await pressedPresets(page), []);
 
-  // Presets belong to a model: another model has none, and coming back starts with none chosen.
-  // (Noon with this seed was shown before: the page shows that image again without posting, so
-  // these checks read what the image shown was made from rather than the last request.)
+  // Presets belong to a model: another model has none, and coming back starts with its first.
+  // (An image made before is shown again without posting, so these checks read what the
+  // image shown was made from rather than the last request.)
   const shownIs = (model, height, preset) => eventually(async () => {
     const made = await shownRecipe(page);
     return made?.model === model && made.height === height && made.preset === preset;
   }, async () => `the image shown was made from ${JSON.stringify(await shownRecipe(page))}`);
-  await page.click(preset("noon"));
-  await shownIs("vae", 128, "noon");
-  await page.selectOption("#model", "landscapes");
-  await eventually(async () => (await page.evaluate(() => window.easel.model())) === "landscapes", () => "model not switched");
+  await page.click(preset("dawn"));
+  await shownIs("vae", 128, "dawn");
+  await page.selectOption("#model", "coco182");
+  await eventually(async () => (await page.evaluate(() => window.easel.model())) === "coco182", () => "model not switched");
   assert.equal(await page.isVisible("#style-presets"), false);
-  assert.equal(await page.locator("#style-presets button").count(), 0, "the landscapes card has no styles");
-  await shownIs("landscapes", 256, null);
+  assert.equal(await page.locator("#style-presets button").count(), 0, "the coco182 card has no styles");
+  await shownIs("coco182", 64, null);
   await page.selectOption("#model", "vae");
   await page.waitForSelector("#style-presets:not([hidden])");
-  await shownIs("vae", 128, null);
-  assert.deepEqual(await pressedPresets(page), [], "switching models cleared the choice");
+  await shownIs("vae", 128, "noon");
+  assert.deepEqual(await pressedPresets(page), ["noon"], "switching models reset the choice to the first look");
   await page.waitForSelector("#busy", { state: "hidden" });
   assert.equal(await page.isVisible("#error"), false);
   assert.deepEqual(errors, []);
@@ -426,9 +430,11 @@ function changedPixels(a, b, width, height) {
 
 test("re-roll gives a region new noise, leaves the far corner untouched, and undo brings the image back", async () => {
   const { page, errors, posted, context } = await openPainter(browser, server.url);
-  assert.equal(await page.isVisible("#reroll-tool"), false, "landscapes takes one z per image: no re-roll");
-  assert.equal(await page.isVisible("#reset-rerolls"), false);
   let src = await page.getAttribute("#result", "src");
+  await page.selectOption("#model", "coco182");
+  src = await nextImage(page, src);
+  assert.equal(await page.isVisible("#reroll-tool"), false, "coco182 has no z per pixel: no re-roll");
+  assert.equal(await page.isVisible("#reset-rerolls"), false);
   await page.selectOption("#model", "oasis");
   src = await nextImage(page, src);
   assert.equal(await page.evaluate(() => window.easel.model()), "oasis");
@@ -522,7 +528,7 @@ test("re-roll gives a region new noise, leaves the far corner untouched, and und
   assert.equal(posted.at(-1).form.get("region_seed")?.toString(), String(seeds[0]), "the region outlives a brush stroke");
 
   // Another model: re-rolls were this model's noise and go.
-  await page.selectOption("#model", "landscapes");
+  await page.selectOption("#model", "coco182");
   await page.waitForSelector("#notice-text >> text=/re-rolled regions/");
   assert.equal(await page.isVisible("#reroll-tool"), false);
   assert.deepEqual(await page.evaluate(() => window.easel.rerollSeeds()), []);

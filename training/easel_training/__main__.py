@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compact, light, options, segmenter, summary, trainer
+from . import compact, light, options, recalibrate, segmenter, summary, trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--out", required=True, help="where to write the classifier (.pth)")
     lt.add_argument("--epochs", type=int, default=6)
     lt.add_argument("--max_images", type=int, default=3000)
+    rc = sub.add_parser(
+        "recalibrate", help="batch-norm statistics recomputed at the serving size, before import",
+        description="Replace the run's generator's batch-norm running statistics with the "
+                    "average over full frames at SIZE (no weight changes), in place: do it "
+                    "after training at a smaller size than the model serves.")
+    rc.add_argument("run", help="the run's folder, e.g. checkpoints/landscapes_v2")
+    rc.add_argument("--label_dir", required=True)
+    rc.add_argument("--image_dir", required=True)
+    rc.add_argument("--size", type=int, required=True, help="the serving size, e.g. 256")
+    rc.add_argument("--images", type=int, default=recalibrate.DEFAULT_IMAGES)
+    rc.add_argument("--which_epoch", default="latest")
     lj = sub.add_parser(
         "light-share", help="the share of a folder's images the light classifier calls LIGHT",
         description="Judge generated images: the share that the light classifier labels LIGHT.")
@@ -79,6 +90,11 @@ def main(argv=None) -> int:
         elif args.command == "light-share":
             share = light.share_of(light.load(args.classifier), args.folder, args.light)
             print(f"{share:.3f}")
+        elif args.command == "recalibrate":
+            used = recalibrate.recalibrate(args.run, args.label_dir, args.image_dir, args.size,
+                                           args.images, label=args.which_epoch)
+            print(f"recalibrated the batch norms of {args.run} over {used} images at "
+                  f"{args.size}×{args.size}")
         elif args.command == "pack":
             size = compact.pack(args.run, args.out)
             print(f"packed {args.run} into {args.out} ({size / 1e6:.1f} MB)")

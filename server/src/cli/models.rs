@@ -250,7 +250,13 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         );
     }
     if card.z_dim.is_some() && request.style == StyleSpec::Default {
-        eprintln!("note: no --seed or --style given; using seed 0");
+        match card.styles.first() {
+            Some(preset) => eprintln!(
+                "note: no --seed, --style or --style-preset given; using the first preset, {}",
+                preset.name
+            ),
+            None => eprintln!("note: no --seed or --style given; using seed 0"),
+        }
     }
     let image = pipeline::render(&output, &finish)?;
     image

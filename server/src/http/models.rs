@@ -140,6 +140,9 @@ pub struct ModelList {
     pub models: Vec<ModelSummary>,
     /// The model the painting page opens with.
     pub default: String,
+    /// The most pixels a label map may have (`--max-pixels`): the page's
+    /// largest canvas.
+    pub max_pixels: u64,
 }
 
 /// The loaded models.
@@ -164,6 +167,7 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> 
     Json(ModelList {
         models,
         default: state.default_model.clone(),
+        max_pixels: state.config.max_pixels,
     })
 }
 

@@ -512,6 +512,7 @@ mod tests {
 
     #[test]
     fn a_preset_gives_its_z_and_variations_spread_around_it() {
+        let plain = card(|c| c["z_dim"] = 2.into());
         let card = card(|c| {
             c["z_dim"] = 2.into();
             c["styles"] = serde_json::json!([
@@ -546,6 +547,17 @@ mod tests {
         assert!(
             e.contains("no style preset `dusk`") && e.contains("noon, dawn"),
             "{e}"
+        );
+        r.style = StyleSpec::Default;
+        assert_eq!(
+            prepare(&card, &r, LIMITS).unwrap().work.style,
+            StyleInput::Vector(vec![1.0, 2.0]),
+            "no style: the first preset"
+        );
+        assert_eq!(
+            prepare(&plain, &r, LIMITS).unwrap().work.style,
+            StyleInput::Seed(0),
+            "no style and no presets: seed 0"
         );
     }
 

@@ -155,8 +155,13 @@ pub(super) fn style_input(
                 (Some(_), true) => Ok(StyleInput::from_image(&rgb, *sample)),
             }
         }
-        StyleSpec::Default if z_dim.is_some() => Ok(StyleInput::Seed(0)),
-        StyleSpec::Default => Ok(StyleInput::None),
+        // The card's first preset is the model's own look; without presets,
+        // seed 0.
+        StyleSpec::Default => Ok(match (z_dim, card.styles.first()) {
+            (None, _) => StyleInput::None,
+            (Some(_), Some(preset)) => StyleInput::Vector(preset.z.clone()),
+            (Some(_), None) => StyleInput::Seed(0),
+        }),
         _ if z_dim.is_none() => Err(SynthesisError::NoStyle(card.name.clone())),
         StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
         StyleSpec::Preset { name, sample } => {

@@ -3,21 +3,23 @@
 //!
 //! The generator takes class indices, not a one-hot tensor. A convolution of
 //! a one-hot map is a sum, over the kernel taps, of weight columns looked up by
-//! class, so every first SPADE convolution (and the fc layer) becomes k² Gathers
-//! and Adds. The instance edge channel is folded into the lookup: index
+//! class, so every first SPADE convolution (and the fc layer) of a large class
+//! table becomes k² Gathers and Adds; small tables build the one-hot map
+//! (onehot.rs). The instance edge channel is folded into the lookup: index
 //! `class + classes·edge` selects a row that already adds the edge weights.
 //! Nearest resizing of the map happens on indices, with PyTorch's float32 rule
 //! src = min(floor(dst · in/out), in − 1).
 
 mod clade;
 mod oasis;
+mod onehot;
 
 use std::collections::HashMap;
 
 use super::arch::{EncoderSpec, GeneratorSpec, Layout, Modulation, ParamFreeNorm};
 use super::weights::{Layer, Weights};
 use crate::import::onnx::proto::{Dim, ElemType, Model};
-use crate::import::onnx::{float, int, ints, string, GraphBuilder};
+use crate::import::onnx::{float, int, string, GraphBuilder};
 
 pub use crate::package::graph::*;
 /// The encoder's fixed working size; the reference resizes any style image to it.
@@ -52,6 +54,10 @@ struct GeneratorGraph<'a> {
     /// Float inputs (positional encoding, noise) resized to each level, by
     /// input and level.
     map_levels: HashMap<(String, usize), String>,
+    /// One-hot maps of each level, by level (small class tables only).
+    onehots: HashMap<usize, String>,
+    /// OASIS: the noise and one-hot maps of each level, concatenated, by level.
+    conds: HashMap<usize, String>,
     /// (h, w) of level 0 as 1-d int64 tensors of length 1.
     latent_hw: (String, String),
 }
@@ -118,6 +124,8 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
         position,
         noise,
         map_levels: HashMap::new(),
+        onehots: HashMap::new(),
+        conds: HashMap::new(),
         latent_hw,
     };
     let image = gg.build()?;
@@ -347,83 +355,6 @@ impl GeneratorGraph<'_> {
             .node("Gather", &[&r, &cols], vec![int("axis", 3)], "level_map");
         self.map_levels.insert(key, v.clone());
         v
-    }
-
-    /// A convolution of the one-hot semantic map at `level`, as k² lookups.
-    fn onehot_conv(&mut self, level: usize, layer: &Layer, relu: bool) -> String {
-        let (out, sem, k) = (layer.shape[0], layer.shape[1], layer.shape[2]);
-        let classes = self.spec.classes();
-        let rows = if self.spec.instance {
-            2 * classes
-        } else {
-            classes
-        };
-        let pad_row = rows;
-        let p = k / 2;
-        let idx = self.level_index(level);
-        let g = &mut self.g;
-        let pads = g.vec_i64("pads", &[0, p as i64, p as i64, 0, p as i64, p as i64]);
-        let pad_value = g.scalar_i64("pad_row", pad_row as i64);
-        let padded = g.node(
-            "Pad",
-            &[&idx, &pads, &pad_value],
-            vec![string("mode", "constant")],
-            "padded",
-        );
-        let axes = g.vec_i64("axes12", &[1, 2]);
-        let mut sum: Option<String> = None;
-        for dy in 0..k {
-            for dx in 0..k {
-                // Row r holds W[:, r, dy, dx]; instance rows add the edge channel.
-                let mut table = vec![0f32; (rows + 1) * out];
-                for r in 0..rows {
-                    let c = r % classes;
-                    let edge = r >= classes;
-                    for o in 0..out {
-                        let at = |ch: usize| layer.weight[((o * sem + ch) * k + dy) * k + dx];
-                        let mut v = at(c);
-                        if edge {
-                            v += at(sem - 1);
-                        }
-                        if dy == p && dx == p {
-                            v += layer.bias.as_ref().map_or(0.0, |b| b[o]);
-                        }
-                        table[r * out + o] = v;
-                    }
-                }
-                let t = g.weight("tap", &[rows + 1, out], &table);
-                let end = |d: usize| {
-                    if d == 2 * p {
-                        i64::MAX
-                    } else {
-                        d as i64 - 2 * p as i64
-                    }
-                };
-                let starts = g.vec_i64("starts", &[dy as i64, dx as i64]);
-                let ends = g.vec_i64("ends", &[end(dy), end(dx)]);
-                let shifted = g.node(
-                    "Slice",
-                    &[&padded, &starts, &ends, &axes],
-                    vec![],
-                    "shifted",
-                );
-                let looked_up = g.node("Gather", &[&t, &shifted], vec![int("axis", 0)], "lookup");
-                sum = Some(match sum {
-                    None => looked_up,
-                    Some(acc) => g.binary("Add", &acc, &looked_up),
-                });
-            }
-        }
-        let mut y = sum.unwrap_or_default();
-        if relu {
-            y = g.node("Relu", &[&y], vec![], "relu");
-        }
-        g.node(
-            "Transpose",
-            &[&y],
-            vec![ints("perm", &[0, 3, 1, 2])],
-            "nchw",
-        )
     }
 
     /// The parameter-free part of a normalisation layer: x − mean with the

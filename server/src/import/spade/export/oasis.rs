@@ -1,9 +1,11 @@
 //! OASIS's generator: six SPADE ResNet blocks (body.0…body.5) whose
 //! normalisation layers, like the first layer, see the noise channels
-//! followed by the one-hot map. The one-hot part stays k² lookups; the noise
-//! part, a real convolution of the noise input resized to the level.
+//! followed by the one-hot map: one convolution of both for small class
+//! tables (onehot.rs); otherwise the one-hot part stays k² lookups and the
+//! noise part is a real convolution of the noise input resized to the level.
 
 use super::{GeneratorGraph, Layer, SLOPE};
+use crate::import::onnx::int;
 use crate::import::spade::oasis::{BLOCKS, CHANNELS};
 
 impl GeneratorGraph<'_> {
@@ -29,12 +31,17 @@ impl GeneratorGraph<'_> {
     }
 
     /// A convolution of the map the normalisation layers see at `level`: the
-    /// noise channels (a convolution of the noise input) and the one-hot map
-    /// (lookups), summed; the layer's input channels are noise first.
+    /// noise channels, then the one-hot map. With a small class table, one
+    /// real convolution of both, concatenated; otherwise the noise part is a
+    /// convolution of the noise and the one-hot part lookups, summed.
     pub(super) fn seg_conv(&mut self, level: usize, layer: &Layer, relu: bool) -> String {
         let Some(noise) = self.noise.clone() else {
             return self.onehot_conv(level, layer, relu);
         };
+        if self.onehot_by_conv() {
+            let cond = self.level_cond(level, &noise);
+            return self.conv_then(&cond, layer, relu);
+        }
         let (noise_layer, onehot_layer) = split_input_channels(layer, self.spec.noise_dim);
         let onehot = self.onehot_conv(level, &onehot_layer, false);
         let resized = self.level_map(level, &noise);
@@ -45,6 +52,21 @@ impl GeneratorGraph<'_> {
         } else {
             sum
         }
+    }
+
+    /// The noise and the one-hot map at `level`, concatenated as the layers'
+    /// input channels are: (N, noise_dim + classes, H, W).
+    fn level_cond(&mut self, level: usize, noise: &str) -> String {
+        if let Some(v) = self.conds.get(&level) {
+            return v.clone();
+        }
+        let resized = self.level_map(level, noise);
+        let onehot = self.onehot_map(level);
+        let v = self
+            .g
+            .node("Concat", &[&resized, &onehot], vec![int("axis", 1)], "cond");
+        self.conds.insert(level, v.clone());
+        v
     }
 }
 
