@@ -7,6 +7,8 @@
 # classifier; grids for the docs. Writes evaluation.json and training.json
 # into the run, imports the package (fp16) with its presets into OUT.
 #   training/evaluate_default_v2.sh [OUT]      # from the repository root
+# BASELINE=models/landscapes also scores the shipped model on the same scenes
+# (EVAL/baseline.json); PRESET_COUNT (100) sets the maps per preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -50,6 +52,16 @@ GEN="$EVAL/results/heldout/test_latest/images/synthesized_image"
 $PY -m easel_training evaluate --segmenter "$JUDGES/segmenter.pth" --label_dir "$HELD/test_label" \
   --image_dir "$HELD/test_img" --generated_dir "$GEN" --classes server/data/classes/landscapes-12.tsv \
   > "$EVAL/evaluation.json"
+
+# The shipped model on the same scenes, with the same judges: the "before".
+if [ -n "${BASELINE:-}" ]; then
+  rm -rf "$EVAL/baseline"
+  $EASEL test --name heldout --model "$BASELINE" --label_dir "$HELD/test_label" --image_dir "$HELD/test_img" \
+    --results_dir "$EVAL/baseline" --which_epoch latest >/dev/null
+  $PY -m easel_training evaluate --segmenter "$JUDGES/segmenter.pth" --label_dir "$HELD/test_label" \
+    --image_dir "$HELD/test_img" --generated_dir "$EVAL/baseline/heldout/test_latest/images/synthesized_image" \
+    --classes server/data/classes/landscapes-12.tsv > "$EVAL/baseline.json"
+fi
 
 # Each preset over the first PRESET_COUNT (100) held-out maps, judged by the light classifier.
 presets=$($PY -c "import json,sys; print(' '.join(s['name'] for s in json.load(open('$OUT/model.json'))['styles']))")

@@ -27,7 +27,11 @@ async fn models_health_and_metrics_are_served() {
     assert_eq!(status, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["default"], "fake");
-    assert_eq!(v["max_pixels"], 1 << 20, "the page sizes its canvas within it");
+    assert_eq!(
+        v["max_pixels"],
+        1 << 20,
+        "the page sizes its canvas within it"
+    );
     let (status, _, body) = send(
         &s.app,
         Request::get("/api/v1/models/fake")

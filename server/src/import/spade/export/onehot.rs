@@ -50,7 +50,12 @@ impl GeneratorGraph<'_> {
         let g = &mut self.g;
         let depth = g.vec_i64("depth", &[self.spec.classes() as i64]);
         let values = g.const_f32("onehot_values", &[2], &[0.0, 1.0]);
-        let v = g.node("OneHot", &[&idx, &depth, &values], vec![int("axis", 1)], "onehot");
+        let v = g.node(
+            "OneHot",
+            &[&idx, &depth, &values],
+            vec![int("axis", 1)],
+            "onehot",
+        );
         self.onehots.insert(level, v.clone());
         v
     }
