@@ -253,7 +253,7 @@ pub fn state_with(
         metrics.watch_queue(&worker.card().name, worker.stats.clone());
         models.insert(worker.card().name.clone(), worker);
     }
-    let cache = AnswerCache::new(config.cache_bytes);
+    let cache: AnswerCache<synthesis::Answer> = AnswerCache::new(config.cache_bytes);
     metrics.watch_cache(cache.stats.clone());
     let default_model = match &config.default_model {
         Some(name) if models.contains_key(name) => name.clone(),
