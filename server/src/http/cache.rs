@@ -469,6 +469,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_that_gives_up_waiting_leaves_the_answer_to_the_others() {
+        let cache = AnswerCache::<String>::new(1 << 20);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let spawn = |wait| {
+            let (cache, make) = (cache.clone(), making(&runs, wait, Ok("image".into())));
+            tokio::spawn(async move { cache.get_or_make([4; 32], make).await })
+        };
+        let first = spawn(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let second = spawn(Duration::ZERO);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        second.abort();
+        let (answer, outcome) = first.await.unwrap();
+        assert_eq!(
+            (answer.unwrap(), outcome),
+            ("image".to_string(), Outcome::Miss)
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn an_answer_nobody_waits_for_is_dropped_and_made_again_when_asked() {
         let cache = AnswerCache::<String>::new(1 << 20);
         let runs = Arc::new(AtomicUsize::new(0));
