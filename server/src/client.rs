@@ -2,14 +2,16 @@
 //! one HTTP client (keep-alive, pooled connections) and each sends one
 //! request after another for a fixed time; the report has throughput,
 //! latency percentiles, statuses, the batch sizes the server says it used
-//! (`x-batch-size`) and its own inference time per image (/metrics).
+//! (`x-batch-size`) and its own inference time per image (/metrics). Every
+//! request asks for a fresh answer (`Cache-Control: no-cache`), so that the
+//! server's answer cache does not answer in the model's place.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::Client;
 
 #[derive(Debug, Clone)]
@@ -154,6 +156,8 @@ async fn send(client: &Client, request: &Request) -> reqwest::Result<(u16, Optio
     let response = client
         .post(&request.url)
         .header(CONTENT_TYPE, request.content_type)
+        // The model's work is what is measured, not the server's answer cache.
+        .header(CACHE_CONTROL, "no-cache")
         .body(request.body.clone())
         .send()
         .await?;

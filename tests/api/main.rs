@@ -8,6 +8,7 @@ mod support;
 mod access;
 mod bad_inputs;
 mod batches;
+mod cache;
 mod models;
 mod pages;
 mod queue;

@@ -12,7 +12,9 @@ use easel::inference::queue::Generator;
 use easel::inference::runtime::Output;
 use easel::package::ModelCard;
 
-use crate::support::app::{card, config, error_of, get, post, send, server, server_with, SYNTH};
+use crate::support::app::{
+    card, config, error_of, fresh, get, post, send, server, server_with, SYNTH,
+};
 use crate::support::png::png_gray;
 
 #[tokio::test]
@@ -23,7 +25,8 @@ async fn waiting_requests_of_one_size_are_batched() {
         .map(|_| {
             let app = s.app.clone();
             let png = png.clone();
-            tokio::spawn(async move { send(&app, post(SYNTH, "image/png", png)).await.0 })
+            // Afresh: identical requests would share one answer.
+            tokio::spawn(async move { send(&app, fresh(post(SYNTH, "image/png", png))).await.0 })
         })
         .collect();
     for t in tasks {
@@ -45,7 +48,7 @@ async fn a_full_queue_answers_503_with_retry_after_at_once() {
         .map(|_| {
             let app = s.app.clone();
             let png = png.clone();
-            tokio::spawn(async move { send(&app, post(SYNTH, "image/png", png)).await })
+            tokio::spawn(async move { send(&app, fresh(post(SYNTH, "image/png", png))).await })
         })
         .collect();
     let mut overloaded = 0;

@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 
-use crate::support::app::{app_serving, error_of, post_form, send};
+use crate::support::app::{app_serving, error_of, fresh, post_form, send};
 use crate::support::{import_fixture, load, read, spade_fixture};
 
 /// The VAE fixture with two presets, one with a picture.
@@ -43,7 +43,8 @@ async fn a_preset_by_name_gives_its_look_and_a_seed_a_variation_around_it() {
     let preset = |name: &str| ("style_preset", None, name.as_bytes().to_vec());
     let (status, _, noon) = send(&app, form(&[preset("noon")])).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&noon));
-    let (_, _, again) = send(&app, form(&[preset("noon")])).await;
+    // Afresh, or the cache would answer the same request.
+    let (_, _, again) = send(&app, fresh(form(&[preset("noon")]))).await;
     let (_, _, dawn) = send(&app, form(&[preset("dawn")])).await;
     let seed = ("seed", None, b"7".to_vec());
     let (_, _, varied) = send(&app, form(&[preset("noon"), seed.clone()])).await;
@@ -57,7 +58,11 @@ async fn a_preset_by_name_gives_its_look_and_a_seed_a_variation_around_it() {
     );
     let query = format!("{URI}?style_preset=noon");
     let label = read(&spade_fixture("vae_tiny/inputs/label_0.png"));
-    let (_, _, by_query) = send(&app, crate::support::app::post(&query, "image/png", label)).await;
+    let (_, _, by_query) = send(
+        &app,
+        fresh(crate::support::app::post(&query, "image/png", label)),
+    )
+    .await;
     assert_eq!(by_query, noon, "the query parameter works as the field");
 }
 

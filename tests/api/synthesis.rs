@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 
-use crate::support::app::{app_serving, error_of, post, post_form, send, server, SYNTH};
+use crate::support::app::{app_serving, error_of, fresh, post, post_form, send, server, SYNTH};
 use crate::support::png::{png_gray, png_rgb};
 use crate::support::{import, load, read, session, shared_fixtures, spade_fixture};
 
@@ -287,9 +287,10 @@ async fn style_images_and_seeds_drive_a_vae_model() {
     );
     let (status, _, seeded) = send(&app, form).await;
     assert_eq!(status, StatusCode::OK);
+    // Afresh, or the cache would answer it: the same request as the form.
     let (_, _, again) = send(
         &app,
-        post(&format!("{uri}?seed=5"), "image/png", label.clone()),
+        fresh(post(&format!("{uri}?seed=5"), "image/png", label.clone())),
     )
     .await;
     assert_eq!(seeded, again, "a seed gives the same image");

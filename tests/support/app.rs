@@ -93,6 +93,7 @@ pub fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
         cors_origins: Vec::new(),
         api_token: None,
         batch_root: None,
+        cache_bytes: 64 << 20,
     }
 }
 
@@ -166,6 +167,15 @@ pub fn post_form(uri: &str, fields: &[(&str, Option<&str>, Vec<u8>)]) -> Request
 /// A batch run started through the API.
 pub fn post_batch(fields: &[(&str, Option<&str>, Vec<u8>)]) -> Request<Body> {
     post_form("/api/v1/batches", fields)
+}
+
+/// `request` asking for an answer made afresh, not one from the answer cache.
+pub fn fresh(mut request: Request<Body>) -> Request<Body> {
+    request.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    request
 }
 
 pub async fn send(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Origins that may call the API from other sites (CORS), comma-separated; unset: CORS off.
     #[arg(long, env = "EASEL_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+    /// Memory for the answer cache, in MiB: an identical synthesis request is answered from it,
+    /// and identical requests in flight share one inference; 0 turns both off.
+    #[arg(long, env = "EASEL_CACHE_MB", default_value_t = 64)]
+    cache_mb: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +124,7 @@ impl ServeArgs {
             cors_origins: self.cors_origins,
             api_token: self.api_token.filter(|t| !t.is_empty()),
             batch_root: self.batch_root,
+            cache_bytes: self.cache_mb.saturating_mul(1 << 20),
             max_pixels: self.max_pixels,
             request_timeout,
             session: self.runtime.session_options(),

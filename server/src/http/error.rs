@@ -9,7 +9,8 @@ use crate::inference::pipeline::SynthesisError;
 use crate::inference::queue::QueueError;
 use crate::package::maps::MapError;
 
-#[derive(Debug, thiserror::Error)]
+/// Clone: an answer being made for several identical requests fails them all.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request cannot be read.
     #[error("{0}")]

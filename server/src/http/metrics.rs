@@ -3,7 +3,7 @@
 //! its recorder (not the process-global one), so apps started side by side in
 //! one process, as the tests do, count apart.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use ::metrics::{
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
+use super::cache::CacheStats;
 use crate::inference::queue::QueueStats;
 
 const REQUESTS: &str = "easel_requests_total";
@@ -22,6 +23,11 @@ const DROPPED: &str = "easel_dropped_disconnected_total";
 const BATCH_SIZE: &str = "easel_batch_size";
 const QUEUE_SECONDS: &str = "easel_queue_seconds";
 const INFERENCE_SECONDS: &str = "easel_inference_seconds";
+const CACHE_HITS: &str = "easel_cache_hits_total";
+const CACHE_MISSES: &str = "easel_cache_misses_total";
+const CACHE_MERGED: &str = "easel_cache_merged_total";
+const CACHE_EVICTIONS: &str = "easel_cache_evictions_total";
+const CACHE_BYTES: &str = "easel_cache_bytes";
 
 const SECONDS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -32,6 +38,8 @@ pub struct Metrics {
     recorder: PrometheusRecorder,
     /// Read at render time: the queue keeps these counts itself.
     queues: Mutex<Vec<(String, Arc<QueueStats>)>>,
+    /// The answer cache's counts, also read at render time.
+    cache: Mutex<Option<Arc<CacheStats>>>,
 }
 
 impl Default for Metrics {
@@ -62,15 +70,37 @@ impl Metrics {
             describe_histogram!(BATCH_SIZE, "Images per inference batch.");
             describe_histogram!(QUEUE_SECONDS, "Time requests waited in the queue.");
             describe_histogram!(INFERENCE_SECONDS, "Time per inference batch.");
+            describe_counter!(
+                CACHE_HITS,
+                "Synthesis requests answered from the answer cache."
+            );
+            describe_counter!(
+                CACHE_MISSES,
+                "Synthesis requests the answer cache sent to a model."
+            );
+            describe_counter!(
+                CACHE_MERGED,
+                "Synthesis requests that shared the answer of an identical one in flight."
+            );
+            describe_counter!(
+                CACHE_EVICTIONS,
+                "Answers dropped from the cache to make room."
+            );
+            describe_gauge!(CACHE_BYTES, "Bytes the answer cache holds.");
         });
         Self {
             recorder,
             queues: Mutex::default(),
+            cache: Mutex::default(),
         }
     }
 
     pub fn watch_queue(&self, model: &str, stats: Arc<QueueStats>) {
         lock(&self.queues).push((model.to_string(), stats));
+    }
+
+    pub fn watch_cache(&self, stats: Arc<CacheStats>) {
+        *lock(&self.cache) = Some(stats);
     }
 
     pub fn request(&self, route: &str, status: u16) {
@@ -110,6 +140,14 @@ impl Metrics {
                 gauge!(QUEUE_SIZE, &labels).set(waiting as f64);
                 let dropped = stats.dropped_disconnected.load(Ordering::Relaxed);
                 counter!(DROPPED, &labels).absolute(dropped as u64);
+            }
+            if let Some(cache) = lock(&self.cache).as_ref() {
+                let read = |count: &AtomicU64| count.load(Ordering::Relaxed);
+                counter!(CACHE_HITS).absolute(read(&cache.hits));
+                counter!(CACHE_MISSES).absolute(read(&cache.misses));
+                counter!(CACHE_MERGED).absolute(read(&cache.merged));
+                counter!(CACHE_EVICTIONS).absolute(read(&cache.evictions));
+                gauge!(CACHE_BYTES).set(read(&cache.bytes) as f64);
             }
         });
         self.recorder.handle().render()
@@ -163,6 +201,26 @@ mod tests {
             text.contains("# HELP easel_queue_size Requests waiting for a model."),
             "{text}"
         );
+    }
+
+    #[test]
+    fn cache_counts_are_read_when_rendering() {
+        let m = Metrics::default();
+        let stats = Arc::new(CacheStats::default());
+        m.watch_cache(stats.clone());
+        stats.hits.store(3, Ordering::Relaxed);
+        stats.misses.store(2, Ordering::Relaxed);
+        stats.bytes.store(4096, Ordering::Relaxed);
+        let text = m.render();
+        for line in [
+            "easel_cache_hits_total 3",
+            "easel_cache_misses_total 2",
+            "easel_cache_merged_total 0",
+            "easel_cache_evictions_total 0",
+            "easel_cache_bytes 4096",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod batches;
+pub mod cache;
 pub mod error;
 pub mod metrics;
 pub mod models;
@@ -25,6 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use self::cache::AnswerCache;
 use self::metrics::Metrics;
 use crate::inference::queue::{BatchObserver, Generator, ModelWorker, WorkerConfig};
 use crate::inference::runtime::{self, SessionOptions};
@@ -51,6 +53,9 @@ pub struct ServeConfig {
     pub api_token: Option<String>,
     /// Batches may read server folders under this root only; None: never.
     pub batch_root: Option<PathBuf>,
+    /// The answer cache's bound, in bytes; 0: no cache, and identical
+    /// requests are not merged.
+    pub cache_bytes: usize,
 }
 
 pub struct AppState {
@@ -59,6 +64,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: ServeConfig,
     pub batches: batches::Batches,
+    /// Synthesis answers, and those being made (`http::cache`).
+    pub cache: AnswerCache<synthesis::Answer>,
 }
 
 /// The error kind of a failed response, for the metrics middleware.
@@ -208,6 +215,11 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
         "x-source-width",
         "x-source-height",
         "x-request-id",
+        "x-cache",
+        "x-easel-model",
+        "x-easel-package",
+        "x-easel-style",
+        "x-easel-compute",
     ];
     Some(
         tower_http::cors::CorsLayer::new()
@@ -241,6 +253,8 @@ pub fn state_with(
         metrics.watch_queue(&worker.card().name, worker.stats.clone());
         models.insert(worker.card().name.clone(), worker);
     }
+    let cache: AnswerCache<synthesis::Answer> = AnswerCache::new(config.cache_bytes);
+    metrics.watch_cache(cache.stats.clone());
     let default_model = match &config.default_model {
         Some(name) if models.contains_key(name) => name.clone(),
         Some(name) => anyhow::bail!(
@@ -259,6 +273,7 @@ pub fn state_with(
         metrics,
         config,
         batches: batches::Batches::default(),
+        cache,
     }))
 }
 

@@ -1,7 +1,8 @@
 //! The synthesis routes: thin. A `SynthesisForm` extractor reads the request
 //! (a PNG body or multipart fields, options in the query or the form) into the
-//! pipeline's `SynthesisRequest`; the pipeline validates it and the model's
-//! queue runs it; the handler encodes the image.
+//! pipeline's `SynthesisRequest`; the answer cache (`http::cache`) answers it
+//! when an identical request was answered or is being answered; else the
+//! pipeline validates it, the model's queue runs it, and the image is encoded.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,14 +15,17 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::api::ErrorBody;
+use super::cache::{self, Outcome, Weigh};
 use super::error::ApiError;
 use super::models::worker;
 use super::AppState;
 use crate::inference::pipeline::{
-    self, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleSpec,
+    self, Compute, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleSpec,
     SynthesisRequest, ZVector,
 };
+use crate::inference::queue::ModelWorker;
 use crate::package::maps::LabelEncoding;
+use crate::package::short_digest;
 
 /// Options of a synthesis request, as query parameters or multipart fields.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -352,7 +356,7 @@ async fn blocking<T: Send + 'static>(
         (Vec<u8> = "multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "the image; x-queue-time, x-inference-time, x-total-time (ms) and x-batch-size headers",
+        (status = 200, description = "the image; x-queue-time, x-inference-time, x-total-time (ms) and x-batch-size headers; x-cache: hit, merged, miss or bypass; x-easel-model, x-easel-package, x-easel-style and x-easel-compute: what made it",
             content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"), (Vec<u8> = "application/x-npy"))),
         (status = 400, description = "malformed request", body = ErrorBody),
         (status = 404, description = "no such model", body = ErrorBody),
@@ -367,6 +371,7 @@ async fn blocking<T: Send + 'static>(
 pub async fn synthesize(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     form: SynthesisForm,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
@@ -374,10 +379,52 @@ pub async fn synthesize(
     let format = choice::<ImageFormat>("format", form.options.format.as_deref())?
         .unwrap_or(ImageFormat::Png);
     let request = form.into_request(SizeMode::Input)?;
+    let (answer, outcome) = if state.cache.is_on() && !asks_afresh(&headers) {
+        // Everything that decides the answer; the request holds the rest.
+        let parts = (
+            &name,
+            worker.package_digest(),
+            format.content_type(),
+            &request,
+        );
+        let key = cache::key(&parts);
+        let making = make_answer(state.clone(), worker, format, request);
+        state.cache.get_or_make(key, making).await
+    } else {
+        let answer = make_answer(state.clone(), worker, format, request).await;
+        (answer, Outcome::Bypass)
+    };
+    Ok(answer?.respond(outcome, started.elapsed()))
+}
+
+/// Whether the client asked for an answer made afresh (`Cache-Control:
+/// no-cache` or `no-store`), as `easel load` does to measure the model.
+fn asks_afresh(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|directive| {
+            let directive = directive.trim();
+            directive.eq_ignore_ascii_case("no-cache") || directive.eq_ignore_ascii_case("no-store")
+        })
+}
+
+/// The answer to `request` from the model: prepared, queued, rendered and
+/// encoded. It owns what it needs, so that the answer cache can share it
+/// between identical requests.
+async fn make_answer(
+    state: Arc<AppState>,
+    worker: ModelWorker,
+    format: ImageFormat,
+    request: SynthesisRequest,
+) -> Result<Answer, ApiError> {
     let limits = Limits {
         max_pixels: state.config.max_pixels,
     };
     let card = worker.card().clone();
+    let style = pipeline::style_recipe(&card, &request.style, request.noise.regions.len());
     let prepared = blocking(move || Ok(pipeline::prepare(&card, &request, limits)?)).await?;
     let receiver = worker.submit(prepared.work)?;
     let done = tokio::time::timeout(state.config.request_timeout, receiver)
@@ -389,10 +436,11 @@ pub async fn synthesize(
             ))
         })?
         .map_err(|_| ApiError::Internal("the model worker stopped".into()))??;
-    state.metrics.queued(&name, done.queue_time);
+    let model = worker.card().name.clone();
+    state.metrics.queued(&model, done.queue_time);
     let finish = prepared.finish;
     let image = done.image;
-    let bytes = blocking(move || {
+    let mut body = blocking(move || {
         let Some(encoding) = format.image_format() else {
             return Ok(crate::package::npy::encode(&image.shape, &image.data));
         };
@@ -403,16 +451,101 @@ pub async fn synthesize(
         Ok(out.into_inner())
     })
     .await?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    headers.insert("x-queue-time", millis(done.queue_time));
-    headers.insert("x-inference-time", millis(done.inference_time));
-    headers.insert("x-total-time", millis(started.elapsed()));
-    headers.insert("x-batch-size", HeaderValue::from(done.batch_size));
-    Ok((headers, bytes).into_response())
+    // Kept in the cache: no spare capacity beyond what it counts.
+    body.shrink_to_fit();
+    Ok(Answer {
+        content_type: format.content_type(),
+        body: Bytes::from(body),
+        recipe: Recipe {
+            model,
+            package: short_digest(worker.package_digest()).to_string(),
+            style,
+            compute: prepared.compute,
+        },
+        queue_time: done.queue_time,
+        inference_time: done.inference_time,
+        batch_size: done.batch_size,
+    })
+}
+
+/// A synthesis answer as the cache keeps it: all but what differs between
+/// the responses that share it (`x-cache`, `x-total-time`).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    content_type: &'static str,
+    body: Bytes,
+    recipe: Recipe,
+    queue_time: Duration,
+    inference_time: Duration,
+    batch_size: usize,
+}
+
+impl Weigh for Answer {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + self.body.len() + self.recipe.weight()
+    }
+}
+
+impl Answer {
+    /// The response for one request. An answer from the cache (`hit`)
+    /// waited for no queue and ran in no batch: its times are 0 and it has
+    /// no `x-batch-size`; requests merged into one share its times.
+    fn respond(self, outcome: Outcome, total: Duration) -> Response {
+        let ran = outcome != Outcome::Hit;
+        let (queue, inference) = if ran {
+            (self.queue_time, self.inference_time)
+        } else {
+            (Duration::ZERO, Duration::ZERO)
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        headers.insert("x-queue-time", millis(queue));
+        headers.insert("x-inference-time", millis(inference));
+        headers.insert("x-total-time", millis(total));
+        if ran {
+            headers.insert("x-batch-size", HeaderValue::from(self.batch_size));
+        }
+        headers.insert("x-cache", HeaderValue::from_static(outcome.as_str()));
+        self.recipe.write(&mut headers);
+        (headers, self.body).into_response()
+    }
+}
+
+/// What made an image, so that it can be made again: the `x-easel-*`
+/// headers.
+#[derive(Debug, Clone)]
+struct Recipe {
+    model: String,
+    /// The package digest's first hex digits.
+    package: String,
+    /// `pipeline::style_recipe`.
+    style: String,
+    compute: Compute,
+}
+
+impl Recipe {
+    fn weight(&self) -> usize {
+        self.model.len() + self.package.len() + self.style.len()
+    }
+
+    fn write(&self, headers: &mut HeaderMap) {
+        let compute = self.compute.to_string();
+        for (name, value) in [
+            ("x-easel-model", self.model.as_str()),
+            ("x-easel-package", self.package.as_str()),
+            ("x-easel-style", self.style.as_str()),
+            ("x-easel-compute", compute.as_str()),
+        ] {
+            // Names and digests are plain ASCII; a model name that is not
+            // is left out rather than failing the answer.
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        }
+    }
 }
 
 /// Read a label map with the rules of synthesis.

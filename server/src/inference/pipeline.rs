@@ -10,7 +10,7 @@
 pub use super::error::SynthesisError;
 pub use super::request::*;
 use super::style::{noise_map, noise_map_over, region_z, style_input, style_vector};
-pub use super::style::{rgb_to_chw, RegionNoise, StyleInput};
+pub use super::style::{rgb_to_chw, style_recipe, RegionNoise, StyleInput};
 use crate::inference::runtime::{GeneratorInput, ModelSession, Output};
 use crate::package::maps::{nearest, InstanceMap, LabelMap, MapError, RegionMask};
 use crate::package::ModelCard;
@@ -50,6 +50,8 @@ pub struct Finish {
 pub struct Prepared {
     pub work: Work,
     pub finish: Finish,
+    /// The arithmetic the model runs it in.
+    pub compute: Compute,
 }
 
 /// The label map of a request, decoded and validated against `card`.
@@ -102,7 +104,7 @@ pub fn prepare(
     request: &SynthesisRequest,
     limits: Limits,
 ) -> Result<Prepared, SynthesisError> {
-    check_compute(card, request.compute)?;
+    let compute = check_compute(card, request.compute)?;
     if !request.noise.regions.is_empty() && !card.z_per_pixel {
         return Err(SynthesisError::NoPixelNoise(card.name.clone()));
     }
@@ -164,16 +166,18 @@ pub fn prepare(
             regions,
         },
         finish,
+        compute,
     })
 }
 
-/// Every model runs in fp32 today; a request for other arithmetic is refused
-/// rather than answered in the wrong one.
-fn check_compute(card: &ModelCard, asked: Compute) -> Result<(), SynthesisError> {
+/// The arithmetic a request runs in. Every model runs in fp32 today; a
+/// request for other arithmetic is refused rather than answered in the
+/// wrong one.
+fn check_compute(card: &ModelCard, asked: Compute) -> Result<Compute, SynthesisError> {
     let available = Compute::Fp32;
     match asked {
-        Compute::Auto => Ok(()),
-        c if c == available => Ok(()),
+        Compute::Auto => Ok(available),
+        c if c == available => Ok(available),
         asked => Err(SynthesisError::Compute {
             model: card.name.clone(),
             asked,
@@ -454,6 +458,12 @@ mod tests {
         let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
         assert!(e.contains("not bf16"), "{e}");
         r.compute = Compute::Auto;
+        let prepared = prepare(&card, &r, LIMITS).unwrap();
+        assert_eq!(
+            prepared.compute,
+            Compute::Fp32,
+            "auto is what the model runs in"
+        );
         r.noise.regions.push(NoiseRegion {
             mask: png(64, 64, |_, _| 1),
             z: RegionZ::Seed(1),

@@ -27,6 +27,14 @@ pub trait Generator: Send + 'static {
     fn thumbnails(&self) -> Vec<Thumbnail> {
         Vec::new()
     }
+    /// SHA-256 (hex) of what decides the model's images, read once when
+    /// its worker starts. Packages digest their card and graphs; a model
+    /// without files (a test's fake), its card.
+    fn package_digest(&self) -> std::io::Result<String> {
+        Ok(crate::package::sha256_hex(&serde_json::to_vec(
+            self.card(),
+        )?))
+    }
     /// Images for `works`, all of one size; (1, 3, H, W) each, in order.
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError>;
 }
@@ -40,6 +48,9 @@ impl Generator for Box<dyn Generator> {
     }
     fn thumbnails(&self) -> Vec<Thumbnail> {
         (**self).thumbnails()
+    }
+    fn package_digest(&self) -> std::io::Result<String> {
+        (**self).package_digest()
     }
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
         (**self).generate(works)
@@ -57,6 +68,10 @@ impl Generator for ModelSession {
 
     fn thumbnails(&self) -> Vec<Thumbnail> {
         self.package.thumbnails()
+    }
+
+    fn package_digest(&self) -> std::io::Result<String> {
+        self.package.digest()
     }
 
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
@@ -134,6 +149,8 @@ pub struct ModelWorker {
     card: Arc<ModelCard>,
     examples: Arc<Vec<Example>>,
     thumbnails: Arc<Vec<Thumbnail>>,
+    /// The generator's `package_digest`.
+    package_digest: Arc<str>,
     sender: SyncSender<Request>,
     capacity: usize,
     shed_after: Option<Duration>,
@@ -150,6 +167,7 @@ impl ModelWorker {
         let card = Arc::new(generator.card().clone());
         let examples = Arc::new(generator.examples());
         let thumbnails = Arc::new(generator.thumbnails());
+        let package_digest: Arc<str> = generator.package_digest()?.into();
         let (sender, receiver) = mpsc::sync_channel(config.max_queue.max(1));
         let stats = Arc::new(QueueStats::default());
         let thread_stats = stats.clone();
@@ -162,6 +180,7 @@ impl ModelWorker {
                 card,
                 examples,
                 thumbnails,
+                package_digest,
                 sender,
                 capacity: config.max_queue.max(1),
                 shed_after: config.shed_after,
@@ -181,6 +200,11 @@ impl ModelWorker {
 
     pub fn thumbnails(&self) -> &[Thumbnail] {
         &self.thumbnails
+    }
+
+    /// SHA-256 (hex) of what decides this model's images (its package).
+    pub fn package_digest(&self) -> &str {
+        &self.package_digest
     }
 
     /// Queues `work`, waiting for room when the queue is full (for batch

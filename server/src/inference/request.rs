@@ -95,6 +95,9 @@ impl PartialEq for ZVector {
 impl Eq for ZVector {}
 impl std::hash::Hash for ZVector {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The length first, as slices hash: the answer cache digests whole
+        // requests, and no two requests may feed it the same bytes.
+        self.0.len().hash(state);
         for v in &self.0 {
             v.to_bits().hash(state);
         }

@@ -3,10 +3,10 @@
 //! (OASIS), the map of z with each re-rolled region's own z over its pixels.
 
 use super::error::SynthesisError;
-use super::request::{RegionZ, StyleSpec, ZMap};
+use super::request::{RegionZ, StyleSpec, ZMap, ZVector};
 use crate::inference::runtime::ModelSession;
 use crate::package::maps::nearest;
-use crate::package::{ModelCard, DEFAULT_PRESET_SPREAD};
+use crate::package::{sha256_hex, short_digest, ModelCard, DEFAULT_PRESET_SPREAD};
 use crate::random::normal_samples;
 
 /// The style as the model thread resolves it (the encoder runs there).
@@ -244,4 +244,109 @@ pub fn rgb_to_chw(rgb: &[u8], height: usize, width: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// What made the style of an image, as the `x-easel-style` header says it:
+/// `preset:NAME`, `seed:N`, `preset:NAME+seed:N`, `z:DIGEST` (a z vector or
+/// map), `image:DIGEST` (a style image; `+seed:N` when sampled around it),
+/// `none` for models without z; then `;regions:N` when N regions take their
+/// own z. A digest is the first hex digits of the SHA-256 of the image's
+/// bytes, or of the z values as little-endian float32. A request's default
+/// style is named as `style_input` resolves it: the card's first preset,
+/// else seed 0.
+pub fn style_recipe(card: &ModelCard, style: &StyleSpec, regions: usize) -> String {
+    let with_seed = |made: String, sample: &Option<u64>| match sample {
+        Some(seed) => format!("{made}+seed:{seed}"),
+        None => made,
+    };
+    let made = match style {
+        StyleSpec::Default => match (card.z_dim, card.styles.first()) {
+            (None, _) => "none".to_string(),
+            (Some(_), Some(preset)) => format!("preset:{}", preset.name),
+            (Some(_), None) => "seed:0".to_string(),
+        },
+        StyleSpec::Seed(seed) => format!("seed:{seed}"),
+        StyleSpec::Preset { name, sample } => with_seed(format!("preset:{name}"), sample),
+        StyleSpec::Image { image, sample } => with_seed(
+            format!("image:{}", short_digest(&sha256_hex(image))),
+            sample,
+        ),
+        StyleSpec::Vector(z) => z_recipe(z),
+        StyleSpec::Map(map) => z_recipe(&map.values),
+    };
+    if regions == 0 {
+        made
+    } else {
+        format!("{made};regions:{regions}")
+    }
+}
+
+fn z_recipe(z: &ZVector) -> String {
+    let bytes: Vec<u8> = z.0.iter().flat_map(|v| v.to_le_bytes()).collect();
+    format!("z:{}", short_digest(&sha256_hex(&bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::StylePreset;
+
+    fn card(z_dim: Option<usize>, presets: &[&str]) -> ModelCard {
+        let json = include_str!("../../tests/fixtures/fake_card.json");
+        let mut card: ModelCard = serde_json::from_str(json).unwrap();
+        card.z_dim = z_dim;
+        card.styles = presets
+            .iter()
+            .map(|name| StylePreset {
+                name: name.to_string(),
+                description: None,
+                z: vec![0.0; z_dim.unwrap_or(0)],
+                spread: None,
+                thumbnail: None,
+            })
+            .collect();
+        card
+    }
+
+    #[test]
+    fn the_style_recipe_names_what_made_the_style() {
+        let presets = card(Some(4), &["noon", "dusk"]);
+        let recipe = |style: StyleSpec| style_recipe(&presets, &style, 0);
+        assert_eq!(recipe(StyleSpec::Default), "preset:noon");
+        assert_eq!(recipe(StyleSpec::Seed(7)), "seed:7");
+        let dusk = |sample| StyleSpec::Preset {
+            name: "dusk".into(),
+            sample,
+        };
+        assert_eq!(recipe(dusk(None)), "preset:dusk");
+        assert_eq!(recipe(dusk(Some(3))), "preset:dusk+seed:3");
+        assert_eq!(
+            style_recipe(&presets, &dusk(None), 2),
+            "preset:dusk;regions:2"
+        );
+        assert_eq!(
+            style_recipe(&card(Some(4), &[]), &StyleSpec::Default, 0),
+            "seed:0"
+        );
+        assert_eq!(
+            style_recipe(&card(None, &[]), &StyleSpec::Default, 0),
+            "none"
+        );
+    }
+
+    #[test]
+    fn style_images_and_z_are_named_by_a_short_digest_of_their_bytes() {
+        let presets = card(Some(2), &[]);
+        let image = StyleSpec::Image {
+            image: bytes::Bytes::from_static(b"a photo"),
+            sample: Some(5),
+        };
+        let expected = format!("image:{}+seed:5", &sha256_hex(b"a photo")[..12]);
+        assert_eq!(style_recipe(&presets, &image, 0), expected);
+        let z = |values: Vec<f32>| style_recipe(&presets, &StyleSpec::Vector(ZVector(values)), 0);
+        let one = z(vec![0.5, -1.0]);
+        assert!(one.starts_with("z:") && one.len() == 2 + 12, "{one}");
+        assert_eq!(one, z(vec![0.5, -1.0]));
+        assert_ne!(one, z(vec![0.5, 1.0]));
+    }
 }

@@ -9,6 +9,8 @@ pub mod npy;
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 pub use card::*;
 
 pub const CARD_FILE: &str = "model.json";
@@ -20,6 +22,20 @@ pub const EXAMPLES_DIR: &str = "examples";
 pub const STYLES_DIR: &str = "styles";
 /// Example and thumbnail files larger than this are skipped.
 const MAX_EXAMPLE_BYTES: u64 = 8 << 20;
+
+/// Hex digits of a digest shown to people (headers, logs): enough to tell
+/// packages and style inputs apart.
+const SHORT_DIGEST: usize = 12;
+
+/// SHA-256 of `bytes`, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// The first hex digits of a digest, as headers show it.
+pub fn short_digest(hex: &str) -> &str {
+    hex.get(..SHORT_DIGEST).unwrap_or(hex)
+}
 
 /// A style preset's picture, as the package ships it.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +104,25 @@ impl ModelPackage {
         self.card.has_encoder.then(|| self.dir.join(ENCODER_FILE))
     }
 
+    /// SHA-256 (hex) of everything that decides the package's images: the
+    /// card and the graphs. It reads every byte of them, so callers read it
+    /// once (a server, when a model's worker starts).
+    pub fn digest(&self) -> std::io::Result<String> {
+        let mut hasher = Sha256::new();
+        let files = [
+            Some(self.dir.join(CARD_FILE)),
+            Some(self.generator_path()),
+            self.encoder_path(),
+        ];
+        for path in files.into_iter().flatten() {
+            let mut file = std::fs::File::open(&path)?;
+            // Each file's length first, so that no two sets of files hash alike.
+            hasher.update(file.metadata()?.len().to_le_bytes());
+            std::io::copy(&mut file, &mut hasher)?;
+        }
+        Ok(format!("{:x}", hasher.finalize()))
+    }
+
     /// The package's example maps (`examples/*.png`), sorted by name. Names
     /// are kept to letters, digits, `-` and `_`, so they are safe in URLs.
     pub fn examples(&self) -> Vec<Example> {
@@ -144,5 +179,31 @@ impl ModelPackage {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package_in(dir: &Path, generator: &[u8]) -> ModelPackage {
+        let card = include_str!("../../tests/fixtures/fake_card.json");
+        std::fs::write(dir.join(CARD_FILE), card).unwrap();
+        std::fs::write(dir.join(GENERATOR_FILE), generator).unwrap();
+        ModelPackage::open(dir).unwrap()
+    }
+
+    #[test]
+    fn the_digest_follows_the_graph_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = package_in(tmp.path(), b"graph one").digest().unwrap();
+        assert_eq!(first.len(), 64, "{first}");
+        assert_eq!(
+            first,
+            package_in(tmp.path(), b"graph one").digest().unwrap()
+        );
+        let second = package_in(tmp.path(), b"graph two").digest().unwrap();
+        assert_ne!(first, second);
+        assert_eq!(short_digest(&second), &second[..12]);
     }
 }
