@@ -122,7 +122,8 @@ async fn a_zip_with_label_and_image_folders_is_a_batch_and_two_runs_compare() {
             "{}",
             String::from_utf8_lossy(&body)
         );
-        assert_eq!(follow(&s.app, &format!("{name}@latest")).await["done"], 2);
+        let run = follow(&s.app, &format!("{name}@latest")).await;
+        assert_eq!(run["done"], 2, "{run}");
     }
     let (_, _, body) = get(&s.app, "/results/zip_a/test_latest/index.html").await;
     assert!(

@@ -428,7 +428,8 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let dir = parse_id(&state.config.results_dir, &id)?;
-    let manifest = read_manifest(&dir).await?;
+    // The live run first: a run that ends between reading its manifest and
+    // this lookup would otherwise be reported as it stood before it ended.
     let live = state
         .batches
         .running
@@ -438,7 +439,7 @@ pub async fn events(
     let receiver = match live {
         Some(r) => r,
         // Not running here: one event with where it stands.
-        None => watch::channel(manifest.progress()).1,
+        None => watch::channel(read_manifest(&dir).await?.progress()).1,
     };
     let stream = futures_util::stream::unfold((receiver, false), |(mut rx, ended)| async move {
         if ended {
