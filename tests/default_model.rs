@@ -43,7 +43,7 @@ fn default_model_card_says_what_it_is() {
         card.training.is_some() && card.evaluation.is_some(),
         "the card has training and evaluation figures"
     );
-    let size: u64 = ["generator.onnx", "model.json"]
+    let size: u64 = ["generator.onnx", "encoder.onnx", "model.json"]
         .iter()
         .map(|f| {
             std::fs::metadata(repo().join("models/landscapes").join(f))
@@ -74,4 +74,59 @@ fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
     assert!(wb > wr, "water is blue: {:?}", mean_color(&rgb, &label, 9));
     let [gr, gg, gb] = mean_color(&rgb, &label, 6);
     assert!(gg > gr && gg > gb, "grass is green: {:?}", [gr, gg, gb]);
+}
+
+#[test]
+fn each_preset_paints_its_own_light() {
+    let mut s = open();
+    let card = s.package.card.clone();
+    let names: Vec<&str> = card.styles.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["noon", "golden-hour", "overcast", "dawn"]);
+    for preset in &card.styles {
+        let thumbnail = preset
+            .thumbnail
+            .as_ref()
+            .expect("every preset has a picture");
+        assert!(repo()
+            .join("models/landscapes/styles")
+            .join(thumbnail)
+            .is_file());
+    }
+    let bytes = support::read(&repo().join("models/landscapes/examples/mountain-lake.png"));
+    let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
+    let mut sky = |name: &str| {
+        let style = StyleSpec::Preset {
+            name: name.into(),
+            sample: None,
+        };
+        let out = support::synthesize(&mut s, bytes.clone(), None, style).unwrap();
+        let finish = easel::inference::pipeline::Finish {
+            source: (label.width(), label.height()),
+            resize_to: None,
+        };
+        let rgb = easel::inference::pipeline::render(&out, &finish)
+            .unwrap()
+            .into_raw();
+        mean_color(&rgb, &label, 0)
+    };
+    let spread = |[r, g, b]: [f32; 3]| r.max(g).max(b) - r.min(g).min(b);
+    let (noon, golden, overcast, dawn) = (
+        sky("noon"),
+        sky("golden-hour"),
+        sky("overcast"),
+        sky("dawn"),
+    );
+    assert!(noon[2] > noon[0] + 40.0, "noon's sky is blue: {noon:?}");
+    assert!(
+        golden[0] > noon[0] + 20.0,
+        "golden hour warms the sky: {golden:?} against {noon:?}"
+    );
+    assert!(
+        spread(overcast) < spread(noon) / 2.0,
+        "overcast is grey: {overcast:?} against {noon:?}"
+    );
+    assert!(
+        dawn[0] > noon[0] + 20.0 && dawn[2] > dawn[1],
+        "dawn is violet: {dawn:?}"
+    );
 }
