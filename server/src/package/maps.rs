@@ -540,7 +540,6 @@ pub fn nearest<T: Copy>(values: &[T], from: (usize, usize), to: (usize, usize)) 
         .collect()
 }
 
-
 /// Bits per sample of a written grayscale map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
