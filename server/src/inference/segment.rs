@@ -24,14 +24,14 @@ pub enum SegmentError {
     /// A PNG, JPEG or WebP that cannot be decoded.
     #[error("the photo cannot be read as {format}: {reason}")]
     Unreadable { format: String, reason: String },
-    #[error("the photo is {pixels} pixels ({width}×{height}), over the limit of {limit}; send a smaller photo")]
+    #[error("the photo is {pixels} pixels ({width}×{height}), over the limit of {limit}")]
     PhotoTooLarge {
         width: u32,
         height: u32,
         pixels: u64,
         limit: u64,
     },
-    #[error("a map of {width}×{height} is {pixels} pixels, over the limit of {limit}; ask for a smaller one")]
+    #[error("a map of {width}×{height} is {pixels} pixels, over the limit of {limit}")]
     CanvasTooLarge {
         width: usize,
         height: usize,
