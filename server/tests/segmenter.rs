@@ -108,11 +108,11 @@ fn up(x: &Map, sd: &StateDict, i: usize, out: usize) -> Map {
     let b = tensor(sd, &format!("up.{i}.bias"));
     let (h, wd) = (2 * x.h, 2 * x.w);
     let mut data = vec![0f32; out * h * wd];
-    for o in 0..out {
+    for (o, &bias) in b.iter().enumerate() {
         for y in 0..h {
             for xx in 0..wd {
                 let (sy, sx, ky, kx) = (y / 2, xx / 2, y % 2, xx % 2);
-                let mut sum = b[o];
+                let mut sum = bias;
                 for c in 0..x.c {
                     sum += x.at(c, sy, sx) * w[((c * out + o) * 2 + ky) * 2 + kx];
                 }

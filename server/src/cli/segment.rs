@@ -134,7 +134,7 @@ pub fn segment(args: SegmentArgs) -> Result<()> {
     let canvas = Canvas::new(size.width, size.height, DEFAULT_MAX_PIXELS)?;
     let bytes = read(&args.photo, "photo")?;
     let fitted = prepare_photo(&bytes, canvas, DEFAULT_MAX_PIXELS)
-        .with_context(|| format!("{}", args.photo.display()))?;
+        .with_context(|| args.photo.display().to_string())?;
     let map = segmenter.segment(&fitted.image)?;
     let values = card.label_classes();
     std::fs::write(&args.output, map.index_png(values)?)
@@ -146,7 +146,7 @@ pub fn segment(args: SegmentArgs) -> Result<()> {
         .enumerate()
         .filter(|&(_, n)| n > 0)
         .collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     let shares: Vec<String> = counts
         .iter()
         .take(6)

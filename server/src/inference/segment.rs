@@ -109,10 +109,8 @@ pub fn read_photo(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, SegmentErro
     let format = match image::guess_format(bytes) {
         Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => f,
         Ok(other) => {
-            return Err(SegmentError::NotAPhoto(format!(
-                "a {} image",
-                format!("{other:?}").to_uppercase()
-            )))
+            let name = format!("{other:?}").to_uppercase();
+            return Err(SegmentError::NotAPhoto(format!("a {name} image")));
         }
         Err(_) if bytes.is_empty() => return Err(SegmentError::NotAPhoto("empty".into())),
         Err(_) => return Err(SegmentError::NotAPhoto("not an image".into())),
@@ -124,6 +122,12 @@ pub fn read_photo(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, SegmentErro
     let reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder = reader.into_decoder().map_err(unreadable)?;
     let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(SegmentError::Unreadable {
+            format: format!("{format:?}").to_uppercase(),
+            reason: format!("it is {width}×{height} pixels"),
+        });
+    }
     let pixels = u64::from(width) * u64::from(height);
     if pixels > max_pixels {
         return Err(SegmentError::PhotoTooLarge {
