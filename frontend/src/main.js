@@ -544,6 +544,7 @@ const photos = new PhotoOpener({ button: ui.openPhoto, input: ui.photoFile }, {
   replace: replaceMap,
   notice: showNotice,
   error: (error) => showError(error, { from: "file" }),
+  hideError: () => messages.hideError(),
 });
 photos.takeDrops(ui.mapPanel, (file, photoIfOffPalette) => openMapFile(file, false, photoIfOffPalette));
 

@@ -92,7 +92,8 @@ export function photoNotice({ source, width, height, by, into, lost, background 
 
 /**
  * @typedef {{card: () => ModelCard | null, size: () => {width: number, height: number},
- *   replace: (map: LabelMap) => void, notice: (text: string) => void, error: (error: unknown) => void}} Page
+ *   replace: (map: LabelMap) => void, notice: (text: string) => void, error: (error: unknown) => void,
+ *   hideError: () => void}} Page
  *   card: the current model; size: the canvas's; replace: makes a map the painting as one step
  */
 
@@ -140,6 +141,7 @@ export class PhotoOpener {
       if (this.page.card() !== card) return; // the model changed meanwhile
       const { map, lost } = carryMap(read, from, card);
       this.page.replace(map);
+      this.page.hideError();
       const source = { width: read.sourceWidth, height: read.sourceHeight };
       const background = card.classes[backgroundClass(card)].name;
       this.page.notice(photoNotice({ source, width, height, by, into: card.name, lost, background }));
