@@ -128,5 +128,41 @@ fn each_preset_paints_its_own_light() {
     assert!(
         dawn[0] > noon[0] + 20.0 && dawn[2] > dawn[1],
         "dawn is violet: {dawn:?}"
+/// Held-out synthetic scenes (seed 1, as training/evaluate_default_v2.sh
+/// holds them out) the segmenter is measured on here.
+const HELD_OUT_SCENES: usize = 40;
+
+/// The default model's segmenter (training/judges/segmenter.pth, attached by
+/// `easel import-segmenter`) names the classes of held-out synthetic photos
+/// with a pixel accuracy of at least 0.85, through the API as the painting
+/// page posts them: JPEG photos at the canvas size.
+#[tokio::test]
+async fn the_default_segmenter_recovers_held_out_scenes_through_the_api() {
+    use axum::http::StatusCode;
+    use easel::landscapes::synth;
+    use easel::package::maps::decode_png;
+
+    let app = support::app::app_serving(open());
+    let uri = "/api/v1/models/landscapes/segment?width=256&height=256";
+    let (mut right, mut total) = (0usize, 0usize);
+    for index in 0..HELD_OUT_SCENES {
+        let scene = synth::render(1, index, 256);
+        let photo = synth::image_jpeg(&scene).unwrap();
+        let request = support::app::post(uri, "image/jpeg", photo);
+        let (status, _, body) = support::app::send(&app, request).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let map = decode_png(&body, "map", DEFAULT_MAX_PIXELS).unwrap();
+        right += map
+            .samples
+            .iter()
+            .zip(&scene.label)
+            .filter(|&(&ours, &truth)| ours == u32::from(truth))
+            .count();
+        total += scene.label.len();
+    }
+    let accuracy = right as f64 / total as f64;
+    assert!(
+        accuracy >= 0.85,
+        "pixel accuracy {accuracy:.3} on {HELD_OUT_SCENES} held-out scenes"
     );
 }

@@ -42,6 +42,8 @@ rm -rf "$OUT"
 $EASEL import "$RUN" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 \
   --licence "Apache-2.0, as easel: trained by easel's own trainer on its synthetic scenes"
 cp -r models/landscapes/examples "$OUT/"
+# The package reads photos with the same judge that scores it (issue 17).
+$EASEL import-segmenter "$JUDGES/segmenter.pth" --package "$OUT" --classes landscapes
 $PY training/make_presets.py "$RUN" "$DATA" "$OUT"
 
 # Style from each scene's own photo (easel test does that for style models).

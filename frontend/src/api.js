@@ -2,6 +2,8 @@
 // The REST API as the page uses it. Every failure becomes an ApiError that
 // carries the server's own message, so the page can show it as written.
 
+import { decodeIndexPng } from "./png.js";
+
 /**
  * @typedef {{name: string, color: string, coco_stuff?: string | null}} ClassInfo
  * @typedef {{index: number, name: string, color: string}} DontCare
@@ -15,7 +17,8 @@
  * }} ModelCard
  *   sizes: fixed, only the native size; else any sides that are multiples of multiple_of
  * @typedef {{name: string, classes: number, native: {width: number, height: number},
- *   z_dim: number | null, has_encoder: boolean}} ModelSummary
+ *   z_dim: number | null, has_encoder: boolean, has_segmenter?: boolean}} ModelSummary
+ *   has_segmenter: it reads photos into maps (segment); absent from older servers
  * @typedef {{queue: number, inference: number, total: number}} ServerTimes
  */
 
@@ -131,6 +134,26 @@ export async function readLabelMap(model, file, options = {}) {
     sourceWidth: header("x-source-width"),
     sourceHeight: header("x-source-height"),
   };
+}
+
+/**
+ * A photo read into a map of `model`'s classes by its segmenter, at
+ * width×height: the photo scaled to cover it and centre-cropped. Returns
+ * the class indices and the photo's own size.
+ * @param {string} model
+ * @param {Blob} photo a PNG, JPEG or WebP whose `type` says which
+ * @param {{width: number, height: number}} size
+ */
+export async function segment(model, photo, { width, height }) {
+  const params = new URLSearchParams({ width: String(width), height: String(height) });
+  const response = await ok(`/api/v1/models/${encodeURIComponent(model)}/segment?${params}`, {
+    method: "POST",
+    headers: { "content-type": photo.type },
+    body: photo,
+  });
+  const header = (/** @type {string} */ name) => Number(response.headers.get(name));
+  const map = await decodeIndexPng(new Uint8Array(await response.arrayBuffer()));
+  return { ...map, sourceWidth: header("x-source-width"), sourceHeight: header("x-source-height") };
 }
 
 /** @param {Uint8Array} bytes */

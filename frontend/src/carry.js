@@ -3,7 +3,7 @@
 // converted by class (same name, then same COCO-Stuff name; classes.js) and
 // resized to the new model's size. Re-rolls were the old model's noise and go.
 
-import { mapClasses, valueCount } from "./classes.js";
+import { lostClasses, mapClasses, valueCount } from "./classes.js";
 import { Rerolls } from "./rerolls.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
@@ -37,11 +37,7 @@ export function carryPainting(history, current, from, to, fallback) {
     }
     return out;
   };
-  const counts = current.map.histogram();
-  const lost = unmapped.filter((name) => {
-    const i = from.classes.findIndex((c) => c.name === name);
-    return counts[i < 0 ? from.classes.length : i] > 0;
-  });
+  const lost = lostClasses(unmapped, from, current.map.histogram());
   // Without the re-rolls, steps that only re-rolled would undo to nothing new: they go too.
   const painting = history.rewrite(
     current,

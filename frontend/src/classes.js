@@ -77,3 +77,15 @@ export function colorTable(card) {
 export function valueCount(card) {
   return card.classes.length + (card.dontcare ? 1 : 0);
 }
+
+/**
+ * The classes of `from` in `unmapped` (mapClasses) that a map holds: what
+ * carrying it loses. `counts`: pixels of each label value (LabelMap.histogram).
+ * @param {string[]} unmapped @param {ModelCard} from @param {ArrayLike<number>} counts
+ */
+export function lostClasses(unmapped, from, counts) {
+  return unmapped.filter((name) => {
+    const i = from.classes.findIndex((c) => c.name === name);
+    return counts[i < 0 ? from.classes.length : i] > 0;
+  });
+}

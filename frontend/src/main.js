@@ -8,6 +8,7 @@
 // polygon.js's, its pixels shapes.js's; the keys are shortcuts.js's. The
 // canvas size is the map's own (sizes.js); images already made are shown
 // again from images.js, and a saved image carries its recipe (recipe.js).
+// Photos become maps through a segmenter (photo.js, which also takes drops).
 
 import * as api from "./api.js";
 import { carryPainting } from "./carry.js";
@@ -20,6 +21,7 @@ import { LiveSynthesis } from "./live.js";
 import { ClassLocks } from "./locks.js";
 import { Messages } from "./messages.js";
 import { Palette } from "./palette.js";
+import { PhotoOpener } from "./photo.js";
 import { PolygonGesture, drawOutline } from "./polygon.js";
 import { decodeIndexPng, encodeIndexPng, pngSize } from "./png.js";
 import { PresetStrip, styleOptions } from "./presets.js";
@@ -472,8 +474,9 @@ ui.saveImage.addEventListener("click", async () => {
  * at its own size when the model takes it, else at the native size.
  * @param {Blob} file
  * @param {boolean} nearest
+ * @param {boolean} photoIfOffPalette a colour PNG off the palette is a photo (photo.js)
  */
-async function openMapFile(file, nearest = false) {
+async function openMapFile(file, nearest = false, photoIfOffPalette = false) {
   const card = state.card;
   if (!card) return;
   try {
@@ -490,6 +493,7 @@ async function openMapFile(file, nearest = false) {
     }
   } catch (error) {
     const offPalette = error instanceof api.ApiError && /nearest=true/.test(error.message) ? file : null;
+    if (offPalette && photoIfOffPalette) return photos.open(file);
     showError(error, { from: "file", offPalette });
   }
 }
@@ -534,17 +538,15 @@ ui.mapFile.addEventListener("change", () => {
   if (file) openMapFile(file);
 });
 
-ui.mapPanel.addEventListener("dragover", (event) => {
-  event.preventDefault();
-  ui.mapPanel.classList.add("dropping");
+const photos = new PhotoOpener({ button: ui.openPhoto, input: ui.photoFile }, {
+  card: () => state.card,
+  size: () => state.map,
+  replace: replaceMap,
+  notice: showNotice,
+  error: (error) => showError(error, { from: "file" }),
+  hideError: () => messages.hideError(),
 });
-ui.mapPanel.addEventListener("dragleave", () => ui.mapPanel.classList.remove("dropping"));
-ui.mapPanel.addEventListener("drop", (event) => {
-  event.preventDefault();
-  ui.mapPanel.classList.remove("dropping");
-  const file = event.dataTransfer?.files[0];
-  if (file) openMapFile(file);
-});
+photos.takeDrops(ui.mapPanel, (file, photoIfOffPalette) => openMapFile(file, false, photoIfOffPalette));
 
 // ---- style ----------------------------------------------------------------
 
@@ -707,6 +709,7 @@ ui.model.addEventListener("change", async () => {
 async function start() {
   const { models, default: first, max_pixels: maxPixels } = await api.listModels();
   state.maxPixels = maxPixels ?? Infinity;
+  photos.setModels(models);
   ui.model.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.classes} classes, ${m.native.width}×${m.native.height})`, m.name)));
   ui.model.disabled = models.length < 2;
   await useModel(await api.modelCard(first), { carry: false });

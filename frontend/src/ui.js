@@ -19,6 +19,8 @@ export const ui = {
   example: el("example", HTMLSelectElement),
   openMap: el("open-map", HTMLButtonElement),
   mapFile: el("map-file", HTMLInputElement),
+  openPhoto: el("open-photo", HTMLButtonElement),
+  photoFile: el("photo-file", HTMLInputElement),
   saveMap: el("save-map", HTMLButtonElement),
   saveImage: el("save-image", HTMLButtonElement),
   error: el("error", HTMLDivElement),

@@ -18,6 +18,8 @@ fn main() {
     let result = match Cli::parse().command {
         Command::Import(args) => cli::models::import(args),
         Command::Generate(args) => cli::models::generate(args),
+        Command::ImportSegmenter(args) => cli::segment::import_segmenter(args),
+        Command::Segment(args) => cli::segment::segment(args),
         Command::Bench(args) => cli::bench::bench(args),
         Command::Dataset(command) => cli::dataset::run(command),
         Command::Serve(args) => cli::serve::serve(args),

@@ -7,7 +7,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 
-use crate::support::app::{batch_server, get, post, post_batch, post_form, send, LABEL_MAP, SYNTH};
+use crate::support::app::{
+    batch_server, get, post, post_batch, post_form, send, LABEL_MAP, SEGMENT, SYNTH,
+};
 use crate::support::png::{bomb, png_gray, png_rgb, png_with};
 
 /// Every case gets its documented status and a message naming the problem,
@@ -40,6 +42,7 @@ async fn the_bad_input_corpus_gets_its_documented_answers() {
         )
     };
     let with_query = |q: &str, body: Vec<u8>| post(&format!("{SYNTH}?{q}"), "image/png", body);
+    let photo = png_rgb(64, 48, |x, y| [(x * 4) as u8, (y * 5) as u8, 90]);
     let mut corpus: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
         (
             "truncated PNG header",
@@ -469,6 +472,80 @@ async fn the_bad_input_corpus_gets_its_documented_answers() {
                 .unwrap(),
             StatusCode::NOT_FOUND,
             "<name>@<epoch>",
+        ),
+        (
+            "segment: a text file as the photo",
+            post(SEGMENT, "image/png", b"sky,grass\n".to_vec()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not an image",
+        ),
+        (
+            "segment: a GIF photo",
+            post(
+                SEGMENT,
+                "image/png",
+                b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "GIF",
+        ),
+        (
+            "segment: an empty body",
+            post(SEGMENT, "image/jpeg", Vec::new()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "empty",
+        ),
+        (
+            "segment: a photo sent as text",
+            post(SEGMENT, "text/plain", photo.clone()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not a photo",
+        ),
+        (
+            "segment: a truncated photo",
+            post(SEGMENT, "image/png", photo[..photo.len() / 2].to_vec()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot be read",
+        ),
+        (
+            "segment: a photo just over the pixel limit",
+            post(SEGMENT, "image/png", bomb(1025, 1024)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "--max-pixels",
+        ),
+        (
+            "segment: a map over the pixel limit",
+            post(
+                &format!("{SEGMENT}?width=2000&height=2000"),
+                "image/png",
+                photo.clone(),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "smaller map",
+        ),
+        (
+            "segment: a map 0 wide",
+            post(&format!("{SEGMENT}?width=0"), "image/png", photo.clone()),
+            StatusCode::BAD_REQUEST,
+            "at least 1",
+        ),
+        (
+            "segment: a width that is not a number",
+            post(&format!("{SEGMENT}?width=wide"), "image/png", photo.clone()),
+            StatusCode::BAD_REQUEST,
+            "openapi.json",
+        ),
+        (
+            "segment: a form without a photo",
+            post_form(SEGMENT, &[("width", None, b"8".to_vec())]),
+            StatusCode::BAD_REQUEST,
+            "no photo",
+        ),
+        (
+            "segment: a form with a stray field",
+            post_form(SEGMENT, &[("label", Some("a.png"), photo.clone())]),
+            StatusCode::BAD_REQUEST,
+            "unknown multipart field",
         ),
     ];
     assert!(corpus.len() >= 40, "{} cases", corpus.len());

@@ -12,5 +12,6 @@ mod cache;
 mod models;
 mod pages;
 mod queue;
+mod segment;
 mod styles;
 mod synthesis;

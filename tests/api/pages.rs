@@ -88,6 +88,7 @@ async fn serves_every_file_the_page_loads() {
         "png.js",
         "history.js",
         "classes.js",
+        "photo.js",
     ] {
         assert!(
             seen.contains(&format!("/ui/{module}")),

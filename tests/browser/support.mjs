@@ -78,6 +78,23 @@ function addStylePresets(pkg) {
   writeFileSync(join(pkg, "styles/noon.png"), encodeRgbPng(16, 16, (x, y) => [250, 230 - 6 * y, 60 + 6 * x]));
 }
 
+/**
+ * Synthetic scenes that training never saw (seed 1, as
+ * training/evaluate_default_v2.sh holds them out), rendered by `easel
+ * dataset synth`: each scene's photo (JPEG) and its label map (PNG).
+ * @param {number} count @param {number} size
+ * @returns {{photo: string, label: string}[]}
+ */
+export function heldOutScenes(count, size) {
+  const out = mkdtempSync(join(tmpdir(), "easel-scenes-"));
+  execFileSync(easel, ["dataset", "synth", "--out", out, "--count", String(count), "--size", String(size),
+    "--seed", "1", "--test-fraction", "1"], { stdio: "pipe" });
+  return Array.from({ length: count }, (_, i) => {
+    const id = String(i).padStart(6, "0");
+    return { photo: join(out, "test_img", `${id}.jpg`), label: join(out, "test_label", `${id}.png`) };
+  });
+}
+
 export async function startBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

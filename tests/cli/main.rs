@@ -1,5 +1,6 @@
 //! The `easel` binary as users and operators run it: import and generate,
-//! the dataset tools, and the container images that ship it.
+//! the dataset tools, photos into maps, and the container images that ship
+//! it.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -7,3 +8,4 @@ mod support;
 mod dataset;
 mod deploy;
 mod import_generate;
+mod segment;

@@ -15,12 +15,15 @@ use easel::http::{app, state_with, ServeConfig};
 use easel::inference::pipeline::{SynthesisError, Work};
 use easel::inference::queue::{Generator, WorkerConfig};
 use easel::inference::runtime::{Output, SessionOptions};
+use easel::inference::segment::{SegmentError, Segmenter};
+use easel::package::maps::LabelMap;
 use easel::package::{Example, ModelCard};
 
 use super::png::png_gray;
 
 pub const SYNTH: &str = "/api/v1/models/fake/synthesize";
 pub const LABEL_MAP: &str = "/api/v1/models/fake/label-map";
+pub const SEGMENT: &str = "/api/v1/models/fake/segment";
 
 /// The fake model's card under another name.
 pub fn card(name: &str) -> ModelCard {
@@ -34,6 +37,8 @@ struct Fake {
     card: ModelCard,
     delay: Duration,
     batches: Arc<Mutex<Vec<usize>>>,
+    /// Whether it has a segmenter (`FakeSegmenter`).
+    segmenter: bool,
 }
 
 impl Generator for Fake {
@@ -63,6 +68,25 @@ impl Generator for Fake {
                 }
             })
             .collect())
+    }
+    fn take_segmenter(&mut self) -> Option<Box<dyn Segmenter>> {
+        let card = self.card.clone();
+        self.segmenter
+            .then(|| Box::new(FakeSegmenter { card }) as Box<dyn Segmenter>)
+    }
+}
+
+/// Names each pixel's class by its red level: below 86 the first class,
+/// below 172 the second, else the third (the fake card has three).
+struct FakeSegmenter {
+    card: ModelCard,
+}
+
+impl Segmenter for FakeSegmenter {
+    fn segment(&mut self, photo: &image::RgbImage) -> Result<LabelMap, SegmentError> {
+        let values = photo.pixels().map(|p| u32::from(p[0]) / 86).collect();
+        let (w, h) = (photo.width() as usize, photo.height() as usize);
+        LabelMap::new(w, h, values, &self.card).map_err(|e| SegmentError::BadOutput(e.to_string()))
     }
 }
 
@@ -107,11 +131,21 @@ pub fn server_with(delay: Duration, config: ServeConfig) -> Server {
 }
 
 pub fn server_with_card(delay: Duration, config: ServeConfig, card: ModelCard) -> Server {
+    fake_server(delay, config, card, true)
+}
+
+/// The fake model without a segmenter.
+pub fn server_without_segmenter() -> Server {
+    fake_server(Duration::ZERO, config(4, 8), card("fake"), false)
+}
+
+fn fake_server(delay: Duration, config: ServeConfig, card: ModelCard, segmenter: bool) -> Server {
     let batches = Arc::new(Mutex::new(Vec::new()));
     let fake = Fake {
         card,
         delay,
         batches: batches.clone(),
+        segmenter,
     };
     let state = state_with(vec![Box::new(fake)], config).unwrap();
     Server {

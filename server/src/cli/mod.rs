@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod load;
 pub mod models;
 pub mod runs;
+pub mod segment;
 pub mod serve;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,10 @@ pub enum Command {
     Import(models::ImportArgs),
     /// Make one image from a label map.
     Generate(models::GenerateArgs),
+    /// Attach the trainer's segmenter (photo to classes) to a model package.
+    ImportSegmenter(segment::ImportSegmenterArgs),
+    /// Turn a photo into a label map with a package's segmenter.
+    Segment(segment::SegmentArgs),
     /// Time a model package, or a full-size random-weight generator.
     Bench(bench::BenchArgs),
     /// Prepare training data: convert colour annotations, make instance maps, split, check; or render synthetic landscapes.

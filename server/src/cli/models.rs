@@ -69,7 +69,7 @@ pub struct ImportArgs {
 
 /// How the package stores its weights (computation stays fp32).
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Precision {
+pub(super) enum Precision {
     Fp32,
     Fp16,
 }

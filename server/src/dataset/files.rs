@@ -1,8 +1,11 @@
-//! File handling shared by the preparation tools: atomic writes, grayscale
-//! PNG encoding of class and instance ids, and file names without a suffix.
+//! File handling shared by the preparation tools: atomic writes and file
+//! names without a suffix. Grayscale PNGs of class and instance ids are
+//! written by `package::maps` (the server answers maps with the same code).
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+pub use crate::package::maps::{encode_gray_png, Depth};
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, so
 /// that an interrupted run never leaves a half-written map behind.
@@ -28,58 +31,6 @@ fn temp_path(path: &Path) -> PathBuf {
         .file_name()
         .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Bits per sample of a written grayscale map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Depth {
-    Eight,
-    Sixteen,
-}
-
-impl Depth {
-    /// The narrowest depth that holds `max`.
-    pub fn for_max(max: u32) -> Self {
-        if max > 255 {
-            Self::Sixteen
-        } else {
-            Self::Eight
-        }
-    }
-
-    pub fn bits(self) -> u8 {
-        match self {
-            Self::Eight => 8,
-            Self::Sixteen => 16,
-        }
-    }
-}
-
-/// A grayscale PNG of `values` (row-major, each fitting `depth`). Default
-/// compression: on label maps it costs little more time than `Fast` and
-/// writes files about six times smaller.
-pub fn encode_gray_png(
-    width: usize,
-    height: usize,
-    values: &[u16],
-    depth: Depth,
-) -> Result<Vec<u8>, png::EncodingError> {
-    let data: Vec<u8> = match depth {
-        Depth::Eight => values.iter().map(|&v| v as u8).collect(),
-        Depth::Sixteen => values.iter().flat_map(|v| v.to_be_bytes()).collect(),
-    };
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(match depth {
-        Depth::Eight => png::BitDepth::Eight,
-        Depth::Sixteen => png::BitDepth::Sixteen,
-    });
-    encoder.set_compression(png::Compression::Default);
-    let mut writer = encoder.write_header()?;
-    writer.write_image_data(&data)?;
-    writer.finish()?;
-    Ok(out)
 }
 
 /// `stem` without `suffix` (CamVid's `_L`), when it ends with it and has
@@ -120,26 +71,6 @@ pub fn is_within(inner: &Path, outer: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::maps::{decode_png, DEFAULT_MAX_PIXELS};
-
-    #[test]
-    fn sixteen_bit_maps_read_back_exactly() {
-        let values = [0u16, 255, 256, 65535, 1000, 7];
-        let png = encode_gray_png(3, 2, &values, Depth::Sixteen).unwrap();
-        let raw = decode_png(&png, "map", DEFAULT_MAX_PIXELS).unwrap();
-        assert_eq!((raw.width, raw.height, raw.channels), (3, 2, 1));
-        assert_eq!(raw.bit_depth, 16);
-        assert_eq!(raw.samples, values.map(u32::from));
-    }
-
-    #[test]
-    fn eight_bit_maps_read_back_exactly() {
-        let values = [0u16, 31, 255, 1];
-        let png = encode_gray_png(2, 2, &values, Depth::Eight).unwrap();
-        let raw = decode_png(&png, "map", DEFAULT_MAX_PIXELS).unwrap();
-        assert_eq!(raw.bit_depth, 8);
-        assert_eq!(raw.samples, values.map(u32::from));
-    }
 
     #[test]
     fn strips_only_a_real_suffix() {

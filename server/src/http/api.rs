@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{models, synthesis, AppState};
+use super::{models, segment, synthesis, AppState};
 use crate::package::ModelCard;
 
 /// The JSON body of every error.
@@ -50,13 +50,14 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 #[openapi(
     info(
         title = "easel",
-        description = "Serve SPADE (GauGAN) semantic image synthesis models: label maps in, images out."
+        description = "Serve SPADE (GauGAN) semantic image synthesis models: label maps in, images out (and, for models with a segmenter, photos in, label maps out)."
     ),
     paths(
         models::list_models,
         models::get_model,
         synthesis::synthesize,
         synthesis::read_label_map,
+        segment::segment,
         models::list_examples,
         models::get_example,
         models::get_style_thumbnail,
@@ -73,7 +74,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         models::ModelList,
         models::ModelSummary,
         models::ExampleList,
-        models::ExampleLink
+        models::ExampleLink,
+        segment::Legend,
+        segment::LegendEntry
     ))
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@ use axum::Json;
 
 use crate::inference::pipeline::SynthesisError;
 use crate::inference::queue::QueueError;
+use crate::inference::segment::SegmentError;
 use crate::package::maps::MapError;
 
 /// Clone: an answer being made for several identical requests fails them all.
@@ -33,7 +34,8 @@ pub enum ApiError {
     /// 415
     #[error("{0}")]
     UnsupportedType(String),
-    /// 422: readable, but not a map this model can take.
+    /// 422: readable, but not a map this model can take (or a photo that
+    /// cannot be decoded).
     #[error("{0}")]
     InvalidMap(String),
     /// 503 with Retry-After.
@@ -137,6 +139,28 @@ impl From<&SynthesisError> for ApiError {
 impl From<SynthesisError> for ApiError {
     fn from(e: SynthesisError) -> Self {
         (&e).into()
+    }
+}
+
+impl From<SegmentError> for ApiError {
+    fn from(e: SegmentError) -> Self {
+        match e {
+            SegmentError::NotAPhoto(_) => ApiError::UnsupportedType(e.to_string()),
+            SegmentError::Unreadable { .. } => ApiError::InvalidMap(e.to_string()),
+            SegmentError::PhotoTooLarge { .. } => ApiError::TooLarge(format!(
+                "{e}; send a smaller photo, or start the server with a larger --max-pixels"
+            )),
+            SegmentError::CanvasTooLarge { .. } => ApiError::TooLarge(format!(
+                "{e}; ask for a smaller map, or start the server with a larger --max-pixels"
+            )),
+            SegmentError::EmptyCanvas { .. } => ApiError::Malformed(e.to_string()),
+            SegmentError::Full { .. } | SegmentError::Closed(_) => {
+                ApiError::Overloaded(e.to_string())
+            }
+            SegmentError::Runtime(_) | SegmentError::BadOutput(_) => {
+                ApiError::Internal(e.to_string())
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod metrics;
 pub mod models;
 pub mod pages;
+pub mod segment;
 pub mod synthesis;
 
 use std::collections::BTreeMap;
@@ -120,6 +121,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/models/{name}", get(models::get_model))
         .route("/models/{name}/synthesize", post(synthesis::synthesize))
         .route("/models/{name}/label-map", post(synthesis::read_label_map))
+        .route("/models/{name}/segment", post(segment::segment))
         .route("/models/{name}/examples", get(models::list_examples))
         .route("/models/{name}/examples/{file}", get(models::get_example))
         .route(

@@ -133,6 +133,8 @@ pub struct ModelSummary {
     pub uses_instances: bool,
     pub z_dim: Option<usize>,
     pub has_encoder: bool,
+    /// Whether it turns photos into maps (`/api/v1/models/{name}/segment`).
+    pub has_segmenter: bool,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -161,6 +163,7 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> 
                 uses_instances: c.uses_instances,
                 z_dim: c.z_dim,
                 has_encoder: c.has_encoder,
+                has_segmenter: w.segmenter().is_some(),
             }
         })
         .collect();

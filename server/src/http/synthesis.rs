@@ -143,18 +143,7 @@ impl<S: Send + Sync> FromRequest<S> for SynthesisForm {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let query = options(Query::<SynthesisOptions>::try_from_uri(request.uri()))?;
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match mime.as_str() {
+        match media_type(&request).as_str() {
             "image/png" => {
                 let body = Bytes::from_request(request, state)
                     .await
@@ -179,6 +168,22 @@ impl<S: Send + Sync> FromRequest<S> for SynthesisForm {
             ))),
         }
     }
+}
+
+/// The request's media type, lower case and without parameters; empty
+/// when it has no Content-Type.
+pub(crate) fn media_type(request: &Request) -> String {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 async fn read_multipart(
@@ -254,10 +259,10 @@ async fn read_multipart(
     Ok(form)
 }
 
-fn body_error(status: StatusCode, text: String) -> ApiError {
+pub(crate) fn body_error(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge(format!(
-            "{text}; send a smaller map or raise --max-body-bytes"
+            "{text}; send a smaller file or raise --max-body-bytes"
         ))
     } else {
         ApiError::Malformed(text)
@@ -325,7 +330,7 @@ fn millis(d: Duration) -> HeaderValue {
 }
 
 /// Runs blocking work (decoding, encoding images) off the async executor.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

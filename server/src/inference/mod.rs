@@ -1,6 +1,7 @@
 //! Running models: the ONNX Runtime sessions (`runtime`, `device`), the
-//! per-model queue and batcher (`queue`), and the one path from a synthesis
-//! request to images (`pipeline`). Nothing here knows about HTTP.
+//! per-model queue and batcher (`queue`), the one path from a synthesis
+//! request to images (`pipeline`), and photos into maps through a package's
+//! segmenter (`segment`). Nothing here knows about HTTP.
 
 pub mod device;
 pub mod error;
@@ -9,4 +10,5 @@ pub mod pipeline;
 pub mod queue;
 pub mod request;
 pub mod runtime;
+pub mod segment;
 pub mod style;

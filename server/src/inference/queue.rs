@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::inference::pipeline::{self, SynthesisError, Work};
 use crate::inference::runtime::{ModelSession, Output};
+use crate::inference::segment::{Segmenter, SegmenterWorker};
 use crate::package::{Example, ModelCard, Thumbnail};
 
 /// What a model does, behind a trait so that the queue and HTTP layers can be
@@ -37,11 +38,19 @@ pub trait Generator: Send + 'static {
     }
     /// Images for `works`, all of one size; (1, 3, H, W) each, in order.
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError>;
+    /// The model's segmenter (photos into maps of its classes), when it has
+    /// one; taken once, when its worker starts, to run on a thread of its own.
+    fn take_segmenter(&mut self) -> Option<Box<dyn Segmenter>> {
+        None
+    }
 }
 
 impl Generator for Box<dyn Generator> {
     fn card(&self) -> &ModelCard {
         (**self).card()
+    }
+    fn take_segmenter(&mut self) -> Option<Box<dyn Segmenter>> {
+        (**self).take_segmenter()
     }
     fn examples(&self) -> Vec<Example> {
         (**self).examples()
@@ -76,6 +85,11 @@ impl Generator for ModelSession {
 
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
         pipeline::generate_batch(self, works)
+    }
+
+    fn take_segmenter(&mut self) -> Option<Box<dyn Segmenter>> {
+        self.take_segmenter_session()
+            .map(|s| Box::new(s) as Box<dyn Segmenter>)
     }
 }
 
@@ -151,6 +165,8 @@ pub struct ModelWorker {
     thumbnails: Arc<Vec<Thumbnail>>,
     /// The generator's `package_digest`.
     package_digest: Arc<str>,
+    /// The thread that runs its segmenter, when it has one.
+    segmenter: Option<SegmenterWorker>,
     sender: SyncSender<Request>,
     capacity: usize,
     shed_after: Option<Duration>,
@@ -160,7 +176,7 @@ pub struct ModelWorker {
 impl ModelWorker {
     /// Starts the thread that owns `generator`.
     pub fn spawn(
-        generator: impl Generator,
+        mut generator: impl Generator,
         config: WorkerConfig,
         observer: BatchObserver,
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
@@ -168,6 +184,10 @@ impl ModelWorker {
         let examples = Arc::new(generator.examples());
         let thumbnails = Arc::new(generator.thumbnails());
         let package_digest: Arc<str> = generator.package_digest()?.into();
+        let segmenter = match generator.take_segmenter() {
+            Some(s) => Some(SegmenterWorker::spawn(s, &card.name, config.max_queue)?.0),
+            None => None,
+        };
         let (sender, receiver) = mpsc::sync_channel(config.max_queue.max(1));
         let stats = Arc::new(QueueStats::default());
         let thread_stats = stats.clone();
@@ -181,6 +201,7 @@ impl ModelWorker {
                 examples,
                 thumbnails,
                 package_digest,
+                segmenter,
                 sender,
                 capacity: config.max_queue.max(1),
                 shed_after: config.shed_after,
@@ -205,6 +226,11 @@ impl ModelWorker {
     /// SHA-256 (hex) of what decides this model's images (its package).
     pub fn package_digest(&self) -> &str {
         &self.package_digest
+    }
+
+    /// Where photos become maps of this model's classes, when it has a segmenter.
+    pub fn segmenter(&self) -> Option<&SegmenterWorker> {
+        self.segmenter.as_ref()
     }
 
     /// Queues `work`, waiting for room when the queue is full (for batch

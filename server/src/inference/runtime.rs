@@ -1,5 +1,5 @@
 //! ONNX Runtime: finding its shared library, and sessions for a package's
-//! generator and encoder. The library is loaded at run time (`ort`'s
+//! generator, encoder and segmenter. The library is loaded at run time (`ort`'s
 //! `load-dynamic`), so easel builds without it and says how to get it.
 
 use std::path::{Path, PathBuf};
@@ -11,10 +11,10 @@ use ort::value::TensorRef;
 
 use crate::inference::device::{self, Device, GpuOptions};
 use crate::package::graph::{
-    EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, NOISE_INPUT, POSITION_INPUT,
-    STYLE_INPUT, Z_INPUT,
+    CLASSES_OUTPUT, EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, NOISE_INPUT,
+    PHOTO_INPUT, POSITION_INPUT, STYLE_INPUT, Z_INPUT,
 };
-use crate::package::ModelPackage;
+use crate::package::{ModelCard, ModelPackage};
 
 /// The ONNX Runtime minor version this build's `ort` speaks (1.22.x).
 pub const ORT_MINOR: u32 = 22;
@@ -230,11 +230,13 @@ pub struct Output {
     pub data: Vec<f32>,
 }
 
-/// A package's generator (and encoder) loaded into ONNX Runtime.
+/// A package's generator (and encoder, and segmenter) loaded into ONNX Runtime.
 pub struct ModelSession {
     pub package: ModelPackage,
     generator: Session,
     encoder: Option<Session>,
+    /// Until a model's worker takes it to run on a thread of its own.
+    segmenter: Option<SegmenterSession>,
 }
 
 impl ModelSession {
@@ -244,11 +246,18 @@ impl ModelSession {
             .encoder_path()
             .map(|p| session(&p, &opts))
             .transpose()?;
+        let segmenter = SegmenterSession::load(&package, &opts)?;
         Ok(Self {
             package,
             generator,
             encoder,
+            segmenter,
         })
+    }
+
+    /// The package's segmenter, when it has one; it can be taken once.
+    pub fn take_segmenter_session(&mut self) -> Option<SegmenterSession> {
+        self.segmenter.take()
     }
 
     pub fn generate(&mut self, input: &GeneratorInput) -> Result<Output, RuntimeError> {
@@ -307,6 +316,52 @@ impl ModelSession {
             extract(&outputs[MU_OUTPUT])?,
             extract(&outputs[LOGVAR_OUTPUT])?,
         )))
+    }
+}
+
+/// A package's segmenter loaded into ONNX Runtime: photos in, the package's
+/// class indices out.
+pub struct SegmenterSession {
+    /// The card of the package whose classes it answers.
+    pub card: ModelCard,
+    session: Session,
+}
+
+impl SegmenterSession {
+    /// The segmenter `package` carries; None when its card names none.
+    pub fn load(
+        package: &ModelPackage,
+        opts: &SessionOptions,
+    ) -> Result<Option<Self>, RuntimeError> {
+        let Some(path) = package.segmenter_path() else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            card: package.card.clone(),
+            session: session(&path, opts)?,
+        }))
+    }
+
+    /// Class indices, (N, H, W), for N photos (N, 3, H, W) in [-1, 1]:
+    /// the shape and the values.
+    pub fn classes(
+        &mut self,
+        shape: [usize; 4],
+        pixels: &[f32],
+    ) -> Result<(Vec<usize>, Vec<i64>), RuntimeError> {
+        let outputs = self.session.run(vec![(
+            PHOTO_INPUT,
+            TensorRef::from_array_view((shape, pixels))?.into_dyn(),
+        )])?;
+        let (shape, data) = outputs[CLASSES_OUTPUT].try_extract_tensor::<i64>()?;
+        let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+        if shape.iter().product::<usize>() != data.len() {
+            return Err(RuntimeError::BadOutput(format!(
+                "a map of shape {shape:?} with {} values",
+                data.len()
+            )));
+        }
+        Ok((shape, data.to_vec()))
     }
 }
 

@@ -84,6 +84,22 @@ pub struct Importer {
     pub version: String,
 }
 
+/// A segmenter the package carries: a graph that turns a photo into a map
+/// of this package's classes (`POST /api/v1/models/{name}/segment`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SegmenterCard {
+    /// The graph, a plain file name in the package folder (`segmenter.onnx`).
+    pub file: String,
+    /// The class table the segmenter was trained with. Its classes were
+    /// matched to this package's by name at import, so the graph answers
+    /// this package's class indices whatever the table.
+    pub class_table: String,
+    /// "fp32", or "fp16" when its weights are stored in half precision.
+    pub precision: String,
+    /// The trainer's weights it was exported from.
+    pub source: SourceFile,
+}
+
 /// `model.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelCard {
@@ -135,6 +151,10 @@ pub struct ModelCard {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub evaluation: Option<serde_json::Value>,
+    /// A segmenter that turns photos into maps of these classes, when the
+    /// package carries one (`easel import-segmenter`). Added within format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmenter: Option<SegmenterCard>,
 }
 
 impl ModelCard {
@@ -157,6 +177,14 @@ impl ModelCard {
         }
         let card: Self = serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))?;
         card.check_styles().map_err(CardError::Json)?;
+        if let Some(segmenter) = &card.segmenter {
+            if !safe_name(&segmenter.file) {
+                return Err(CardError::Json(format!(
+                    "segmenter.file `{}` must be a plain file name in the package folder",
+                    segmenter.file
+                )));
+            }
+        }
         Ok(card)
     }
 
@@ -361,8 +389,29 @@ mod tests {
 
     #[test]
     fn fields_added_later_in_the_format_do_not_break_older_readers() {
-        let card = with("segmenter", serde_json::json!({"file": "segmenter.onnx"}));
+        let card = with("painted_by", serde_json::json!({"file": "hand.onnx"}));
         assert_eq!(ModelCard::from_json(&card).unwrap().name, "landscapes");
+    }
+
+    #[test]
+    fn a_segmenter_entry_names_its_file_and_classes() {
+        let entry = serde_json::json!({
+            "file": "segmenter.onnx",
+            "class_table": "landscapes",
+            "precision": "fp32",
+            "source": {"file": "segmenter.pth", "sha256": "ab"},
+        });
+        let card = ModelCard::from_json(&with("segmenter", entry.clone())).unwrap();
+        let segmenter = card.segmenter.expect("the entry is read");
+        assert_eq!(segmenter.file, "segmenter.onnx");
+        assert_eq!(segmenter.class_table, "landscapes");
+        assert!(ModelCard::from_json(FORMAT_1).unwrap().segmenter.is_none());
+        let mut outside = entry;
+        outside["file"] = "../segmenter.onnx".into();
+        let e = ModelCard::from_json(&with("segmenter", outside))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plain file name"), "{e}");
     }
 
     #[test]

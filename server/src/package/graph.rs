@@ -22,3 +22,7 @@ pub const STYLE_INPUT: &str = "style";
 /// Encoder outputs: the style distribution's mean and log-variance, (N, z_dim).
 pub const MU_OUTPUT: &str = "mu";
 pub const LOGVAR_OUTPUT: &str = "logvar";
+/// Segmenter input: an RGB photo in [-1, 1], (N, 3, H, W) float32, any size.
+pub const PHOTO_INPUT: &str = "photo";
+/// Segmenter output: the package's class index of every pixel, (N, H, W) int64.
+pub const CLASSES_OUTPUT: &str = "classes";

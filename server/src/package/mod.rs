@@ -1,5 +1,6 @@
-//! Model packages: a folder with `generator.onnx` (+ `encoder.onnx`) and
-//! `model.json`, the model card that tells everything else how to use them.
+//! Model packages: a folder with `generator.onnx` (+ `encoder.onnx`, +
+//! `segmenter.onnx`) and `model.json`, the model card that tells everything
+//! else how to use them.
 
 pub mod card;
 pub mod classes;
@@ -16,6 +17,8 @@ pub use card::*;
 pub const CARD_FILE: &str = "model.json";
 pub const GENERATOR_FILE: &str = "generator.onnx";
 pub const ENCODER_FILE: &str = "encoder.onnx";
+/// The segmenter graph `easel import-segmenter` writes (the card names it).
+pub const SEGMENTER_FILE: &str = "segmenter.onnx";
 /// Example label maps a package may carry, as PNGs in this folder.
 pub const EXAMPLES_DIR: &str = "examples";
 /// Pictures of the style presets, named in the card's `styles`.
@@ -90,6 +93,14 @@ impl ModelPackage {
                 "the card names a style encoder but {ENCODER_FILE} is missing"
             )));
         }
+        if let Some(segmenter) = &card.segmenter {
+            if !dir.join(&segmenter.file).is_file() {
+                return Err(not(format!(
+                    "the card names a segmenter but {} is missing",
+                    segmenter.file
+                )));
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             card,
@@ -102,6 +113,11 @@ impl ModelPackage {
 
     pub fn encoder_path(&self) -> Option<PathBuf> {
         self.card.has_encoder.then(|| self.dir.join(ENCODER_FILE))
+    }
+
+    /// The segmenter graph, when the card names one.
+    pub fn segmenter_path(&self) -> Option<PathBuf> {
+        self.card.segmenter.as_ref().map(|s| self.dir.join(&s.file))
     }
 
     /// SHA-256 (hex) of everything that decides the package's images: the

@@ -211,6 +211,41 @@ impl GraphBuilder {
         self.node("Conv", &inputs, attrs, hint)
     }
 
+    /// Transposed 2-D convolution with a k×k `weight` (in, out, k, k) and no
+    /// padding: each input pixel spreads into a k×k patch, `stride` apart.
+    pub fn conv_transpose(
+        &mut self,
+        x: &str,
+        weight: &str,
+        bias: Option<&str>,
+        k: usize,
+        stride: usize,
+        hint: &str,
+    ) -> String {
+        let mut inputs = vec![x, weight];
+        if let Some(b) = bias {
+            inputs.push(b);
+        }
+        let attrs = vec![
+            ints("kernel_shape", &[k as i64, k as i64]),
+            ints("strides", &[stride as i64, stride as i64]),
+        ];
+        self.node("ConvTranspose", &inputs, attrs, hint)
+    }
+
+    /// k×k max pooling, `stride` apart, without padding.
+    pub fn max_pool(&mut self, x: &str, k: usize, stride: usize) -> String {
+        let attrs = vec![
+            ints("kernel_shape", &[k as i64, k as i64]),
+            ints("strides", &[stride as i64, stride as i64]),
+        ];
+        self.node("MaxPool", &[x], attrs, "pool")
+    }
+
+    pub fn relu(&mut self, x: &str) -> String {
+        self.node("Relu", &[x], vec![], "relu")
+    }
+
     pub fn leaky_relu(&mut self, x: &str, alpha: f32) -> String {
         self.node("LeakyRelu", &[x], vec![float("alpha", alpha)], "lrelu")
     }

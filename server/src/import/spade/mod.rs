@@ -440,6 +440,7 @@ fn model_card(
         evaluation: None,
         licence: None,
         styles: Vec::new(),
+        segmenter: None,
     }
 }
 
