@@ -128,6 +128,9 @@ fn each_preset_paints_its_own_light() {
     assert!(
         dawn[0] > noon[0] + 20.0 && dawn[2] > dawn[1],
         "dawn is violet: {dawn:?}"
+    );
+}
+
 /// Held-out synthetic scenes (seed 1, as training/evaluate_default_v2.sh
 /// holds them out) the segmenter is measured on here.
 const HELD_OUT_SCENES: usize = 40;

@@ -11,13 +11,15 @@ use easel::package::maps::{decode_png, DEFAULT_MAX_PIXELS};
 use crate::support::{assert_fails, assert_ok, easel, repo, stdout, text, write_file};
 
 /// The default model's card (without any segmenter entry) over a generator
-/// that these commands never read.
+/// and style encoder that these commands never read.
 fn landscapes_card_in(dir: &Path) -> PathBuf {
     let card = std::fs::read_to_string(repo().join("models/landscapes/model.json")).unwrap();
     let mut card: serde_json::Value = serde_json::from_str(&card).unwrap();
     card.as_object_mut().unwrap().remove("segmenter");
     write_file(&dir.join("model.json"), card.to_string().as_bytes());
-    write_file(&dir.join("generator.onnx"), b"not read by these commands");
+    for graph in ["generator.onnx", "encoder.onnx"] {
+        write_file(&dir.join(graph), b"not read by these commands");
+    }
     dir.to_path_buf()
 }
 
