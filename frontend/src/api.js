@@ -143,13 +143,15 @@ export async function readLabelMap(model, file, options = {}) {
  * @param {string} model
  * @param {Blob} photo a PNG, JPEG or WebP whose `type` says which
  * @param {{width: number, height: number}} size
+ * @param {AbortSignal} [signal]
  */
-export async function segment(model, photo, { width, height }) {
+export async function segment(model, photo, { width, height }, signal) {
   const params = new URLSearchParams({ width: String(width), height: String(height) });
   const response = await ok(`/api/v1/models/${encodeURIComponent(model)}/segment?${params}`, {
     method: "POST",
     headers: { "content-type": photo.type },
     body: photo,
+    signal,
   });
   const header = (/** @type {string} */ name) => Number(response.headers.get(name));
   const map = await decodeIndexPng(new Uint8Array(await response.arrayBuffer()));

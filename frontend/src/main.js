@@ -8,10 +8,12 @@
 // polygon.js's, its pixels shapes.js's; the keys are shortcuts.js's. The
 // canvas size is the map's own (sizes.js); images already made are shown
 // again from images.js, and a saved image carries its recipe (recipe.js).
-// Photos become maps through a segmenter (photo.js, which also takes drops).
+// Photos become maps through a segmenter (photo.js, which also takes drops);
+// images go back through one when Check is on (check.js).
 
 import * as api from "./api.js";
 import { carryPainting } from "./carry.js";
+import { Checker } from "./check.js";
 import { backgroundClass, colorTable, paletteOrder, valueCount } from "./classes.js";
 import { HelpOverlay } from "./help.js";
 import { History } from "./history.js";
@@ -106,6 +108,7 @@ function requestRender() {
 
 // Some 40 images of 256² to 512² fit in 64 MiB.
 const images = new ImageCache({ entries: 40, bytes: 64 << 20 });
+const checker = new Checker({ toggle: ui.check, field: ui.checkField, overlay: ui.checkOverlay, list: ui.checkList }, (e) => showError(e));
 
 /** @type {LiveSynthesis<{known: KnownImage, cached: boolean}>} */
 const live = new LiveSynthesis({
@@ -127,6 +130,7 @@ const live = new LiveSynthesis({
     images.show(known.key);
     ui.result.src = known.url;
     state.shown = known;
+    checker.show({ card: /** @type {ModelCard} */ (state.card), image: known.image, label: known.recipe.label });
     ui.saveImage.disabled = false;
     ui.latency.textContent = cached ? "known image, no request" : `${Math.round(elapsed)} ms (model ${Math.round(known.times.inference)} ms)`;
     messages.hideError("synthesis");
@@ -632,6 +636,7 @@ async function useModel(card, { carry }) {
   }
   state.last = null;
   state.shown = null;
+  checker.show(null);
   images.show(null);
   sizes.show(card, state.maxPixels, state.map);
   ui.saveImage.disabled = true;
@@ -710,6 +715,7 @@ async function start() {
   const { models, default: first, max_pixels: maxPixels } = await api.listModels();
   state.maxPixels = maxPixels ?? Infinity;
   photos.setModels(models);
+  checker.setModels(models);
   ui.model.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.classes} classes, ${m.native.width}×${m.native.height})`, m.name)));
   ui.model.disabled = models.length < 2;
   await useModel(await api.modelCard(first), { carry: false });
