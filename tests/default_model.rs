@@ -54,13 +54,12 @@ fn default_model_card_says_what_it_is() {
     assert!(size < 20 << 20, "package is {size} bytes");
 }
 
-#[test]
-fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
-    let mut s = open();
-    let card = s.package.card.clone();
+/// The painted mountain lake (an example of the package) under `style`:
+/// its label map and the RGB image the model makes of it.
+fn paint_lake(s: &mut ModelSession, style: StyleSpec) -> (LabelMap, Vec<u8>) {
     let bytes = support::read(&repo().join("models/landscapes/examples/mountain-lake.png"));
-    let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
-    let out = support::synthesize(&mut s, bytes, None, StyleSpec::Default).unwrap();
+    let label = LabelMap::from_png(&bytes, &s.package.card, DEFAULT_MAX_PIXELS).unwrap();
+    let out = support::synthesize(s, bytes, None, style).unwrap();
     let finish = easel::inference::pipeline::Finish {
         source: (label.width(), label.height()),
         resize_to: None,
@@ -68,6 +67,12 @@ fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
     let rgb = easel::inference::pipeline::render(&out, &finish)
         .unwrap()
         .into_raw();
+    (label, rgb)
+}
+
+#[test]
+fn painted_lake_has_blue_sky_blue_water_and_green_grass() {
+    let (label, rgb) = paint_lake(&mut open(), StyleSpec::Default);
     let [sr, _, sb] = mean_color(&rgb, &label, 0);
     assert!(sb > sr, "sky is blue: {:?}", mean_color(&rgb, &label, 0));
     let [wr, _, wb] = mean_color(&rgb, &label, 9);
@@ -92,21 +97,12 @@ fn each_preset_paints_its_own_light() {
             .join(thumbnail)
             .is_file());
     }
-    let bytes = support::read(&repo().join("models/landscapes/examples/mountain-lake.png"));
-    let label = LabelMap::from_png(&bytes, &card, DEFAULT_MAX_PIXELS).unwrap();
     let mut sky = |name: &str| {
         let style = StyleSpec::Preset {
             name: name.into(),
             sample: None,
         };
-        let out = support::synthesize(&mut s, bytes.clone(), None, style).unwrap();
-        let finish = easel::inference::pipeline::Finish {
-            source: (label.width(), label.height()),
-            resize_to: None,
-        };
-        let rgb = easel::inference::pipeline::render(&out, &finish)
-            .unwrap()
-            .into_raw();
+        let (label, rgb) = paint_lake(&mut s, style);
         mean_color(&rgb, &label, 0)
     };
     let spread = |[r, g, b]: [f32; 3]| r.max(g).max(b) - r.min(g).min(b);

@@ -8,8 +8,8 @@ Thumbnails: the package's first example map painted under each preset.
 Why the push: the bare mean of the overcast photos' z painted a clear map
 with a blue sky about half the time (light classifier share 0.50-0.55;
 overcast scenes' maps are mostly cloud, and the look leans on the map). With
-GUIDANCE 1 every light's share on 32 training maps was 1.00, and the images
-stay within the renderer's colours (docs/benchmarks.md).
+GUIDANCE 1 every light's share on 32 training maps was 1.00 (and 0.91-1.00
+on the held-out maps; docs/benchmarks.md).
 
   python training/make_presets.py RUN_DIR DATASET PACKAGE [--per-light N] [--guidance G]
 

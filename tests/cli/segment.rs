@@ -23,22 +23,24 @@ fn landscapes_card_in(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
-fn judge() -> PathBuf {
-    repo().join("training/judges/segmenter.pth")
+/// `easel import-segmenter` of the committed judge into `package`, its
+/// classes named by the `classes` table.
+fn attach(package: &Path, classes: &str) -> std::process::Output {
+    easel()
+        .arg("import-segmenter")
+        .arg(repo().join("training/judges/segmenter.pth"))
+        .arg("--package")
+        .arg(package)
+        .args(["--classes", classes])
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn a_photo_becomes_a_map_of_the_packages_classes() {
     let tmp = tempfile::tempdir().unwrap();
     let package = landscapes_card_in(&tmp.path().join("landscapes"));
-    let out = easel()
-        .arg("import-segmenter")
-        .arg(judge())
-        .arg("--package")
-        .arg(&package)
-        .args(["--classes", "landscapes"])
-        .output()
-        .unwrap();
+    let out = attach(&package, "landscapes");
     assert_ok(&out);
     assert!(
         stdout(&out).contains("12 classes (landscapes"),
@@ -112,14 +114,7 @@ fn a_package_without_a_segmenter_says_how_to_attach_one() {
 fn a_segmenter_of_other_classes_is_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let package = landscapes_card_in(&tmp.path().join("landscapes"));
-    let out = easel()
-        .arg("import-segmenter")
-        .arg(judge())
-        .arg("--package")
-        .arg(&package)
-        .args(["--classes", "cityscapes"])
-        .output()
-        .unwrap();
+    let out = attach(&package, "cityscapes");
     assert_fails(&out);
     assert!(text(&out).contains("--classes"), "{}", text(&out));
     assert!(

@@ -16,6 +16,7 @@ use easel::inference::pipeline::{
     self, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleSpec,
     SynthesisRequest, ZVector,
 };
+use easel::inference::style::default_style;
 use easel::package::maps::DEFAULT_MAX_PIXELS;
 
 #[derive(Args)]
@@ -249,13 +250,13 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
             card.name
         );
     }
-    if card.z_dim.is_some() && request.style == StyleSpec::Default {
-        match card.styles.first() {
-            Some(preset) => eprintln!(
-                "note: no --seed, --style or --style-preset given; using the first preset, {}",
-                preset.name
+    if request.style == StyleSpec::Default {
+        match default_style(&card) {
+            Some(StyleSpec::Preset { name, .. }) => eprintln!(
+                "note: no --seed, --style or --style-preset given; using the first preset, {name}"
             ),
-            None => eprintln!("note: no --seed or --style given; using seed 0"),
+            Some(_) => eprintln!("note: no --seed or --style given; using seed 0"),
+            None => {}
         }
     }
     let image = pipeline::render(&output, &finish)?;

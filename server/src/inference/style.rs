@@ -133,6 +133,20 @@ pub(super) fn noise_map_over(mut map: Vec<f32>, regions: &[RegionNoise], plane: 
     map
 }
 
+/// What a request without style gets from a model with `card`: its first
+/// preset (the model's own look), seed 0 without presets, and nothing for a
+/// model without z.
+pub fn default_style(card: &ModelCard) -> Option<StyleSpec> {
+    card.z_dim?;
+    Some(match card.styles.first() {
+        Some(preset) => StyleSpec::Preset {
+            name: preset.name.clone(),
+            sample: None,
+        },
+        None => StyleSpec::Seed(0),
+    })
+}
+
 /// What `style` gives a model with `card`, for a label map sent at `from`
 /// (width, height) and made at `to`.
 pub(super) fn style_input(
@@ -155,13 +169,10 @@ pub(super) fn style_input(
                 (Some(_), true) => Ok(StyleInput::from_image(&rgb, *sample)),
             }
         }
-        // The card's first preset is the model's own look; without presets,
-        // seed 0.
-        StyleSpec::Default => Ok(match (z_dim, card.styles.first()) {
-            (None, _) => StyleInput::None,
-            (Some(_), Some(preset)) => StyleInput::Vector(preset.z.clone()),
-            (Some(_), None) => StyleInput::Seed(0),
-        }),
+        StyleSpec::Default => match default_style(card) {
+            Some(spec) => style_input(card, &spec, from, to),
+            None => Ok(StyleInput::None),
+        },
         _ if z_dim.is_none() => Err(SynthesisError::NoStyle(card.name.clone())),
         StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
         StyleSpec::Preset { name, sample } => {
@@ -252,18 +263,16 @@ pub fn rgb_to_chw(rgb: &[u8], height: usize, width: usize) -> Vec<f32> {
 /// `none` for models without z; then `;regions:N` when N regions take their
 /// own z. A digest is the first hex digits of the SHA-256 of the image's
 /// bytes, or of the z values as little-endian float32. A request's default
-/// style is named as `style_input` resolves it: the card's first preset,
-/// else seed 0.
+/// style is named by what it resolves to (`default_style`).
 pub fn style_recipe(card: &ModelCard, style: &StyleSpec, regions: usize) -> String {
     let with_seed = |made: String, sample: &Option<u64>| match sample {
         Some(seed) => format!("{made}+seed:{seed}"),
         None => made,
     };
     let made = match style {
-        StyleSpec::Default => match (card.z_dim, card.styles.first()) {
-            (None, _) => "none".to_string(),
-            (Some(_), Some(preset)) => format!("preset:{}", preset.name),
-            (Some(_), None) => "seed:0".to_string(),
+        StyleSpec::Default => match default_style(card) {
+            Some(spec) => return style_recipe(card, &spec, regions),
+            None => "none".to_string(),
         },
         StyleSpec::Seed(seed) => format!("seed:{seed}"),
         StyleSpec::Preset { name, sample } => with_seed(format!("preset:{name}"), sample),
