@@ -10,8 +10,10 @@ use std::process::Child;
 use std::time::Duration;
 
 use support::png::png_gray;
-use support::process::{http, http_get, sigterm, start_server, synthesize_request};
-use support::{easel, import_fixture, read, repo, spade_fixture};
+use support::process::{
+    http, http_get, sigterm, start_server, start_server_with, synthesize_request,
+};
+use support::{easel, import, import_fixture, read, repo, shared_fixtures, spade_fixture};
 
 /// A server with the coco182 fixture imported as `coco`, under `tmp`.
 fn start_coco(tmp: &Path) -> (Child, String) {
@@ -131,6 +133,51 @@ fn a_gpu_that_cannot_start_is_an_error_never_a_cpu_fallback() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not one of cpu, cuda"));
 }
 
+/// The value of an unlabelled sample `name` in Prometheus text.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+#[test]
+fn distinct_load_fills_the_answer_cache_within_its_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    // OASIS takes a seed (its noise); the SPADE fixtures without z refuse one.
+    let oasis = shared_fixtures().join("oasis_tiny");
+    import(&oasis.join("checkpoint"), &models.join("oasis")).unwrap();
+    let (child, addr) = start_server_with(&models, &["--cache-mb", "1"]);
+    let label = read(&oasis.join("inputs/label_0.png"));
+    let config = easel::client::LoadConfig {
+        addr: addr.clone(),
+        model: "oasis".into(),
+        body: std::sync::Arc::new(label),
+        concurrency: 4,
+        duration: Duration::from_secs(3),
+        invalid_percent: 0,
+        distinct: Some(Default::default()),
+    };
+    let client = easel::client::client().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let report =
+        easel::client::report(4, &[runtime.block_on(easel::client::run(&client, &config))]);
+    let metrics = http_get(&addr, "/metrics");
+    sigterm(&child);
+    let ok = report.statuses.get("200").copied().unwrap_or(0);
+    assert_eq!(ok, report.requests, "{report:?}");
+    assert_eq!(
+        metric(&metrics, "easel_cache_hits_total"),
+        0.0,
+        "every seed is new"
+    );
+    assert_eq!(metric(&metrics, "easel_cache_misses_total"), ok as f64);
+    let held = metric(&metrics, "easel_cache_bytes");
+    assert!(held > 0.0 && held <= (1 << 20) as f64, "{held} bytes held");
+    let evicted = metric(&metrics, "easel_cache_evictions_total");
+    assert!(ok > 16 && evicted > 0.0, "{report:?}\n{metrics}");
+}
+
 #[test]
 fn concurrent_load_batches_requests_without_failures() {
     let tmp = tempfile::tempdir().unwrap();
@@ -143,6 +190,7 @@ fn concurrent_load_batches_requests_without_failures() {
         concurrency: 8,
         duration: Duration::from_secs(2),
         invalid_percent: 0,
+        distinct: None,
     };
     let run = tokio::runtime::Runtime::new()
         .unwrap()
@@ -214,6 +262,7 @@ fn a_short_soak_of_mixed_requests_has_no_unexplained_failures_and_bounded_memory
         concurrency: 32,
         duration: Duration::from_secs(3),
         invalid_percent: 30,
+        distinct: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(easel::client::run(

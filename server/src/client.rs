@@ -4,9 +4,12 @@
 //! latency percentiles, statuses, the batch sizes the server says it used
 //! (`x-batch-size`) and its own inference time per image (/metrics). Every
 //! request asks for a fresh answer (`Cache-Control: no-cache`), so that the
-//! server's answer cache does not answer in the model's place.
+//! server's answer cache does not answer in the model's place; with
+//! `distinct`, each asks for a seed never asked before and lets the cache
+//! keep the answer, which fills the cache as a soak needs.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +29,10 @@ pub struct LoadConfig {
     /// wrong content types, unknown options, out-of-range maps), for soak
     /// tests: each must get a 4xx and leave the server well.
     pub invalid_percent: u32,
+    /// Set: each valid request asks for the next seed of this counter (shared
+    /// by the runs of one load test) and may be cached, so every answer is a
+    /// miss that the server's answer cache then holds.
+    pub distinct: Option<Arc<AtomicU64>>,
 }
 
 /// The HTTP client all of a load test's requests share: its pool keeps
@@ -40,6 +47,8 @@ struct Request {
     url: String,
     content_type: &'static str,
     body: Bytes,
+    /// Whether the server's answer cache may answer or keep it.
+    cacheable: bool,
 }
 
 impl Request {
@@ -56,6 +65,7 @@ impl Request {
             ),
             content_type,
             body,
+            cacheable: false,
         }
     }
 }
@@ -153,14 +163,14 @@ fn metric_sum(text: &str, name: &str, model: &str) -> f64 {
 /// Sends `request`: its status and the batch size the server reports. The
 /// body is read to the end, so that the connection goes back to the pool.
 async fn send(client: &Client, request: &Request) -> reqwest::Result<(u16, Option<usize>)> {
-    let response = client
+    let mut post = client
         .post(&request.url)
-        .header(CONTENT_TYPE, request.content_type)
+        .header(CONTENT_TYPE, request.content_type);
+    if !request.cacheable {
         // The model's work is what is measured, not the server's answer cache.
-        .header(CACHE_CONTROL, "no-cache")
-        .body(request.body.clone())
-        .send()
-        .await?;
+        post = post.header(CACHE_CONTROL, "no-cache");
+    }
+    let response = post.body(request.body.clone()).send().await?;
     let status = response.status().as_u16();
     let batch = response
         .headers()
@@ -190,6 +200,7 @@ pub async fn run(client: &Client, config: &LoadConfig) -> Run {
     let clients: Vec<_> = (0..config.concurrency)
         .map(|client_index| {
             let (client, valid, invalid) = (client.clone(), valid.clone(), invalid.clone());
+            let (config, body) = (config.clone(), body.clone());
             tokio::spawn(async move {
                 let mut samples = Vec::new();
                 let mut n = client_index;
@@ -198,8 +209,17 @@ pub async fn run(client: &Client, config: &LoadConfig) -> Run {
                     // A fixed spread of invalid requests among the valid ones.
                     n += 1;
                     let bad = (n * 37) % 100 < percent;
+                    let fresh;
                     let request = if bad {
                         &invalid[n % invalid.len()]
+                    } else if let Some(seeds) = &config.distinct {
+                        let seed = seeds.fetch_add(1, Ordering::Relaxed);
+                        let query = format!("?seed={seed}");
+                        fresh = Request {
+                            cacheable: true,
+                            ..Request::synthesize(&config, &query, "image/png", body.clone())
+                        };
+                        &fresh
                     } else {
                         &*valid
                     };

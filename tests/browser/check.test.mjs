@@ -5,7 +5,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPainter, mapOf, shownImage } from "./support.mjs";
+import { startServer, startBrowser, openPainter, mapOf, nextImage, shownImage } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
 let server;
@@ -56,6 +56,35 @@ test("Check shades the image where a segmenter disagrees and lists each class's 
   assert.equal(await page.isVisible("#check-overlay"), false);
   assert.equal(await page.isVisible("#check-list"), false);
   assert.equal(await page.isVisible("#error"), false);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("Check on a model without a segmenter reads the image with another model's, classes carried by name", async () => {
+  const { page, errors, context } = await openPainter(browser, server.url);
+  /** @type {string[]} */
+  const segmentedBy = [];
+  page.on("request", (r) => {
+    const found = /\/api\/v1\/models\/([^/]+)\/segment/.exec(r.url());
+    if (found) segmentedBy.push(found[1]);
+  });
+  const src = await page.getAttribute("#result", "src");
+  await page.selectOption("#model", "coco182");
+  await nextImage(page, src);
+  assert.equal(await page.isVisible("#check-field"), true, "landscapes' segmenter serves the other models");
+  await page.check("#check");
+  await page.waitForSelector("#check-list li");
+
+  const card = await (await fetch(`${server.url}/api/v1/models/coco182`)).json();
+  const map = await mapOf(page);
+  const onMap = new Set(map.data.filter((v) => v < card.classes.length).map((v) => card.classes[v].name));
+  const items = await page.locator("#check-list li").allTextContents();
+  assert.equal(items.length, onMap.size, `one line per class on the map: ${items.join("; ")}`);
+  for (const item of items) {
+    const match = /^(.+): (\d+)% rendered as (.+)$/.exec(item);
+    assert.ok(match && onMap.has(match[1]), `a line names a coco182 class on the map: ${item}`);
+  }
+  assert.ok(segmentedBy.length > 0 && segmentedBy.every((m) => m === "landscapes"), `segmented by ${segmentedBy}`);
   assert.deepEqual(errors, []);
   await context.close();
 });

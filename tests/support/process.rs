@@ -10,6 +10,11 @@ use std::time::Duration;
 /// Starts `easel serve` on port 0 over the packages in `models`; returns the
 /// child (stderr piped) and the address it printed.
 pub fn start_server(models: &Path) -> (Child, String) {
+    start_server_with(models, &[])
+}
+
+/// As `start_server`, with more of `easel serve`'s flags.
+pub fn start_server_with(models: &Path, flags: &[&str]) -> (Child, String) {
     let mut child = super::easel()
         .args([
             "serve",
@@ -20,6 +25,7 @@ pub fn start_server(models: &Path) -> (Child, String) {
             "--models",
         ])
         .arg(models)
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

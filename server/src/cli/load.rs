@@ -3,6 +3,7 @@
 //! drifts (shared cloud cores do) affects every concurrency alike.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,11 @@ pub struct LoadArgs {
     /// adds the rounds up (interleaving evens out a machine's drift).
     #[arg(long, default_value_t = 1)]
     rounds: usize,
+    /// Each request asks for a seed not asked before and lets the server's
+    /// answer cache keep the answer (by default every request bypasses the
+    /// cache): a soak of the cache's memory bound.
+    #[arg(long)]
+    distinct: bool,
 }
 
 pub fn load(args: LoadArgs) -> Result<()> {
@@ -41,6 +47,7 @@ pub fn load(args: LoadArgs) -> Result<()> {
         .with_context(|| format!("cannot read the label map {}", args.label.display()))?;
     let body = Arc::new(body);
     let client = client()?;
+    let seeds = args.distinct.then(|| Arc::new(AtomicU64::new(1)));
     let runtime = tokio::runtime::Runtime::new()?;
     let mut runs: Vec<Vec<Run>> = args.concurrency.iter().map(|_| Vec::new()).collect();
     for round in 1..=args.rounds.max(1) {
@@ -52,6 +59,7 @@ pub fn load(args: LoadArgs) -> Result<()> {
                 concurrency,
                 duration: Duration::from_secs_f64(args.seconds),
                 invalid_percent: args.invalid_percent,
+                distinct: seeds.clone(),
             };
             let run = runtime.block_on(run(&client, &config));
             let one = report(concurrency, std::slice::from_ref(&run));
