@@ -13,23 +13,34 @@ GPU_VENV := .venv-gpu
 GPU_STAMP := $(GPU_VENV)/.onnxruntime-gpu-$(ORT_VERSION)
 GPU_ORT_LIB = $(firstword $(wildcard $(GPU_VENV)/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
+OV_VENV := .venv-openvino
+OV_VERSION := 2026.4.1
+OV_STAMP := $(OV_VENV)/.openvino-$(OV_VERSION)
 
 NODE_STAMP := frontend/node_modules/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all venv venv-gpu serve-gpu build release serve test test-rust test-train test-frontend lint bench train-venv compare \
+.PHONY: all venv venv-openvino venv-gpu serve-gpu build release serve test test-rust test-train test-frontend lint bench train-venv compare \
 	frontend-deps browser-test-deps chromium screenshots gpu-bundle clean
 
 all: build
 
-# A project-local virtualenv holding the ONNX Runtime shared library (from the
-# onnxruntime wheel); easel loads it at run time.
-venv: $(ORT_STAMP)
+# Project-local virtualenvs holding the runtimes' shared libraries, from
+# their wheels; easel loads them at run time: ONNX Runtime (fp32, every
+# machine) and OpenVINO (bf16 on CPUs with native bf16; --compute).
+venv: $(ORT_STAMP) $(OV_STAMP)
 $(ORT_STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check onnxruntime==$(ORT_VERSION) numpy
+	touch $@
+
+# Only the C libraries are used, so the wheel's Python dependencies are not installed.
+venv-openvino: $(OV_STAMP)
+$(OV_STAMP):
+	$(PYTHON) -m venv $(OV_VENV)
+	$(OV_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps openvino==$(OV_VERSION)
 	touch $@
 
 # ONNX Runtime for NVIDIA GPUs, with CUDA 12 and cuDNN 9 from NVIDIA's wheels

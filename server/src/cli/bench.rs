@@ -120,6 +120,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let card = session.package.card.clone();
     let (h, w) = (card.native.height, card.native.width);
     let threads = easel::cores::threads(args.runtime.threads.threads);
+    let execution = session.execution().clone();
+    eprintln!("# {}: {} ({})", card.name, execution.compute, execution.reason);
     for &n in &args.batch {
         let labels: Vec<i64> = (0..n * h * w)
             .map(|i| ((i / 16 + i / (16 * w)) % card.classes.len()) as i64)
@@ -156,7 +158,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
         println!(
-            "{{\"impl\":\"easel-onnxruntime\",\"model\":\"{}\",\"family\":\"{}\",\"batch\":{n},\"size\":\"{w}x{h}\",\"ms_per_image\":{:.1},\"ms_per_batch_median\":{median:.1},\"threads\":{threads}}}",
+            "{{\"impl\":\"easel-{}-{}\",\"model\":\"{}\",\"family\":\"{}\",\"batch\":{n},\"size\":\"{w}x{h}\",\"ms_per_image\":{:.1},\"ms_per_batch_median\":{median:.1},\"threads\":{threads}}}",
+            execution.provider,
+            execution.compute,
             card.name,
             serde_json::to_value(card.family)?.as_str().unwrap_or("?"),
             median / n as f64

@@ -115,7 +115,7 @@ pub fn import_segmenter(args: ImportSegmenterArgs) -> Result<()> {
 
 pub fn segment(args: SegmentArgs) -> Result<()> {
     runtime::init(args.runtime.ort_lib.as_deref())?;
-    let options = args.runtime.session_options();
+    let options = args.runtime.session_options()?;
     runtime::check_device(&options)?;
     let package = ModelPackage::open(&args.model)?;
     let card = package.card.clone();

@@ -284,6 +284,18 @@ pub fn state_with(
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     runtime::init(config.ort_lib.as_deref())?;
     runtime::check_device(&config.session)?;
+    let execution = &config.session.execution;
+    tracing::info!(
+        "models run in {} on {} through {}: {}",
+        execution.compute,
+        execution.device,
+        execution.provider,
+        execution.reason
+    );
+    eprintln!(
+        "compute: {} on {} ({}; {})",
+        execution.compute, execution.device, execution.provider, execution.reason
+    );
     let dir = config.models_dir.clone();
     let session_options = config.session.clone();
     let (sessions, problems) = tokio::task::spawn_blocking(move || {

@@ -135,6 +135,8 @@ pub struct ModelSummary {
     pub has_encoder: bool,
     /// Whether it turns photos into maps (`/api/v1/models/{name}/segment`).
     pub has_segmenter: bool,
+    /// Where and in what arithmetic it runs (`--compute`).
+    pub execution: crate::inference::compute::Execution,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -164,6 +166,7 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> 
                 z_dim: c.z_dim,
                 has_encoder: c.has_encoder,
                 has_segmenter: w.segmenter().is_some(),
+                execution: w.execution().clone(),
             }
         })
         .collect();

@@ -389,6 +389,7 @@ pub async fn synthesize(
         let parts = (
             &name,
             worker.package_digest(),
+            worker.execution().compute,
             format.content_type(),
             &request,
         );
@@ -430,7 +431,9 @@ async fn make_answer(
     };
     let card = worker.card().clone();
     let style = pipeline::style_recipe(&card, &request.style, request.noise.regions.len());
-    let prepared = blocking(move || Ok(pipeline::prepare(&card, &request, limits)?)).await?;
+    let available = worker.execution().compute;
+    let prepared =
+        blocking(move || Ok(pipeline::prepare(&card, &request, limits, available)?)).await?;
     let receiver = worker.submit(prepared.work)?;
     let done = tokio::time::timeout(state.config.request_timeout, receiver)
         .await

@@ -1,11 +1,14 @@
-//! Running models: the ONNX Runtime sessions (`runtime`, `device`), the
+//! Running models: the ONNX Runtime sessions (`runtime`, `device`), bf16 on
+//! OpenVINO where the CPU has it (`compute`, `openvino`), the
 //! per-model queue and batcher (`queue`), the one path from a synthesis
 //! request to images (`pipeline`), and photos into maps through a package's
 //! segmenter (`segment`). Nothing here knows about HTTP.
 
+pub mod compute;
 pub mod device;
 pub mod error;
 pub mod loading;
+pub mod openvino;
 pub mod pipeline;
 pub mod queue;
 pub mod request;

@@ -103,8 +103,9 @@ pub fn prepare(
     card: &ModelCard,
     request: &SynthesisRequest,
     limits: Limits,
+    available: Compute,
 ) -> Result<Prepared, SynthesisError> {
-    let compute = check_compute(card, request.compute)?;
+    let compute = check_compute(card, request.compute, available)?;
     if !request.noise.regions.is_empty() && !card.z_per_pixel {
         return Err(SynthesisError::NoPixelNoise(card.name.clone()));
     }
@@ -170,11 +171,14 @@ pub fn prepare(
     })
 }
 
-/// The arithmetic a request runs in. Every model runs in fp32 today; a
-/// request for other arithmetic is refused rather than answered in the
-/// wrong one.
-fn check_compute(card: &ModelCard, asked: Compute) -> Result<Compute, SynthesisError> {
-    let available = Compute::Fp32;
+/// The arithmetic a request runs in: the one its model runs in
+/// (`available`, from `--compute`); a request for other arithmetic is
+/// refused rather than answered in the wrong one.
+fn check_compute(
+    card: &ModelCard,
+    asked: Compute,
+    available: Compute,
+) -> Result<Compute, SynthesisError> {
     match asked {
         Compute::Auto => Ok(available),
         c if c == available => Ok(available),
@@ -288,7 +292,7 @@ pub fn run_one(
     limits: Limits,
 ) -> Result<(Output, Finish), SynthesisError> {
     let card = session.package.card.clone();
-    let prepared = prepare(&card, request, limits)?;
+    let prepared = prepare(&card, request, limits, session.execution().compute)?;
     let output = generate_batch(session, std::slice::from_ref(&prepared.work))?
         .pop()
         .ok_or_else(|| SynthesisError::BadOutput("no image".into()))?;
@@ -335,7 +339,7 @@ mod tests {
         // 50×40 is not a multiple of 32: made at the native 64×64.
         let mut r = request(png(50, 40, |x, _| (x >= 25) as u16));
         r.instance = Some(png(50, 40, |x, y| (x / 10 + 5 * (y / 20)) as u16));
-        let p = prepare(&card, &r, LIMITS).unwrap();
+        let p = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(p.work.size(), (64, 64));
         assert_eq!(
             p.finish.resize_to,
@@ -359,7 +363,7 @@ mod tests {
     fn an_instance_map_of_another_size_is_refused_with_both_sizes() {
         let mut r = request(png(64, 64, |_, _| 0));
         r.instance = Some(png(32, 32, |_, _| 1));
-        let e = prepare(&card(|_| {}), &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&card(|_| {}), &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(
             e.contains("32×32") && e.contains("64×64") && e.contains("same size"),
             "{e}"
@@ -370,14 +374,14 @@ mod tests {
     fn size_modes_decide_the_size_made_and_the_size_returned() {
         let card = card(|_| {});
         let mut r = request(png(96, 64, |_, _| 1));
-        let p = prepare(&card, &r, LIMITS).unwrap();
+        let p = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(
             (p.work.size(), p.finish.resize_to),
             ((96, 64), None),
             "input, fits"
         );
         r.size = SizeMode::Native;
-        let p = prepare(&card, &r, LIMITS).unwrap();
+        let p = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(
             (p.work.size(), p.finish.resize_to),
             ((64, 64), None),
@@ -385,7 +389,7 @@ mod tests {
         );
         r.label = png(50, 40, |_, _| 1);
         r.size = SizeMode::Fit;
-        let p = prepare(&card, &r, LIMITS).unwrap();
+        let p = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!((p.work.size(), p.finish.resize_to), ((64, 64), None), "fit");
         assert_eq!(p.finish.source, (50, 40));
     }
@@ -394,13 +398,13 @@ mod tests {
     fn edges_between_classes_or_none_for_instance_models_without_instances() {
         let card = card(|c| c["uses_instances"] = true.into());
         let mut r = request(png(64, 64, |x, _| (x >= 32) as u16));
-        let p = prepare(&card, &r, LIMITS).unwrap();
+        let p = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(p.work.edges, Some(p.work.label.class_edges()));
         assert!(p.work.edges.as_ref().unwrap().contains(&1));
         r.edges = EdgesMode::None;
-        let p = prepare(&card, &r, LIMITS).unwrap();
+        let p = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(p.work.edges, Some(vec![0; 64 * 64]));
-        let p = prepare(&super::tests::card(|_| {}), &r, LIMITS).unwrap();
+        let p = prepare(&super::tests::card(|_| {}), &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(p.work.edges, None, "models without instances get none");
     }
 
@@ -409,42 +413,42 @@ mod tests {
         let plain = card(|_| {});
         let mut r = request(png(64, 64, |_, _| 0));
         assert_eq!(
-            prepare(&plain, &r, LIMITS).unwrap().work.style,
+            prepare(&plain, &r, LIMITS, Compute::Fp32).unwrap().work.style,
             StyleInput::None
         );
         r.style = StyleSpec::Seed(3);
-        let e = prepare(&plain, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&plain, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("does not take a style"), "{e}");
 
         let vae = card(|c| c["z_dim"] = 4.into());
         assert_eq!(
-            prepare(&vae, &r, LIMITS).unwrap().work.style,
+            prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap().work.style,
             StyleInput::Seed(3)
         );
         r.style = StyleSpec::Default;
         assert_eq!(
-            prepare(&vae, &r, LIMITS).unwrap().work.style,
+            prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap().work.style,
             StyleInput::Seed(0)
         );
         r.style = StyleSpec::Image {
             image: png(8, 8, |_, _| 0),
             sample: None,
         };
-        let e = prepare(&vae, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("no style encoder"), "{e}");
         r.style = StyleSpec::Vector(ZVector(vec![0.5; 3]));
-        let e = prepare(&vae, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("3 values") && e.contains("z of 4"), "{e}");
         r.style = StyleSpec::Vector(ZVector(vec![0.5; 4]));
         assert_eq!(
-            prepare(&vae, &r, LIMITS).unwrap().work.style,
+            prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap().work.style,
             StyleInput::Vector(vec![0.5; 4])
         );
         r.style = StyleSpec::Preset {
             name: "noon".into(),
             sample: None,
         };
-        let e = prepare(&vae, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("no style preset `noon`"), "{e}");
     }
 
@@ -453,12 +457,12 @@ mod tests {
         let card = card(|_| {});
         let mut r = request(png(64, 64, |_, _| 0));
         r.compute = Compute::Fp32;
-        assert!(prepare(&card, &r, LIMITS).is_ok());
+        assert!(prepare(&card, &r, LIMITS, Compute::Fp32).is_ok());
         r.compute = Compute::Bf16;
-        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("not bf16"), "{e}");
         r.compute = Compute::Auto;
-        let prepared = prepare(&card, &r, LIMITS).unwrap();
+        let prepared = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(
             prepared.compute,
             Compute::Fp32,
@@ -468,7 +472,7 @@ mod tests {
             mask: png(64, 64, |_, _| 1),
             z: RegionZ::Seed(1),
         });
-        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("per-pixel noise"), "{e}");
     }
 
@@ -491,7 +495,7 @@ mod tests {
                 z: RegionZ::Vector(ZVector(vec![7.0, 8.0])),
             },
         ];
-        let p = prepare(&card, &r, LIMITS).unwrap();
+        let p = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
         assert_eq!(p.work.size(), (64, 64));
         let left = &p.work.regions[0];
         assert_eq!(
@@ -512,11 +516,11 @@ mod tests {
         );
 
         r.noise.regions[1].mask = png(32, 32, |_, _| 1);
-        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("32×32") && e.contains("50×40"), "{e}");
         r.noise.regions[1].mask = png(50, 40, |_, _| 1);
         r.noise.regions[1].z = RegionZ::Vector(ZVector(vec![1.0; 3]));
-        let e = prepare(&card, &r, LIMITS).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
         assert!(e.contains("region 1") && e.contains("3 values"), "{e}");
     }
 
@@ -536,7 +540,7 @@ mod tests {
                 name: name.into(),
                 sample,
             };
-            prepare(&card, &r, LIMITS).map(|p| p.work.style)
+            prepare(&card, &r, LIMITS, Compute::Fp32).map(|p| p.work.style)
         };
         assert_eq!(
             preset("noon", None).unwrap(),
@@ -560,12 +564,12 @@ mod tests {
         );
         r.style = StyleSpec::Default;
         assert_eq!(
-            prepare(&card, &r, LIMITS).unwrap().work.style,
+            prepare(&card, &r, LIMITS, Compute::Fp32).unwrap().work.style,
             StyleInput::Vector(vec![1.0, 2.0]),
             "no style: the first preset"
         );
         assert_eq!(
-            prepare(&plain, &r, LIMITS).unwrap().work.style,
+            prepare(&plain, &r, LIMITS, Compute::Fp32).unwrap().work.style,
             StyleInput::Seed(0),
             "no style and no presets: seed 0"
         );

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::inference::pipeline::{self, SynthesisError, Work};
+use crate::inference::compute::Execution;
 use crate::inference::runtime::{ModelSession, Output};
 use crate::inference::segment::{Segmenter, SegmenterWorker};
 use crate::package::{Example, ModelCard, Thumbnail};
@@ -35,6 +36,10 @@ pub trait Generator: Send + 'static {
         Ok(crate::package::sha256_hex(&serde_json::to_vec(
             self.card(),
         )?))
+    }
+    /// Where and in what arithmetic it runs.
+    fn execution(&self) -> Execution {
+        Execution::default()
     }
     /// Images for `works`, all of one size; (1, 3, H, W) each, in order.
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError>;
@@ -61,6 +66,9 @@ impl Generator for Box<dyn Generator> {
     fn package_digest(&self) -> std::io::Result<String> {
         (**self).package_digest()
     }
+    fn execution(&self) -> Execution {
+        (**self).execution()
+    }
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
         (**self).generate(works)
     }
@@ -81,6 +89,10 @@ impl Generator for ModelSession {
 
     fn package_digest(&self) -> std::io::Result<String> {
         self.package.digest()
+    }
+
+    fn execution(&self) -> Execution {
+        ModelSession::execution(self).clone()
     }
 
     fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
@@ -165,6 +177,7 @@ pub struct ModelWorker {
     thumbnails: Arc<Vec<Thumbnail>>,
     /// The generator's `package_digest`.
     package_digest: Arc<str>,
+    execution: Arc<Execution>,
     /// The thread that runs its segmenter, when it has one.
     segmenter: Option<SegmenterWorker>,
     sender: SyncSender<Request>,
@@ -184,6 +197,7 @@ impl ModelWorker {
         let examples = Arc::new(generator.examples());
         let thumbnails = Arc::new(generator.thumbnails());
         let package_digest: Arc<str> = generator.package_digest()?.into();
+        let execution = Arc::new(generator.execution());
         let segmenter = match generator.take_segmenter() {
             Some(s) => Some(SegmenterWorker::spawn(s, &card.name, config.max_queue)?.0),
             None => None,
@@ -201,6 +215,7 @@ impl ModelWorker {
                 examples,
                 thumbnails,
                 package_digest,
+                execution,
                 segmenter,
                 sender,
                 capacity: config.max_queue.max(1),
@@ -226,6 +241,11 @@ impl ModelWorker {
     /// SHA-256 (hex) of what decides this model's images (its package).
     pub fn package_digest(&self) -> &str {
         &self.package_digest
+    }
+
+    /// Where and in what arithmetic the model runs.
+    pub fn execution(&self) -> &Execution {
+        &self.execution
     }
 
     /// Where photos become maps of this model's classes, when it has a segmenter.

@@ -129,13 +129,18 @@ pub enum RegionZ {
 }
 
 /// The arithmetic a request may ask for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Compute {
-    /// Whatever the server runs the model in.
+    /// Whatever the server runs the model in (`--compute auto`: bf16 where
+    /// the CPU has native bf16 and OpenVINO is installed, else fp32).
     #[default]
     Auto,
+    /// fp32 on ONNX Runtime, on every machine.
     Fp32,
+    /// bf16 on OpenVINO, on CPUs with native bf16 (AMX or AVX512-BF16).
     Bf16,
 }
 

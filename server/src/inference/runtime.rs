@@ -9,7 +9,10 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
+use crate::inference::compute::Execution;
 use crate::inference::device::{self, Device, GpuOptions};
+use crate::inference::openvino::{OpenVinoError, OpenVinoGraph, Precision};
+use crate::inference::request::Compute;
 use crate::package::graph::{
     CLASSES_OUTPUT, EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, NOISE_INPUT,
     PHOTO_INPUT, POSITION_INPUT, STYLE_INPUT, Z_INPUT,
@@ -39,6 +42,8 @@ pub enum RuntimeError {
     BadOutput(String),
     #[error("{0}")]
     Gpu(String),
+    #[error(transparent)]
+    OpenVino(#[from] OpenVinoError),
 }
 
 /// Where the library was found, and its version.
@@ -56,6 +61,13 @@ pub fn candidate_paths(flag: Option<&Path>) -> Vec<PathBuf> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         return vec![PathBuf::from(p)];
     }
+    venv_libraries(".venv", "onnxruntime/capi", "libonnxruntime.so")
+}
+
+/// Libraries named `prefix*` in `<venv>/lib/python*/site-packages/<folder>`
+/// of the nearest project virtualenv above the working folder, else above
+/// the binary: where `make` installs the runtimes' wheels.
+pub fn venv_libraries(venv: &str, folder: &str, prefix: &str) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         roots.extend(cwd.ancestors().map(Path::to_path_buf));
@@ -65,13 +77,11 @@ pub fn candidate_paths(flag: Option<&Path>) -> Vec<PathBuf> {
     }
     let mut found = Vec::new();
     for root in roots {
-        let lib = root.join(".venv/lib");
-        let Ok(pythons) = std::fs::read_dir(&lib) else {
+        let Ok(pythons) = std::fs::read_dir(root.join(venv).join("lib")) else {
             continue;
         };
         for py in pythons.flatten() {
-            let capi = py.path().join("site-packages/onnxruntime/capi");
-            let Ok(files) = std::fs::read_dir(&capi) else {
+            let Ok(files) = std::fs::read_dir(py.path().join("site-packages").join(folder)) else {
                 continue;
             };
             let mut libs: Vec<PathBuf> = files
@@ -80,7 +90,7 @@ pub fn candidate_paths(flag: Option<&Path>) -> Vec<PathBuf> {
                 .filter(|p| {
                     p.file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("libonnxruntime.so"))
+                        .is_some_and(|n| n.starts_with(prefix))
                 })
                 .collect();
             libs.sort();
@@ -168,6 +178,9 @@ pub struct SessionOptions {
     pub gpu: GpuOptions,
     /// Where TensorRT keeps its engines between runs.
     pub engine_cache: Option<PathBuf>,
+    /// Where and in what arithmetic models run, as `compute::choose`
+    /// settled it: fp32 on ONNX Runtime, or bf16 on OpenVINO.
+    pub execution: Execution,
 }
 
 /// Starts `opts.device`'s execution providers without a model, so that a
@@ -223,6 +236,51 @@ pub struct GeneratorInput<'a> {
     pub noise: Option<&'a [f32]>,
 }
 
+impl GeneratorInput<'_> {
+    /// The graph's named inputs, as views of the caller's buffers.
+    fn graph_inputs(&self) -> Vec<GraphInput<'_>> {
+        let (n, h, w) = (self.batch, self.height, self.width);
+        let per = |values: usize, of: usize| values / of.max(1);
+        let mut inputs = vec![GraphInput::i64(LABEL_INPUT, vec![n, h, w], self.labels)];
+        if let Some(edges) = self.edges {
+            inputs.push(GraphInput::i64(EDGES_INPUT, vec![n, h, w], edges));
+        }
+        if let Some(position) = self.position {
+            inputs.push(GraphInput::f32(POSITION_INPUT, vec![n, 2, h, w], position));
+        }
+        if let Some(z) = self.z {
+            inputs.push(GraphInput::f32(Z_INPUT, vec![n, per(z.len(), n)], z));
+        }
+        if let Some(noise) = self.noise {
+            let channels = per(noise.len(), n * h * w);
+            inputs.push(GraphInput::f32(NOISE_INPUT, vec![n, channels, h, w], noise));
+        }
+        inputs
+    }
+}
+
+/// One named input of a graph: its shape and a view of its values.
+pub struct GraphInput<'a> {
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+    pub data: InputData<'a>,
+}
+
+pub enum InputData<'a> {
+    F32(&'a [f32]),
+    I64(&'a [i64]),
+}
+
+impl<'a> GraphInput<'a> {
+    pub fn f32(name: &'static str, shape: Vec<usize>, values: &'a [f32]) -> Self {
+        Self { name, shape, data: InputData::F32(values) }
+    }
+
+    pub fn i64(name: &'static str, shape: Vec<usize>, values: &'a [i64]) -> Self {
+        Self { name, shape, data: InputData::I64(values) }
+    }
+}
+
 /// A float tensor the graph returned.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -230,21 +288,67 @@ pub struct Output {
     pub data: Vec<f32>,
 }
 
-/// A package's generator (and encoder, and segmenter) loaded into ONNX Runtime.
+/// A generator or encoder graph on the runtime its compute asks for.
+pub enum Graph {
+    /// fp32, CPU or GPU.
+    OnnxRuntime(Session),
+    /// bf16 on the CPU.
+    OpenVino(OpenVinoGraph),
+}
+
+impl Graph {
+    pub fn load(path: &Path, opts: &SessionOptions) -> Result<Self, RuntimeError> {
+        Ok(match opts.execution.compute {
+            Compute::Bf16 => {
+                let threads = crate::cores::threads(opts.threads);
+                Graph::OpenVino(OpenVinoGraph::load(path, Precision::Bf16, threads)?)
+            }
+            Compute::Fp32 | Compute::Auto => Graph::OnnxRuntime(session(path, opts)?),
+        })
+    }
+
+    /// Runs the graph; the float tensors named `outputs`, in order.
+    pub fn run(&mut self, inputs: &[GraphInput], outputs: &[&str]) -> Result<Vec<Output>, RuntimeError> {
+        match self {
+            Graph::OpenVino(graph) => Ok(graph.run(inputs, outputs)?),
+            Graph::OnnxRuntime(session) => {
+                // Views of the caller's buffers: ONNX Runtime reads them in place.
+                let values = inputs
+                    .iter()
+                    .map(|input| {
+                        let shape = input.shape.clone();
+                        let value = match input.data {
+                            InputData::F32(v) => TensorRef::from_array_view((shape, v))?.into_dyn(),
+                            InputData::I64(v) => TensorRef::from_array_view((shape, v))?.into_dyn(),
+                        };
+                        Ok((input.name, value))
+                    })
+                    .collect::<Result<Vec<_>, ort::Error>>()?;
+                let results = session.run(values)?;
+                outputs.iter().map(|name| extract(&results[*name])).collect()
+            }
+        }
+    }
+}
+
+/// A package's generator (and encoder, and segmenter) loaded to run in the
+/// compute its options ask for (the segmenter always on ONNX Runtime, fp32:
+/// it answers classes, not pixels).
 pub struct ModelSession {
     pub package: ModelPackage,
-    generator: Session,
-    encoder: Option<Session>,
+    generator: Graph,
+    encoder: Option<Graph>,
     /// Until a model's worker takes it to run on a thread of its own.
     segmenter: Option<SegmenterSession>,
+    execution: Execution,
 }
 
 impl ModelSession {
     pub fn load(package: ModelPackage, opts: SessionOptions) -> Result<Self, RuntimeError> {
-        let generator = session(&package.generator_path(), &opts)?;
+        let generator = Graph::load(&package.generator_path(), &opts)?;
         let encoder = package
             .encoder_path()
-            .map(|p| session(&p, &opts))
+            .map(|p| Graph::load(&p, &opts))
             .transpose()?;
         let segmenter = SegmenterSession::load(&package, &opts)?;
         Ok(Self {
@@ -252,7 +356,13 @@ impl ModelSession {
             generator,
             encoder,
             segmenter,
+            execution: opts.execution,
         })
+    }
+
+    /// Where and in what arithmetic it runs.
+    pub fn execution(&self) -> &Execution {
+        &self.execution
     }
 
     /// The package's segmenter, when it has one; it can be taken once.
@@ -261,42 +371,11 @@ impl ModelSession {
     }
 
     pub fn generate(&mut self, input: &GeneratorInput) -> Result<Output, RuntimeError> {
-        // Views of the caller's buffers: ONNX Runtime reads them in place.
-        let shape = [input.batch, input.height, input.width];
-        let mut values = vec![(
-            LABEL_INPUT,
-            TensorRef::from_array_view((shape, input.labels))?.into_dyn(),
-        )];
-        if let Some(edges) = input.edges {
-            values.push((
-                EDGES_INPUT,
-                TensorRef::from_array_view((shape, edges))?.into_dyn(),
-            ));
-        }
-        if let Some(position) = input.position {
-            let shape = [input.batch, 2, input.height, input.width];
-            values.push((
-                POSITION_INPUT,
-                TensorRef::from_array_view((shape, position))?.into_dyn(),
-            ));
-        }
-        if let Some(z) = input.z {
-            let z_dim = z.len() / input.batch.max(1);
-            values.push((
-                Z_INPUT,
-                TensorRef::from_array_view(([input.batch, z_dim], z))?.into_dyn(),
-            ));
-        }
-        if let Some(noise) = input.noise {
-            let z_dim = noise.len() / (input.batch * input.height * input.width).max(1);
-            let shape = [input.batch, z_dim, input.height, input.width];
-            values.push((
-                NOISE_INPUT,
-                TensorRef::from_array_view((shape, noise))?.into_dyn(),
-            ));
-        }
-        let outputs = self.generator.run(values)?;
-        extract(&outputs[IMAGE_OUTPUT])
+        let outputs = self.generator.run(&input.graph_inputs(), &[IMAGE_OUTPUT])?;
+        outputs
+            .into_iter()
+            .next()
+            .ok_or_else(|| RuntimeError::BadOutput("no image".into()))
     }
 
     /// mu and logvar for N RGB images in [-1, 1], (N, 3, H, W).
@@ -308,14 +387,12 @@ impl ModelSession {
         let Some(encoder) = self.encoder.as_mut() else {
             return Ok(None);
         };
-        let outputs = encoder.run(vec![(
-            STYLE_INPUT,
-            TensorRef::from_array_view((shape, pixels))?.into_dyn(),
-        )])?;
-        Ok(Some((
-            extract(&outputs[MU_OUTPUT])?,
-            extract(&outputs[LOGVAR_OUTPUT])?,
-        )))
+        let input = GraphInput::f32(STYLE_INPUT, shape.to_vec(), pixels);
+        let outputs = encoder.run(&[input], &[MU_OUTPUT, LOGVAR_OUTPUT])?;
+        let [mu, logvar]: [Output; 2] = outputs
+            .try_into()
+            .map_err(|o: Vec<Output>| RuntimeError::BadOutput(format!("{} outputs for two", o.len())))?;
+        Ok(Some((mu, logvar)))
     }
 }
 

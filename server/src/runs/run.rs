@@ -16,6 +16,7 @@ use crate::inference::pipeline::{
     self, Finish, Limits, SizeMode, StyleSpec, SynthesisRequest, Work,
 };
 use crate::inference::queue::{ModelWorker, QueueError, Reply};
+use crate::inference::request::Compute;
 use crate::inference::runtime::Output;
 use crate::package::maps::{LabelEncoding, LabelMap};
 use crate::package::ModelCard;
@@ -165,14 +166,14 @@ impl Run {
         Ok((request, photo))
     }
 
-    /// A sample checked by the pipeline: its work for the model, and what
-    /// its files need once the image is made.
-    pub fn prepare(&self, sample: &Sample) -> Result<(Work, Made), String> {
+    /// A sample checked by the pipeline: its work for a model that runs in
+    /// `compute`, and what its files need once the image is made.
+    pub fn prepare(&self, sample: &Sample, compute: Compute) -> Result<(Work, Made), String> {
         let (request, photo) = self.request(sample)?;
         let limits = Limits {
             max_pixels: self.max_pixels,
         };
-        let prepared = pipeline::prepare(&self.card, &request, limits)
+        let prepared = pipeline::prepare(&self.card, &request, limits, compute)
             .map_err(|e| format!("{}: {e}", sample.label.display()))?;
         let made = Made {
             stem: sample.stem.clone(),
@@ -261,7 +262,7 @@ impl Run {
         progress(self.manifest.progress());
         let mut queued: VecDeque<(Made, Reply)> = VecDeque::new();
         for sample in self.pending() {
-            match self.prepare(&sample) {
+            match self.prepare(&sample, worker.execution().compute) {
                 Ok((work, made)) => match worker.submit_waiting(work) {
                     Ok(reply) => queued.push_back((made, reply)),
                     Err(e) => return self.fail(e, progress),

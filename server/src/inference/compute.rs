@@ -1,0 +1,182 @@
+//! Which arithmetic the models run in (`--compute`): fp32 on ONNX Runtime,
+//! on every machine; or bf16 on OpenVINO, where the CPU has native bf16
+//! (AMX or AVX512-BF16). `auto` takes bf16 where it can: measured on both
+//! kinds of CPU it halves the default model's time (docs/benchmarks.md).
+
+use super::device::Device;
+use super::openvino::{OpenVinoError, OpenVinoLibrary};
+use super::request::Compute;
+
+/// The /proc/cpuinfo flags that mean native bf16 arithmetic, best first.
+pub const BF16_FLAGS: [&str; 2] = ["amx_bf16", "avx512_bf16"];
+
+/// Which of `BF16_FLAGS` the `flags` lines of a /proc/cpuinfo text carry.
+pub fn native_bf16(cpuinfo: &str) -> Vec<&'static str> {
+    let flags: std::collections::HashSet<&str> = cpuinfo
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == "flags").then_some(value)
+        })
+        .flat_map(str::split_whitespace)
+        .collect();
+    BF16_FLAGS
+        .into_iter()
+        .filter(|f| flags.contains(f))
+        .collect()
+}
+
+/// This machine's native bf16 flags (none where /proc/cpuinfo is missing).
+pub fn this_cpu_bf16() -> Vec<&'static str> {
+    native_bf16(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default())
+}
+
+/// How a model runs: what /api/v1/models and the start-up log say.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Execution {
+    /// cpu, cuda:N or tensorrt:N.
+    pub device: String,
+    /// fp32 or bf16.
+    #[schema(value_type = String)]
+    pub compute: Compute,
+    /// onnxruntime or openvino.
+    pub provider: String,
+    /// Why this arithmetic: what was asked and what the machine has.
+    pub reason: String,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Self {
+            device: "cpu".into(),
+            compute: Compute::Fp32,
+            provider: "onnxruntime".into(),
+            reason: "fp32 by default".into(),
+        }
+    }
+}
+
+/// The arithmetic `asked` resolves to on `device`, given the CPU's native
+/// bf16 flags and whether OpenVINO loaded; an error says why it cannot be
+/// had and what to do instead.
+pub fn choose(
+    asked: Compute,
+    device: Device,
+    cpu_bf16: &[&str],
+    openvino: Result<&OpenVinoLibrary, &OpenVinoError>,
+) -> Result<Execution, String> {
+    let fp32 = |reason: String| Execution {
+        device: device.to_string(),
+        compute: Compute::Fp32,
+        provider: "onnxruntime".into(),
+        reason,
+    };
+    if device.is_gpu() {
+        return match asked {
+            Compute::Bf16 => Err(format!(
+                "--compute bf16 is the CPU's path (OpenVINO); on {device} easel runs fp32: use --compute fp32 or auto, or --device cpu"
+            )),
+            _ => Ok(fp32(format!("{device} runs fp32"))),
+        };
+    }
+    if asked == Compute::Fp32 {
+        return Ok(fp32("--compute fp32".into()));
+    }
+    let looked = BF16_FLAGS.join(" or ");
+    let Some(flag) = cpu_bf16.first() else {
+        return match asked {
+            Compute::Bf16 => Err(format!(
+                "--compute bf16 needs a CPU with native bf16 arithmetic, and this one has none (looked for {looked} in /proc/cpuinfo's flags): use --compute fp32 or auto"
+            )),
+            _ => Ok(fp32(format!("this CPU has no native bf16 ({looked})"))),
+        };
+    };
+    match (openvino, asked) {
+        (Ok(library), _) => Ok(Execution {
+            device: device.to_string(),
+            compute: Compute::Bf16,
+            provider: "openvino".into(),
+            reason: format!(
+                "{} on a CPU with {flag} (OpenVINO {})",
+                if asked == Compute::Bf16 { "--compute bf16" } else { "auto: bf16" },
+                library.version
+            ),
+        }),
+        (Err(e), Compute::Bf16) => Err(format!("--compute bf16 runs on OpenVINO: {e}")),
+        (Err(_), _) => Ok(fp32(format!(
+            "auto: this CPU has {flag}, but OpenVINO is not installed (`make venv-openvino` gives bf16)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AMD: &str = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n\nprocessor\t: 1\nflags\t\t: fpu avx2 avx512f avx512_bf16\n";
+    const XEON: &str = "flags\t\t: avx512f amx_bf16 amx_tile avx512_bf16\n";
+    const OLD: &str = "flags\t\t: fpu sse2 avx2 fma\nbugs\t\t: avx512_bf16_is_not_a_flag_here\n";
+
+    fn library() -> OpenVinoLibrary {
+        OpenVinoLibrary {
+            path: "/x/libopenvino_c.so.2641".into(),
+            version: "2026.4.1".into(),
+        }
+    }
+
+    fn missing() -> OpenVinoError {
+        OpenVinoError::NotFound {
+            looked: "nowhere".into(),
+        }
+    }
+
+    #[test]
+    fn native_bf16_reads_the_flags_lines_only() {
+        assert_eq!(native_bf16(AMD), vec!["avx512_bf16"]);
+        assert_eq!(native_bf16(XEON), vec!["amx_bf16", "avx512_bf16"]);
+        assert!(native_bf16(OLD).is_empty());
+        assert!(native_bf16("").is_empty());
+    }
+
+    #[test]
+    fn auto_takes_bf16_on_a_bf16_cpu_with_openvino() {
+        let lib = library();
+        let e = choose(Compute::Auto, Device::Cpu, &["avx512_bf16"], Ok(&lib)).unwrap();
+        assert_eq!((e.compute, e.provider.as_str()), (Compute::Bf16, "openvino"));
+        assert!(e.reason.contains("avx512_bf16") && e.reason.contains("2026.4.1"), "{}", e.reason);
+    }
+
+    #[test]
+    fn auto_stays_fp32_without_native_bf16_or_without_openvino() {
+        let lib = library();
+        let e = choose(Compute::Auto, Device::Cpu, &[], Ok(&lib)).unwrap();
+        assert_eq!((e.compute, e.provider.as_str()), (Compute::Fp32, "onnxruntime"));
+        assert!(e.reason.contains("no native bf16"), "{}", e.reason);
+        let e = choose(Compute::Auto, Device::Cpu, &["amx_bf16"], Err(&missing())).unwrap();
+        assert_eq!(e.compute, Compute::Fp32);
+        assert!(e.reason.contains("make venv-openvino"), "{}", e.reason);
+    }
+
+    #[test]
+    fn bf16_is_refused_on_a_cpu_without_it_naming_the_flags_looked_for() {
+        let lib = library();
+        let e = choose(Compute::Bf16, Device::Cpu, &[], Ok(&lib)).unwrap_err();
+        assert!(e.contains("amx_bf16 or avx512_bf16") && e.contains("--compute fp32"), "{e}");
+    }
+
+    #[test]
+    fn bf16_without_openvino_says_how_to_install_it() {
+        let e = choose(Compute::Bf16, Device::Cpu, &["avx512_bf16"], Err(&missing())).unwrap_err();
+        assert!(e.contains("make venv-openvino"), "{e}");
+    }
+
+    #[test]
+    fn fp32_is_onnx_runtime_everywhere_and_gpus_refuse_bf16() {
+        let lib = library();
+        let e = choose(Compute::Fp32, Device::Cpu, &["amx_bf16"], Ok(&lib)).unwrap();
+        assert_eq!((e.compute, e.provider.as_str()), (Compute::Fp32, "onnxruntime"));
+        let gpu: Device = "cuda".parse().unwrap();
+        assert_eq!(choose(Compute::Auto, gpu, &["amx_bf16"], Ok(&lib)).unwrap().compute, Compute::Fp32);
+        assert!(choose(Compute::Bf16, gpu, &["amx_bf16"], Ok(&lib)).unwrap_err().contains("--device cpu"));
+    }
+}
