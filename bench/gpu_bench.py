@@ -26,7 +26,6 @@ import time
 
 import torch
 
-import onnx_torch
 import pytorch_eager  # puts training/ on sys.path
 from easel_training import checkpoints, compact, networks  # noqa: E402
 
@@ -186,6 +185,22 @@ def reference_landscapes(packed_dir):
     return OasisFromIndices(gen, opt)
 
 
+def package_inputs(card: dict, batch: int, size: int, seed: int = 0):
+    """Inputs as easel feeds a package's graph (`card`: its model.json), in
+    the graph's order: class indices (N,H,W) in 8×8 blocks, then instance
+    edges 0/1 or the noise (one N(0, 1) z per image, broadcast)."""
+    g = torch.Generator().manual_seed(seed)
+    up = lambda t: t.repeat_interleave(8, -2).repeat_interleave(8, -1)  # noqa: E731
+    cells = (batch, size // 8, size // 8)
+    out = [up(torch.randint(0, len(card["classes"]), cells, generator=g))]
+    if card.get("uses_instances"):
+        out.append(up(torch.randint(0, 2, cells, generator=g)))
+    if card.get("z_per_pixel"):
+        z = torch.randn(batch, card["z_dim"], 1, 1, generator=g)
+        out.append(z.expand(-1, -1, size, size).contiguous())
+    return tuple(out)
+
+
 def run(args):
     device = torch.device(args.device)
     torch.backends.cudnn.benchmark = True  # as a tuned PyTorch server would; easel searches too
@@ -202,7 +217,11 @@ def run(args):
                                   args.coco_size)):
         with open(os.path.join(pkg, "model.json"), encoding="utf-8") as f:
             card = json.load(f)
-        graph = onnx_torch.OnnxGraph(os.path.join(pkg, "generator.onnx"))
+        graph = None
+        if "onnx-graph" in args.routes:
+            import onnx_torch  # needs the onnx package; the pytorch route does not
+
+            graph = onnx_torch.OnnxGraph(os.path.join(pkg, "generator.onnx"))
         models.append((name, ref.to(device).eval(), graph, card, size))
 
     # Per (model, batch): the two modules and their inputs, built once.
@@ -211,12 +230,13 @@ def run(args):
         for name, ref, graph, card, size in models:
             plan = None
             for batch in args.batch:
-                inputs = tuple(t.to(device) for t in onnx_torch.random_inputs(graph, card, batch, size))
-                new = graph.specialize(inputs, device)
-                plan = plan if plan is not None and plan.same_as(new) else new
+                inputs = tuple(t.to(device) for t in package_inputs(card, batch, size))
+                if graph is not None:
+                    new = graph.specialize(inputs, device)
+                    plan = plan if plan is not None and plan.same_as(new) else new
                 ref_inputs = inputs if name == "coco-spade" else (inputs[0], inputs[1][:, :, 0, 0].contiguous())
                 extra = {}
-                if name == "coco-spade" and batch == args.batch[0]:
+                if plan is not None and name == "coco-spade" and batch == args.batch[0]:
                     # Same weights both sides: the exported graph, run by the
                     # interpreter, must compute the reference's function (in
                     # true fp32, so TF32 is off for this one comparison).
@@ -231,9 +251,11 @@ def run(args):
                 if variant not in args.variants:
                     continue
                 for name, size, batch, ref, ref_inputs, plan, inputs, extra in work:
-                    bench.time("pytorch", name, size, variant, batch, ref, ref_inputs)
-                    bench.time("onnx-graph", name, size, variant, batch, plan, inputs,
-                               extra if variant == "eager-fp32" else None)
+                    if "pytorch" in args.routes:
+                        bench.time("pytorch", name, size, variant, batch, ref, ref_inputs)
+                    if plan is not None:
+                        bench.time("onnx-graph", name, size, variant, batch, plan, inputs,
+                                   extra if variant == "eager-fp32" else None)
 
 
 def save_coco(args):
@@ -268,7 +290,12 @@ def table(args):
             cells = []
             for b in batches:
                 hit = [r for r in mine if (r["route"], r["variant"], r["batch"]) == (route, variant, b)]
-                cells.append(f"{hit[0]['ms_per_image']:.2f}" if hit and "ms_per_image" in hit[0] else "–")
+                times = sorted(r["ms_per_image"] for r in hit if "ms_per_image" in r)
+                # Rounds of one run: their median, and the range when there are several.
+                cell = f"{statistics.median(times):.2f}" if times else "–"
+                if len(times) > 1:
+                    cell += f" ({times[0]:.2f}–{times[-1]:.2f})"
+                cells.append(cell)
             print(f"| {route} | {variant} | " + " | ".join(cells) + " |")
     print()
     for r in lines:
@@ -302,6 +329,8 @@ def main():
     r.add_argument("--landscapes-size", type=int, default=256)
     r.add_argument("--batch", type=int, nargs="+", default=[1, 8, 32])
     r.add_argument("--variants", nargs="+", default=list(CHEAP + COMPILED))
+    r.add_argument("--routes", nargs="+", default=["pytorch", "onnx-graph"],
+                   help="pytorch (the reference modules), onnx-graph (easel's graph through onnx_torch)")
     r.add_argument("--iters", type=int, default=20)
     r.add_argument("--warmup", type=int, default=3)
     r.add_argument("--tf32", choices=("on", "off"), default="on", help="PyTorch's default is on for convolutions")

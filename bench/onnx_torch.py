@@ -265,28 +265,6 @@ class Plan(torch.nn.Module):
         return True
 
 
-def random_inputs(graph: OnnxGraph, card: dict, batch: int, size: int, seed: int = 0):
-    """Inputs as easel feeds them to a package's graph (`card`: its
-    model.json): class indices (N,H,W) in blocks of 8×8, instance edges 0/1,
-    noise with one N(0, 1) z per image broadcast over it."""
-    classes = len(card["classes"])
-    g = torch.Generator().manual_seed(seed)
-    up = lambda t: t.repeat_interleave(8, -2).repeat_interleave(8, -1)  # noqa: E731
-    cells = (batch, size // 8, size // 8)
-    out = []
-    for name in graph.inputs:
-        if name == "label":
-            out.append(up(torch.randint(0, classes, cells, generator=g)))
-        elif name == "instance_edges":
-            out.append(up(torch.randint(0, 2, cells, generator=g)))
-        elif name == "noise":
-            z = torch.randn(batch, card["z_dim"], 1, 1, generator=g)
-            out.append(z.expand(-1, -1, size, size).contiguous())
-        else:
-            raise ValueError(f"no rule for the graph input {name!r}")
-    return tuple(out)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("graph")
@@ -299,7 +277,9 @@ def main():
     with open(os.path.join(os.path.dirname(args.graph), "model.json"), encoding="utf-8") as f:
         card = json.load(f)
     graph = OnnxGraph(args.graph)
-    inputs = random_inputs(graph, card, args.batch, args.size)
+    from gpu_bench import package_inputs  # the inputs easel feeds, built once
+
+    inputs = package_inputs(card, args.batch, args.size)
     plan = graph.specialize(tuple(t.to(args.device) for t in inputs), args.device)
     with torch.inference_mode():
         got = plan(*(t.to(args.device) for t in inputs)).float().cpu().numpy()

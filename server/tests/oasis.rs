@@ -202,9 +202,14 @@ fn three_maps_in_one_batch_give_what_they_give_alone() {
     let card = session.package.card.clone();
     let works: Vec<Work> = (0..3)
         .map(|i| {
-            pipeline::prepare(&card, &request(i, StyleSpec::Vector(z(i)), vec![]), LIMITS)
-                .unwrap()
-                .work
+            pipeline::prepare(
+                &card,
+                &request(i, StyleSpec::Vector(z(i)), vec![]),
+                LIMITS,
+                pipeline::Compute::Fp32,
+            )
+            .unwrap()
+            .work
         })
         .collect();
     let batch = pipeline::generate_batch(&mut session, &works).unwrap();
@@ -219,7 +224,10 @@ fn three_maps_in_one_batch_give_what_they_give_alone() {
 fn an_fp16_package_stays_within_the_half_precision_bound() {
     let tmp = tempfile::tempdir().unwrap();
     import_with(&tmp.path().join("p"), |r| {
-        r.export = ExportOptions { half_weights: true }
+        r.export = ExportOptions {
+            half_weights: true,
+            ..ExportOptions::default()
+        }
     });
     reproduces(
         &mut common::load(&tmp.path().join("p")),

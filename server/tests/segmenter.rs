@@ -268,5 +268,12 @@ fn the_graph_answers_the_packages_classes() {
 
 #[test]
 fn half_precision_weights_give_the_same_classes() {
-    check(&[0, 1, 2], ExportOptions { half_weights: true }, 0.05);
+    check(
+        &[0, 1, 2],
+        ExportOptions {
+            half_weights: true,
+            ..ExportOptions::default()
+        },
+        0.05,
+    );
 }

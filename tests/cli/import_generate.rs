@@ -255,3 +255,112 @@ fn generate_takes_a_style_preset_by_name() {
     let e = stderr(&out);
     assert!(e.contains("`dusk`") && e.contains("noon, dawn"), "{e}");
 }
+
+/// `easel generate` on the city fixture with `flags`: its raw output.
+fn generate_city(tmp: &std::path::Path, name: &str, flags: &[&str]) -> std::process::Output {
+    let pkg = tmp.join("city");
+    if !pkg.join("model.json").is_file() {
+        let out = easel()
+            .arg("import")
+            .arg(spade_fixture("city35_tiny/checkpoint"))
+            .arg("--out")
+            .arg(&pkg)
+            .output()
+            .unwrap();
+        assert_ok(&out);
+    }
+    easel()
+        .args(["generate", "--model"])
+        .arg(&pkg)
+        .arg("--label")
+        .arg(spade_fixture("city35_tiny/inputs/label_0.png"))
+        .arg("--instance")
+        .arg(spade_fixture("city35_tiny/inputs/inst_0.png"))
+        .arg("-o")
+        .arg(tmp.join(format!("{name}.png")))
+        .arg("--raw")
+        .arg(tmp.join(format!("{name}.npy")))
+        .args(flags)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn compute_bf16_runs_where_the_cpu_has_it_and_is_refused_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_ok(&generate_city(tmp.path(), "fp32", &["--compute", "fp32"]));
+    let out = generate_city(tmp.path(), "bf16", &["--compute", "bf16"]);
+    if easel::inference::compute::this_cpu_bf16().is_empty() {
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = stderr(&out);
+        assert!(
+            stderr.contains("amx_bf16 or avx512_bf16") && stderr.contains("--compute fp32"),
+            "{stderr}"
+        );
+        return;
+    }
+    assert_ok(&out);
+    let read = |name: &str| {
+        easel::package::npy::read(&tmp.path().join(name))
+            .unwrap()
+            .data
+    };
+    let err = max_abs_diff(&read("bf16.npy"), &read("fp32.npy"));
+    assert!(err > 0.0 && err < 0.15, "bf16 against fp32: {err}");
+}
+
+#[test]
+fn without_openvino_auto_runs_fp32_and_bf16_says_what_to_install() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nowhere = tmp.path().join("nowhere/libopenvino_c.so");
+    let nowhere = nowhere.to_str().unwrap();
+    let out = generate_city(
+        tmp.path(),
+        "auto",
+        &["--openvino-lib", nowhere, "--compute", "auto"],
+    );
+    assert_ok(&out);
+    let out = generate_city(
+        tmp.path(),
+        "bf16",
+        &["--openvino-lib", nowhere, "--compute", "bf16"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr(&out);
+    let expected = if easel::inference::compute::this_cpu_bf16().is_empty() {
+        "needs a CPU with native bf16"
+    } else {
+        "make venv-openvino"
+    };
+    assert!(
+        stderr.contains(expected) && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_library_that_is_not_openvino_is_refused_for_bf16_with_a_message() {
+    if easel::inference::compute::this_cpu_bf16().is_empty() {
+        return; // refused for the CPU first: the test above covers it
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("libopenvino_c.so.2641");
+    std::fs::write(&fake, "not a library").unwrap();
+    let out = generate_city(
+        tmp.path(),
+        "bf16",
+        &[
+            "--openvino-lib",
+            fake.to_str().unwrap(),
+            "--compute",
+            "bf16",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr(&out);
+    assert!(
+        stderr.contains("could not be loaded as OpenVINO's C library")
+            && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

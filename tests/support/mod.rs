@@ -20,9 +20,13 @@ pub use common::{
     shared_fixtures, spade_fixture, synthesize,
 };
 
-/// The `easel` binary of this build.
+/// The `easel` binary of this build, computing in fp32 unless a test asks
+/// for more (`--compute`): the reference outputs hold within 1e-4 in fp32,
+/// and `auto` is bf16 on CPUs that have it (tests/cli's compute tests).
 pub fn easel() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_easel"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_easel"));
+    command.env("EASEL_COMPUTE", "fp32");
+    command
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -121,7 +121,6 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let (h, w) = (card.native.height, card.native.width);
     let threads = easel::cores::threads(args.runtime.threads.threads);
     let execution = session.execution().clone();
-    eprintln!("# {}: {} ({})", card.name, execution.compute, execution.reason);
     for &n in &args.batch {
         let labels: Vec<i64> = (0..n * h * w)
             .map(|i| ((i / 16 + i / (16 * w)) % card.classes.len()) as i64)

@@ -154,6 +154,7 @@ pub fn import(args: ImportArgs) -> Result<()> {
         },
         export: ExportOptions {
             half_weights: args.precision == Precision::Fp16,
+            ..ExportOptions::default()
         },
     };
     let report = spade::import(&req)?;

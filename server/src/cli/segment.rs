@@ -90,6 +90,7 @@ pub fn import_segmenter(args: ImportSegmenterArgs) -> Result<()> {
         classes: args.classes,
         export: ExportOptions {
             half_weights: args.precision == Precision::Fp16,
+            ..ExportOptions::default()
         },
     };
     let report = segmenter::import_segmenter(&request)?;

@@ -31,6 +31,23 @@ pub fn this_cpu_bf16() -> Vec<&'static str> {
     native_bf16(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default())
 }
 
+/// The runtime that runs a model's generator and encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    OnnxRuntime,
+    OpenVino,
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Provider::OnnxRuntime => "onnxruntime",
+            Provider::OpenVino => "openvino",
+        })
+    }
+}
+
 /// How a model runs: what /api/v1/models and the start-up log say.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Execution {
@@ -40,7 +57,7 @@ pub struct Execution {
     #[schema(value_type = String)]
     pub compute: Compute,
     /// onnxruntime or openvino.
-    pub provider: String,
+    pub provider: Provider,
     /// Why this arithmetic: what was asked and what the machine has.
     pub reason: String,
 }
@@ -50,7 +67,7 @@ impl Default for Execution {
         Self {
             device: "cpu".into(),
             compute: Compute::Fp32,
-            provider: "onnxruntime".into(),
+            provider: Provider::OnnxRuntime,
             reason: "fp32 by default".into(),
         }
     }
@@ -68,7 +85,7 @@ pub fn choose(
     let fp32 = |reason: String| Execution {
         device: device.to_string(),
         compute: Compute::Fp32,
-        provider: "onnxruntime".into(),
+        provider: Provider::OnnxRuntime,
         reason,
     };
     if device.is_gpu() {
@@ -95,7 +112,7 @@ pub fn choose(
         (Ok(library), _) => Ok(Execution {
             device: device.to_string(),
             compute: Compute::Bf16,
-            provider: "openvino".into(),
+            provider: Provider::OpenVino,
             reason: format!(
                 "{} on a CPU with {flag} (OpenVINO {})",
                 if asked == Compute::Bf16 { "--compute bf16" } else { "auto: bf16" },
@@ -141,18 +158,31 @@ mod tests {
     #[test]
     fn auto_takes_bf16_on_a_bf16_cpu_with_openvino() {
         let lib = library();
-        let e = choose(Compute::Auto, Device::Cpu, &["avx512_bf16"], Ok(&lib)).unwrap();
-        assert_eq!((e.compute, e.provider.as_str()), (Compute::Bf16, "openvino"));
-        assert!(e.reason.contains("avx512_bf16") && e.reason.contains("2026.4.1"), "{}", e.reason);
+        let e = choose(Compute::Auto, Device::default(), &["avx512_bf16"], Ok(&lib)).unwrap();
+        assert_eq!((e.compute, e.provider), (Compute::Bf16, Provider::OpenVino));
+        assert!(
+            e.reason.contains("avx512_bf16") && e.reason.contains("2026.4.1"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]
     fn auto_stays_fp32_without_native_bf16_or_without_openvino() {
         let lib = library();
-        let e = choose(Compute::Auto, Device::Cpu, &[], Ok(&lib)).unwrap();
-        assert_eq!((e.compute, e.provider.as_str()), (Compute::Fp32, "onnxruntime"));
+        let e = choose(Compute::Auto, Device::default(), &[], Ok(&lib)).unwrap();
+        assert_eq!(
+            (e.compute, e.provider),
+            (Compute::Fp32, Provider::OnnxRuntime)
+        );
         assert!(e.reason.contains("no native bf16"), "{}", e.reason);
-        let e = choose(Compute::Auto, Device::Cpu, &["amx_bf16"], Err(&missing())).unwrap();
+        let e = choose(
+            Compute::Auto,
+            Device::default(),
+            &["amx_bf16"],
+            Err(&missing()),
+        )
+        .unwrap();
         assert_eq!(e.compute, Compute::Fp32);
         assert!(e.reason.contains("make venv-openvino"), "{}", e.reason);
     }
@@ -160,23 +190,42 @@ mod tests {
     #[test]
     fn bf16_is_refused_on_a_cpu_without_it_naming_the_flags_looked_for() {
         let lib = library();
-        let e = choose(Compute::Bf16, Device::Cpu, &[], Ok(&lib)).unwrap_err();
-        assert!(e.contains("amx_bf16 or avx512_bf16") && e.contains("--compute fp32"), "{e}");
+        let e = choose(Compute::Bf16, Device::default(), &[], Ok(&lib)).unwrap_err();
+        assert!(
+            e.contains("amx_bf16 or avx512_bf16") && e.contains("--compute fp32"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bf16_without_openvino_says_how_to_install_it() {
-        let e = choose(Compute::Bf16, Device::Cpu, &["avx512_bf16"], Err(&missing())).unwrap_err();
+        let e = choose(
+            Compute::Bf16,
+            Device::default(),
+            &["avx512_bf16"],
+            Err(&missing()),
+        )
+        .unwrap_err();
         assert!(e.contains("make venv-openvino"), "{e}");
     }
 
     #[test]
     fn fp32_is_onnx_runtime_everywhere_and_gpus_refuse_bf16() {
         let lib = library();
-        let e = choose(Compute::Fp32, Device::Cpu, &["amx_bf16"], Ok(&lib)).unwrap();
-        assert_eq!((e.compute, e.provider.as_str()), (Compute::Fp32, "onnxruntime"));
+        let e = choose(Compute::Fp32, Device::default(), &["amx_bf16"], Ok(&lib)).unwrap();
+        assert_eq!(
+            (e.compute, e.provider),
+            (Compute::Fp32, Provider::OnnxRuntime)
+        );
         let gpu: Device = "cuda".parse().unwrap();
-        assert_eq!(choose(Compute::Auto, gpu, &["amx_bf16"], Ok(&lib)).unwrap().compute, Compute::Fp32);
-        assert!(choose(Compute::Bf16, gpu, &["amx_bf16"], Ok(&lib)).unwrap_err().contains("--device cpu"));
+        assert_eq!(
+            choose(Compute::Auto, gpu, &["amx_bf16"], Ok(&lib))
+                .unwrap()
+                .compute,
+            Compute::Fp32
+        );
+        assert!(choose(Compute::Bf16, gpu, &["amx_bf16"], Ok(&lib))
+            .unwrap_err()
+            .contains("--device cpu"));
     }
 }

@@ -7,6 +7,7 @@
 pub mod compute;
 pub mod device;
 pub mod error;
+pub mod graph_io;
 pub mod loading;
 pub mod openvino;
 pub mod pipeline;

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use openvino::{Core, DeviceType, ElementType, PartialShape, RwPropertyKey, Shape, Tensor};
 
-use super::runtime::{GraphInput, InputData, Output};
+use super::graph_io::{GraphInput, InputData, Output};
 
 /// The wheel `make venv-openvino` installs; keep in step with the Makefile.
 pub const OPENVINO_WHEEL: &str = "openvino==2026.4.1";
@@ -52,7 +52,9 @@ pub struct OpenVinoLibrary {
 pub fn candidate_paths(flag: Option<&Path>) -> Vec<PathBuf> {
     match flag {
         Some(p) => vec![p.to_path_buf()],
-        None => super::runtime::venv_libraries(".venv-openvino", "openvino/libs", "libopenvino_c.so"),
+        None => {
+            super::graph_io::venv_libraries(".venv-openvino", "openvino/libs", "libopenvino_c.so")
+        }
     }
 }
 
@@ -73,7 +75,11 @@ fn load(flag: Option<&Path>) -> Result<OpenVinoLibrary, OpenVinoError> {
         let looked = if candidates.is_empty() {
             "--openvino-lib, EASEL_OPENVINO_LIB and .venv-openvino/lib/python*/site-packages/openvino/libs above the working folder and the binary".to_string()
         } else {
-            candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         return Err(OpenVinoError::NotFound { looked });
     };
@@ -87,7 +93,12 @@ fn load(flag: Option<&Path>) -> Result<OpenVinoLibrary, OpenVinoError> {
     Ok(OpenVinoLibrary {
         path,
         // "2026.4.1-22982-e213a147257-releases/2026/4": the release is enough.
-        version: version.build_number.split('-').next().unwrap_or_default().to_string(),
+        version: version
+            .build_number
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
@@ -113,6 +124,8 @@ type ShapeKey = Vec<(&'static str, Vec<usize>)>;
 
 struct Compiled {
     shapes: ShapeKey,
+    /// The inference precision OpenVINO compiled it for (f32, bf16).
+    precision: String,
     request: openvino::InferRequest,
     /// Kept alive for its request.
     _model: openvino::CompiledModel,
@@ -138,17 +151,27 @@ impl OpenVinoGraph {
             (RwPropertyKey::HintPerformanceMode, "LATENCY".to_string()),
             (RwPropertyKey::NumStreams, "1".to_string()),
             (RwPropertyKey::InferenceNumThreads, threads.to_string()),
-            (RwPropertyKey::HintInferencePrecision, precision.hint().to_string()),
+            (
+                RwPropertyKey::HintInferencePrecision,
+                precision.hint().to_string(),
+            ),
         ] {
-            core.set_property(&cpu, &key, &value).map_err(runtime_error)?;
+            core.set_property(&cpu, &key, &value)
+                .map_err(runtime_error)?;
         }
         // A graph OpenVINO cannot read fails here, at load, not at the first request.
-        core.read_model_from_buffer(&onnx, None).map_err(runtime_error)?;
+        core.read_model_from_buffer(&onnx, None)
+            .map_err(runtime_error)?;
         Ok(Self {
             core,
             onnx,
             compiled: Vec::new(),
         })
+    }
+
+    /// The precision of the most recently run shape, as OpenVINO reports it.
+    pub fn compiled_precision(&self) -> Option<&str> {
+        self.compiled.last().map(|c| c.precision.as_str())
     }
 
     /// How many input shapes are compiled now.
@@ -157,7 +180,11 @@ impl OpenVinoGraph {
     }
 
     /// Runs the graph on `inputs`; the float tensors named `outputs`, in order.
-    pub fn run(&mut self, inputs: &[GraphInput], outputs: &[&str]) -> Result<Vec<Output>, OpenVinoError> {
+    pub fn run(
+        &mut self,
+        inputs: &[GraphInput],
+        outputs: &[&str],
+    ) -> Result<Vec<Output>, OpenVinoError> {
         let shapes: ShapeKey = inputs.iter().map(|i| (i.name, i.shape.clone())).collect();
         let compiled = self.compiled_for(shapes)?;
         let compiled = &mut self.compiled[compiled];
@@ -167,16 +194,23 @@ impl OpenVinoGraph {
             let tensor = match input.data {
                 InputData::F32(values) => {
                     let mut t = Tensor::new(ElementType::F32, &shape).map_err(runtime_error)?;
-                    t.get_data_mut::<f32>().map_err(runtime_error)?.copy_from_slice(values);
+                    t.get_data_mut::<f32>()
+                        .map_err(runtime_error)?
+                        .copy_from_slice(values);
                     t
                 }
                 InputData::I64(values) => {
                     let mut t = Tensor::new(ElementType::I64, &shape).map_err(runtime_error)?;
-                    t.get_data_mut::<i64>().map_err(runtime_error)?.copy_from_slice(values);
+                    t.get_data_mut::<i64>()
+                        .map_err(runtime_error)?
+                        .copy_from_slice(values);
                     t
                 }
             };
-            compiled.request.set_tensor(input.name, &tensor).map_err(runtime_error)?;
+            compiled
+                .request
+                .set_tensor(input.name, &tensor)
+                .map_err(runtime_error)?;
         }
         compiled.request.infer().map_err(runtime_error)?;
         outputs
@@ -184,7 +218,11 @@ impl OpenVinoGraph {
             .map(|name| {
                 let tensor = compiled.request.get_tensor(name).map_err(runtime_error)?;
                 let dims = tensor.get_shape().map_err(runtime_error)?;
-                let shape: Vec<usize> = dims.get_dimensions().iter().map(|&d| d.max(0) as usize).collect();
+                let shape: Vec<usize> = dims
+                    .get_dimensions()
+                    .iter()
+                    .map(|&d| d.max(0) as usize)
+                    .collect();
                 let data = tensor.get_data::<f32>().map_err(runtime_error)?.to_vec();
                 Ok(Output { shape, data })
             })
@@ -209,25 +247,39 @@ impl OpenVinoGraph {
 
     fn compile(&mut self, shapes: ShapeKey) -> Result<Compiled, OpenVinoError> {
         let started = std::time::Instant::now();
-        let mut model = self.core.read_model_from_buffer(&self.onnx, None).map_err(runtime_error)?;
+        let mut model = self
+            .core
+            .read_model_from_buffer(&self.onnx, None)
+            .map_err(runtime_error)?;
         let partial: Vec<(&str, PartialShape)> = shapes
             .iter()
             .map(|(name, dims)| {
                 let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
-                Ok((*name, PartialShape::new_static(dims.len() as i64, &dims).map_err(runtime_error)?))
+                Ok((
+                    *name,
+                    PartialShape::new_static(dims.len() as i64, &dims).map_err(runtime_error)?,
+                ))
             })
             .collect::<Result<_, OpenVinoError>>()?;
         let refs: Vec<(&str, &PartialShape)> = partial.iter().map(|(n, s)| (*n, s)).collect();
         model.reshape(&refs).map_err(runtime_error)?;
-        let mut compiled = self.core.compile_model(&model, DeviceType::CPU).map_err(runtime_error)?;
+        let mut compiled = self
+            .core
+            .compile_model(&model, DeviceType::CPU)
+            .map_err(runtime_error)?;
         let request = compiled.create_infer_request().map_err(runtime_error)?;
+        let precision = compiled
+            .get_property(&RwPropertyKey::HintInferencePrecision.into())
+            .map_err(runtime_error)?
+            .into_owned();
         tracing::info!(
-            "OpenVINO compiled {:?} in {} ms",
+            "OpenVINO compiled {:?} for {precision} in {} ms",
             shapes,
             started.elapsed().as_millis()
         );
         Ok(Compiled {
             shapes,
+            precision,
             request,
             _model: compiled,
         })

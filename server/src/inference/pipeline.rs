@@ -363,7 +363,9 @@ mod tests {
     fn an_instance_map_of_another_size_is_refused_with_both_sizes() {
         let mut r = request(png(64, 64, |_, _| 0));
         r.instance = Some(png(32, 32, |_, _| 1));
-        let e = prepare(&card(|_| {}), &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&card(|_| {}), &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("32×32") && e.contains("64×64") && e.contains("same size"),
             "{e}"
@@ -413,11 +415,16 @@ mod tests {
         let plain = card(|_| {});
         let mut r = request(png(64, 64, |_, _| 0));
         assert_eq!(
-            prepare(&plain, &r, LIMITS, Compute::Fp32).unwrap().work.style,
+            prepare(&plain, &r, LIMITS, Compute::Fp32)
+                .unwrap()
+                .work
+                .style,
             StyleInput::None
         );
         r.style = StyleSpec::Seed(3);
-        let e = prepare(&plain, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&plain, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("does not take a style"), "{e}");
 
         let vae = card(|c| c["z_dim"] = 4.into());
@@ -434,10 +441,14 @@ mod tests {
             image: png(8, 8, |_, _| 0),
             sample: None,
         };
-        let e = prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&vae, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no style encoder"), "{e}");
         r.style = StyleSpec::Vector(ZVector(vec![0.5; 3]));
-        let e = prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&vae, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("3 values") && e.contains("z of 4"), "{e}");
         r.style = StyleSpec::Vector(ZVector(vec![0.5; 4]));
         assert_eq!(
@@ -448,7 +459,9 @@ mod tests {
             name: "noon".into(),
             sample: None,
         };
-        let e = prepare(&vae, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&vae, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no style preset `noon`"), "{e}");
     }
 
@@ -459,7 +472,9 @@ mod tests {
         r.compute = Compute::Fp32;
         assert!(prepare(&card, &r, LIMITS, Compute::Fp32).is_ok());
         r.compute = Compute::Bf16;
-        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not bf16"), "{e}");
         r.compute = Compute::Auto;
         let prepared = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap();
@@ -472,7 +487,9 @@ mod tests {
             mask: png(64, 64, |_, _| 1),
             z: RegionZ::Seed(1),
         });
-        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("per-pixel noise"), "{e}");
     }
 
@@ -516,11 +533,15 @@ mod tests {
         );
 
         r.noise.regions[1].mask = png(32, 32, |_, _| 1);
-        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("32×32") && e.contains("50×40"), "{e}");
         r.noise.regions[1].mask = png(50, 40, |_, _| 1);
         r.noise.regions[1].z = RegionZ::Vector(ZVector(vec![1.0; 3]));
-        let e = prepare(&card, &r, LIMITS, Compute::Fp32).unwrap_err().to_string();
+        let e = prepare(&card, &r, LIMITS, Compute::Fp32)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("region 1") && e.contains("3 values"), "{e}");
     }
 
@@ -564,12 +585,18 @@ mod tests {
         );
         r.style = StyleSpec::Default;
         assert_eq!(
-            prepare(&card, &r, LIMITS, Compute::Fp32).unwrap().work.style,
+            prepare(&card, &r, LIMITS, Compute::Fp32)
+                .unwrap()
+                .work
+                .style,
             StyleInput::Vector(vec![1.0, 2.0]),
             "no style: the first preset"
         );
         assert_eq!(
-            prepare(&plain, &r, LIMITS, Compute::Fp32).unwrap().work.style,
+            prepare(&plain, &r, LIMITS, Compute::Fp32)
+                .unwrap()
+                .work
+                .style,
             StyleInput::Seed(0),
             "no style and no presets: seed 0"
         );

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::inference::pipeline::{self, SynthesisError, Work};
 use crate::inference::compute::Execution;
+use crate::inference::pipeline::{self, SynthesisError, Work};
 use crate::inference::runtime::{ModelSession, Output};
 use crate::inference::segment::{Segmenter, SegmenterWorker};
 use crate::package::{Example, ModelCard, Thumbnail};

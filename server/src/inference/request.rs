@@ -130,12 +130,21 @@ pub enum RegionZ {
 
 /// The arithmetic a request may ask for.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Deserialize,
+    serde::Serialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Compute {
-    /// Whatever the server runs the model in (`--compute auto`: bf16 where
-    /// the CPU has native bf16 and OpenVINO is installed, else fp32).
+    /// bf16 where the CPU has native bf16 and OpenVINO is installed, else
+    /// fp32 (in a request: whatever the server runs the model in).
     #[default]
     Auto,
     /// fp32 on ONNX Runtime, on every machine.

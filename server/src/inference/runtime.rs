@@ -9,8 +9,9 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::inference::compute::Execution;
+use crate::inference::compute::{Execution, Provider};
 use crate::inference::device::{self, Device, GpuOptions};
+pub use crate::inference::graph_io::{GraphInput, InputData, Output};
 use crate::inference::openvino::{OpenVinoError, OpenVinoGraph, Precision};
 use crate::inference::request::Compute;
 use crate::package::graph::{
@@ -44,6 +45,8 @@ pub enum RuntimeError {
     Gpu(String),
     #[error(transparent)]
     OpenVino(#[from] OpenVinoError),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Where the library was found, and its version.
@@ -61,46 +64,7 @@ pub fn candidate_paths(flag: Option<&Path>) -> Vec<PathBuf> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         return vec![PathBuf::from(p)];
     }
-    venv_libraries(".venv", "onnxruntime/capi", "libonnxruntime.so")
-}
-
-/// Libraries named `prefix*` in `<venv>/lib/python*/site-packages/<folder>`
-/// of the nearest project virtualenv above the working folder, else above
-/// the binary: where `make` installs the runtimes' wheels.
-pub fn venv_libraries(venv: &str, folder: &str, prefix: &str) -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    let mut found = Vec::new();
-    for root in roots {
-        let Ok(pythons) = std::fs::read_dir(root.join(venv).join("lib")) else {
-            continue;
-        };
-        for py in pythons.flatten() {
-            let Ok(files) = std::fs::read_dir(py.path().join("site-packages").join(folder)) else {
-                continue;
-            };
-            let mut libs: Vec<PathBuf> = files
-                .flatten()
-                .map(|f| f.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(prefix))
-                })
-                .collect();
-            libs.sort();
-            found.extend(libs);
-        }
-        if !found.is_empty() {
-            break;
-        }
-    }
-    found
+    super::graph_io::venv_libraries(".venv", "onnxruntime/capi", "libonnxruntime.so")
 }
 
 /// Checks that `path` is an ONNX Runtime of the right version, without `ort`
@@ -259,35 +223,6 @@ impl GeneratorInput<'_> {
     }
 }
 
-/// One named input of a graph: its shape and a view of its values.
-pub struct GraphInput<'a> {
-    pub name: &'static str,
-    pub shape: Vec<usize>,
-    pub data: InputData<'a>,
-}
-
-pub enum InputData<'a> {
-    F32(&'a [f32]),
-    I64(&'a [i64]),
-}
-
-impl<'a> GraphInput<'a> {
-    pub fn f32(name: &'static str, shape: Vec<usize>, values: &'a [f32]) -> Self {
-        Self { name, shape, data: InputData::F32(values) }
-    }
-
-    pub fn i64(name: &'static str, shape: Vec<usize>, values: &'a [i64]) -> Self {
-        Self { name, shape, data: InputData::I64(values) }
-    }
-}
-
-/// A float tensor the graph returned.
-#[derive(Debug, Clone)]
-pub struct Output {
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
-}
-
 /// A generator or encoder graph on the runtime its compute asks for.
 pub enum Graph {
     /// fp32, CPU or GPU.
@@ -298,17 +233,29 @@ pub enum Graph {
 
 impl Graph {
     pub fn load(path: &Path, opts: &SessionOptions) -> Result<Self, RuntimeError> {
-        Ok(match opts.execution.compute {
-            Compute::Bf16 => {
-                let threads = crate::cores::threads(opts.threads);
+        let threads = crate::cores::threads(opts.threads);
+        Ok(match (opts.execution.provider, opts.execution.compute) {
+            (Provider::OpenVino, Compute::Bf16) => {
                 Graph::OpenVino(OpenVinoGraph::load(path, Precision::Bf16, threads)?)
             }
-            Compute::Fp32 | Compute::Auto => Graph::OnnxRuntime(session(path, opts)?),
+            (Provider::OpenVino, _) => {
+                Graph::OpenVino(OpenVinoGraph::load(path, Precision::F32, threads)?)
+            }
+            (Provider::OnnxRuntime, Compute::Bf16) => {
+                return Err(RuntimeError::Unsupported(
+                    "bf16 runs on OpenVINO, not ONNX Runtime".into(),
+                ))
+            }
+            (Provider::OnnxRuntime, _) => Graph::OnnxRuntime(session(path, opts)?),
         })
     }
 
     /// Runs the graph; the float tensors named `outputs`, in order.
-    pub fn run(&mut self, inputs: &[GraphInput], outputs: &[&str]) -> Result<Vec<Output>, RuntimeError> {
+    pub fn run(
+        &mut self,
+        inputs: &[GraphInput],
+        outputs: &[&str],
+    ) -> Result<Vec<Output>, RuntimeError> {
         match self {
             Graph::OpenVino(graph) => Ok(graph.run(inputs, outputs)?),
             Graph::OnnxRuntime(session) => {
@@ -325,7 +272,10 @@ impl Graph {
                     })
                     .collect::<Result<Vec<_>, ort::Error>>()?;
                 let results = session.run(values)?;
-                outputs.iter().map(|name| extract(&results[*name])).collect()
+                outputs
+                    .iter()
+                    .map(|name| extract(&results[*name]))
+                    .collect()
             }
         }
     }
@@ -365,6 +315,16 @@ impl ModelSession {
         &self.execution
     }
 
+    /// The arithmetic OpenVINO says it compiled the generator in (bf16, or
+    /// f32 on a CPU without native bf16); None on ONNX Runtime or before
+    /// the first run.
+    pub fn compiled_precision(&self) -> Option<&str> {
+        match &self.generator {
+            Graph::OpenVino(graph) => graph.compiled_precision(),
+            Graph::OnnxRuntime(_) => None,
+        }
+    }
+
     /// The package's segmenter, when it has one; it can be taken once.
     pub fn take_segmenter_session(&mut self) -> Option<SegmenterSession> {
         self.segmenter.take()
@@ -389,9 +349,9 @@ impl ModelSession {
         };
         let input = GraphInput::f32(STYLE_INPUT, shape.to_vec(), pixels);
         let outputs = encoder.run(&[input], &[MU_OUTPUT, LOGVAR_OUTPUT])?;
-        let [mu, logvar]: [Output; 2] = outputs
-            .try_into()
-            .map_err(|o: Vec<Output>| RuntimeError::BadOutput(format!("{} outputs for two", o.len())))?;
+        let [mu, logvar]: [Output; 2] = outputs.try_into().map_err(|o: Vec<Output>| {
+            RuntimeError::BadOutput(format!("{} outputs for two", o.len()))
+        })?;
         Ok(Some((mu, logvar)))
     }
 }

@@ -18,6 +18,9 @@ pub struct GraphBuilder {
     counter: usize,
     /// fp16 packages store weights as float16 and cast them up at load.
     pub half_weights: bool,
+    /// Emulates bf16 arithmetic in fp32 (see `ExportOptions`): weights
+    /// rounded to bf16, and every convolution's input rounded through bf16.
+    pub emulate_bf16: bool,
 }
 
 pub fn attr(name: &str, value: AttrValue) -> Attribute {
@@ -52,6 +55,7 @@ impl GraphBuilder {
             },
             counter: 0,
             half_weights: false,
+            emulate_bf16: false,
         }
     }
 
@@ -85,6 +89,16 @@ impl GraphBuilder {
         debug_assert_eq!(dims.iter().product::<usize>(), data.len());
         let name = self.fresh(hint);
         let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+        let rounded: Vec<f32>;
+        let data = if self.emulate_bf16 {
+            rounded = data
+                .iter()
+                .map(|&v| half::bf16::from_f32(v).to_f32())
+                .collect();
+            &rounded[..]
+        } else {
+            data
+        };
         if self.half_weights {
             let raw = data
                 .iter()
@@ -118,9 +132,31 @@ impl GraphBuilder {
     /// A float constant that stays float32 whatever the weight precision.
     pub fn const_f32(&mut self, hint: &str, dims: &[usize], data: &[f32]) -> String {
         let half = std::mem::replace(&mut self.half_weights, false);
+        let emulate = std::mem::replace(&mut self.emulate_bf16, false);
         let name = self.weight(hint, dims, data);
         self.half_weights = half;
+        self.emulate_bf16 = emulate;
         name
+    }
+
+    /// `x` rounded to bf16 and back, when emulating bf16: a convolution's
+    /// input as a bf16 convolution (fp32 accumulation) sees it.
+    fn conv_input(&mut self, x: &str) -> String {
+        if !self.emulate_bf16 {
+            return x.to_string();
+        }
+        let down = self.node(
+            "Cast",
+            &[x],
+            vec![int("to", ElemType::BFloat16 as i64)],
+            "to_bf16",
+        );
+        self.node(
+            "Cast",
+            &[&down],
+            vec![int("to", ElemType::Float as i64)],
+            "from_bf16",
+        )
     }
 
     pub fn const_i64(&mut self, hint: &str, dims: &[usize], data: &[i64]) -> String {
@@ -198,7 +234,8 @@ impl GraphBuilder {
         stride: usize,
         hint: &str,
     ) -> String {
-        let mut inputs = vec![x, weight];
+        let x = self.conv_input(x);
+        let mut inputs = vec![x.as_str(), weight];
         if let Some(b) = bias {
             inputs.push(b);
         }
@@ -222,7 +259,8 @@ impl GraphBuilder {
         stride: usize,
         hint: &str,
     ) -> String {
-        let mut inputs = vec![x, weight];
+        let x = self.conv_input(x);
+        let mut inputs = vec![x.as_str(), weight];
         if let Some(b) = bias {
             inputs.push(b);
         }

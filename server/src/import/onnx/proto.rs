@@ -8,6 +8,7 @@ pub enum ElemType {
     Float = 1,
     Int64 = 7,
     Float16 = 10,
+    BFloat16 = 16,
 }
 
 /// A tensor constant (initializer or attribute value), stored as raw little-endian bytes.

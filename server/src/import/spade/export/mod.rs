@@ -33,6 +33,11 @@ const EPS: f32 = 1e-5;
 pub struct ExportOptions {
     /// Store weights as float16 (computation stays float32).
     pub half_weights: bool,
+    /// Emulate bf16 arithmetic in fp32: weights rounded to bf16 and each
+    /// convolution's input rounded through bf16 (accumulation stays fp32),
+    /// as `--compute bf16` computes. Not a package to serve: it lets tests
+    /// check the graph's tolerance to bf16 on CPUs without native bf16.
+    pub emulate_bf16: bool,
 }
 
 struct GeneratorGraph<'a> {
@@ -65,6 +70,7 @@ struct GeneratorGraph<'a> {
 pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Result<Model, String> {
     let mut g = GraphBuilder::new("spade_generator");
     g.half_weights = opts.half_weights;
+    g.emulate_bf16 = opts.emulate_bf16;
     let (dims_h, dims_w) = if spec.z_dim.is_some() {
         let (h, w) = spec.native();
         (Dim::Fixed(h as i64), Dim::Fixed(w as i64))
@@ -517,6 +523,7 @@ fn conv_layer(g: &mut GraphBuilder, x: &str, layer: &Layer, stride: usize, hint:
 pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<Model, String> {
     let mut g = GraphBuilder::new("spade_encoder");
     g.half_weights = opts.half_weights;
+    g.emulate_bf16 = opts.emulate_bf16;
     let batch = || Dim::Named("batch".into());
     let image = g.input(
         STYLE_INPUT,
