@@ -234,7 +234,7 @@ async fn every_image_says_what_made_it() {
         headers["x-easel-style"], "preset:noon",
         "the default look is the first preset"
     );
-    assert_eq!(headers["x-easel-compute"], "fp32");
+    assert_eq!(headers["x-easel-compute"], "bf16", "what the model runs in");
     let package = headers["x-easel-package"].to_str().unwrap();
     assert!(
         package.len() == 12 && package.chars().all(|c| c.is_ascii_hexdigit()),

@@ -27,6 +27,16 @@ async fn models_health_and_metrics_are_served() {
     assert_eq!(status, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["default"], "fake");
+    let execution = &v["models"][0]["execution"];
+    assert_eq!(
+        (
+            &execution["compute"],
+            &execution["provider"],
+            &execution["device"]
+        ),
+        (&"bf16".into(), &"openvino".into(), &"cpu".into()),
+        "the generator's own account: {execution}"
+    );
     assert_eq!(
         v["max_pixels"],
         1 << 20,

@@ -12,8 +12,10 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use easel::http::{app, state_with, ServeConfig};
+use easel::inference::compute::{Execution, Provider};
 use easel::inference::pipeline::{SynthesisError, Work};
 use easel::inference::queue::{Generator, WorkerConfig};
+use easel::inference::request::Compute;
 use easel::inference::runtime::{Output, SessionOptions};
 use easel::inference::segment::{SegmentError, Segmenter};
 use easel::package::maps::LabelMap;
@@ -44,6 +46,16 @@ struct Fake {
 impl Generator for Fake {
     fn card(&self) -> &ModelCard {
         &self.card
+    }
+    /// Says bf16, as a model on OpenVINO would: the worker, /api/v1/models
+    /// and the answers' headers must carry what the generator says.
+    fn execution(&self) -> Execution {
+        Execution {
+            compute: Compute::Bf16,
+            provider: Provider::OpenVino,
+            reason: "the fake says so".into(),
+            ..Execution::default()
+        }
     }
     fn examples(&self) -> Vec<Example> {
         vec![Example {

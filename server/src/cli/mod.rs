@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use easel::dataset::workers::WorkOptions;
 use easel::inference::compute::{self, Execution};
 use easel::inference::device::{ConvSearch, Device, GpuOptions};
-use easel::inference::openvino::{self, OpenVinoError};
+use easel::inference::openvino;
 use easel::inference::request::Compute;
 use easel::inference::runtime::{self, ModelSession, SessionOptions};
 use easel::package::ModelPackage;
@@ -119,9 +119,9 @@ pub struct RuntimeArgs {
     /// Arithmetic: auto (bf16 where the CPU has native bf16, AMX or
     /// AVX512-BF16, and OpenVINO is installed; else fp32), fp32 (ONNX
     /// Runtime, every machine) or bf16 (OpenVINO; refused on a CPU without
-    /// native bf16). bf16 is about twice as fast and its images differ from
-    /// fp32 by a few grey levels (default model: max 0.03, mean 0.002 on
-    /// [-1, 1]).
+    /// native bf16). bf16 halved the default model's time on an AVX512-BF16
+    /// CPU; its images differ from fp32 by a few grey levels (default model:
+    /// max 0.03, mean 0.002 on [-1, 1]).
     #[arg(long, env = "EASEL_COMPUTE", value_enum, default_value = "auto")]
     pub compute: Compute,
     /// Path to libonnxruntime.so (1.22.x). Default: the project's .venv.
@@ -140,23 +140,15 @@ impl RuntimeArgs {
     /// this CPU and the OpenVINO library (looked for only when bf16 may be
     /// used). An impossible ask is an error that says why.
     pub fn execution(&self) -> Result<Execution> {
-        let unused = OpenVinoError::Runtime("not needed".into());
-        let openvino = if self.compute == Compute::Fp32 || self.device.is_gpu() {
-            Err(unused)
-        } else {
+        compute::choose(self.compute, self.device, &compute::this_cpu_bf16(), || {
             openvino::init(self.openvino_lib.as_deref()).cloned()
-        };
-        compute::choose(
-            self.compute,
-            self.device,
-            &compute::this_cpu_bf16(),
-            openvino.as_ref(),
-        )
+        })
         .map_err(anyhow::Error::msg)
     }
 
-    pub fn session_options(&self) -> Result<SessionOptions> {
-        Ok(SessionOptions {
+    /// Session settings for models that run as `execution` says.
+    pub fn session_options(&self, execution: Execution) -> SessionOptions {
+        SessionOptions {
             threads: self.threads.threads,
             device: self.device,
             gpu: GpuOptions {
@@ -167,15 +159,15 @@ impl RuntimeArgs {
                 trt_fp16: self.trt_fp16,
             },
             engine_cache: self.trt_cache.clone(),
-            execution: self.execution()?,
-        })
+            execution,
+        }
     }
 
     /// Loads the package in `dir` on the chosen device. A GPU that cannot
     /// start fails here, with the device's own message, before the model loads.
     pub fn open_session(&self, dir: &Path) -> Result<ModelSession> {
         runtime::init(self.ort_lib.as_deref())?;
-        let options = self.session_options()?;
+        let options = self.session_options(self.execution()?);
         runtime::check_device(&options)?;
         let execution = &options.execution;
         eprintln!(

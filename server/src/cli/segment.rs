@@ -12,6 +12,7 @@ use super::models::Precision;
 use super::{read, RuntimeArgs};
 use easel::import::segmenter::{self, SegmenterImport};
 use easel::import::spade::export::ExportOptions;
+use easel::inference::compute::Execution;
 use easel::inference::runtime::{self, SegmenterSession};
 use easel::inference::segment::{prepare_photo, Canvas, Segmenter};
 use easel::package::maps::DEFAULT_MAX_PIXELS;
@@ -116,7 +117,8 @@ pub fn import_segmenter(args: ImportSegmenterArgs) -> Result<()> {
 
 pub fn segment(args: SegmentArgs) -> Result<()> {
     runtime::init(args.runtime.ort_lib.as_deref())?;
-    let options = args.runtime.session_options()?;
+    // The segmenter answers classes, in fp32 on ONNX Runtime whatever --compute says.
+    let options = args.runtime.session_options(Execution::default());
     runtime::check_device(&options)?;
     let package = ModelPackage::open(&args.model)?;
     let card = package.card.clone();

@@ -127,7 +127,7 @@ impl ServeArgs {
             cache_bytes: self.cache_mb.saturating_mul(1 << 20),
             max_pixels: self.max_pixels,
             request_timeout,
-            session: self.runtime.session_options()?,
+            session: self.runtime.session_options(self.runtime.execution()?),
             ort_lib: self.runtime.ort_lib,
         })
     }

@@ -1,7 +1,8 @@
 //! Which arithmetic the models run in (`--compute`): fp32 on ONNX Runtime,
 //! on every machine; or bf16 on OpenVINO, where the CPU has native bf16
-//! (AMX or AVX512-BF16). `auto` takes bf16 where it can: measured on both
-//! kinds of CPU it halves the default model's time (docs/benchmarks.md).
+//! (AMX or AVX512-BF16). `auto` takes bf16 where it can: it halved the
+//! default model's time on an AVX512-BF16 CPU without AMX, as the issue
+//! measured OpenVINO's bf16 doing on an AMX CPU.
 
 use super::device::Device;
 use super::openvino::{OpenVinoError, OpenVinoLibrary};
@@ -74,13 +75,13 @@ impl Default for Execution {
 }
 
 /// The arithmetic `asked` resolves to on `device`, given the CPU's native
-/// bf16 flags and whether OpenVINO loaded; an error says why it cannot be
-/// had and what to do instead.
+/// bf16 flags; `openvino` loads OpenVINO, called only when bf16 is still
+/// possible. An error says why bf16 cannot be had and what to do instead.
 pub fn choose(
     asked: Compute,
     device: Device,
     cpu_bf16: &[&str],
-    openvino: Result<&OpenVinoLibrary, &OpenVinoError>,
+    openvino: impl FnOnce() -> Result<OpenVinoLibrary, OpenVinoError>,
 ) -> Result<Execution, String> {
     let fp32 = |reason: String| Execution {
         device: device.to_string(),
@@ -108,7 +109,7 @@ pub fn choose(
             _ => Ok(fp32(format!("this CPU has no native bf16 ({looked})"))),
         };
     };
-    match (openvino, asked) {
+    match (openvino(), asked) {
         (Ok(library), _) => Ok(Execution {
             device: device.to_string(),
             compute: Compute::Bf16,
@@ -158,7 +159,10 @@ mod tests {
     #[test]
     fn auto_takes_bf16_on_a_bf16_cpu_with_openvino() {
         let lib = library();
-        let e = choose(Compute::Auto, Device::default(), &["avx512_bf16"], Ok(&lib)).unwrap();
+        let e = choose(Compute::Auto, Device::default(), &["avx512_bf16"], || {
+            Ok(lib.clone())
+        })
+        .unwrap();
         assert_eq!((e.compute, e.provider), (Compute::Bf16, Provider::OpenVino));
         assert!(
             e.reason.contains("avx512_bf16") && e.reason.contains("2026.4.1"),
@@ -170,18 +174,15 @@ mod tests {
     #[test]
     fn auto_stays_fp32_without_native_bf16_or_without_openvino() {
         let lib = library();
-        let e = choose(Compute::Auto, Device::default(), &[], Ok(&lib)).unwrap();
+        let e = choose(Compute::Auto, Device::default(), &[], || Ok(lib.clone())).unwrap();
         assert_eq!(
             (e.compute, e.provider),
             (Compute::Fp32, Provider::OnnxRuntime)
         );
         assert!(e.reason.contains("no native bf16"), "{}", e.reason);
-        let e = choose(
-            Compute::Auto,
-            Device::default(),
-            &["amx_bf16"],
-            Err(&missing()),
-        )
+        let e = choose(Compute::Auto, Device::default(), &["amx_bf16"], || {
+            Err(missing())
+        })
         .unwrap();
         assert_eq!(e.compute, Compute::Fp32);
         assert!(e.reason.contains("make venv-openvino"), "{}", e.reason);
@@ -190,7 +191,7 @@ mod tests {
     #[test]
     fn bf16_is_refused_on_a_cpu_without_it_naming_the_flags_looked_for() {
         let lib = library();
-        let e = choose(Compute::Bf16, Device::default(), &[], Ok(&lib)).unwrap_err();
+        let e = choose(Compute::Bf16, Device::default(), &[], || Ok(lib.clone())).unwrap_err();
         assert!(
             e.contains("amx_bf16 or avx512_bf16") && e.contains("--compute fp32"),
             "{e}"
@@ -199,12 +200,9 @@ mod tests {
 
     #[test]
     fn bf16_without_openvino_says_how_to_install_it() {
-        let e = choose(
-            Compute::Bf16,
-            Device::default(),
-            &["avx512_bf16"],
-            Err(&missing()),
-        )
+        let e = choose(Compute::Bf16, Device::default(), &["avx512_bf16"], || {
+            Err(missing())
+        })
         .unwrap_err();
         assert!(e.contains("make venv-openvino"), "{e}");
     }
@@ -212,20 +210,25 @@ mod tests {
     #[test]
     fn fp32_is_onnx_runtime_everywhere_and_gpus_refuse_bf16() {
         let lib = library();
-        let e = choose(Compute::Fp32, Device::default(), &["amx_bf16"], Ok(&lib)).unwrap();
+        let e = choose(Compute::Fp32, Device::default(), &["amx_bf16"], || {
+            Ok(lib.clone())
+        })
+        .unwrap();
         assert_eq!(
             (e.compute, e.provider),
             (Compute::Fp32, Provider::OnnxRuntime)
         );
         let gpu: Device = "cuda".parse().unwrap();
         assert_eq!(
-            choose(Compute::Auto, gpu, &["amx_bf16"], Ok(&lib))
+            choose(Compute::Auto, gpu, &["amx_bf16"], || Ok(lib.clone()))
                 .unwrap()
                 .compute,
             Compute::Fp32
         );
-        assert!(choose(Compute::Bf16, gpu, &["amx_bf16"], Ok(&lib))
-            .unwrap_err()
-            .contains("--device cpu"));
+        assert!(
+            choose(Compute::Bf16, gpu, &["amx_bf16"], || Ok(lib.clone()))
+                .unwrap_err()
+                .contains("--device cpu")
+        );
     }
 }

@@ -134,7 +134,8 @@ struct Compiled {
 /// One ONNX graph on OpenVINO's CPU plugin, compiled per input shapes.
 pub struct OpenVinoGraph {
     core: Core,
-    onnx: Vec<u8>,
+    /// Read once; reshaped to each new set of shapes before compiling.
+    model: openvino::Model,
     /// Most recently used last.
     compiled: Vec<Compiled>,
 }
@@ -143,8 +144,6 @@ impl OpenVinoGraph {
     /// Reads `path` and sets the CPU plugin up for `precision` on `threads`
     /// threads; nothing is compiled until a shape is run.
     pub fn load(path: &Path, precision: Precision, threads: usize) -> Result<Self, OpenVinoError> {
-        let onnx = std::fs::read(path)
-            .map_err(|e| OpenVinoError::Runtime(format!("cannot read {}: {e}", path.display())))?;
         let mut core = Core::new().map_err(runtime_error)?;
         let cpu = DeviceType::CPU;
         for (key, value) in [
@@ -159,12 +158,16 @@ impl OpenVinoGraph {
             core.set_property(&cpu, &key, &value)
                 .map_err(runtime_error)?;
         }
+        let path_text = path.to_str().ok_or_else(|| {
+            OpenVinoError::Runtime(format!("{} is not a UTF-8 path", path.display()))
+        })?;
         // A graph OpenVINO cannot read fails here, at load, not at the first request.
-        core.read_model_from_buffer(&onnx, None)
-            .map_err(runtime_error)?;
+        let model = core
+            .read_model_from_file(path_text, "")
+            .map_err(|e| OpenVinoError::Runtime(format!("cannot read {}: {e}", path.display())))?;
         Ok(Self {
             core,
-            onnx,
+            model,
             compiled: Vec::new(),
         })
     }
@@ -247,10 +250,6 @@ impl OpenVinoGraph {
 
     fn compile(&mut self, shapes: ShapeKey) -> Result<Compiled, OpenVinoError> {
         let started = std::time::Instant::now();
-        let mut model = self
-            .core
-            .read_model_from_buffer(&self.onnx, None)
-            .map_err(runtime_error)?;
         let partial: Vec<(&str, PartialShape)> = shapes
             .iter()
             .map(|(name, dims)| {
@@ -262,10 +261,10 @@ impl OpenVinoGraph {
             })
             .collect::<Result<_, OpenVinoError>>()?;
         let refs: Vec<(&str, &PartialShape)> = partial.iter().map(|(n, s)| (*n, s)).collect();
-        model.reshape(&refs).map_err(runtime_error)?;
+        self.model.reshape(&refs).map_err(runtime_error)?;
         let mut compiled = self
             .core
-            .compile_model(&model, DeviceType::CPU)
+            .compile_model(&self.model, DeviceType::CPU)
             .map_err(runtime_error)?;
         let request = compiled.create_infer_request().map_err(runtime_error)?;
         let precision = compiled
