@@ -2,7 +2,8 @@
 # `docker build --target cuda -t easel:cuda .` (docs/deploy.md).
 #
 # Stages: `build` compiles the same release binary the tests test; `ort-cpu`
-# and `ort-cuda` take ONNX Runtime's shared library from the PyPI wheels
+# and `ort-cuda` take ONNX Runtime's shared library from the PyPI wheels,
+# `openvino-cpu` OpenVINO's (bf16 on CPUs that have it, --compute)
 # (`onnxruntime`, or `onnxruntime-gpu` with NVIDIA's CUDA 12 / cuDNN 9
 # wheels); `cpu` and `cuda` are the images to run: slim Debian, a non-root
 # user, the default model baked in (mount another folder on /srv/easel/models
@@ -12,6 +13,7 @@ ARG RUST_VERSION=1.95
 ARG DEBIAN=bookworm
 ARG PYTHON_VERSION=3.11
 ARG ORT_VERSION=1.22.1
+ARG OV_VERSION=2026.4.1
 
 FROM rust:${RUST_VERSION}-${DEBIAN} AS build
 WORKDIR /src
@@ -25,6 +27,16 @@ RUN cargo build --release --locked -p easel --bin easel \
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN} AS ort-cpu
 ARG ORT_VERSION
 RUN pip install --no-cache-dir --no-deps --target /ort onnxruntime==${ORT_VERSION}
+
+# OpenVINO's C library and only what it needs to run ONNX graphs on the CPU
+# (bf16 on CPUs with AMX or AVX512-BF16: --compute auto picks it there).
+FROM python:${PYTHON_VERSION}-slim-${DEBIAN} AS openvino-cpu
+ARG OV_VERSION
+RUN pip install --no-cache-dir --no-deps --target /ov openvino==${OV_VERSION} \
+    && mkdir /openvino && cd /ov/openvino/libs \
+    && cp -P libopenvino.so.* libopenvino_c.so.* libopenvino_onnx_frontend.so.* \
+        libopenvino_intel_cpu_plugin.so libtbb.so.* libtbbmalloc.so.* libhwloc.so.* /openvino/ \
+    && ln -s "$(ls libopenvino_c.so.*)" /openvino/libopenvino_c.so
 
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN} AS ort-cuda
 ARG ORT_VERSION
@@ -65,4 +77,6 @@ ENV ORT_DYLIB_PATH=/opt/ort/onnxruntime/capi/libonnxruntime.so.${ORT_VERSION} \
 FROM base AS cpu
 ARG ORT_VERSION
 COPY --from=ort-cpu /ort/onnxruntime/capi/libonnxruntime.so.${ORT_VERSION} /opt/onnxruntime/lib/
-ENV ORT_DYLIB_PATH=/opt/onnxruntime/lib/libonnxruntime.so.${ORT_VERSION}
+COPY --from=openvino-cpu /openvino /opt/openvino/lib
+ENV ORT_DYLIB_PATH=/opt/onnxruntime/lib/libonnxruntime.so.${ORT_VERSION} \
+    EASEL_OPENVINO_LIB=/opt/openvino/lib/libopenvino_c.so

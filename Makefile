@@ -16,6 +16,11 @@ TRAIN_STAMP := $(TRAIN_VENV)/.installed
 OV_VENV := .venv-openvino
 OV_VERSION := 2026.4.1
 OV_STAMP := $(OV_VENV)/.openvino-$(OV_VERSION)
+K8S_VENV := .venv-k8s
+K8S_VALIDATE_VERSION := 1.37.0
+K8S_STAMP := $(K8S_VENV)/.kubernetes-validate-$(K8S_VALIDATE_VERSION)
+# The Kubernetes version the manifests are checked against (schemas bundled).
+K8S_VERSION := 1.32.0
 
 NODE_STAMP := frontend/node_modules/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
@@ -65,9 +70,18 @@ serve: release
 
 test: venv lint test-rust test-frontend test-train
 
-lint:
+lint: lint-k8s
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+# The Kubernetes manifests against Kubernetes' own schemas, offline.
+lint-k8s: $(K8S_STAMP)
+	$(K8S_VENV)/bin/kubernetes-validate --strict -k $(K8S_VERSION) deploy/kubernetes/*.yaml
+
+$(K8S_STAMP):
+	$(PYTHON) -m venv $(K8S_VENV)
+	$(K8S_VENV)/bin/pip install --quiet --disable-pip-version-check kubernetes-validate==$(K8S_VALIDATE_VERSION)
+	touch $@
 
 test-rust: venv
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) $(CARGO) test --locked --release
@@ -131,4 +145,4 @@ compare: release train-venv
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(TRAIN_VENV) $(GPU_VENV) frontend/node_modules tests/browser/node_modules
+	rm -rf $(VENV) $(TRAIN_VENV) $(GPU_VENV) $(K8S_VENV) frontend/node_modules tests/browser/node_modules

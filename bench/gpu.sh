@@ -8,7 +8,7 @@
 # cores. Results: $OUT/results.jsonl, $OUT/results.md, $OUT/env.txt, $OUT/log.txt.
 #
 #   bench/gpu.sh prepare                    # here, once: compress ONNX Runtime 1.22 to carry
-#   bench/gpu.sh                            # there (bench/GPU_NOTES.md has the device call)
+#   bench/gpu.sh                            # there (docs/benchmarks.md, GPU, has the device call)
 #   DEVICE=cpu PY=.venv-train/bin/python bench/gpu.sh   # dry run of every step on the CPU
 #
 # Needs python3 with PyTorch and onnx (the machine has both; onnxruntime only

@@ -1,7 +1,7 @@
 """GPU timings of the generators (issue 16): the reference architectures in
 PyTorch, and easel's exported graphs run with PyTorch ops (bench/onnx_torch.py),
 each as eager fp32, eager bf16 autocast, a CUDA graph of either, and
-torch.compile. bench/gpu.sh drives it; see bench/GPU_NOTES.md.
+torch.compile. bench/gpu.sh drives it; see docs/benchmarks.md, section GPU.
 
   save-coco DIR   random full-size COCO-Stuff SPADE weights as a reference
                   checkpoint (what `easel import` reads), as bench/pytorch_eager.py

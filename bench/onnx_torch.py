@@ -1,6 +1,6 @@
 """Runs an ONNX graph with PyTorch ops, on any device PyTorch has: a small
 interpreter, written to time easel's exported graphs on a GPU where ONNX
-Runtime's CUDA provider cannot run (bench/GPU_NOTES.md says why). It covers
+Runtime's CUDA provider cannot run (docs/benchmarks.md, GPU, says why). It covers
 the operators easel's generators use and fails, naming them, on any other.
 
 The graph is read with the `onnx` package (the lent GPU machines have it).

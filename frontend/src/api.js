@@ -17,8 +17,10 @@ import { decodeIndexPng } from "./png.js";
  * }} ModelCard
  *   sizes: fixed, only the native size; else any sides that are multiples of multiple_of
  * @typedef {{name: string, classes: number, native: {width: number, height: number},
- *   z_dim: number | null, has_encoder: boolean, has_segmenter?: boolean}} ModelSummary
- *   has_segmenter: it reads photos into maps (segment); absent from older servers
+ *   z_dim: number | null, has_encoder: boolean, has_segmenter?: boolean, canvas_sizes?: CanvasSize[]}} ModelSummary
+ *   has_segmenter: it reads photos into maps (segment); canvas_sizes: the sizes the page offers
+ *   (ModelCard::canvas_sizes on the server); both absent from older servers
+ * @typedef {{name: string, width: number, height: number}} CanvasSize
  * @typedef {{queue: number, inference: number, total: number}} ServerTimes
  */
 

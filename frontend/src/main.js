@@ -37,6 +37,7 @@ import { download, ui } from "./ui.js";
 import { layOut, mapPoint as pointOn, mapScale as scaleOf } from "./view.js";
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
+/** @typedef {import("./api.js").ModelSummary} ModelSummary */
 /** @typedef {import("./images.js").KnownImage} KnownImage */
 /** @typedef {import("./recipe.js").Recipe} Recipe */
 /** @typedef {import("./shapes.js").Point} Point */
@@ -70,6 +71,8 @@ const state = {
   shown: null,
   /** The most pixels a map may have (the server's --max-pixels). */
   maxPixels: Infinity,
+  /** @type {ModelSummary[]} the server's list */
+  models: [],
   /** The last point painted, where a shift-click line starts. @type {{x: number, y: number} | null} */
   last: null,
 };
@@ -177,7 +180,7 @@ function setPainting(next) {
   state.map = next.map;
   state.rerolls = next.rerolls;
   state.last = null;
-  if (state.card) sizes.show(state.card, state.maxPixels, state.map);
+  if (state.card) sizes.show(state.card, canvasSizes(state.card), state.map);
   changed(true);
 }
 
@@ -199,7 +202,7 @@ function replaceMap(map) {
  */
 function resizeCanvas({ width, height }) {
   if (stroke || (width === state.map.width && height === state.map.height)) {
-    if (state.card) sizes.show(state.card, state.maxPixels, state.map); // the chooser shows the map's size
+    if (state.card) sizes.show(state.card, canvasSizes(state.card), state.map); // the chooser shows the map's size
     return;
   }
   cancelOutline();
@@ -638,11 +641,16 @@ async function useModel(card, { carry }) {
   state.shown = null;
   checker.show(null);
   images.show(null);
-  sizes.show(card, state.maxPixels, state.map);
+  sizes.show(card, canvasSizes(card), state.map);
   ui.saveImage.disabled = true;
   ui.result.removeAttribute("src");
   ui.latency.textContent = "";
   changed(true);
+}
+
+/** The canvas sizes the server offers for `card`. @param {ModelCard} card */
+function canvasSizes(card) {
+  return state.models.find((m) => m.name === card.name)?.canvas_sizes;
 }
 
 /** @param {ModelCard} card */
@@ -714,6 +722,7 @@ ui.model.addEventListener("change", async () => {
 async function start() {
   const { models, default: first, max_pixels: maxPixels } = await api.listModels();
   state.maxPixels = maxPixels ?? Infinity;
+  state.models = models;
   photos.setModels(models);
   checker.setModels(models);
   ui.model.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.classes} classes, ${m.native.width}×${m.native.height})`, m.name)));

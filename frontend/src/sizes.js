@@ -1,11 +1,13 @@
 // @ts-check
 // Canvas sizes: which sizes of map a model takes (its card's `sizes`, the
-// server's max_pixels) and the few the page offers: native, a 2:1 panorama,
-// 3:2 and twice native. The size is the map's own; nothing else holds it.
+// server's max_pixels) and the few the page offers, as the server lists them
+// (native, a 2:1 panorama, 3:2 and twice native; it warms them up). The size
+// is the map's own; nothing else holds it.
 
 /** @typedef {import("./api.js").ModelCard} ModelCard */
 /** @typedef {{width: number, height: number}} Size */
 /** @typedef {{name: string, label: string, width: number, height: number}} SizeOption */
+/** @typedef {import("./api.js").CanvasSize} CanvasSize */
 
 /**
  * A map wider than this (width / height) has more room with the image under
@@ -36,42 +38,30 @@ export function takesSize(card, { width, height }, maxPixels) {
   return width > 0 && height > 0 && width % m === 0 && height % m === 0 && width * height <= maxPixels;
 }
 
+/** What each of the server's canvas sizes is called in the chooser. */
+const LABELS = /** @type {Record<string, string>} */ ({ native: "native", panorama: "panorama 2:1", "3:2": "3:2", double: "2× native" });
+
 /**
- * The sizes offered: native as it is; a 2:1 panorama and 3:2 on the native's
- * shorter side, and twice native, each side rounded to the nearest multiple
- * of `multiple_of` (at least one); those over `maxPixels` and repeats left
- * out. A fixed-size model is offered its native size alone.
- * @param {Pick<ModelCard, "native" | "sizes">} card @param {number} maxPixels
+ * The sizes offered: the server's `canvas_sizes` for the model (the rule
+ * lives there, in ModelCard::canvas_sizes: native, a 2:1 panorama, 3:2 and
+ * twice native within max_pixels), labelled; the native size alone when
+ * the server gives none.
+ * @param {Pick<ModelCard, "native">} card @param {CanvasSize[] | undefined} canvasSizes
  * @returns {SizeOption[]}
  */
-export function sizeOptions(card, maxPixels) {
+export function sizeOptions(card, canvasSizes) {
   const { width, height } = card.native;
-  const native = { name: "native", label: `native ${width}×${height}`, width, height };
-  if (fixedSize(card)) return [native];
-  const m = multiple(card);
-  const round = (/** @type {number} */ v) => Math.max(1, Math.round(v / m)) * m;
-  const short = Math.min(width, height);
-  const candidates = [
-    { name: "panorama", label: "panorama 2:1", width: round(2 * short), height: round(short) },
-    { name: "3:2", label: "3:2", width: round(1.5 * short), height: round(short) },
-    { name: "double", label: "2× native", width: round(2 * width), height: round(2 * height) },
-  ];
-  /** @type {SizeOption[]} */
-  const options = [native];
-  for (const c of candidates) {
-    if (c.width * c.height > maxPixels || options.some((o) => o.width === c.width && o.height === c.height)) continue;
-    options.push({ ...c, label: `${c.label} ${c.width}×${c.height}` });
-  }
-  return options;
+  const sizes = canvasSizes?.length ? canvasSizes : [{ name: "native", width, height }];
+  return sizes.map((s) => ({ ...s, label: `${LABELS[s.name] ?? s.name} ${s.width}×${s.height}` }));
 }
 
 /**
  * What the chooser lists: the options, and the map's own size after them
  * when it is none of them (a map opened at its own size).
- * @param {Pick<ModelCard, "native" | "sizes">} card @param {number} maxPixels @param {Size} current
+ * @param {Pick<ModelCard, "native">} card @param {CanvasSize[] | undefined} canvasSizes @param {Size} current
  */
-export function sizeChoices(card, maxPixels, current) {
-  const options = sizeOptions(card, maxPixels);
+export function sizeChoices(card, canvasSizes, current) {
+  const options = sizeOptions(card, canvasSizes);
   if (!options.some((o) => o.width === current.width && o.height === current.height)) {
     options.push({ name: "map", label: `this map ${current.width}×${current.height}`, width: current.width, height: current.height });
   }
@@ -108,14 +98,17 @@ export class SizeChooser {
     });
   }
 
-  /** Shows the sizes `card` takes, `current` chosen. @param {ModelCard} card @param {number} maxPixels @param {Size} current */
-  show(card, maxPixels, current) {
+  /**
+   * Shows the sizes `card` takes, `current` chosen.
+   * @param {ModelCard} card @param {CanvasSize[] | undefined} canvasSizes the server's for it @param {Size} current
+   */
+  show(card, canvasSizes, current) {
     const fixed = fixedSize(card);
     this.field.hidden = fixed;
     this.note.hidden = !fixed;
     this.note.textContent = fixed ? `This model makes only ${card.native.width}×${card.native.height} images.` : "";
     if (fixed) return;
-    const choices = sizeChoices(card, maxPixels, current);
+    const choices = sizeChoices(card, canvasSizes, current);
     this.select.replaceChildren(...choices.map((o) => new Option(o.label, sizeValue(o))));
     this.select.value = sizeValue(current);
   }

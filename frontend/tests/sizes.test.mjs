@@ -13,53 +13,34 @@ const MAX = 16 << 20; // the server's default --max-pixels
 /** Each option as "label = W×H". */
 const listed = (options) => options.map((o) => `${o.label} = ${o.width}×${o.height}`);
 
-test("a free 256² model is offered native, a 2:1 panorama, 3:2 and twice native", () => {
-  assert.deepEqual(listed(sizeOptions(landscapes, MAX)), [
+// The server's canvas_sizes for a free 256² model (ModelCard::canvas_sizes, tested in Rust).
+const SERVED = [
+  { name: "native", width: 256, height: 256 },
+  { name: "panorama", width: 512, height: 256 },
+  { name: "3:2", width: 384, height: 256 },
+  { name: "double", width: 512, height: 512 },
+];
+
+test("the server's canvas sizes are offered in its order, each labelled with what it is", () => {
+  assert.deepEqual(listed(sizeOptions(landscapes, SERVED)), [
     "native 256×256 = 256×256",
     "panorama 2:1 512×256 = 512×256",
     "3:2 384×256 = 384×256",
     "2× native 512×512 = 512×512",
   ]);
-  assert.deepEqual(sizeOptions(landscapes, MAX).map((o) => o.name), ["native", "panorama", "3:2", "double"]);
+  assert.deepEqual(sizeOptions(landscapes, SERVED).map((o) => o.name), ["native", "panorama", "3:2", "double"]);
+  assert.deepEqual(listed(sizeOptions(landscapes, [{ name: "wide", width: 768, height: 256 }])), ["wide 768×256 = 768×256"], "a name the page does not know is shown as it is");
 });
 
-test("sizes over max_pixels are left out, but never the native size", () => {
-  assert.deepEqual(sizeOptions(landscapes, 200_000).map((o) => o.name), ["native", "panorama", "3:2"]);
-  assert.deepEqual(sizeOptions(landscapes, 131_072).map((o) => o.name), ["native", "panorama", "3:2"], "512×256 is exactly 131,072");
-  assert.deepEqual(sizeOptions(landscapes, 131_071).map((o) => o.name), ["native", "3:2"]);
-  assert.deepEqual(sizeOptions(landscapes, 1000).map((o) => o.name), ["native"]);
+test("without the server's list (an older server) the native size alone is offered", () => {
+  assert.deepEqual(listed(sizeOptions(landscapes, undefined)), ["native 256×256 = 256×256"]);
+  assert.deepEqual(listed(sizeOptions(vae, [])), ["native 256×128 = 256×128"]);
 });
 
-test("shapes build on the native's shorter side, and one equal to an earlier option is not repeated", () => {
-  assert.deepEqual(listed(sizeOptions(free(256, 128), MAX)), [
-    "native 256×128 = 256×128",
-    "3:2 192×128 = 192×128",
-    "2× native 512×256 = 512×256",
-  ]);
-});
-
-test("each side rounds to the nearest multiple of multiple_of", () => {
-  // short side 150 → 160; 300 → 288; 225 → 224; 400 → 416 (12.5 rounds up); 300 → 288
-  assert.deepEqual(listed(sizeOptions(free(200, 150), MAX)), [
-    "native 200×150 = 200×150",
-    "panorama 2:1 288×160 = 288×160",
-    "3:2 224×160 = 224×160",
-    "2× native 416×288 = 416×288",
-  ]);
-  // multiple_of 0 reads as 1: no rounding.
-  assert.deepEqual(listed(sizeOptions(free(100, 60, 0), MAX)).slice(1), [
-    "panorama 2:1 120×60 = 120×60",
-    "3:2 90×60 = 90×60",
-    "2× native 200×120 = 200×120",
-  ]);
-});
-
-test("a fixed-size model, or a card without sizes, is offered its native size alone", () => {
-  assert.deepEqual(listed(sizeOptions(vae, MAX)), ["native 256×128 = 256×128"]);
+test("a fixed-size model, or a card without sizes, is fixed", () => {
   assert.equal(fixedSize(vae), true);
   assert.equal(fixedSize({ native: { width: 64, height: 64 } }), true);
   assert.equal(fixedSize(landscapes), false);
-  assert.deepEqual(sizeOptions({ native: { width: 64, height: 64 } }, MAX).map((o) => o.name), ["native"]);
 });
 
 test("takesSize: multiples of multiple_of within max_pixels; the native size always; fixed models nothing else", () => {
@@ -82,10 +63,10 @@ test("takesSize: multiples of multiple_of within max_pixels; the native size alw
 });
 
 test("the chooser lists the map's own size after the options when it is none of them", () => {
-  const choices = sizeChoices(landscapes, MAX, { width: 640, height: 480 });
+  const choices = sizeChoices(landscapes, SERVED, { width: 640, height: 480 });
   assert.deepEqual(choices.map((o) => o.name), ["native", "panorama", "3:2", "double", "map"]);
   assert.deepEqual(choices.at(-1), { name: "map", label: "this map 640×480", width: 640, height: 480 });
-  assert.equal(sizeChoices(landscapes, MAX, { width: 384, height: 256 }).length, 4);
+  assert.equal(sizeChoices(landscapes, SERVED, { width: 384, height: 256 }).length, 4);
 });
 
 test("size values read back, and only as written", () => {
@@ -96,7 +77,7 @@ test("size values read back, and only as written", () => {
 
 test("wide maps stack the image under the map: the panorama and 3:2 do, native and twice native do not", () => {
   const stacks = (o) => o.width / o.height >= STACK_FROM;
-  assert.deepEqual(sizeOptions(landscapes, MAX).map(stacks), [false, true, true, false]);
+  assert.deepEqual(sizeOptions(landscapes, SERVED).map(stacks), [false, true, true, false]);
 });
 
 test("a painting scaled to another size takes each pixel from the nearest source pixel (the server's rule)", () => {

@@ -247,3 +247,63 @@ fn the_default_model_in_bf16_is_right_on_maps_wider_than_256() {
         );
     }
 }
+
+/// At start the server compiles every shape the page asks for: the native
+/// size and the page's other canvas sizes; a batch runs image by image on
+/// the one compiled shape and gives what ONNX Runtime gives the batch.
+#[test]
+fn openvino_warms_up_the_canvas_sizes_and_runs_a_batch_as_its_images() {
+    use easel::inference::pipeline::{self, Limits, SynthesisRequest};
+    let package = common::repo().join("models/landscapes");
+    let mut ov = open(&package, Provider::OpenVino, Compute::Fp32);
+    easel::inference::loading::warm_up(&mut ov, &[1, 2, 4], 16 << 20).unwrap();
+    let sizes = ov.package.card.canvas_sizes(16 << 20);
+    assert_eq!(sizes.len(), 4, "native, panorama, 3:2, twice native");
+    assert_eq!(
+        ov.compiled_shapes(),
+        Some(sizes.len()),
+        "one shape per canvas size, whatever the batch"
+    );
+    let mut ort = open(&package, Provider::OnnxRuntime, Compute::Fp32);
+    let example = std::fs::read_dir(package.join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+        .unwrap();
+    let label = read(&example);
+    let works: Vec<_> = (0..3u64)
+        .map(|seed| {
+            let request = SynthesisRequest {
+                label: label.clone().into(),
+                style: StyleSpec::Seed(seed),
+                ..SynthesisRequest::default()
+            };
+            pipeline::prepare(
+                &ov.package.card,
+                &request,
+                Limits {
+                    max_pixels: 16 << 20,
+                },
+                Compute::Fp32,
+            )
+            .unwrap()
+            .work
+        })
+        .collect();
+    let batch = pipeline::generate_batch(&mut ov, &works).unwrap();
+    let reference = pipeline::generate_batch(&mut ort, &works).unwrap();
+    assert_eq!(batch.len(), 3);
+    for (b, r) in batch.iter().zip(&reference) {
+        assert_eq!(b.shape, r.shape);
+        assert!(max_abs_diff(&b.data, &r.data) < 1e-4);
+    }
+    assert!(
+        max_abs_diff(&batch[0].data, &batch[1].data) > 1e-2,
+        "the seeds differ in the batch"
+    );
+    assert_eq!(
+        ov.compiled_shapes(),
+        Some(sizes.len()),
+        "no new compile for a batch"
+    );
+}

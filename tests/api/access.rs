@@ -78,3 +78,116 @@ async fn cors_is_off_unless_origins_are_configured() {
         "only the configured origin"
     );
 }
+
+#[tokio::test]
+async fn protected_results_ask_for_the_token_and_a_browser_enters_it_once_into_a_cookie() {
+    let results = tempfile::tempdir().unwrap();
+    let gallery = results.path().join("run/test_latest");
+    std::fs::create_dir_all(&gallery).unwrap();
+    std::fs::write(gallery.join("index.html"), "<p>the gallery</p>").unwrap();
+    let mut c = config(8, 8);
+    c.api_token = Some("s3cret token;=".into());
+    c.results_dir = results.path().to_path_buf();
+    let open = server_with(Duration::ZERO, c.clone());
+    let (status, _, body) = get(&open.app, "/results/run/test_latest/index.html").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "without --protect-results galleries stay open"
+    );
+    assert_eq!(body, b"<p>the gallery</p>");
+
+    c.protect_results = true;
+    let s = server_with(Duration::ZERO, c);
+    for path in [
+        "/results/",
+        "/results/run/test_latest/index.html",
+        "/results/compare?a=run/test_latest&b=run/test_latest",
+    ] {
+        let (status, headers, body) = get(&s.app, path).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = String::from_utf8(body).unwrap();
+        assert!(
+            page.contains("action=\"/results-login\"") && page.contains("type=\"password\""),
+            "{page}"
+        );
+        assert!(!page.contains("the gallery"));
+    }
+    // An API client sends the token as to /api/v1.
+    let bearer = Request::get("/results/run/test_latest/index.html")
+        .header(header::AUTHORIZATION, "Bearer s3cret token;=")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&s.app, bearer).await.0, StatusCode::OK);
+    // A browser posts the form: a wrong token gets the form again, the right
+    // one a cookie and the page it asked for.
+    let login = |token: &str, next: &str| {
+        let body = format!(
+            "token={}&next={}",
+            token
+                .replace(' ', "+")
+                .replace(';', "%3B")
+                .replace('=', "%3D"),
+            next.replace('/', "%2F")
+        );
+        Request::post("/results-login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, _, body) = send(
+        &s.app,
+        login("guess", "/results/run/test_latest/index.html"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains("not the server's token"));
+    let (status, headers, _) = send(
+        &s.app,
+        login("s3cret token;=", "/results/run/test_latest/index.html"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/results/run/test_latest/index.html"
+    );
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Path=/results"),
+        "{cookie}"
+    );
+    let (status, headers, _) = send(
+        &s.app,
+        login("s3cret token;=", "https://elsewhere.example/"),
+    )
+    .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/results/"),
+        "never sent elsewhere"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let with_cookie = |value: &str| {
+        Request::get("/results/run/test_latest/index.html")
+            .header(header::COOKIE, format!("theme=dark; {value}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, body) = send(&s.app, with_cookie(&pair)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"<p>the gallery</p>");
+    let forged = format!("{}0", pair);
+    assert_eq!(
+        send(&s.app, with_cookie(&forged)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -336,6 +336,7 @@ async fn batch_runs_and_the_api_answer_the_same_request_the_same_way() {
             instance_dir: Some(&dirs.join("inst")),
             how_many: None,
             max_pixels: 1 << 24,
+            shard: easel::runs::shard::Shard::WHOLE,
         };
         let mut run = easel::runs::Run::open(&spec, &card).unwrap();
         run.execute(&worker, 2, &mut |_| {}).unwrap();
@@ -352,4 +353,107 @@ async fn batch_runs_and_the_api_answer_the_same_request_the_same_way() {
         send(&app, post(&format!("{uri}?size=fit"), "image/png", label)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(image::load_from_memory(&no_instances).unwrap().to_rgb8() != from_api);
+}
+
+/// A run made by other processes (shards under Kubernetes, another replica):
+/// its events follow the run.json they keep writing until it completes.
+#[tokio::test]
+async fn the_events_of_a_run_made_elsewhere_follow_its_run_json_to_the_end() {
+    let (s, results) = batch_server(Duration::ZERO);
+    let root = results.path().join("elsewhere/test_latest");
+    std::fs::create_dir_all(&root).unwrap();
+    let manifest = |done: &[&str], state: &str| {
+        let records: serde_json::Map<String, serde_json::Value> = done
+            .iter()
+            .map(|s| (s.to_string(), serde_json::json!({"source": [8, 8], "size": [8, 8], "classes": [0], "has_real": false})))
+            .collect();
+        serde_json::json!({
+            "format": 1, "name": "elsewhere", "epoch": "latest", "model": "fake",
+            "label_dir": "x", "image_dir": null, "instance_dir": null,
+            "stems": ["a", "b", "c"], "done": records, "failed": {},
+            "state": state, "error": null, "created": 1, "updated": 2
+        })
+        .to_string()
+    };
+    std::fs::write(root.join("run.json"), manifest(&["a"], "running")).unwrap();
+    let writer = {
+        let root = root.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            std::fs::write(root.join("run.json"), manifest(&["a", "b"], "running")).unwrap();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            std::fs::write(
+                root.join("run.json"),
+                manifest(&["a", "b", "c"], "complete"),
+            )
+            .unwrap();
+        })
+    };
+    let (status, _, body) = get(&s.app, "/api/v1/batches/elsewhere@latest/events").await;
+    assert_eq!(status, StatusCode::OK);
+    writer.await.unwrap();
+    let text = String::from_utf8(body).unwrap();
+    let done: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| {
+            serde_json::from_str::<serde_json::Value>(d).unwrap()["done"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(done.first(), Some(&1), "{text}");
+    assert_eq!(done.last(), Some(&3), "{text}");
+    assert!(done.contains(&2), "each change is an event: {text}");
+    assert!(
+        text.trim_end()
+            .ends_with(r#"data: {"done":3,"failed":0,"total":3,"state":"complete"}"#),
+        "{text}"
+    );
+}
+
+/// Two scored runs side by side: each run's scores in the header, each
+/// image's agreement under it and the difference between the runs.
+#[tokio::test]
+async fn the_compare_page_shows_both_runs_scores_and_each_images_difference() {
+    let (s, results) = batch_server(Duration::ZERO);
+    let run = |name: &str, miou: [f64; 2]| {
+        let root = results.path().join(name).join("test_latest");
+        std::fs::create_dir_all(&root).unwrap();
+        let record = |m: f64| {
+            serde_json::json!({"source": [8, 8], "size": [8, 8], "classes": [0], "has_real": false,
+            "agreement": {"pixel_accuracy": 0.5, "mean_iou": m, "cells": [[0, 0, 32], [0, 1, 32]]}})
+        };
+        let manifest = serde_json::json!({
+            "format": 1, "name": name, "epoch": "latest", "model": "fake", "label_dir": "x",
+            "image_dir": null, "instance_dir": null, "stems": ["a", "b"],
+            "done": {"a": record(miou[0]), "b": record(miou[1])}, "failed": {},
+            "state": "complete", "error": null, "created": 1, "updated": 2, "segmenter": "fake",
+            "scores": {"segmenter": "fake", "images": 2, "generated": {"pixels": 128, "pixel_accuracy": 0.5,
+                "mean_iou": (miou[0] + miou[1]) / 2.0, "class_iou": [0.5, null]}, "real_images": 0, "real": null}
+        });
+        std::fs::write(root.join("run.json"), manifest.to_string()).unwrap();
+    };
+    run("before", [0.25, 0.5]);
+    run("after", [0.375, 0.5]);
+    let (code, _, body) = get(
+        &s.app,
+        "/results/compare?a=before/test_latest&b=after/test_latest",
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(
+        html.contains(
+            "before/test_latest: pixel accuracy 0.500 · mIoU 0.375 (segmenter of fake, 2 images)"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("after/test_latest: pixel accuracy 0.500 · mIoU 0.438"),
+        "{html}"
+    );
+    assert!(html.contains("mIoU +0.125 in after/test_latest"), "{html}");
+    assert!(html.contains("mIoU +0.000 in after/test_latest"), "{html}");
+    assert_eq!(html.matches("class=\"agreement\"").count(), 4);
 }

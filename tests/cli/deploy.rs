@@ -148,6 +148,7 @@ fn documented_build_arguments_and_variables_exist() {
         "DEBIAN",
         "PYTHON_VERSION",
         "ORT_VERSION",
+        "OV_VERSION",
         "CUDNN_VERSION",
     ] {
         assert!(
@@ -176,8 +177,9 @@ fn documented_build_arguments_and_variables_exist() {
         if name == "EASEL_LOG" {
             continue; // read by the logger, not a flag
         }
+        // A secret's variable is listed without its value.
         assert!(
-            help.contains(&format!("[env: {name}=")),
+            help.contains(&format!("[env: {name}=")) || help.contains(&format!("[env: {name}]")),
             "{name} is not an `easel serve` variable"
         );
     }
@@ -194,5 +196,63 @@ fn the_onnx_runtime_version_is_the_same_everywhere() {
     assert_eq!(
         easel::inference::runtime::ORT_WHEEL,
         format!("onnxruntime=={version}")
+    );
+}
+
+#[test]
+fn the_sharded_job_splits_into_as_many_shards_as_it_runs_pods_with_flags_easel_test_takes() {
+    let job = read("deploy/kubernetes/test-run.yaml");
+    let number_after = |key: &str| -> usize {
+        let rest = job
+            .split(key)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{key} in test-run.yaml"));
+        rest.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap()
+    };
+    let completions = number_after("completions: ");
+    assert_eq!(
+        number_after("--shard=$(SHARD)/"),
+        completions,
+        "--shard's N is the Job's completions"
+    );
+    assert!(number_after("parallelism: ") <= completions);
+    assert!(job.contains("completionMode: Indexed"));
+    assert!(job.contains("batch.kubernetes.io/job-completion-index"));
+    let help = easel().args(["test", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let flags: Vec<&str> = job
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- --"))
+        .map(|f| f.split(['=', ' ']).next().unwrap())
+        .collect();
+    assert!(flags.len() >= 6, "{flags:?}");
+    for flag in flags {
+        assert!(
+            help.contains(&format!("--{flag}")),
+            "easel test takes no --{flag}"
+        );
+    }
+    assert!(
+        job.contains("claimName: easel-results"),
+        "the servers' results volume"
+    );
+    assert!(read("deploy/kubernetes/easel.yaml").contains("name: easel-results"));
+}
+
+#[test]
+fn the_openvino_version_is_the_same_everywhere() {
+    let version = read("Makefile")
+        .lines()
+        .find_map(|l| l.strip_prefix("OV_VERSION := ").map(str::to_string))
+        .expect("OV_VERSION in the Makefile");
+    assert!(read("Dockerfile").contains(&format!("ARG OV_VERSION={version}")));
+    assert!(read("docs/deploy.md").contains(&format!("`OV_VERSION` ({version}")));
+    assert_eq!(
+        easel::inference::openvino::OPENVINO_WHEEL,
+        format!("openvino=={version}")
     );
 }

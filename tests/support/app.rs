@@ -128,6 +128,7 @@ pub fn config(max_batch: usize, max_queue: usize) -> ServeConfig {
         ort_lib: None,
         cors_origins: Vec::new(),
         api_token: None,
+        protect_results: false,
         batch_root: None,
         cache_bytes: 64 << 20,
     }

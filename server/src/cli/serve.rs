@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer <token>` on /api/v1 (pages, galleries and health stay open).
     #[arg(long, env = "EASEL_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// Put /results (galleries, images, comparisons) behind --api-token too: a
+    /// browser enters the token once on a form, which sets a cookie.
+    #[arg(long, env = "EASEL_PROTECT_RESULTS")]
+    protect_results: bool,
     /// Origins that may call the API from other sites (CORS), comma-separated; unset: CORS off.
     #[arg(long, env = "EASEL_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -95,6 +99,10 @@ impl ServeArgs {
                 bail!("{flag} must be at least 1");
             }
         }
+        let execution = self.runtime.execution()?;
+        if self.protect_results && self.api_token.as_deref().is_none_or(str::is_empty) {
+            bail!("--protect-results puts /results behind the API token: give one with --api-token TOKEN");
+        }
         let pad_batches = match self.pad_batches {
             PadBatches::Auto => self.runtime.device.is_gpu(),
             PadBatches::On => true,
@@ -122,12 +130,13 @@ impl ServeArgs {
             max_batch_bytes: self.max_batch_bytes,
             results_dir: self.results_dir,
             cors_origins: self.cors_origins,
+            protect_results: self.protect_results,
             api_token: self.api_token.filter(|t| !t.is_empty()),
             batch_root: self.batch_root,
             cache_bytes: self.cache_mb.saturating_mul(1 << 20),
             max_pixels: self.max_pixels,
             request_timeout,
-            session: self.runtime.session_options(self.runtime.execution()?),
+            session: self.runtime.session_options(execution),
             ort_lib: self.runtime.ort_lib,
         })
     }

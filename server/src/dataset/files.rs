@@ -11,10 +11,12 @@ pub use crate::package::maps::{encode_gray_png, Depth};
 /// that an interrupted run never leaves a half-written map behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_path(path);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    // A write cut short (a full disk) leaves no partial temporary behind.
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 /// Copies `from` to `to` through a temporary file beside `to`.

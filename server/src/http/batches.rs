@@ -285,6 +285,7 @@ pub async fn start(
                     instance_dir: instance_dir.as_deref(),
                     how_many: None,
                     max_pixels,
+                    shard: crate::runs::shard::Shard::WHOLE,
                 },
                 &card,
             )
@@ -438,8 +439,12 @@ pub async fn events(
         .and_then(|r| r.get(&id).cloned());
     let receiver = match live {
         Some(r) => r,
-        // Not running here: one event with where it stands.
-        None => watch::channel(read_manifest(&dir).await?.progress()).1,
+        // Not running here (another replica's, or shards run by Kubernetes):
+        // its run.json, read again each second until it stops.
+        None => {
+            let now = read_manifest(&dir).await?.progress();
+            follow_on_disk(dir, now)
+        }
     };
     let stream = futures_util::stream::unfold((receiver, false), |(mut rx, ended)| async move {
         if ended {
@@ -466,6 +471,32 @@ pub async fn events(
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// Progress of a run made elsewhere, from its `run.json` (the merge of its
+/// shards' records) each second, until it is no longer running or no one
+/// listens.
+fn follow_on_disk(dir: RunDir, now: Progress) -> watch::Receiver<Progress> {
+    let (sender, receiver) = watch::channel(now);
+    if now.state == RunState::Running {
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = sender.closed() => return,
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+                let Ok(manifest) = read_manifest(&dir).await else {
+                    return;
+                };
+                let progress = manifest.progress();
+                sender.send_if_modified(|p| std::mem::replace(p, progress) != progress);
+                if progress.state != RunState::Running {
+                    return;
+                }
+            }
+        });
+    }
+    receiver
 }
 
 /// The list of runs (HTML).

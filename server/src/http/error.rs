@@ -91,9 +91,10 @@ impl From<crate::runs::RunError> for ApiError {
             RunError::BadName { .. } => ApiError::Malformed(e.to_string()),
             RunError::Pairing(_) => ApiError::InvalidMap(e.to_string()),
             RunError::OtherModel { .. } => ApiError::Conflict(e.to_string()),
-            RunError::Io { .. } | RunError::BadManifest { .. } | RunError::Inference(_) => {
-                ApiError::Internal(e.to_string())
-            }
+            RunError::Io { .. }
+            | RunError::BadManifest { .. }
+            | RunError::Inference(_)
+            | RunError::Scoring { .. } => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod metrics;
 pub mod models;
 pub mod pages;
+mod results_access;
 pub mod segment;
 pub mod synthesis;
 
@@ -52,6 +53,9 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// When set, /api/v1 asks for `Authorization: Bearer <token>`.
     pub api_token: Option<String>,
+    /// /results asks for the token too (a header, or the cookie its login
+    /// form sets).
+    pub protect_results: bool,
     /// Batches may read server folders under this root only; None: never.
     pub batch_root: Option<PathBuf>,
     /// The answer cache's bound, in bytes; 0: no cache, and identical
@@ -115,6 +119,25 @@ async fn record(State(state): State<Arc<AppState>>, request: Request, next: Next
     response
 }
 
+/// The galleries, behind the token with --protect-results (its login form
+/// stays open).
+fn results_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    let results = Router::new()
+        .route("/results", get(batches::results_index))
+        .route("/results/", get(batches::results_index))
+        .route("/results/compare", get(batches::compare))
+        .route("/results/{*path}", get(batches::results_file));
+    if !state.config.protect_results {
+        return results;
+    }
+    results
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            results_access::require,
+        ))
+        .route("/results-login", post(results_access::login))
+}
+
 pub fn app(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/models", get(models::list_models))
@@ -145,10 +168,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/ui/{*path}", get(pages::frontend))
         .route("/static/{*path}", get(pages::static_file))
         .route("/favicon.ico", get(pages::favicon))
-        .route("/results", get(batches::results_index))
-        .route("/results/", get(batches::results_index))
-        .route("/results/compare", get(batches::compare))
-        .route("/results/{*path}", get(batches::results_file))
+        .merge(results_routes(&state))
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
@@ -324,7 +344,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     };
     let mut warmed = Vec::new();
     for mut s in sessions {
-        crate::inference::loading::warm_up(&mut s, &warm_sizes)
+        crate::inference::loading::warm_up(&mut s, &warm_sizes, config.max_pixels)
             .map_err(|e| anyhow::anyhow!("warming up {}: {e}", s.package.card.name))?;
         warmed.push(s);
     }

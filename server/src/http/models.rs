@@ -137,6 +137,8 @@ pub struct ModelSummary {
     pub has_segmenter: bool,
     /// Where and in what arithmetic it runs (`--compute`).
     pub execution: crate::inference::compute::Execution,
+    /// The canvas sizes the painting page offers, within `max_pixels`.
+    pub canvas_sizes: Vec<crate::package::CanvasSize>,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -167,6 +169,7 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> 
                 has_encoder: c.has_encoder,
                 has_segmenter: w.segmenter().is_some(),
                 execution: w.execution().clone(),
+                canvas_sizes: c.canvas_sizes(state.config.max_pixels),
             }
         })
         .collect();

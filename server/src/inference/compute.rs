@@ -63,6 +63,14 @@ pub struct Execution {
     pub reason: String,
 }
 
+impl Execution {
+    /// Whether each new input shape costs a compile (OpenVINO compiles the
+    /// graph for static shapes), so that the shapes in use are warmed up.
+    pub fn compiles_per_shape(&self) -> bool {
+        self.provider == Provider::OpenVino
+    }
+}
+
 impl Default for Execution {
     fn default() -> Self {
         Self {

@@ -16,6 +16,22 @@ pub enum InputData<'a> {
 }
 
 impl<'a> GraphInput<'a> {
+    /// Item `k` of a batch of `n` (the input's first dimension).
+    pub fn item(&self, k: usize, n: usize) -> GraphInput<'a> {
+        let mut shape = self.shape.clone();
+        shape[0] = 1;
+        let slice = |len: usize| (k * len / n)..((k + 1) * len / n);
+        let data = match self.data {
+            InputData::F32(v) => InputData::F32(&v[slice(v.len())]),
+            InputData::I64(v) => InputData::I64(&v[slice(v.len())]),
+        };
+        GraphInput {
+            name: self.name,
+            shape,
+            data,
+        }
+    }
+
     pub fn f32(name: &'static str, shape: Vec<usize>, values: &'a [f32]) -> Self {
         Self {
             name,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::inference::pipeline::{self, StyleInput, Work};
 use crate::inference::runtime::{ModelSession, SessionOptions};
 use crate::package::maps::LabelMap;
-use crate::package::ModelPackage;
+use crate::package::{ModelCard, ModelPackage};
 
 /// Every package folder under `dir` (or `dir` itself if it is one), loaded
 /// into ONNX Runtime; failures are reported and skipped.
@@ -37,29 +37,57 @@ pub fn load_sessions(dir: &Path, options: SessionOptions) -> (Vec<ModelSession>,
     (sessions, problems)
 }
 
-/// Runs each batch size the worker will use once at the native size, so
-/// that no request pays for first-run set-up (on a GPU: cuDNN's search).
-pub fn warm_up(session: &mut ModelSession, sizes: &[usize]) -> Result<(), String> {
+/// Runs once, before the first request, each shape the server will use:
+/// every batch size the worker runs at the native size, and where a new
+/// shape costs a compile or an algorithm search (OpenVINO, a GPU) the
+/// page's other canvas sizes within `max_pixels` at batch 1.
+pub fn warm_up(
+    session: &mut ModelSession,
+    batch_sizes: &[usize],
+    max_pixels: u64,
+) -> Result<(), String> {
     let card = session.package.card.clone();
-    let (w, h) = (card.native.width, card.native.height);
-    let label = LabelMap::new(w, h, vec![0; w * h], &card).map_err(|e| e.to_string())?;
-    let edges = card.uses_instances.then(|| vec![0u8; w * h]);
-    let style = match card.z_dim {
-        Some(_) => StyleInput::Seed(0),
-        None => StyleInput::None,
-    };
-    let position = card.uses_positional_encoding.then(|| vec![0f32; 2 * w * h]);
-    let work = Work {
-        label,
-        edges,
-        position,
-        style,
-        regions: Vec::new(),
-    };
-    for &size in sizes {
+    let execution = session.execution();
+    let per_shape = execution.compiles_per_shape() || execution.device != "cpu";
+    let canvases = card.canvas_sizes(max_pixels);
+    let shapes = canvases.iter().flat_map(|canvas| {
+        let sizes: &[usize] = match canvas.name {
+            "native" => batch_sizes,
+            _ if per_shape => &[1],
+            _ => &[],
+        };
+        sizes.iter().map(move |&n| (canvas, n))
+    });
+    for (canvas, n) in shapes {
+        let work = blank_work(&card, canvas.width, canvas.height)?;
         let started = std::time::Instant::now();
-        pipeline::generate_batch(session, &vec![work.clone(); size]).map_err(|e| e.to_string())?;
-        tracing::info!(model = %card.name, size, ms = started.elapsed().as_millis() as u64, "warmed up");
+        pipeline::generate_batch(session, &vec![work; n]).map_err(|e| e.to_string())?;
+        tracing::info!(
+            model = %card.name,
+            batch = n,
+            width = canvas.width,
+            height = canvas.height,
+            ms = started.elapsed().as_millis() as u64,
+            "warmed up"
+        );
     }
     Ok(())
+}
+
+/// A map of class 0 at `width`×`height`, with what the card's graph needs beside it.
+fn blank_work(card: &ModelCard, width: usize, height: usize) -> Result<Work, String> {
+    let pixels = width * height;
+    let label = LabelMap::new(width, height, vec![0; pixels], card).map_err(|e| e.to_string())?;
+    Ok(Work {
+        label,
+        edges: card.uses_instances.then(|| vec![0u8; pixels]),
+        position: card
+            .uses_positional_encoding
+            .then(|| vec![0f32; 2 * pixels]),
+        style: match card.z_dim {
+            Some(_) => StyleInput::Seed(0),
+            None => StyleInput::None,
+        },
+        regions: Vec::new(),
+    })
 }

@@ -325,6 +325,15 @@ impl ModelSession {
         }
     }
 
+    /// How many input shapes OpenVINO has compiled the generator for; None
+    /// on ONNX Runtime (which takes any shape).
+    pub fn compiled_shapes(&self) -> Option<usize> {
+        match &self.generator {
+            Graph::OpenVino(graph) => Some(graph.compiled_shapes()),
+            Graph::OnnxRuntime(_) => None,
+        }
+    }
+
     /// The package's segmenter, when it has one; it can be taken once.
     pub fn take_segmenter_session(&mut self) -> Option<SegmenterSession> {
         self.segmenter.take()
@@ -415,4 +424,48 @@ fn extract(value: &ort::value::DynValue) -> Result<Output, RuntimeError> {
         shape,
         data: data.to_vec(),
     })
+}
+
+/// A feature network (an Inception-v3 pool-feature graph for FID and KID):
+/// its first input takes images (N, 3, H, W), its first output is the
+/// features. Always ONNX Runtime, fp32: the features are compared across
+/// runs and machines.
+pub struct FeatureSession {
+    session: Session,
+    input: String,
+    output: String,
+}
+
+impl FeatureSession {
+    pub fn load(path: &Path, opts: &SessionOptions) -> Result<Self, RuntimeError> {
+        let session = session(path, opts)?;
+        let first = |names: Vec<String>, what: &str| {
+            names
+                .into_iter()
+                .next()
+                .ok_or_else(|| RuntimeError::BadOutput(format!("the graph has no {what}")))
+        };
+        let input = first(
+            session.inputs.iter().map(|i| i.name.clone()).collect(),
+            "input",
+        )?;
+        let output = first(
+            session.outputs.iter().map(|o| o.name.clone()).collect(),
+            "output",
+        )?;
+        Ok(Self {
+            session,
+            input,
+            output,
+        })
+    }
+
+    /// The first output for images `pixels` of `shape` (N, 3, H, W).
+    pub fn run(&mut self, shape: [usize; 4], pixels: &[f32]) -> Result<Output, RuntimeError> {
+        let outputs = self.session.run(vec![(
+            self.input.as_str(),
+            TensorRef::from_array_view((shape, pixels))?.into_dyn(),
+        )])?;
+        extract(&outputs[self.output.as_str()])
+    }
 }

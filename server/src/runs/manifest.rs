@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::scores::Agreement;
+
 pub const MANIFEST_FILE: &str = "run.json";
+/// Where each shard of a run keeps its record.
+pub const SHARDS_DIR: &str = "shards";
 pub(super) const MANIFEST_FORMAT: u32 = 1;
 /// Rows per gallery page.
 pub const PAGE_SIZE: usize = 50;
@@ -33,12 +37,30 @@ pub enum RunError {
     Pairing(#[from] crate::dataset::pairing::PairingError),
     #[error("{0}")]
     Inference(crate::inference::queue::QueueError),
+    #[error("scoring {stem}: {reason}")]
+    Scoring { stem: String, reason: String },
 }
 
 pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
     move |e| RunError::Io {
         path: path.display().to_string(),
-        reason: e.to_string(),
+        reason: io_reason(&e),
+    }
+}
+
+/// What went wrong with a file, and for a full or read-only results folder
+/// what to do: the run stopped there and resumes once it can write again.
+pub(super) fn io_reason(e: &std::io::Error) -> String {
+    const ENOSPC: i32 = 28;
+    const EROFS: i32 = 30;
+    match e.raw_os_error() {
+        Some(ENOSPC) => format!(
+            "the results folder's disk is full ({e}): the run stopped here; free space and run the same command again to resume it"
+        ),
+        Some(EROFS) => format!(
+            "the results folder is read-only ({e}): the run stopped here; make it writable and run the same command again to resume it"
+        ),
+        _ => e.to_string(),
     }
 }
 
@@ -79,6 +101,26 @@ pub struct SampleRecord {
     /// Classes present in the map, by index.
     pub classes: Vec<usize>,
     pub has_real: bool,
+    /// The segmenter's reading of the synthesized image against the map
+    /// (`--evaluate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
+    /// The same of the real photo, the ceiling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_agreement: Option<Agreement>,
+}
+
+/// A run's scores (`--evaluate`): its samples' confusion matrices added up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct RunScores {
+    /// The package whose segmenter read the images.
+    pub segmenter: String,
+    /// Synthesized images scored.
+    pub images: usize,
+    pub generated: super::scores::Scores,
+    /// Real photos scored, and their scores (the ceiling), when the run has them.
+    pub real_images: usize,
+    pub real: Option<super::scores::Scores>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -106,12 +148,55 @@ pub struct Manifest {
     pub failed: BTreeMap<String, String>,
     pub state: RunState,
     pub error: Option<String>,
+    /// The package whose segmenter scores the run (`--evaluate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmenter: Option<String>,
+    /// The scores of what is done, added up at each save.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<RunScores>,
+    /// The Inception graph whose features the run keeps (`--inception`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inception: Option<String>,
+    /// FID and KID, once every map is through (the merge of a complete run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fidelity: Option<super::fid::Fidelity>,
+    /// In a shard's record: which shard, `I/N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// In the merged `run.json` of a sharded run: each shard's progress.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardStatus>,
     /// Unix seconds.
     pub created: u64,
     pub updated: u64,
 }
 
 impl Manifest {
+    /// The scores of the samples done, when the run is scored.
+    pub fn score(&self, classes: usize) -> Option<RunScores> {
+        let segmenter = self.segmenter.clone()?;
+        let mut generated = super::scores::Confusion::new(classes);
+        let mut real = super::scores::Confusion::new(classes);
+        let (mut images, mut real_images) = (0, 0);
+        for record in self.done.values() {
+            if let Some(a) = &record.agreement {
+                generated.add_cells(&a.cells);
+                images += 1;
+            }
+            if let Some(a) = &record.real_agreement {
+                real.add_cells(&a.cells);
+                real_images += 1;
+            }
+        }
+        Some(RunScores {
+            segmenter,
+            images,
+            generated: generated.scores(),
+            real_images,
+            real: (real_images > 0).then(|| real.scores()),
+        })
+    }
+
     pub fn progress(&self) -> Progress {
         Progress {
             done: self.done.len(),
@@ -120,6 +205,115 @@ impl Manifest {
             state: self.state,
         }
     }
+}
+
+/// Where one shard of a run stands, as its record says.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ShardStatus {
+    /// `I/N`
+    pub shard: String,
+    pub done: usize,
+    pub failed: usize,
+    pub total: usize,
+    #[schema(value_type = String)]
+    pub state: RunState,
+    /// Unix seconds of its last record.
+    pub updated: u64,
+}
+
+/// The run as every record on disk tells it: the maps of `stems` (the
+/// whole run, in order), each done or failed as some record says (done
+/// wins), the scores of all, and each shard's progress. Complete when every
+/// map is done or failed; failed when a record failed and not every map is
+/// through; running otherwise (a killed shard's record says running until
+/// it is started again).
+pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manifest {
+    let wanted: std::collections::HashSet<&String> = stems.iter().collect();
+    let mut merged = first.clone();
+    merged.stems = stems.to_vec();
+    merged.done = BTreeMap::new();
+    merged.failed = BTreeMap::new();
+    merged.shard = None;
+    merged.shards = Vec::new();
+    merged.fidelity = None;
+    for record in records {
+        for (stem, r) in &record.done {
+            if wanted.contains(stem) {
+                merged.done.insert(stem.clone(), r.clone());
+            }
+        }
+        merged.segmenter = merged.segmenter.take().or_else(|| record.segmenter.clone());
+        merged.inception = merged.inception.take().or_else(|| record.inception.clone());
+        if let Some(shard) = &record.shard {
+            let p = record.progress();
+            merged.shards.push(ShardStatus {
+                shard: shard.clone(),
+                done: p.done,
+                failed: p.failed,
+                total: p.total,
+                state: record.state,
+                updated: record.updated,
+            });
+        }
+    }
+    for record in records {
+        for (stem, reason) in &record.failed {
+            if wanted.contains(stem) && !merged.done.contains_key(stem) {
+                merged.failed.insert(stem.clone(), reason.clone());
+            }
+        }
+    }
+    let through = merged.done.len() + merged.failed.len() == stems.len();
+    let failed = records.iter().find(|r| r.state == RunState::Failed);
+    (merged.state, merged.error) = match (through, failed) {
+        (true, _) => (RunState::Complete, None),
+        (false, Some(f)) => (RunState::Failed, f.error.clone()),
+        (false, None) => (RunState::Running, None),
+    };
+    merged.created = records
+        .iter()
+        .map(|r| r.created)
+        .min()
+        .unwrap_or(merged.created);
+    merged.updated = records
+        .iter()
+        .map(|r| r.updated)
+        .max()
+        .unwrap_or(merged.updated);
+    // A sharded run shows only the shards of its latest split.
+    let parse = |s: &ShardStatus| s.shard.parse::<super::shard::Shard>().ok();
+    if let Some(latest) = merged
+        .shards
+        .iter()
+        .max_by_key(|s| s.updated)
+        .and_then(parse)
+    {
+        merged
+            .shards
+            .retain(|s| parse(s).is_some_and(|p| p.count == latest.count));
+        // Shards not started yet are listed too, with nothing done.
+        for index in 0..latest.count {
+            let shard = super::shard::Shard {
+                index,
+                count: latest.count,
+            };
+            if !merged.shards.iter().any(|s| parse(s) == Some(shard)) {
+                merged.shards.push(ShardStatus {
+                    shard: shard.to_string(),
+                    done: 0,
+                    failed: 0,
+                    total: (0..stems.len()).filter(|&k| shard.owns(k)).count(),
+                    state: RunState::Running,
+                    updated: 0,
+                });
+            }
+        }
+        merged.shards.sort_by_key(|s| parse(s).map(|p| p.index));
+    }
+    if merged.shards.len() == 1 && merged.shards[0].shard == "0/1" {
+        merged.shards.clear();
+    }
+    merged
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -135,6 +329,15 @@ pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// A manifest or a shard's record.
+fn read_json(path: &Path) -> Result<Manifest, RunError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    serde_json::from_slice(&bytes).map_err(|e| RunError::BadManifest {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// The folders of one run.
@@ -171,41 +374,107 @@ impl RunDir {
         self.root.join(MANIFEST_FILE)
     }
 
+    /// The folder of the shards' records.
+    pub fn shards_dir(&self) -> PathBuf {
+        self.root.join(SHARDS_DIR)
+    }
+
+    /// Every record of the run on disk: `run.json` (the merge, or a run
+    /// from before shards) and each shard's.
+    pub fn read_records(&self) -> Result<Vec<Manifest>, RunError> {
+        let mut records: Vec<Manifest> = self.read_manifest()?.into_iter().collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.shards_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| super::shard::Shard::of_record_file(p).is_some())
+            .collect();
+        files.sort();
+        for path in files {
+            records.push(read_json(&path)?);
+        }
+        Ok(records)
+    }
+
+    /// Holds the run's lock (a file lock on `run.lock`) while `f` runs: the
+    /// merge of the records and the writes of `run.json` and the pages
+    /// happen one shard at a time.
+    pub fn locked<T>(&self, f: impl FnOnce() -> Result<T, RunError>) -> Result<T, RunError> {
+        let path = self.root.join("run.lock");
+        // Opened for reading (a lock needs no more), so that the folder can
+        // be remounted read-only under a run, which then stops cleanly.
+        let file = match std::fs::File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::write(&path, b"").map_err(io(&path))?;
+                std::fs::File::open(&path)
+            }
+            opened => opened,
+        }
+        .map_err(io(&path))?;
+        file.lock().map_err(io(&path))?;
+        let result = f();
+        let _ = file.unlock();
+        result
+    }
+
     pub fn read_manifest(&self) -> Result<Option<Manifest>, RunError> {
         let path = self.manifest_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| RunError::BadManifest {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path)(e)),
+        match read_json(&path) {
+            Ok(m) => Ok(Some(m)),
+            Err(RunError::Io { .. }) if !path.exists() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
-    /// Removes temporary files a killed run left behind; returns how many.
-    pub(super) fn clean_partial(&self) -> usize {
-        let mut removed = 0;
+    /// Removes the temporary files a killed attempt left behind of the
+    /// images of `stems` and of `record` (a shard's; other shards may be
+    /// writing theirs now); returns how many.
+    pub(super) fn clean_partial(&self, stems: &[String], record: &str) -> usize {
+        let mine: std::collections::HashSet<String> = stems
+            .iter()
+            .map(|s| format!("{s}.png"))
+            .chain([record.to_string()])
+            .collect();
         let images =
             [INPUT_LABEL, SYNTHESIZED, REAL].map(|kind| self.root.join("images").join(kind));
-        // The run folder itself holds the manifest's and the pages' temporaries.
-        for dir in images.iter().chain(std::iter::once(&self.root)) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.')
-                    && name.ends_with(".tmp")
-                    && std::fs::remove_file(entry.path()).is_ok()
-                {
-                    removed += 1;
-                }
+        let shards = self.shards_dir();
+        let folders = images.iter().chain(std::iter::once(&shards));
+        let target = |name: &str| -> Option<String> {
+            let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+            Some(inner.rsplit_once('.')?.0.to_string())
+        };
+        remove_temporaries(folders, |name| {
+            target(name).is_some_and(|t| mine.contains(&t))
+        })
+    }
+
+    /// Removes the temporaries of `run.json` and the pages, which are
+    /// written under the lock only: call it holding the lock.
+    pub(super) fn clean_partial_shared(&self) -> usize {
+        remove_temporaries(std::iter::once(&self.root), |_| true)
+    }
+}
+
+/// Removes the files named `.*.tmp` in `folders` that `chosen` picks.
+fn remove_temporaries<'a>(
+    folders: impl Iterator<Item = &'a PathBuf>,
+    chosen: impl Fn(&str) -> bool,
+) -> usize {
+    let mut removed = 0;
+    for dir in folders {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.')
+                && name.ends_with(".tmp")
+                && chosen(&name)
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
             }
         }
-        removed
     }
+    removed
 }
 
 #[cfg(test)]

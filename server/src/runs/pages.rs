@@ -7,9 +7,10 @@ use std::path::Path;
 use askama::Template;
 
 use super::manifest::{
-    write_atomic, Manifest, Progress, RunDir, RunError, RunState, INPUT_LABEL, MANIFEST_FILE,
-    PAGE_SIZE, REAL, SYNTHESIZED,
+    write_atomic, Agreement, Manifest, Progress, RunDir, RunError, RunScores, RunState,
+    INPUT_LABEL, MANIFEST_FILE, PAGE_SIZE, REAL, SYNTHESIZED,
 };
+use super::scores::Scores;
 use crate::package::ModelCard;
 
 const CSS: &str = include_str!("../../templates/gallery.css");
@@ -24,6 +25,68 @@ struct Row {
     real: Option<String>,
     /// (name, colour) of the classes present.
     classes: Vec<(String, String)>,
+    /// "agreement 0.934 · mIoU 0.712" of each image read back (--evaluate).
+    agreement: Option<String>,
+    real_agreement: Option<String>,
+}
+
+/// A run's scores as the gallery header shows them.
+#[derive(Clone)]
+struct ScoresView {
+    segmenter: String,
+    images: usize,
+    real_images: usize,
+    generated: (String, String),
+    real: Option<(String, String)>,
+    /// (name, colour, synthesized IoU, real IoU) of each class scored.
+    classes: Vec<(String, String, String, String)>,
+}
+
+impl ScoresView {
+    fn new(scores: &RunScores, card: &ModelCard) -> Self {
+        let pair = |s: &Scores| {
+            (
+                format!("{:.3}", s.pixel_accuracy),
+                format!("{:.3}", s.mean_iou),
+            )
+        };
+        let iou = |s: Option<&Scores>, k: usize| {
+            s.and_then(|s| s.class_iou.get(k).copied().flatten())
+                .map_or("–".to_string(), |v| format!("{v:.3}"))
+        };
+        let classes = card
+            .classes
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| {
+                let seen = |s: Option<&Scores>| {
+                    s.is_some_and(|s| s.class_iou.get(*k).copied().flatten().is_some())
+                };
+                seen(Some(&scores.generated)) || seen(scores.real.as_ref())
+            })
+            .map(|(k, c)| {
+                (
+                    c.name.clone(),
+                    c.color.clone(),
+                    iou(Some(&scores.generated), k),
+                    iou(scores.real.as_ref(), k),
+                )
+            })
+            .collect();
+        Self {
+            segmenter: scores.segmenter.clone(),
+            images: scores.images,
+            real_images: scores.real_images,
+            generated: pair(&scores.generated),
+            real: scores.real.as_ref().map(pair),
+            classes,
+        }
+    }
+}
+
+/// "agreement 0.934 · mIoU 0.712"
+fn agreement_text(a: &Agreement) -> String {
+    format!("agreement {:.3} · mIoU {:.3}", a.pixel_accuracy, a.mean_iou)
 }
 
 #[derive(Template)]
@@ -42,6 +105,14 @@ struct GalleryPage<'a> {
     /// (number, file)
     pages: Vec<(usize, String)>,
     rows: Vec<Row>,
+    scores: Option<ScoresView>,
+    /// "FID 12.34 · KID 0.0123 ± 0.0004 (…)", once the run is complete.
+    fidelity: Option<String>,
+    /// (shard, done, total, percent, state) of each shard of a sharded run.
+    shards: Vec<(String, usize, usize, String, &'static str)>,
+    /// (label, first page, whether these pages are in it) of each order
+    /// the pages come in; empty when there is one.
+    orders: Vec<(&'static str, String, bool)>,
 }
 
 /// The file of gallery page `n` (1-based).
@@ -50,6 +121,15 @@ pub fn page_file(n: usize) -> String {
         "index.html".to_string()
     } else {
         format!("index-{n}.html")
+    }
+}
+
+/// The file of page `n` (1-based) of a scored run's worst-first order.
+pub fn worst_page_file(n: usize) -> String {
+    if n <= 1 {
+        "worst.html".to_string()
+    } else {
+        format!("worst-{n}.html")
     }
 }
 
@@ -83,15 +163,56 @@ pub fn utc(secs: u64) -> String {
 }
 
 /// Writes `index.html`, `index-2.html`, … for the samples done so far, in
-/// the run's order, `PAGE_SIZE` to a page.
+/// the run's order, `PAGE_SIZE` to a page; a scored run also gets
+/// `worst.html`, `worst-2.html`, … with the least agreeing images first.
 pub fn write_gallery(dir: &RunDir, manifest: &Manifest, card: &ModelCard) -> Result<(), RunError> {
     let done: Vec<&String> = manifest
         .stems
         .iter()
         .filter(|s| manifest.done.contains_key(*s))
         .collect();
+    /// (label, the samples in this order, the file of each page)
+    type Order<'a> = (&'static str, Vec<&'a String>, fn(usize) -> String);
+    let mut orders: Vec<Order> = vec![("run order", done.clone(), page_file)];
+    if manifest.scores.is_some() {
+        let agreement = |stem: &String| manifest.done[stem].agreement.as_ref().map(|a| a.mean_iou);
+        let mut worst = done.clone();
+        // Unscored images (an earlier attempt's, not read yet) last.
+        worst.sort_by(|a, b| {
+            let key = |s: &String| agreement(s).unwrap_or(f64::INFINITY);
+            key(a).total_cmp(&key(b)).then(a.cmp(b))
+        });
+        orders.push(("worst first", worst, worst_page_file));
+    }
+    let links: Vec<(&'static str, String)> = orders
+        .iter()
+        .map(|(label, _, file)| (*label, file(1)))
+        .collect();
+    for (label, stems, file) in &orders {
+        let order_links: Vec<(&'static str, String, bool)> = if orders.len() > 1 {
+            links
+                .iter()
+                .map(|(l, f)| (*l, f.clone(), l == label))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        write_pages(dir, manifest, card, stems, *file, order_links)?;
+    }
+    Ok(())
+}
+
+/// The pages of one order of the samples.
+fn write_pages(
+    dir: &RunDir,
+    manifest: &Manifest,
+    card: &ModelCard,
+    done: &[&String],
+    file: fn(usize) -> String,
+    orders: Vec<(&'static str, String, bool)>,
+) -> Result<(), RunError> {
     let pages = done.len().div_ceil(PAGE_SIZE).max(1);
-    let links: Vec<(usize, String)> = (1..=pages).map(|n| (n, page_file(n))).collect();
+    let links: Vec<(usize, String)> = (1..=pages).map(|n| (n, file(n))).collect();
     let class = |i: usize| match card.classes.get(i) {
         Some(c) => (c.name.clone(), c.color.clone()),
         None => card
@@ -102,6 +223,7 @@ pub fn write_gallery(dir: &RunDir, manifest: &Manifest, card: &ModelCard) -> Res
             }),
     };
     let progress = manifest.progress();
+    let scores = manifest.scores.as_ref().map(|s| ScoresView::new(s, card));
     for page in 1..=pages {
         let rows = done
             .iter()
@@ -124,6 +246,8 @@ pub fn write_gallery(dir: &RunDir, manifest: &Manifest, card: &ModelCard) -> Res
                     synthesized: format!("images/{SYNTHESIZED}/{stem}.png"),
                     real: r.has_real.then(|| format!("images/{REAL}/{stem}.png")),
                     classes: r.classes.iter().map(|&i| class(i)).collect(),
+                    agreement: r.agreement.as_ref().map(agreement_text),
+                    real_agreement: r.real_agreement.as_ref().map(agreement_text),
                 }
             })
             .collect();
@@ -147,13 +271,37 @@ pub fn write_gallery(dir: &RunDir, manifest: &Manifest, card: &ModelCard) -> Res
             page,
             pages: links.clone(),
             rows,
+            scores: scores.clone(),
+            fidelity: manifest.fidelity.as_ref().map(|f| {
+                format!(
+                    "FID {:.2} · KID {:.4} ± {:.4} ({} synthesized against {} real images; {}-dimensional features of {})",
+                    f.fid, f.kid, f.kid_std, f.synthesized_images, f.real_images, f.dim, f.inception
+                )
+            }),
+            // Each shard's bar while the run goes on; a complete run's
+            // gallery is the same however it was split.
+            shards: manifest
+                .shards
+                .iter()
+                .filter(|_| manifest.state != RunState::Complete)
+                .map(|sh| {
+                    let percent = format!("{:.1}", 100.0 * (sh.done + sh.failed) as f64 / sh.total.max(1) as f64);
+                    let state = if sh.updated == 0 {
+                        "not started"
+                    } else {
+                        state_name(sh.state)
+                    };
+                    (sh.shard.clone(), sh.done, sh.total, percent, state)
+                })
+                .collect(),
+            orders: orders.clone(),
         }
         .render()
         .map_err(|e| RunError::Io {
             path: dir.root.display().to_string(),
             reason: format!("rendering the gallery: {e}"),
         })?;
-        write_atomic(&dir.root.join(page_file(page)), html.as_bytes())?;
+        write_atomic(&dir.root.join(file(page)), html.as_bytes())?;
     }
     Ok(())
 }
@@ -251,6 +399,21 @@ struct CompareRow {
     label: String,
     left: String,
     right: String,
+    /// Each image's agreement with its map, when its run is scored.
+    left_agreement: Option<String>,
+    right_agreement: Option<String>,
+    /// "mIoU +0.052 in b" when both are scored.
+    difference: Option<String>,
+}
+
+/// "pixel accuracy 0.912 · mIoU 0.611 (segmenter of landscapes, 300 images)"
+fn scores_line(manifest: &Manifest) -> Option<String> {
+    manifest.scores.as_ref().map(|s| {
+        format!(
+            "pixel accuracy {:.3} · mIoU {:.3} (segmenter of {}, {} images)",
+            s.generated.pixel_accuracy, s.generated.mean_iou, s.segmenter, s.images
+        )
+    })
 }
 
 #[derive(Template)]
@@ -265,6 +428,8 @@ struct ComparePage<'a> {
     page: usize,
     pages: Vec<(usize, String)>,
     rows: Vec<CompareRow>,
+    scores_a: Option<String>,
+    scores_b: Option<String>,
 }
 
 /// Parses `<name>/test_<epoch>` into a run folder, refusing anything else.
@@ -300,11 +465,20 @@ pub fn render_compare(results: &Path, a: &str, b: &str, page: usize) -> Result<S
         .iter()
         .skip((page - 1) * PAGE_SIZE)
         .take(PAGE_SIZE)
-        .map(|stem| CompareRow {
-            stem: stem.to_string(),
-            label: format!("/results/{a}/images/{INPUT_LABEL}/{stem}.png"),
-            left: format!("/results/{a}/images/{SYNTHESIZED}/{stem}.png"),
-            right: format!("/results/{b}/images/{SYNTHESIZED}/{stem}.png"),
+        .map(|stem| {
+            let (left, right) = (&ma.done[*stem].agreement, &mb.done[*stem].agreement);
+            CompareRow {
+                stem: stem.to_string(),
+                label: format!("/results/{a}/images/{INPUT_LABEL}/{stem}.png"),
+                left: format!("/results/{a}/images/{SYNTHESIZED}/{stem}.png"),
+                right: format!("/results/{b}/images/{SYNTHESIZED}/{stem}.png"),
+                left_agreement: left.as_ref().map(agreement_text),
+                right_agreement: right.as_ref().map(agreement_text),
+                difference: left
+                    .as_ref()
+                    .zip(right.as_ref())
+                    .map(|(l, r)| format!("mIoU {:+.3} in {b}", r.mean_iou - l.mean_iou)),
+            }
         })
         .collect();
     ComparePage {
@@ -317,6 +491,8 @@ pub fn render_compare(results: &Path, a: &str, b: &str, page: usize) -> Result<S
         page,
         pages: (1..=pages).map(|n| (n, query(n))).collect(),
         rows,
+        scores_a: scores_line(&ma),
+        scores_b: scores_line(&mb),
     }
     .render()
     .map_err(|e| RunError::Io {

@@ -10,7 +10,10 @@ use std::path::Path;
 
 use bytes::Bytes;
 
+use super::fid::{features_dir, Inception};
 use super::manifest::*;
+use super::scores::Judge;
+use super::shard::Shard;
 use crate::dataset::pairing::Sample;
 use crate::inference::pipeline::{
     self, Finish, Limits, SizeMode, StyleSpec, SynthesisRequest, Work,
@@ -24,7 +27,12 @@ use crate::package::ModelCard;
 /// A run being made: its folders, samples and manifest.
 pub struct Run {
     pub dir: RunDir,
+    /// This shard's samples (every sample of an unsharded run).
     pub samples: Vec<Sample>,
+    /// The whole run's maps, in order.
+    all_stems: Vec<String>,
+    shard: Shard,
+    /// This shard's record.
     pub manifest: Manifest,
     pub card: ModelCard,
     pub max_pixels: u64,
@@ -32,6 +40,10 @@ pub struct Run {
     pub cleaned: usize,
     /// When the manifest and pages were last written.
     saved: Option<std::time::Instant>,
+    /// Scores each image made (`--evaluate`).
+    judge: Option<Judge>,
+    /// Keeps each image's Inception features (`--inception`).
+    inception: Option<Inception>,
 }
 
 /// What a run needs to start or resume.
@@ -44,77 +56,245 @@ pub struct RunSpec<'a> {
     pub instance_dir: Option<&'a Path>,
     pub how_many: Option<usize>,
     pub max_pixels: u64,
+    /// The part of the run this process makes (`Shard::WHOLE`: all of it).
+    pub shard: Shard,
 }
 
 impl Run {
-    /// Pairs the files and creates the run, or resumes the one on disk.
+    /// Pairs the files and creates the run (this shard's part of it), or
+    /// resumes it: a map counts as done when some record on disk (this
+    /// shard's, another's, or `run.json`) says so and its synthesized image
+    /// is there.
     pub fn open(spec: &RunSpec, card: &ModelCard) -> Result<Self, RunError> {
         let dir = RunDir::new(spec.results, spec.name, spec.epoch)?;
-        let mut samples = crate::dataset::pairing::pair_samples(
+        let mut all = crate::dataset::pairing::pair_samples(
             spec.label_dir,
             spec.image_dir,
             spec.instance_dir,
         )?;
         if let Some(n) = spec.how_many {
-            samples.truncate(n);
+            all.truncate(n);
         }
+        let all_stems: Vec<String> = all.iter().map(|s| s.stem.clone()).collect();
+        let samples: Vec<Sample> = all
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| spec.shard.owns(*k))
+            .map(|(_, s)| s)
+            .collect();
         for kind in [INPUT_LABEL, SYNTHESIZED, REAL] {
             let d = dir.root.join("images").join(kind);
             std::fs::create_dir_all(&d).map_err(io(&d))?;
         }
-        let cleaned = dir.clean_partial();
+        let shards = dir.shards_dir();
+        std::fs::create_dir_all(&shards).map_err(io(&shards))?;
         let stems: Vec<String> = samples.iter().map(|s| s.stem.clone()).collect();
-        let display = |p: Option<&Path>| p.map(|p| p.display().to_string());
-        let manifest = match dir.read_manifest()? {
-            Some(m) if m.model != card.name => {
-                return Err(RunError::OtherModel {
-                    name: spec.name.to_string(),
-                    was: m.model,
-                    now: card.name.clone(),
-                    dir: dir.root.display().to_string(),
-                })
-            }
-            Some(mut m) => {
-                // Done means the synthesized image is on disk; a record
-                // without its image (or the reverse) is made again.
-                m.done.retain(|stem, _| {
-                    stems.contains(stem) && dir.image(SYNTHESIZED, stem).is_file()
-                });
-                m.failed.clear();
-                m.stems = stems;
-                m.state = RunState::Running;
-                m.error = None;
-                m.updated = now();
-                m
-            }
-            None => Manifest {
-                format: MANIFEST_FORMAT,
+        let cleaned = dir.clean_partial(&stems, &spec.shard.record_file());
+        let records = dir.read_records()?;
+        if let Some(other) = records.iter().find(|m| m.model != card.name) {
+            return Err(RunError::OtherModel {
                 name: spec.name.to_string(),
-                epoch: spec.epoch.to_string(),
-                model: card.name.clone(),
-                label_dir: spec.label_dir.display().to_string(),
-                image_dir: display(spec.image_dir),
-                instance_dir: display(spec.instance_dir),
-                stems,
-                done: BTreeMap::new(),
-                failed: BTreeMap::new(),
-                state: RunState::Running,
-                error: None,
-                created: now(),
-                updated: now(),
-            },
+                was: other.model.clone(),
+                now: card.name.clone(),
+                dir: dir.root.display().to_string(),
+            });
+        }
+        let display = |p: Option<&Path>| p.map(|p| p.display().to_string());
+        let mut manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            name: spec.name.to_string(),
+            epoch: spec.epoch.to_string(),
+            model: card.name.clone(),
+            label_dir: spec.label_dir.display().to_string(),
+            image_dir: display(spec.image_dir),
+            instance_dir: display(spec.instance_dir),
+            stems: stems.clone(),
+            done: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            state: RunState::Running,
+            error: None,
+            segmenter: records.iter().find_map(|r| r.segmenter.clone()),
+            scores: None,
+            inception: records.iter().find_map(|r| r.inception.clone()),
+            fidelity: None,
+            shard: Some(spec.shard.to_string()),
+            shards: Vec::new(),
+            created: records.iter().map(|r| r.created).min().unwrap_or_else(now),
+            updated: now(),
         };
+        // Done means recorded and the synthesized image on disk; a record
+        // without its image (or the reverse) is made again.
+        let mine: std::collections::HashSet<&String> = stems.iter().collect();
+        for record in &records {
+            for (stem, r) in &record.done {
+                if mine.contains(stem) && dir.image(SYNTHESIZED, stem).is_file() {
+                    manifest.done.insert(stem.clone(), r.clone());
+                }
+            }
+        }
         let mut run = Self {
             dir,
             samples,
+            all_stems,
+            shard: spec.shard,
             manifest,
             card: card.clone(),
             max_pixels: spec.max_pixels,
             cleaned,
             saved: None,
+            judge: None,
+            inception: None,
         };
         run.save()?;
         Ok(run)
+    }
+
+    /// Writes `run.json` and the gallery pages again from the records on
+    /// disk (`easel test --pages-only`, or a shard that finished): the
+    /// merge of every shard's record. Returns the merged manifest.
+    pub fn rebuild(dir: &RunDir, card: &ModelCard) -> Result<Manifest, RunError> {
+        dir.locked(|| {
+            let records = dir.read_records()?;
+            let Some(first) = records.first() else {
+                return Err(RunError::Io {
+                    path: dir.root.display().to_string(),
+                    reason: "no run here (no run.json, no shard records); start it with easel test"
+                        .into(),
+                });
+            };
+            // The whole run's maps: the longest list any record holds, else
+            // every stem the shards name, in order.
+            let stems = records
+                .iter()
+                .filter(|r| r.shard.is_none() || r.shard.as_deref() == Some("0/1"))
+                .map(|r| r.stems.clone())
+                .max_by_key(Vec::len)
+                .unwrap_or_else(|| {
+                    let mut all: Vec<String> =
+                        records.iter().flat_map(|r| r.stems.clone()).collect();
+                    all.sort();
+                    all.dedup();
+                    all
+                });
+            let merged = write_merged(dir, &records, &stems, first, card)?;
+            Ok(merged)
+        })
+    }
+    /// Scores every image from now on with `judge`; samples already done
+    /// are scored from their files when the run executes. Scores by another
+    /// segmenter than the run's earlier one are dropped.
+    pub fn evaluate_with(&mut self, judge: Judge) {
+        if self.manifest.segmenter.as_deref() != Some(judge.package.as_str()) {
+            for record in self.manifest.done.values_mut() {
+                record.agreement = None;
+                record.real_agreement = None;
+            }
+        }
+        self.manifest.segmenter = Some(judge.package.clone());
+        self.judge = Some(judge);
+    }
+
+    /// Keeps the Inception features of every image from now on (those of
+    /// samples already done are computed from their files when the run
+    /// executes); features of another graph are removed.
+    pub fn features_with(&mut self, inception: Inception) -> Result<(), RunError> {
+        if self
+            .manifest
+            .inception
+            .as_deref()
+            .is_some_and(|n| n != inception.name)
+        {
+            let dir = self.dir.root.join("features");
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            }
+        }
+        for kind in [SYNTHESIZED, REAL] {
+            let dir = features_dir(&self.dir.root, kind);
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        self.manifest.inception = Some(inception.name.clone());
+        self.inception = Some(inception);
+        Ok(())
+    }
+
+    /// Scores and features of the samples done before the judge or the
+    /// Inception graph came (an earlier attempt without them), from their files.
+    fn complete_done(&mut self, compute: Compute) -> Result<(), RunError> {
+        let (judge, mut inception) = (self.judge.take(), self.inception.take());
+        let result = self.complete_done_with(judge.as_ref(), inception.as_mut(), compute);
+        (self.judge, self.inception) = (judge, inception);
+        result
+    }
+
+    fn complete_done_with(
+        &mut self,
+        judge: Option<&Judge>,
+        mut inception: Option<&mut Inception>,
+        compute: Compute,
+    ) -> Result<(), RunError> {
+        if judge.is_none() && inception.is_none() {
+            return Ok(());
+        }
+        let missing: Vec<Sample> = {
+            let probe = has_all(&self.dir, judge.is_some(), inception.is_some());
+            self.samples
+                .iter()
+                .filter(|s| {
+                    self.manifest
+                        .done
+                        .get(&s.stem)
+                        .is_some_and(|r| !probe(&s.stem, r))
+                })
+                .cloned()
+                .collect()
+        };
+        for sample in missing {
+            let (_, made) = match self.prepare(&sample, compute) {
+                Ok(prepared) => prepared,
+                Err(reason) => {
+                    self.manifest.failed.insert(sample.stem.clone(), reason);
+                    continue;
+                }
+            };
+            let read = |kind: &str| -> Result<Option<image::RgbImage>, RunError> {
+                let path = self.dir.image(kind, &sample.stem);
+                if !path.is_file() {
+                    return Ok(None);
+                }
+                image::open(&path)
+                    .map(|i| Some(i.to_rgb8()))
+                    .map_err(|e| RunError::Io {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })
+            };
+            let (synthesized, real) = (read(SYNTHESIZED)?, read(REAL)?);
+            if let Some(inception) = inception.as_deref_mut() {
+                keep_features(
+                    &self.dir,
+                    inception,
+                    &sample.stem,
+                    synthesized.as_ref(),
+                    real.as_ref(),
+                )?;
+            }
+            if let Some(judge) = judge {
+                let scored =
+                    Scored::of(judge, synthesized, real, &made.label).map_err(|reason| {
+                        RunError::Scoring {
+                            stem: sample.stem.clone(),
+                            reason,
+                        }
+                    })?;
+                if let Some(record) = self.manifest.done.get_mut(&sample.stem) {
+                    record.agreement = scored.generated;
+                    record.real_agreement = scored.real;
+                }
+            }
+            self.save()?;
+        }
+        Ok(())
     }
 
     /// Samples not yet done, in order.
@@ -204,15 +384,29 @@ impl Run {
         let colours = colour_label(&made.label, &self.card);
         write_atomic(&self.dir.image(INPUT_LABEL, stem), &png(&colours)?)?;
         let has_real = made.photo.is_some();
-        if let Some(photo) = made.photo {
-            let photo = if photo.dimensions() == (w, h) {
+        let real = made.photo.map(|photo| {
+            if photo.dimensions() == (w, h) {
                 photo
             } else {
                 image::imageops::resize(&photo, w, h, image::imageops::FilterType::CatmullRom)
-            };
-            write_atomic(&self.dir.image(REAL, stem), &png(&photo)?)?;
+            }
+        });
+        if let Some(photo) = &real {
+            write_atomic(&self.dir.image(REAL, stem), &png(photo)?)?;
+        }
+        if let Some(inception) = self.inception.as_mut() {
+            keep_features(&self.dir, inception, stem, Some(&image), real.as_ref())?;
         }
         write_atomic(&self.dir.image(SYNTHESIZED, stem), &png(&image)?)?;
+        let scored = match &self.judge {
+            Some(judge) => Scored::of(judge, Some(image), real, &made.label).map_err(|reason| {
+                RunError::Scoring {
+                    stem: stem.to_string(),
+                    reason,
+                }
+            })?,
+            None => Scored::default(),
+        };
         self.manifest.done.insert(
             stem.to_string(),
             SampleRecord {
@@ -220,6 +414,8 @@ impl Run {
                 size: [w as usize, h as usize],
                 classes: present(&made.label, self.card.label_classes()),
                 has_real,
+                agreement: scored.generated,
+                real_agreement: scored.real,
             },
         );
         Ok(())
@@ -235,16 +431,24 @@ impl Run {
         if !due && self.manifest.state == RunState::Running {
             return Ok(());
         }
-        let mut manifest = self.manifest.clone();
-        manifest.updated = now();
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| RunError::Io {
-            path: self.dir.manifest_path().display().to_string(),
-            reason: e.to_string(),
+        let mut record = self.manifest.clone();
+        record.updated = now();
+        record.scores = record.score(self.card.classes.len());
+        let path = self.dir.shards_dir().join(self.shard.record_file());
+        write_atomic(&path, &to_json(&record, &path)?)?;
+        let (dir, stems, card) = (&self.dir, &self.all_stems, &self.card);
+        dir.locked(|| {
+            dir.clean_partial_shared();
+            let records = dir.read_records()?;
+            write_merged(dir, &records, stems, &record, card)
         })?;
-        write_atomic(&self.dir.manifest_path(), &json)?;
-        super::pages::write_gallery(&self.dir, &manifest, &self.card)?;
         self.saved = Some(std::time::Instant::now());
         Ok(())
+    }
+
+    /// This shard: which part of the run it makes.
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// Makes every pending sample through the model's queue, keeping at most
@@ -260,6 +464,7 @@ impl Run {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), RunError> {
         progress(self.manifest.progress());
+        self.complete_done(worker.execution().compute)?;
         let mut queued: VecDeque<(Made, Reply)> = VecDeque::new();
         for sample in self.pending() {
             match self.prepare(&sample, worker.execution().compute) {
@@ -313,6 +518,106 @@ impl Run {
         self.save()?;
         progress(self.manifest.progress());
         Err(RunError::Inference(e))
+    }
+}
+
+/// Merges `records` into `run.json` and writes the gallery pages; call it
+/// holding the run's lock.
+fn write_merged(
+    dir: &RunDir,
+    records: &[Manifest],
+    stems: &[String],
+    first: &Manifest,
+    card: &ModelCard,
+) -> Result<Manifest, RunError> {
+    let mut merged = merge(records, stems, first);
+    merged.scores = merged.score(card.classes.len());
+    if merged.state == RunState::Complete {
+        if let Some(name) = &merged.inception {
+            merged.fidelity = super::fid::fidelity(&dir.root, stems, name).map_err(|reason| {
+                RunError::Scoring {
+                    stem: "FID and KID".into(),
+                    reason,
+                }
+            })?;
+        }
+    }
+    let path = dir.manifest_path();
+    write_atomic(&path, &to_json(&merged, &path)?)?;
+    super::pages::write_gallery(dir, &merged, card)?;
+    Ok(merged)
+}
+
+fn to_json(manifest: &Manifest, path: &Path) -> Result<Vec<u8>, RunError> {
+    serde_json::to_vec_pretty(manifest).map_err(|e| RunError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Whether a sample done has what the run keeps of it: its agreement when
+/// it is scored, its features when it keeps them.
+fn has_all(
+    dir: &RunDir,
+    scored: bool,
+    featured: bool,
+) -> impl Fn(&str, &SampleRecord) -> bool + '_ {
+    move |stem, record| {
+        let features = |kind: &str| {
+            features_dir(&dir.root, kind)
+                .join(format!("{stem}.npy"))
+                .is_file()
+        };
+        (!scored || record.agreement.is_some())
+            && (!featured || (features(SYNTHESIZED) && (!record.has_real || features(REAL))))
+    }
+}
+
+/// Writes the Inception features of a sample's images (the photo's first).
+fn keep_features(
+    dir: &RunDir,
+    inception: &mut Inception,
+    stem: &str,
+    synthesized: Option<&image::RgbImage>,
+    real: Option<&image::RgbImage>,
+) -> Result<(), RunError> {
+    for (kind, image) in [(REAL, real), (SYNTHESIZED, synthesized)] {
+        let Some(image) = image else { continue };
+        let features = inception
+            .features(image)
+            .map_err(|reason| RunError::Scoring {
+                stem: stem.to_string(),
+                reason,
+            })?;
+        let path = features_dir(&dir.root, kind).join(format!("{stem}.npy"));
+        write_atomic(
+            &path,
+            &crate::package::npy::encode(&[features.len()], &features),
+        )?;
+    }
+    Ok(())
+}
+
+/// A sample's images read back by the judge.
+#[derive(Default)]
+struct Scored {
+    generated: Option<Agreement>,
+    real: Option<Agreement>,
+}
+
+impl Scored {
+    fn of(
+        judge: &Judge,
+        synthesized: Option<image::RgbImage>,
+        real: Option<image::RgbImage>,
+        label: &LabelMap,
+    ) -> Result<Self, String> {
+        let read =
+            |image: Option<image::RgbImage>| image.map(|i| judge.agreement(i, label)).transpose();
+        Ok(Self {
+            generated: read(synthesized)?,
+            real: read(real)?,
+        })
     }
 }
 

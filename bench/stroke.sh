@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# What a painter's stroke costs at the server: one client posting the
+# default model's painted map at 256², every request past the answer cache
+# (easel load bypasses it), the page's own throttle not counted. One server
+# per --compute (fp32 and, where the CPU has native bf16, bf16), started
+# side by side; the rounds take them in turn so that the machine's drift
+# falls on both. One JSON line per round and server (p50, p99, the server's
+# own inference time), then a markdown table.
+#   bench/stroke.sh [SECONDS_PER_RUN=15] [ROUNDS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${1:-15}
+ROUNDS=${2:-3}
+export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -1)}
+EASEL=${EASEL:-./target/release/easel}
+MAP=models/landscapes/examples/mountain-lake.png
+WORK=$(mktemp -d)
+pids=()
+trap 'kill -TERM "${pids[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+computes=(fp32)
+grep -q -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo && computes+=(bf16)
+flags=$(grep -o -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo | sort -u | xargs)
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), bf16 flags: ${flags:-none}" >&2
+
+declare -A addr
+for compute in "${computes[@]}"; do
+  "$EASEL" serve --models models --bind 127.0.0.1:0 --compute "$compute" --request-timeout-ms 60000 \
+    > "$WORK/$compute.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 600); do grep -q "http://" "$WORK/$compute.log" && break; sleep 0.2; done
+  addr[$compute]=$(grep -o 'http://[0-9.:]*' "$WORK/$compute.log" | head -1 | sed 's|http://||')
+  echo "# $compute at ${addr[$compute]}: $(grep -m1 '^compute:' "$WORK/$compute.log")" >&2
+done
+
+for round in $(seq "$ROUNDS"); do
+  for compute in "${computes[@]}"; do
+    "$EASEL" load --addr "${addr[$compute]}" --model landscapes --label "$MAP" --concurrency 1 \
+      --seconds "$SECONDS_PER_RUN" --rounds 1 |
+      python3 -c 'import json,sys
+for line in sys.stdin:
+    r = json.loads(line); r["compute"] = sys.argv[1]; r["round"] = int(sys.argv[2]); print(json.dumps(r))' "$compute" "$round" |
+      tee -a "$WORK/runs.jsonl"
+  done
+done
+
+python3 - "$WORK/runs.jsonl" <<'PY'
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+print("\n| compute | p50 ms (per round) | p99 ms (per round) | server inference ms/image | images/s |")
+print("|---|---|---|---:|---:|")
+for compute in dict.fromkeys(r["compute"] for r in runs):
+    rs = [r for r in runs if r["compute"] == compute]
+    col = lambda k: " / ".join(f"{r[k]:.0f}" for r in rs)
+    inf = sorted(r.get("server_inference_ms_per_image") or 0 for r in rs)[len(rs) // 2]
+    ips = sorted(r["images_per_second"] for r in rs)[len(rs) // 2]
+    print(f"| {compute} | {col('p50_ms')} | {col('p99_ms')} | {inf:.0f} | {ips:.2f} |")
+PY

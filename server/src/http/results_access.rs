@@ -1,0 +1,124 @@
+//! `--protect-results`: the galleries behind the API token. An API client
+//! sends the token as it does to /api/v1 (`Authorization: Bearer`); a
+//! browser, whose image tags send no header, is shown a form once, and the
+//! token it enters comes back as an HttpOnly cookie scoped to /results.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Form;
+
+use super::AppState;
+
+const COOKIE: &str = "easel_results";
+
+/// The cookie's value for `token`: its bytes in hex (any token fits a cookie).
+fn cookie_value(token: &str) -> String {
+    token.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether the request carries the token, as a header or as the cookie.
+fn carries(headers: &HeaderMap, token: &str) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|g| super::same_secret(g.trim().as_bytes(), token.as_bytes()));
+    let expected = cookie_value(token);
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| {
+            name == COOKIE && super::same_secret(value.as_bytes(), expected.as_bytes())
+        });
+    bearer || cookie
+}
+
+/// Lets a request with the token through; answers the others 401 with the form.
+pub async fn require(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let Some(token) = state.config.api_token.as_deref() else {
+        return next.run(request).await;
+    };
+    if carries(request.headers(), token) {
+        return next.run(request).await;
+    }
+    let back = request
+        .uri()
+        .path_and_query()
+        .map_or("/results/".to_string(), |p| p.as_str().to_string());
+    login_page(StatusCode::UNAUTHORIZED, &back, None)
+}
+
+#[derive(serde::Deserialize)]
+pub struct Login {
+    token: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// The form's answer: the cookie and back to the page asked for, or the
+/// form again.
+pub async fn login(State(state): State<Arc<AppState>>, Form(form): Form<Login>) -> Response {
+    // Only back into the galleries, never elsewhere.
+    let next = if form.next.starts_with("/results") && !form.next.contains("//") {
+        form.next.clone()
+    } else {
+        "/results/".to_string()
+    };
+    let Some(token) = state.config.api_token.as_deref() else {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
+    };
+    if !super::same_secret(form.token.trim().as_bytes(), token.as_bytes()) {
+        return login_page(
+            StatusCode::UNAUTHORIZED,
+            &next,
+            Some("That is not the server's token."),
+        );
+    }
+    let cookie = format!(
+        "{COOKIE}={}; Path=/results; HttpOnly; SameSite=Strict",
+        cookie_value(token)
+    );
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn login_page(status: StatusCode, next: &str, problem: Option<&str>) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let problem = problem.map_or(String::new(), |p| {
+        format!("<p class=\"failed\">{}</p>", escape(p))
+    });
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Results · easel</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+         <body style=\"font: 14px system-ui, sans-serif; margin: 40px\">\
+         <h1>Results are private</h1>{problem}\
+         <p>This server keeps its galleries behind its API token (<code>--protect-results</code>). \
+         Enter it once; this browser keeps it in a cookie for /results.</p>\
+         <form method=\"post\" action=\"/results-login\">\
+         <input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <label>API token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" autofocus></label> \
+         <button type=\"submit\">Open the results</button></form></body></html>",
+        escape(next)
+    );
+    let mut response = (status, Html(html)).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"easel results\""),
+    );
+    response
+}

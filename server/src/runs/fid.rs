@@ -1,0 +1,549 @@
+//! FID and KID of a run's synthesized images against its real photos. An
+//! Inception-v3 pool-feature graph the user exports (`--inception
+//! FILE.onnx`, its input convention in `FILE.json` beside it, pytorch-fid's
+//! by default) turns each image into a feature vector, kept with the run as
+//! `features/<kind>/<stem>.npy`, so that shards and resumes merge exactly:
+//! the figures are computed from every vector on disk.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::inference::runtime::{FeatureSession, SessionOptions};
+
+/// How the feature graph wants its images: pytorch-fid's convention unless
+/// the JSON beside the graph says otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InceptionInput {
+    #[serde(default = "default_side")]
+    pub width: usize,
+    #[serde(default = "default_side")]
+    pub height: usize,
+    /// What pixel values 0 and 255 become.
+    #[serde(default = "default_range")]
+    pub range: [f32; 2],
+    /// How an image of another size is brought to width×height.
+    #[serde(default)]
+    pub resize: Resize,
+}
+
+fn default_side() -> usize {
+    299
+}
+
+fn default_range() -> [f32; 2] {
+    [0.0, 1.0]
+}
+
+impl Default for InceptionInput {
+    fn default() -> Self {
+        Self {
+            width: default_side(),
+            height: default_side(),
+            range: default_range(),
+            resize: Resize::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resize {
+    /// Bilinear without antialiasing, pixel centres aligned
+    /// (`F.interpolate(…, mode="bilinear", align_corners=False)`, as
+    /// pytorch-fid resizes inside its network).
+    #[default]
+    Bilinear,
+    /// None: every image must already be width×height.
+    None,
+}
+
+impl InceptionInput {
+    /// The convention of `graph`: `graph` with the extension `.json`, when
+    /// there is one.
+    pub fn beside(graph: &Path) -> Result<Self, String> {
+        let path = graph.with_extension("json");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "{}: {e}; it may hold width, height (pixels), range ([low, high]: what 0 and 255 become) and resize (\"bilinear\" or \"none\")",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// `image` as the graph's input: (3, height, width), in `range`.
+    pub fn pixels(&self, image: &RgbImage) -> Result<Vec<f32>, String> {
+        let (w, h) = (image.width() as usize, image.height() as usize);
+        let (ow, oh) = (self.width, self.height);
+        if self.resize == Resize::None && (w, h) != (ow, oh) {
+            return Err(format!(
+                "the image is {w}×{h}, but the Inception graph takes {ow}×{oh} and its JSON says resize \"none\""
+            ));
+        }
+        let [low, high] = self.range;
+        let scale = (high - low) / 255.0;
+        let raw = image.as_raw();
+        let value = |x: usize, y: usize, c: usize| raw[(y * w + x) * 3 + c] as f32;
+        let mut out = vec![0f32; 3 * oh * ow];
+        // Source coordinate and weights of each output column and row.
+        let taps = |out_len: usize, in_len: usize| -> Vec<(usize, usize, f32)> {
+            let ratio = in_len as f32 / out_len as f32;
+            (0..out_len)
+                .map(|o| {
+                    let s = ((o as f32 + 0.5) * ratio - 0.5).max(0.0);
+                    let i0 = (s.floor() as usize).min(in_len - 1);
+                    let i1 = (i0 + 1).min(in_len - 1);
+                    (i0, i1, s - i0 as f32)
+                })
+                .collect()
+        };
+        let (xs, ys) = (taps(ow, w), taps(oh, h));
+        for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
+            for (ox, &(x0, x1, fx)) in xs.iter().enumerate() {
+                for c in 0..3 {
+                    let top = value(x0, y0, c) * (1.0 - fx) + value(x1, y0, c) * fx;
+                    let bottom = value(x0, y1, c) * (1.0 - fx) + value(x1, y1, c) * fx;
+                    let v = top * (1.0 - fy) + bottom * fy;
+                    out[(c * oh + oy) * ow + ox] = low + v * scale;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The feature graph and its input convention.
+pub struct Inception {
+    session: FeatureSession,
+    pub input: InceptionInput,
+    /// Features per image.
+    pub dim: usize,
+    /// The graph's file name, for the record.
+    pub name: String,
+}
+
+impl Inception {
+    /// Loads the graph and checks it on a grey image: one feature vector
+    /// per image, (N, D) or (N, D, 1, 1).
+    pub fn load(path: &Path, opts: &SessionOptions) -> Result<Self, String> {
+        let input = InceptionInput::beside(path)?;
+        let session = FeatureSession::load(path, opts)
+            .map_err(|e| format!("--inception {}: {e}", path.display()))?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let mut inception = Self {
+            session,
+            input: input.clone(),
+            dim: 0,
+            name,
+        };
+        let grey = RgbImage::from_pixel(
+            input.width as u32,
+            input.height as u32,
+            image::Rgb([128, 128, 128]),
+        );
+        let output = inception
+            .session
+            .run([1, 3, input.height, input.width], &input.pixels(&grey)?)
+            .map_err(|e| {
+                format!(
+                    "--inception {}: running it on a {}×{} image: {e}",
+                    path.display(),
+                    input.width,
+                    input.height
+                )
+            })?;
+        let one_vector = match output.shape.as_slice() {
+            [1, d] => Some(*d),
+            [1, d, 1, 1] => Some(*d),
+            _ => None,
+        };
+        match one_vector {
+            Some(d) if d >= 2 => inception.dim = d,
+            _ => {
+                return Err(format!(
+                    "--inception {}: its first output has shape {:?} for one image; FID and KID need one feature vector per image, (N, D) or (N, D, 1, 1) with D ≥ 2: export the network up to its last pooling layer (pytorch-fid's InceptionV3 block 3: 2048 features), not its classifier or a spatial map",
+                    path.display(),
+                    output.shape
+                ))
+            }
+        }
+        Ok(inception)
+    }
+
+    pub fn features(&mut self, image: &RgbImage) -> Result<Vec<f32>, String> {
+        let pixels = self.input.pixels(image)?;
+        let output = self
+            .session
+            .run([1, 3, self.input.height, self.input.width], &pixels)
+            .map_err(|e| format!("the Inception graph: {e}"))?;
+        if output.data.len() != self.dim {
+            return Err(format!(
+                "the Inception graph gave {} values for an image, {} before",
+                output.data.len(),
+                self.dim
+            ));
+        }
+        Ok(output.data)
+    }
+}
+
+/// Where a run keeps the features of its images of `kind`.
+pub fn features_dir(root: &Path, kind: &str) -> PathBuf {
+    root.join("features").join(kind)
+}
+
+/// Mean and covariance (unbiased, as numpy's `np.cov`) of feature vectors.
+#[derive(Debug, Clone)]
+pub struct Moments {
+    pub n: usize,
+    pub mean: Vec<f64>,
+    /// d×d, row-major.
+    pub cov: Vec<f64>,
+}
+
+impl Moments {
+    pub fn of(features: &[Vec<f32>]) -> Result<Self, String> {
+        let n = features.len();
+        let d = features.first().map_or(0, Vec::len);
+        if n < 2 || d == 0 {
+            return Err(format!("{n} feature vectors: at least 2 are needed"));
+        }
+        if features.iter().any(|f| f.len() != d) {
+            return Err("feature vectors of different lengths".into());
+        }
+        let mut mean = vec![0f64; d];
+        for f in features {
+            for (m, &v) in mean.iter_mut().zip(f) {
+                *m += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let mut cov = vec![0f64; d * d];
+        let mut centred = vec![0f64; d];
+        for f in features {
+            for (c, (&v, m)) in centred.iter_mut().zip(f.iter().zip(&mean)) {
+                *c = v as f64 - m;
+            }
+            for i in 0..d {
+                let ci = centred[i];
+                for j in i..d {
+                    cov[i * d + j] += ci * centred[j];
+                }
+            }
+        }
+        for i in 0..d {
+            for j in i..d {
+                let v = cov[i * d + j] / (n - 1) as f64;
+                cov[i * d + j] = v;
+                cov[j * d + i] = v;
+            }
+        }
+        Ok(Self { n, mean, cov })
+    }
+}
+
+/// The Fréchet distance of two Gaussians: |μ₁ − μ₂|² + Tr(Σ₁ + Σ₂ −
+/// 2 (Σ₁Σ₂)^½), with Tr (Σ₁Σ₂)^½ = Σ √λ over the eigenvalues λ of
+/// Σ₁^½ Σ₂ Σ₁^½ (symmetric, so the same as those of Σ₁Σ₂).
+pub fn frechet_distance(a: &Moments, b: &Moments) -> f64 {
+    let d = a.mean.len();
+    let mean_term: f64 = a
+        .mean
+        .iter()
+        .zip(&b.mean)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
+    let trace = |m: &[f64]| (0..d).map(|i| m[i * d + i]).sum::<f64>();
+    let sa = nalgebra::DMatrix::from_row_slice(d, d, &a.cov);
+    let sb = nalgebra::DMatrix::from_row_slice(d, d, &b.cov);
+    let root_a = symmetric_sqrt(&sa);
+    let middle = &root_a * sb * &root_a;
+    let middle = (&middle + middle.transpose()) * 0.5;
+    let cross: f64 = nalgebra::SymmetricEigen::new(middle)
+        .eigenvalues
+        .iter()
+        .map(|&l| l.max(0.0).sqrt())
+        .sum();
+    mean_term + trace(&a.cov) + trace(&b.cov) - 2.0 * cross
+}
+
+/// The square root of a symmetric positive semi-definite matrix (negative
+/// eigenvalues from rounding read as 0).
+fn symmetric_sqrt(m: &nalgebra::DMatrix<f64>) -> nalgebra::DMatrix<f64> {
+    let eigen = nalgebra::SymmetricEigen::new(m.clone());
+    let roots = eigen.eigenvalues.map(|l| l.max(0.0).sqrt());
+    &eigen.eigenvectors * nalgebra::DMatrix::from_diagonal(&roots) * eigen.eigenvectors.transpose()
+}
+
+/// KID's settings: subsets of `subset_size` vectors from each side, drawn
+/// without replacement by a generator seeded with `seed`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KidSubsets {
+    pub subsets: usize,
+    pub subset_size: usize,
+    pub seed: u64,
+}
+
+impl KidSubsets {
+    /// The common choice (100 subsets of 1000, as torch-fidelity), cut to
+    /// what the run has; one subset when it is all of both sides.
+    pub fn for_sizes(real: usize, fake: usize) -> Self {
+        let subset_size = real.min(fake).min(1000);
+        let subsets = if subset_size == real && subset_size == fake {
+            1
+        } else {
+            100
+        };
+        Self {
+            subsets,
+            subset_size,
+            seed: 0,
+        }
+    }
+}
+
+/// KID: the unbiased MMD² with the polynomial kernel (x·y/d + 1)³, mean and
+/// standard deviation over the subsets.
+pub fn kid(
+    real: &[Vec<f32>],
+    fake: &[Vec<f32>],
+    subsets: KidSubsets,
+) -> Result<(f64, f64), String> {
+    let m = subsets.subset_size;
+    if m < 2 || m > real.len() || m > fake.len() {
+        return Err(format!(
+            "KID needs subsets of at least 2 vectors from each side: {} real, {} synthesized, subsets of {m}",
+            real.len(),
+            fake.len()
+        ));
+    }
+    let d = real[0].len() as f64;
+    let kernel = |x: &[f32], y: &[f32]| {
+        let dot: f64 = x.iter().zip(y).map(|(&a, &b)| a as f64 * b as f64).sum();
+        (dot / d + 1.0).powi(3)
+    };
+    let mut random = crate::random::Rng::new(subsets.seed);
+    let mut values = Vec::with_capacity(subsets.subsets);
+    for _ in 0..subsets.subsets {
+        let x: Vec<&[f32]> = sample(&mut random, real.len(), m)
+            .into_iter()
+            .map(|i| real[i].as_slice())
+            .collect();
+        let y: Vec<&[f32]> = sample(&mut random, fake.len(), m)
+            .into_iter()
+            .map(|i| fake[i].as_slice())
+            .collect();
+        let within = |s: &[&[f32]]| {
+            let mut sum = 0.0;
+            for i in 0..m {
+                for j in (i + 1)..m {
+                    sum += 2.0 * kernel(s[i], s[j]);
+                }
+            }
+            sum / (m * (m - 1)) as f64
+        };
+        let mut across = 0.0;
+        for a in &x {
+            for b in &y {
+                across += kernel(a, b);
+            }
+        }
+        values.push(within(&x) + within(&y) - 2.0 * across / (m * m) as f64);
+    }
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / values.len() as f64;
+    Ok((mean, var.sqrt()))
+}
+
+/// `m` distinct indices below `n`, in the order drawn (a partial
+/// Fisher–Yates shuffle); all of 0..n in order when m = n.
+pub fn sample(random: &mut crate::random::Rng, n: usize, m: usize) -> Vec<usize> {
+    if m >= n {
+        return (0..n).collect();
+    }
+    let mut all: Vec<usize> = (0..n).collect();
+    for i in 0..m {
+        let j = i + (random.next_u64() % (n - i) as u64) as usize;
+        all.swap(i, j);
+    }
+    all.truncate(m);
+    all
+}
+
+/// FID and KID of a run, as `run.json` keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Fidelity {
+    /// The feature graph's file.
+    pub inception: String,
+    pub dim: usize,
+    pub real_images: usize,
+    pub synthesized_images: usize,
+    pub fid: f64,
+    pub kid: f64,
+    pub kid_std: f64,
+    pub kid_subsets: KidSubsets,
+}
+
+/// FID and KID from the features kept in `root`, for the stems of `stems`
+/// that have both; None when fewer than 2 of either are there.
+pub fn fidelity(
+    root: &Path,
+    stems: &[String],
+    inception: &str,
+) -> Result<Option<Fidelity>, String> {
+    let read = |kind: &str| -> Result<Vec<Vec<f32>>, String> {
+        let dir = features_dir(root, kind);
+        let mut out = Vec::new();
+        for stem in stems {
+            let path = dir.join(format!("{stem}.npy"));
+            if !path.is_file() {
+                continue;
+            }
+            let array =
+                crate::package::npy::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            out.push(array.data);
+        }
+        Ok(out)
+    };
+    let (real, fake) = (read(super::REAL)?, read(super::SYNTHESIZED)?);
+    if real.len() < 2 || fake.len() < 2 {
+        return Ok(None);
+    }
+    let dim = fake[0].len();
+    if real.iter().chain(&fake).any(|f| f.len() != dim) {
+        return Err(format!("the features in {} are of different lengths (another --inception graph?); remove the folder to compute them again", root.join("features").display()));
+    }
+    let subsets = KidSubsets::for_sizes(real.len(), fake.len());
+    let (kid, kid_std) = kid(&real, &fake, subsets)?;
+    Ok(Some(Fidelity {
+        inception: inception.to_string(),
+        dim,
+        real_images: real.len(),
+        synthesized_images: fake.len(),
+        fid: frechet_distance(&Moments::of(&real)?, &Moments::of(&fake)?),
+        kid,
+        kid_std,
+        kid_subsets: subsets,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frechet_distance_of_gaussians_is_its_closed_form() {
+        // Diagonal covariances: Σ (√a − √b)² on the diagonal, plus |Δμ|².
+        let a = Moments {
+            n: 10,
+            mean: vec![0.0, 1.0],
+            cov: vec![4.0, 0.0, 0.0, 9.0],
+        };
+        let b = Moments {
+            n: 10,
+            mean: vec![1.0, 1.0],
+            cov: vec![1.0, 0.0, 0.0, 16.0],
+        };
+        let expected = 1.0 + (2.0f64 - 1.0).powi(2) + (3.0f64 - 4.0).powi(2);
+        assert!((frechet_distance(&a, &b) - expected).abs() < 1e-12);
+        assert!(frechet_distance(&a, &a).abs() < 1e-12);
+        // A rotated covariance against itself is still at distance 0.
+        let c = Moments {
+            n: 10,
+            mean: vec![0.5, -2.0],
+            cov: vec![2.0, 0.8, 0.8, 1.0],
+        };
+        assert!(frechet_distance(&c, &c).abs() < 1e-12);
+    }
+
+    #[test]
+    fn moments_are_numpys_mean_and_unbiased_covariance() {
+        let f = vec![vec![1.0, 2.0], vec![3.0, 2.0], vec![5.0, 8.0]];
+        let m = Moments::of(&f).unwrap();
+        assert_eq!(m.mean, vec![3.0, 4.0]);
+        // np.cov([[1,3,5],[2,2,8]]) = [[4, 6], [6, 12]]
+        assert_eq!(m.cov, vec![4.0, 6.0, 6.0, 12.0]);
+        assert!(Moments::of(&f[..1]).is_err());
+    }
+
+    #[test]
+    fn kid_is_near_zero_for_one_distribution_and_its_subsets_follow_the_seed() {
+        let draw = |phase: f32| -> Vec<Vec<f32>> {
+            (0..40)
+                .map(|i| {
+                    let t = i as f32 + phase;
+                    vec![(t * 0.37).sin(), (t * 0.11).cos(), (t * 0.73).sin() * 0.5]
+                })
+                .collect()
+        };
+        let (features, other) = (draw(0.0), draw(0.5));
+        let shifted: Vec<Vec<f32>> = features
+            .iter()
+            .map(|f| f.iter().map(|v| v + 0.5).collect())
+            .collect();
+        let all = KidSubsets::for_sizes(40, 40);
+        assert_eq!((all.subsets, all.subset_size), (1, 40));
+        let (same, _) = kid(&features, &other, all).unwrap();
+        let (apart, _) = kid(&features, &shifted, all).unwrap();
+        assert!(apart > 10.0 * same.abs(), "{same} {apart}");
+        let some = KidSubsets {
+            subsets: 10,
+            subset_size: 20,
+            seed: 7,
+        };
+        assert_eq!(
+            kid(&features, &shifted, some).unwrap(),
+            kid(&features, &shifted, some).unwrap()
+        );
+        assert_ne!(
+            kid(&features, &shifted, some).unwrap(),
+            kid(&features, &shifted, KidSubsets { seed: 8, ..some }).unwrap()
+        );
+        let mut random = crate::random::Rng::new(1);
+        let drawn = sample(&mut random, 10, 6);
+        let mut sorted = drawn.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 6, "{drawn:?}");
+    }
+
+    #[test]
+    fn images_become_the_graphs_input_by_pytorchs_bilinear_rule() {
+        let spec = InceptionInput {
+            width: 2,
+            height: 1,
+            range: [-1.0, 1.0],
+            resize: Resize::Bilinear,
+        };
+        let mut image = RgbImage::new(4, 1);
+        for (x, v) in [0u8, 255, 255, 0].into_iter().enumerate() {
+            image.put_pixel(x as u32, 0, image::Rgb([v, v, 0]));
+        }
+        // Output x=0 samples source 0.5 (between 0 and 255), x=1 samples 2.5.
+        let pixels = spec.pixels(&image).unwrap();
+        assert_eq!(pixels[..2], [0.0, 0.0]);
+        assert_eq!(pixels[4..], [-1.0, -1.0]);
+        let fixed = InceptionInput {
+            resize: Resize::None,
+            ..spec
+        };
+        assert!(fixed
+            .pixels(&image)
+            .unwrap_err()
+            .contains("resize \"none\""));
+        assert_eq!(
+            InceptionInput::default(),
+            serde_json::from_str::<InceptionInput>("{}").unwrap()
+        );
+        assert!(serde_json::from_str::<InceptionInput>("{\"size\": 3}").is_err());
+    }
+}
