@@ -374,6 +374,11 @@ fn a_results_folder_that_fills_up_or_turns_read_only_stops_the_run_cleanly_and_i
     assert_nothing_half_written(&root);
     assert_eq!(manifest(&root)["state"], "complete");
     assert_eq!(
+        manifest(&root)["scores"]["images"],
+        SCENES,
+        "scores survive the stop"
+    );
+    assert_eq!(
         file_names(&root.join("images/synthesized_image")).len(),
         SCENES
     );
