@@ -359,28 +359,10 @@ fn a_results_folder_that_fills_up_or_turns_read_only_stops_the_run_cleanly_and_i
          cp -r '{r}/full' '{r}/../full-copy'",
         run = command("full"),
     );
-    let out = in_namespace(&full);
-    let said = text(&out);
-    assert!(
-        said.contains("STOPPED") && said.contains("RESUMED"),
-        "{said}"
-    );
-    assert!(said.contains("the results folder's disk is full"), "{said}");
-    assert!(
-        said.contains("run the same command again to resume it"),
-        "{said}"
-    );
-    let root = tmp.path().join("full-copy/test_latest");
-    assert_nothing_half_written(&root);
-    assert_eq!(manifest(&root)["state"], "complete");
-    assert_eq!(
-        manifest(&root)["scores"]["images"],
-        SCENES,
-        "scores survive the stop"
-    );
-    assert_eq!(
-        file_names(&root.join("images/synthesized_image")).len(),
-        SCENES
+    stopped_then_resumed(
+        &in_namespace(&full),
+        "the results folder's disk is full",
+        &tmp.path().join("full-copy/test_latest"),
     );
 
     // Read-only in the middle of a run: remounted once two images are there.
@@ -397,15 +379,36 @@ fn a_results_folder_that_fills_up_or_turns_read_only_stops_the_run_cleanly_and_i
          cp -r '{r}/ro' '{r}/../ro-copy'",
         run = command("ro"),
     );
-    let out = in_namespace(&read_only);
-    let said = text(&out);
+    stopped_then_resumed(
+        &in_namespace(&read_only),
+        "the results folder is read-only",
+        &tmp.path().join("ro-copy/test_latest"),
+    );
+}
+
+/// What a namespace script said of a run that stopped on a write and was
+/// resumed, and the run folder it copied out: stopped with `message`,
+/// resumed to the end, every image and score there, nothing half written.
+fn stopped_then_resumed(out: &std::process::Output, message: &str, root: &Path) {
+    let said = text(out);
     assert!(
         said.contains("STOPPED") && said.contains("RESUMED"),
         "{said}"
     );
-    assert!(said.contains("the results folder is read-only"), "{said}");
-    let root = tmp.path().join("ro-copy/test_latest");
-    assert_nothing_half_written(&root);
-    assert_eq!(manifest(&root)["state"], "complete");
-    assert_eq!(file_names(&root.join("images/real_image")).len(), SCENES);
+    assert!(said.contains(message), "{said}");
+    assert!(
+        said.contains("run the same command again to resume it"),
+        "{said}"
+    );
+    assert_nothing_half_written(root);
+    let m = manifest(root);
+    assert_eq!(m["state"], "complete");
+    assert_eq!(m["scores"]["images"], SCENES, "scores survive the stop");
+    for kind in ["synthesized_image", "real_image"] {
+        assert_eq!(
+            file_names(&root.join("images").join(kind)).len(),
+            SCENES,
+            "{kind}"
+        );
+    }
 }
