@@ -176,6 +176,16 @@ async fn protected_results_ask_for_the_token_and_a_browser_enters_it_once_into_a
         "never sent elsewhere"
     );
     let pair = cookie.split(';').next().unwrap().to_string();
+    assert!(
+        !pair.contains("s3cret")
+            && !pair.contains(
+                &"s3cret"
+                    .bytes()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
+        "the cookie is not the token: {pair}"
+    );
     let with_cookie = |value: &str| {
         Request::get("/results/run/test_latest/index.html")
             .header(header::COOKIE, format!("theme=dark; {value}"))

@@ -251,7 +251,8 @@ fn pages_only(args: &TestArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| card.source.epoch.clone());
     let dir = RunDir::new(&args.results_dir, &args.name, &epoch)?;
-    let merged = Run::rebuild(&dir, &card)?;
+    let mut merged = Run::rebuild(&dir, &card)?;
+    merged.fidelity = Run::finish_figures(&dir, &card)?;
     let p = merged.progress();
     println!(
         "{} of {} images made{}; gallery: {}",

@@ -1,7 +1,9 @@
 //! `--protect-results`: the galleries behind the API token. An API client
 //! sends the token as it does to /api/v1 (`Authorization: Bearer`); a
 //! browser, whose image tags send no header, is shown a form once, and the
-//! token it enters comes back as an HttpOnly cookie scoped to /results.
+//! token it enters comes back as an HttpOnly cookie scoped to /results (a
+//! digest of the token, not the token). No `Secure` flag: the server speaks
+//! plain HTTP and cannot tell whether a proxy in front adds TLS.
 
 use std::sync::Arc;
 
@@ -15,9 +17,16 @@ use super::AppState;
 
 const COOKIE: &str = "easel_results";
 
-/// The cookie's value for `token`: its bytes in hex (any token fits a cookie).
+/// The cookie's value for `token`: a SHA-256 of it under this purpose's
+/// own prefix, in hex. A leaked gallery cookie opens the galleries only: it
+/// is not the API token and does not give it away.
 fn cookie_value(token: &str) -> String {
-    token.bytes().map(|b| format!("{b:02x}")).collect()
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"easel results cookie\0")
+        .chain_update(token.as_bytes())
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether the request carries the token, as a header or as the cookie.

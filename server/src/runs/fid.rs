@@ -196,9 +196,23 @@ impl Inception {
     }
 }
 
-/// Where a run keeps the features of its images of `kind`.
-pub fn features_dir(root: &Path, kind: &str) -> PathBuf {
-    root.join("features").join(kind)
+/// Where a run keeps the features `graph` gave its images of `kind`:
+/// `features/<graph>/<kind>`, so that features of another graph never mix
+/// with these and nothing has to be removed when the graph changes.
+pub fn features_dir(root: &Path, graph: &str, kind: &str) -> PathBuf {
+    let folder: String = graph
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    root.join("features")
+        .join(folder.trim_start_matches('.'))
+        .join(kind)
 }
 
 /// Mean and covariance (unbiased, as numpy's `np.cov`) of feature vectors.
@@ -326,38 +340,22 @@ pub fn kid(
             fake.len()
         ));
     }
-    let d = real[0].len() as f64;
-    let kernel = |x: &[f32], y: &[f32]| {
-        let dot: f64 = x.iter().zip(y).map(|(&a, &b)| a as f64 * b as f64).sum();
-        (dot / d + 1.0).powi(3)
+    let d = real[0].len();
+    // A subset as an m×d matrix; the kernel matrix of two is one product.
+    let matrix = |rows: &[usize], side: &[Vec<f32>]| {
+        nalgebra::DMatrix::from_fn(rows.len(), d, |i, j| side[rows[i]][j] as f64)
     };
+    let kernel = |a: &nalgebra::DMatrix<f64>, b: &nalgebra::DMatrix<f64>| {
+        (a * b.transpose()).map(|dot| (dot / d as f64 + 1.0).powi(3))
+    };
+    let off_diagonal = |k: &nalgebra::DMatrix<f64>| (k.sum() - k.trace()) / (m * (m - 1)) as f64;
     let mut random = crate::random::Rng::new(subsets.seed);
     let mut values = Vec::with_capacity(subsets.subsets);
     for _ in 0..subsets.subsets {
-        let x: Vec<&[f32]> = sample(&mut random, real.len(), m)
-            .into_iter()
-            .map(|i| real[i].as_slice())
-            .collect();
-        let y: Vec<&[f32]> = sample(&mut random, fake.len(), m)
-            .into_iter()
-            .map(|i| fake[i].as_slice())
-            .collect();
-        let within = |s: &[&[f32]]| {
-            let mut sum = 0.0;
-            for i in 0..m {
-                for j in (i + 1)..m {
-                    sum += 2.0 * kernel(s[i], s[j]);
-                }
-            }
-            sum / (m * (m - 1)) as f64
-        };
-        let mut across = 0.0;
-        for a in &x {
-            for b in &y {
-                across += kernel(a, b);
-            }
-        }
-        values.push(within(&x) + within(&y) - 2.0 * across / (m * m) as f64);
+        let x = matrix(&sample(&mut random, real.len(), m), real);
+        let y = matrix(&sample(&mut random, fake.len(), m), fake);
+        let across = kernel(&x, &y).sum() / (m * m) as f64;
+        values.push(off_diagonal(&kernel(&x, &x)) + off_diagonal(&kernel(&y, &y)) - 2.0 * across);
     }
     let mean = values.iter().sum::<f64>() / values.len() as f64;
     let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / values.len() as f64;
@@ -393,15 +391,17 @@ pub struct Fidelity {
     pub kid_subsets: KidSubsets,
 }
 
-/// FID and KID from the features kept in `root`, for the stems of `stems`
-/// that have both; None when fewer than 2 of either are there.
+/// FID and KID from the features `inception` gave in `root`: those of the
+/// real photos and those of the synthesized images of `stems` (each side
+/// as many as have features; the counts are in the answer); None when
+/// fewer than 2 of either are there.
 pub fn fidelity(
     root: &Path,
     stems: &[String],
     inception: &str,
 ) -> Result<Option<Fidelity>, String> {
     let read = |kind: &str| -> Result<Vec<Vec<f32>>, String> {
-        let dir = features_dir(root, kind);
+        let dir = features_dir(root, inception, kind);
         let mut out = Vec::new();
         for stem in stems {
             let path = dir.join(format!("{stem}.npy"));

@@ -222,28 +222,56 @@ pub struct ShardStatus {
 }
 
 /// The run as every record on disk tells it: the maps of `stems` (the
-/// whole run, in order), each done or failed as some record says (done
-/// wins), the scores of all, and each shard's progress. Complete when every
-/// map is done or failed; failed when a record failed and not every map is
-/// through; running otherwise (a killed shard's record says running until
-/// it is started again).
+/// whole run, in order), each done as the newest record that has it says
+/// (records of another split stay on disk; a shard's record beats
+/// `run.json` of the same second), scores only from the newest segmenter;
+/// failures, state and each shard's bar from the latest split's records.
+/// Complete when every map is done or failed; failed when one of those
+/// records failed and not every map is through; running otherwise (a
+/// killed shard's record says running until it is started again).
 pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manifest {
+    use super::shard::Shard;
     let wanted: std::collections::HashSet<&String> = stems.iter().collect();
+    let mut ordered: Vec<&Manifest> = records.iter().collect();
+    ordered.sort_by_key(|r| (r.updated, r.shard.is_some()));
+    let shard_of = |r: &Manifest| r.shard.as_deref().and_then(|s| s.parse::<Shard>().ok());
+    let split = ordered
+        .iter()
+        .rev()
+        .find_map(|r| shard_of(r))
+        .map(|s| s.count);
+    let current: Vec<&Manifest> = ordered
+        .iter()
+        .filter(|r| split.is_none() || shard_of(r).is_some_and(|s| Some(s.count) == split))
+        .copied()
+        .collect();
     let mut merged = first.clone();
     merged.stems = stems.to_vec();
     merged.done = BTreeMap::new();
     merged.failed = BTreeMap::new();
     merged.shard = None;
     merged.shards = Vec::new();
-    merged.fidelity = None;
-    for record in records {
+    merged.segmenter = ordered.iter().rev().find_map(|r| r.segmenter.clone());
+    merged.inception = ordered.iter().rev().find_map(|r| r.inception.clone());
+    merged.fidelity = ordered.iter().rev().find_map(|r| r.fidelity.clone());
+    for record in &ordered {
+        let same_judge = record.segmenter == merged.segmenter;
         for (stem, r) in &record.done {
             if wanted.contains(stem) {
-                merged.done.insert(stem.clone(), r.clone());
+                let mut r = r.clone();
+                if !same_judge {
+                    (r.agreement, r.real_agreement) = (None, None);
+                }
+                merged.done.insert(stem.clone(), r);
             }
         }
-        merged.segmenter = merged.segmenter.take().or_else(|| record.segmenter.clone());
-        merged.inception = merged.inception.take().or_else(|| record.inception.clone());
+    }
+    for record in &current {
+        for (stem, reason) in &record.failed {
+            if wanted.contains(stem) && !merged.done.contains_key(stem) {
+                merged.failed.insert(stem.clone(), reason.clone());
+            }
+        }
         if let Some(shard) = &record.shard {
             let p = record.progress();
             merged.shards.push(ShardStatus {
@@ -256,15 +284,8 @@ pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manife
             });
         }
     }
-    for record in records {
-        for (stem, reason) in &record.failed {
-            if wanted.contains(stem) && !merged.done.contains_key(stem) {
-                merged.failed.insert(stem.clone(), reason.clone());
-            }
-        }
-    }
     let through = merged.done.len() + merged.failed.len() == stems.len();
-    let failed = records.iter().find(|r| r.state == RunState::Failed);
+    let failed = current.iter().find(|r| r.state == RunState::Failed);
     (merged.state, merged.error) = match (through, failed) {
         (true, _) => (RunState::Complete, None),
         (false, Some(f)) => (RunState::Failed, f.error.clone()),
@@ -280,38 +301,27 @@ pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manife
         .map(|r| r.updated)
         .max()
         .unwrap_or(merged.updated);
-    // A sharded run shows only the shards of its latest split.
-    let parse = |s: &ShardStatus| s.shard.parse::<super::shard::Shard>().ok();
-    if let Some(latest) = merged
-        .shards
-        .iter()
-        .max_by_key(|s| s.updated)
-        .and_then(parse)
-    {
-        merged
-            .shards
-            .retain(|s| parse(s).is_some_and(|p| p.count == latest.count));
-        // Shards not started yet are listed too, with nothing done.
-        for index in 0..latest.count {
-            let shard = super::shard::Shard {
-                index,
-                count: latest.count,
-            };
-            if !merged.shards.iter().any(|s| parse(s) == Some(shard)) {
-                merged.shards.push(ShardStatus {
-                    shard: shard.to_string(),
-                    done: 0,
-                    failed: 0,
-                    total: (0..stems.len()).filter(|&k| shard.owns(k)).count(),
-                    state: RunState::Running,
-                    updated: 0,
-                });
+    match split {
+        Some(count) if count > 1 => {
+            // Shards not started yet are listed too, with nothing done.
+            for index in 0..count {
+                let shard = Shard { index, count };
+                if !merged.shards.iter().any(|s| s.shard == shard.to_string()) {
+                    merged.shards.push(ShardStatus {
+                        shard: shard.to_string(),
+                        done: 0,
+                        failed: 0,
+                        total: (0..stems.len()).filter(|&k| shard.owns(k)).count(),
+                        state: RunState::Running,
+                        updated: 0,
+                    });
+                }
             }
+            merged
+                .shards
+                .sort_by_key(|s| s.shard.parse::<Shard>().ok().map(|p| p.index));
         }
-        merged.shards.sort_by_key(|s| parse(s).map(|p| p.index));
-    }
-    if merged.shards.len() == 1 && merged.shards[0].shard == "0/1" {
-        merged.shards.clear();
+        _ => merged.shards.clear(),
     }
     merged
 }
@@ -402,13 +412,20 @@ impl RunDir {
     /// happen one shard at a time.
     pub fn locked<T>(&self, f: impl FnOnce() -> Result<T, RunError>) -> Result<T, RunError> {
         let path = self.root.join("run.lock");
-        // Opened for reading (a lock needs no more), so that the folder can
-        // be remounted read-only under a run, which then stops cleanly.
-        let file = match std::fs::File::open(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::write(&path, b"").map_err(io(&path))?;
-                std::fs::File::open(&path)
-            }
+        // Read and write: over NFS an exclusive flock is a POSIX lock,
+        // which needs a file open for writing. On a folder remounted
+        // read-only the open for writing fails; then read-only, so that the
+        // run gets as far as its first write and stops with the reason.
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+        };
+        let file = match open() {
+            Err(e) if e.raw_os_error() == Some(30) => std::fs::File::open(&path),
             opened => opened,
         }
         .map_err(io(&path))?;
@@ -433,13 +450,23 @@ impl RunDir {
     pub(super) fn clean_partial(&self, stems: &[String], record: &str) -> usize {
         let mine: std::collections::HashSet<String> = stems
             .iter()
-            .map(|s| format!("{s}.png"))
+            .flat_map(|s| [format!("{s}.png"), format!("{s}.npy")])
             .chain([record.to_string()])
             .collect();
         let images =
             [INPUT_LABEL, SYNTHESIZED, REAL].map(|kind| self.root.join("images").join(kind));
         let shards = self.shards_dir();
-        let folders = images.iter().chain(std::iter::once(&shards));
+        // Feature folders: features/<graph>/<kind>.
+        let features: Vec<PathBuf> = std::fs::read_dir(self.root.join("features"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|graph| [graph.path().join(SYNTHESIZED), graph.path().join(REAL)])
+            .collect();
+        let folders = images
+            .iter()
+            .chain(std::iter::once(&shards))
+            .chain(&features);
         let target = |name: &str| -> Option<String> {
             let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
             Some(inner.rsplit_once('.')?.0.to_string())
@@ -502,6 +529,107 @@ mod tests {
             let e = check_name("run name", bad).unwrap_err().to_string();
             assert!(e.contains("not allowed"), "{bad}: {e}");
         }
+    }
+
+    fn record(
+        shard: Option<&str>,
+        updated: u64,
+        segmenter: &str,
+        done: &[(&str, f64)],
+        failed: &[&str],
+    ) -> Manifest {
+        let sample = |miou: f64| SampleRecord {
+            source: [8, 8],
+            size: [8, 8],
+            classes: vec![0],
+            has_real: false,
+            agreement: Some(Agreement {
+                pixel_accuracy: miou,
+                mean_iou: miou,
+                cells: vec![[0, 0, 1]],
+            }),
+            real_agreement: None,
+        };
+        Manifest {
+            format: MANIFEST_FORMAT,
+            name: "r".into(),
+            epoch: "latest".into(),
+            model: "m".into(),
+            label_dir: "x".into(),
+            image_dir: None,
+            instance_dir: None,
+            stems: Vec::new(),
+            done: done
+                .iter()
+                .map(|(s, m)| (s.to_string(), sample(*m)))
+                .collect(),
+            failed: failed
+                .iter()
+                .map(|s| (s.to_string(), "unreadable".to_string()))
+                .collect(),
+            state: RunState::Running,
+            error: None,
+            segmenter: Some(segmenter.into()),
+            scores: None,
+            inception: None,
+            fidelity: None,
+            shard: shard.map(str::to_string),
+            shards: Vec::new(),
+            created: 1,
+            updated,
+        }
+    }
+
+    #[test]
+    fn the_newest_record_of_a_map_wins_and_only_the_latest_split_says_what_failed() {
+        let stems: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        // First split in four, scored by s1, shard 1 failed on "b"; then in
+        // two, scored by s2, which has made "a" and "c" again.
+        let old0 = record(Some("0/4"), 10, "s1", &[("a", 0.1)], &[]);
+        let old1 = record(Some("1/4"), 11, "s1", &[], &["b"]);
+        let mut old3 = record(Some("3/4"), 12, "s1", &[("d", 0.4)], &[]);
+        old3.state = RunState::Failed;
+        let new0 = record(Some("0/2"), 20, "s2", &[("a", 0.7), ("c", 0.9)], &[]);
+        let new1 = record(Some("1/2"), 21, "s2", &[], &[]);
+        // Read in file-name order, the old split's files after the new ones.
+        let merged = merge(
+            &[new0.clone(), new1.clone(), old0, old1, old3],
+            &stems,
+            &new0,
+        );
+        assert_eq!(merged.segmenter.as_deref(), Some("s2"));
+        assert_eq!(
+            merged.done["a"].agreement.as_ref().unwrap().mean_iou,
+            0.7,
+            "the newer record"
+        );
+        assert!(
+            merged.done["d"].agreement.is_none(),
+            "s1's score is not s2's"
+        );
+        assert!(
+            merged.failed.is_empty(),
+            "the old split's failure is not this split's"
+        );
+        assert_eq!(
+            merged.state,
+            RunState::Running,
+            "b is still to make; the old failure does not stop the run"
+        );
+        assert_eq!(
+            merged
+                .shards
+                .iter()
+                .map(|s| s.shard.as_str())
+                .collect::<Vec<_>>(),
+            ["0/2", "1/2"]
+        );
+        let scores = merged.score(1).unwrap();
+        assert_eq!(
+            (scores.segmenter.as_str(), scores.images),
+            ("s2", 2),
+            "only s2's agreements add up"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
-use super::fid::{features_dir, Inception};
+use super::fid::{features_dir, Fidelity, Inception};
 use super::manifest::*;
 use super::scores::Judge;
 use super::shard::Shard;
@@ -176,7 +176,7 @@ impl Run {
                     all.dedup();
                     all
                 });
-            let merged = write_merged(dir, &records, &stems, first, card)?;
+            let merged = write_merged(dir, &records, &stems, first, card, None)?;
             Ok(merged)
         })
     }
@@ -196,21 +196,10 @@ impl Run {
 
     /// Keeps the Inception features of every image from now on (those of
     /// samples already done are computed from their files when the run
-    /// executes); features of another graph are removed.
+    /// executes), under `features/<graph>/`.
     pub fn features_with(&mut self, inception: Inception) -> Result<(), RunError> {
-        if self
-            .manifest
-            .inception
-            .as_deref()
-            .is_some_and(|n| n != inception.name)
-        {
-            let dir = self.dir.root.join("features");
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-            }
-        }
         for kind in [SYNTHESIZED, REAL] {
-            let dir = features_dir(&self.dir.root, kind);
+            let dir = features_dir(&self.dir.root, &inception.name, kind);
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         }
         self.manifest.inception = Some(inception.name.clone());
@@ -237,7 +226,8 @@ impl Run {
             return Ok(());
         }
         let missing: Vec<Sample> = {
-            let probe = has_all(&self.dir, judge.is_some(), inception.is_some());
+            let graph = inception.as_deref().map(|i| i.name.as_str());
+            let probe = has_all(&self.dir, judge.is_some(), graph);
             self.samples
                 .iter()
                 .filter(|s| {
@@ -252,8 +242,9 @@ impl Run {
         for sample in missing {
             let (_, made) = match self.prepare(&sample, compute) {
                 Ok(prepared) => prepared,
+                // Its image is made; what cannot be read now is not scored.
                 Err(reason) => {
-                    self.manifest.failed.insert(sample.stem.clone(), reason);
+                    tracing::warn!(stem = %sample.stem, "not scored: {reason}");
                     continue;
                 }
             };
@@ -440,10 +431,63 @@ impl Run {
         dir.locked(|| {
             dir.clean_partial_shared();
             let records = dir.read_records()?;
-            write_merged(dir, &records, stems, &record, card)
+            write_merged(dir, &records, stems, &record, card, None)
         })?;
         self.saved = Some(std::time::Instant::now());
         Ok(())
+    }
+
+    /// FID and KID of a complete run (every shard's maps through), from the
+    /// features on disk: computed outside the lock (they take a while) and
+    /// written into run.json and the pages; kept when run.json has them for
+    /// as many images as there are features now. The run's figures, if any.
+    pub fn finish_figures(dir: &RunDir, card: &ModelCard) -> Result<Option<Fidelity>, RunError> {
+        let Some(merged) = dir.read_manifest()? else {
+            return Ok(None);
+        };
+        let Some(graph) = merged.inception.clone() else {
+            return Ok(None);
+        };
+        if merged.state != RunState::Complete {
+            return Ok(merged.fidelity);
+        }
+        let count = |kind: &str| {
+            merged
+                .stems
+                .iter()
+                .filter(|s| {
+                    features_dir(&dir.root, &graph, kind)
+                        .join(format!("{s}.npy"))
+                        .is_file()
+                })
+                .count()
+        };
+        let (real, synthesized) = (count(REAL), count(SYNTHESIZED));
+        if let Some(f) = &merged.fidelity {
+            if f.inception == graph && f.real_images == real && f.synthesized_images == synthesized
+            {
+                return Ok(merged.fidelity);
+            }
+        }
+        let fidelity =
+            super::fid::fidelity(&dir.root, &merged.stems, &graph).map_err(|reason| {
+                RunError::Scoring {
+                    stem: "FID and KID".into(),
+                    reason,
+                }
+            })?;
+        dir.locked(|| {
+            let records = dir.read_records()?;
+            write_merged(
+                dir,
+                &records,
+                &merged.stems,
+                &merged,
+                card,
+                fidelity.clone(),
+            )
+        })?;
+        Ok(fidelity)
     }
 
     /// This shard: which part of the run it makes.
@@ -486,6 +530,7 @@ impl Run {
         self.manifest.state = RunState::Complete;
         self.save()?;
         progress(self.manifest.progress());
+        Run::finish_figures(&self.dir, &self.card)?;
         Ok(())
     }
 
@@ -529,18 +574,12 @@ fn write_merged(
     stems: &[String],
     first: &Manifest,
     card: &ModelCard,
+    fidelity: Option<Fidelity>,
 ) -> Result<Manifest, RunError> {
     let mut merged = merge(records, stems, first);
     merged.scores = merged.score(card.classes.len());
-    if merged.state == RunState::Complete {
-        if let Some(name) = &merged.inception {
-            merged.fidelity = super::fid::fidelity(&dir.root, stems, name).map_err(|reason| {
-                RunError::Scoring {
-                    stem: "FID and KID".into(),
-                    reason,
-                }
-            })?;
-        }
+    if fidelity.is_some() {
+        merged.fidelity = fidelity;
     }
     let path = dir.manifest_path();
     write_atomic(&path, &to_json(&merged, &path)?)?;
@@ -557,19 +596,21 @@ fn to_json(manifest: &Manifest, path: &Path) -> Result<Vec<u8>, RunError> {
 
 /// Whether a sample done has what the run keeps of it: its agreement when
 /// it is scored, its features when it keeps them.
-fn has_all(
-    dir: &RunDir,
+fn has_all<'a>(
+    dir: &'a RunDir,
     scored: bool,
-    featured: bool,
-) -> impl Fn(&str, &SampleRecord) -> bool + '_ {
+    graph: Option<&'a str>,
+) -> impl Fn(&str, &SampleRecord) -> bool + 'a {
     move |stem, record| {
-        let features = |kind: &str| {
-            features_dir(&dir.root, kind)
-                .join(format!("{stem}.npy"))
-                .is_file()
-        };
-        (!scored || record.agreement.is_some())
-            && (!featured || (features(SYNTHESIZED) && (!record.has_real || features(REAL))))
+        let featured = graph.is_none_or(|graph| {
+            let features = |kind: &str| {
+                features_dir(&dir.root, graph, kind)
+                    .join(format!("{stem}.npy"))
+                    .is_file()
+            };
+            features(SYNTHESIZED) && (!record.has_real || features(REAL))
+        });
+        (!scored || record.agreement.is_some()) && featured
     }
 }
 
@@ -589,7 +630,7 @@ fn keep_features(
                 stem: stem.to_string(),
                 reason,
             })?;
-        let path = features_dir(&dir.root, kind).join(format!("{stem}.npy"));
+        let path = features_dir(&dir.root, &inception.name, kind).join(format!("{stem}.npy"));
         write_atomic(
             &path,
             &crate::package::npy::encode(&[features.len()], &features),
