@@ -457,3 +457,62 @@ async fn the_compare_page_shows_both_runs_scores_and_each_images_difference() {
     assert!(html.contains("mIoU +0.000 in after/test_latest"), "{html}");
     assert_eq!(html.matches("class=\"agreement\"").count(), 4);
 }
+
+/// `evaluate=true` scores a batch run with the model's segmenter, as `easel
+/// test --evaluate` does; a model without one is refused before anything
+/// is written.
+#[tokio::test]
+async fn a_batch_run_posted_with_evaluate_is_scored_by_the_models_segmenter() {
+    let (s, results) = batch_server(Duration::ZERO);
+    let scored = |name: &str, evaluate: &str| {
+        let png = png_gray(64, 64, |x, _| (x / 22) as u8);
+        post_batch(&[
+            ("name", None, name.as_bytes().to_vec()),
+            ("evaluate", None, evaluate.as_bytes().to_vec()),
+            ("label", Some("a.png"), png.clone()),
+            ("label", Some("b.png"), png),
+        ])
+    };
+    let (status, _, body) = send(&s.app, scored("judged", "true")).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(follow(&s.app, "judged@latest").await["state"], "complete");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(results.path().join("judged/test_latest/run.json")).unwrap(),
+    )
+    .unwrap();
+    // The fake paints each class as a red level its segmenter reads back exactly.
+    assert_eq!(manifest["scores"]["images"], 2);
+    assert_eq!(manifest["scores"]["generated"]["pixel_accuracy"], 1.0);
+    assert_eq!(manifest["scores"]["generated"]["mean_iou"], 1.0);
+    let (_, _, page) = get(&s.app, "/results/judged/test_latest/index.html").await;
+    assert!(String::from_utf8(page)
+        .unwrap()
+        .contains("agreement 1.000 · mIoU 1.000"));
+
+    let (status, _, body) = send(&s.app, scored("bad", "maybe")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).0.contains("neither true nor false"));
+    let mut c = config(8, 64);
+    let empty = tempfile::tempdir().unwrap();
+    c.results_dir = empty.path().to_path_buf();
+    let without = crate::support::app::server_without_segmenter_with(c);
+    let (status, _, body) = send(&without.app, scored("unjudged", "true")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error_of(&body)
+            .0
+            .contains("has no segmenter to score the run with"),
+        "{}",
+        error_of(&body).0
+    );
+    assert_eq!(
+        std::fs::read_dir(empty.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}

@@ -149,7 +149,12 @@ pub fn server_with_card(delay: Duration, config: ServeConfig, card: ModelCard) -
 
 /// The fake model without a segmenter.
 pub fn server_without_segmenter() -> Server {
-    fake_server(Duration::ZERO, config(4, 8), card("fake"), false)
+    server_without_segmenter_with(config(4, 8))
+}
+
+/// The fake model without a segmenter, under `config`.
+pub fn server_without_segmenter_with(config: ServeConfig) -> Server {
+    fake_server(Duration::ZERO, config, card("fake"), false)
 }
 
 fn fake_server(delay: Duration, config: ServeConfig, card: ModelCard, segmenter: bool) -> Server {

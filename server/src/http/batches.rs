@@ -120,6 +120,8 @@ struct Upload {
     model: Option<String>,
     epoch: Option<String>,
     batch: Option<usize>,
+    /// Score the run with the model's segmenter (`easel test --evaluate`).
+    evaluate: bool,
     files: Vec<UploadedFile>,
 }
 
@@ -130,6 +132,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
         model: None,
         epoch: None,
         batch: None,
+        evaluate: false,
         files: Vec::new(),
     };
     let malformed = |e: axum::extract::multipart::MultipartError| {
@@ -157,6 +160,17 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
                     ApiError::Malformed(format!("batch `{}` is not a whole number", text()))
                 })?)
             }
+            "evaluate" => {
+                up.evaluate = match text().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" | "" => false,
+                    other => {
+                        return Err(ApiError::Malformed(format!(
+                            "evaluate `{other}` is neither true nor false"
+                        )))
+                    }
+                }
+            }
             "zip" => up.files.extend(unzip(&data)?),
             kind @ ("label" | "image" | "instance") => {
                 let name = file_name.ok_or_else(|| {
@@ -171,7 +185,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
             }
             other => {
                 return Err(ApiError::Malformed(format!(
-                    "unknown field `{other}`; expected name, model, epoch, batch, label, image, instance, zip or folder"
+                    "unknown field `{other}`; expected name, model, epoch, batch, evaluate, label, image, instance, zip or folder"
                 )))
             }
         }
@@ -218,7 +232,9 @@ fn unzip(bytes: &[u8]) -> Result<Vec<UploadedFile>, ApiError> {
 /// Start (or resume) a batch run.
 ///
 /// Multipart: `name` (the run), optional `model` (default: the default
-/// model), `epoch` (default `latest`), `batch`; the maps as repeated `label`
+/// model), `epoch` (default `latest`), `batch`, `evaluate` (`true`: score
+/// the run with the model's segmenter, as `easel test --evaluate`); the
+/// maps as repeated `label`
 /// files with optional `image` (photos) and `instance` files paired by name,
 /// or one `zip` with `label/`, `image/`, `instance/` folders, or `folder`:
 /// a folder under the server's `--batch-root` holding such folders (refused
@@ -249,6 +265,19 @@ pub async fn start(
     let dir = RunDir::new(&results, &name, &epoch)?;
     let model = up.model.unwrap_or_else(|| state.default_model.clone());
     let worker = super::models::worker(&state, &model)?;
+    // Refused before anything is written, as `easel test --evaluate` is.
+    let judge = match (up.evaluate, worker.segmenter()) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(ApiError::InvalidMap(format!(
+                "model {model} has no segmenter to score the run with; leave out `evaluate`, or score it with `easel test --evaluate --segmenter PACKAGE`"
+            )))
+        }
+        (true, Some(segmenter)) => Some(
+            crate::runs::scores::Judge::new(segmenter.clone(), worker.card(), worker.card())
+                .map_err(ApiError::InvalidMap)?,
+        ),
+    };
     let id = batch_id(&name, &epoch);
     if state
         .batches
@@ -293,6 +322,10 @@ pub async fn start(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut run = run;
+    if let Some(judge) = judge {
+        run.evaluate_with(judge);
+    }
     let (sender, receiver) = watch::channel(run.manifest.progress());
     {
         let mut running = state
