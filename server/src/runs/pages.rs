@@ -162,10 +162,24 @@ pub fn utc(secs: u64) -> String {
     )
 }
 
+/// Which gallery pages a save writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pages {
+    All,
+    /// The first page of each order (`index.html`, `worst.html`): the
+    /// header and progress, while a big run goes on.
+    First,
+}
+
 /// Writes `index.html`, `index-2.html`, … for the samples done so far, in
 /// the run's order, `PAGE_SIZE` to a page; a scored run also gets
 /// `worst.html`, `worst-2.html`, … with the least agreeing images first.
-pub fn write_gallery(dir: &RunDir, manifest: &Manifest, card: &ModelCard) -> Result<(), RunError> {
+pub fn write_gallery(
+    dir: &RunDir,
+    manifest: &Manifest,
+    card: &ModelCard,
+    scope: Pages,
+) -> Result<(), RunError> {
     let done: Vec<&String> = manifest
         .stems
         .iter()
@@ -197,7 +211,7 @@ pub fn write_gallery(dir: &RunDir, manifest: &Manifest, card: &ModelCard) -> Res
         } else {
             Vec::new()
         };
-        write_pages(dir, manifest, card, stems, *file, order_links)?;
+        write_pages(dir, manifest, card, stems, *file, order_links, scope)?;
     }
     Ok(())
 }
@@ -210,6 +224,7 @@ fn write_pages(
     done: &[&String],
     file: fn(usize) -> String,
     orders: Vec<(&'static str, String, bool)>,
+    scope: Pages,
 ) -> Result<(), RunError> {
     let pages = done.len().div_ceil(PAGE_SIZE).max(1);
     let links: Vec<(usize, String)> = (1..=pages).map(|n| (n, file(n))).collect();
@@ -224,7 +239,7 @@ fn write_pages(
     };
     let progress = manifest.progress();
     let scores = manifest.scores.as_ref().map(|s| ScoresView::new(s, card));
-    for page in 1..=pages {
+    for page in 1..=if scope == Pages::All { pages } else { 1 } {
         let rows = done
             .iter()
             .skip((page - 1) * PAGE_SIZE)

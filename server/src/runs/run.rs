@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use super::fid::{features_dir, Fidelity, Inception};
 use super::manifest::*;
+use super::pages::Pages;
 use super::scores::Judge;
 use super::shard::Shard;
 use crate::dataset::pairing::Sample;
@@ -38,8 +39,9 @@ pub struct Run {
     pub max_pixels: u64,
     /// Temporary files of a killed earlier attempt that were removed.
     pub cleaned: usize,
-    /// When the manifest and pages were last written.
+    /// When the record and run.json were last written, and every page.
     saved: Option<std::time::Instant>,
+    pages_saved: Option<std::time::Instant>,
     /// Scores each image made (`--evaluate`).
     judge: Option<Judge>,
     /// Keeps each image's Inception features (`--inception`).
@@ -142,6 +144,7 @@ impl Run {
             max_pixels: spec.max_pixels,
             cleaned,
             saved: None,
+            pages_saved: None,
             judge: None,
             inception: None,
         };
@@ -176,7 +179,7 @@ impl Run {
                     all.dedup();
                     all
                 });
-            let merged = write_merged(dir, &records, &stems, first, card, None)?;
+            let merged = write_merged(dir, &records, &stems, first, card, None, Pages::All)?;
             Ok(merged)
         })
     }
@@ -412,16 +415,27 @@ impl Run {
         Ok(())
     }
 
-    /// Writes the manifest and the gallery pages, at most once a second
-    /// while the run goes on (always at its start and end). A sample's
-    /// record can lag its image by that second: a run killed in between
-    /// makes that image again on resume, since done means recorded and on
-    /// disk.
+    /// Writes this shard's record, then run.json and the gallery pages, at
+    /// most once a second while the run goes on (once every 5,000 maps'
+    /// worth of seconds on bigger runs: 6 s for 30,000), always at its
+    /// start and end. Every page is rewritten at most once a minute while a
+    /// run of more than 1,000 maps goes on (the first page of each order,
+    /// with the header's progress, at each save). A sample's record can lag
+    /// its image by that interval: a run killed in between makes that
+    /// image again on resume, since done means recorded and on disk.
     pub fn save(&mut self) -> Result<(), RunError> {
-        let due = self.saved.is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0);
-        if !due && self.manifest.state == RunState::Running {
+        let interval = (self.all_stems.len() as f64 / 5000.0).max(1.0);
+        let due = self
+            .saved
+            .is_none_or(|t| t.elapsed().as_secs_f64() >= interval);
+        let running = self.manifest.state == RunState::Running;
+        if !due && running {
             return Ok(());
         }
+        let all_pages = !running
+            || self.all_stems.len() <= 1000
+            || self.pages_saved.is_none_or(|t| t.elapsed().as_secs() >= 60);
+        let scope = if all_pages { Pages::All } else { Pages::First };
         let mut record = self.manifest.clone();
         record.updated = now();
         record.scores = record.score(self.card.classes.len());
@@ -431,9 +445,12 @@ impl Run {
         dir.locked(|| {
             dir.clean_partial_shared();
             let records = dir.read_records()?;
-            write_merged(dir, &records, stems, &record, card, None)
+            write_merged(dir, &records, stems, &record, card, None, scope)
         })?;
         self.saved = Some(std::time::Instant::now());
+        if all_pages {
+            self.pages_saved = self.saved;
+        }
         Ok(())
     }
 
@@ -485,6 +502,7 @@ impl Run {
                 &merged,
                 card,
                 fidelity.clone(),
+                Pages::All,
             )
         })?;
         Ok(fidelity)
@@ -575,6 +593,7 @@ fn write_merged(
     first: &Manifest,
     card: &ModelCard,
     fidelity: Option<Fidelity>,
+    pages: Pages,
 ) -> Result<Manifest, RunError> {
     let mut merged = merge(records, stems, first);
     merged.scores = merged.score(card.classes.len());
@@ -583,7 +602,7 @@ fn write_merged(
     }
     let path = dir.manifest_path();
     write_atomic(&path, &to_json(&merged, &path)?)?;
-    super::pages::write_gallery(dir, &merged, card)?;
+    super::pages::write_gallery(dir, &merged, card, pages)?;
     Ok(merged)
 }
 
