@@ -3,6 +3,7 @@
 //! and the server's batch API.
 
 pub mod fid;
+mod kept;
 mod manifest;
 pub mod pages;
 mod run;

@@ -11,9 +11,10 @@ use std::path::Path;
 use bytes::Bytes;
 
 use super::fid::{features_dir, Fidelity, Inception};
+use super::kept::{has_all, keep_features};
 use super::manifest::*;
 use super::pages::Pages;
-use super::scores::Judge;
+use super::scores::{Judge, Scored};
 use super::shard::Shard;
 use crate::dataset::pairing::Sample;
 use crate::inference::pipeline::{
@@ -611,74 +612,6 @@ fn to_json(manifest: &Manifest, path: &Path) -> Result<Vec<u8>, RunError> {
         path: path.display().to_string(),
         reason: e.to_string(),
     })
-}
-
-/// Whether a sample done has what the run keeps of it: its agreement when
-/// it is scored, its features when it keeps them.
-fn has_all<'a>(
-    dir: &'a RunDir,
-    scored: bool,
-    graph: Option<&'a str>,
-) -> impl Fn(&str, &SampleRecord) -> bool + 'a {
-    move |stem, record| {
-        let featured = graph.is_none_or(|graph| {
-            let features = |kind: &str| {
-                features_dir(&dir.root, graph, kind)
-                    .join(format!("{stem}.npy"))
-                    .is_file()
-            };
-            features(SYNTHESIZED) && (!record.has_real || features(REAL))
-        });
-        (!scored || record.agreement.is_some()) && featured
-    }
-}
-
-/// Writes the Inception features of a sample's images (the photo's first).
-fn keep_features(
-    dir: &RunDir,
-    inception: &mut Inception,
-    stem: &str,
-    synthesized: Option<&image::RgbImage>,
-    real: Option<&image::RgbImage>,
-) -> Result<(), RunError> {
-    for (kind, image) in [(REAL, real), (SYNTHESIZED, synthesized)] {
-        let Some(image) = image else { continue };
-        let features = inception
-            .features(image)
-            .map_err(|reason| RunError::Scoring {
-                stem: stem.to_string(),
-                reason,
-            })?;
-        let path = features_dir(&dir.root, &inception.name, kind).join(format!("{stem}.npy"));
-        write_atomic(
-            &path,
-            &crate::package::npy::encode(&[features.len()], &features),
-        )?;
-    }
-    Ok(())
-}
-
-/// A sample's images read back by the judge.
-#[derive(Default)]
-struct Scored {
-    generated: Option<Agreement>,
-    real: Option<Agreement>,
-}
-
-impl Scored {
-    fn of(
-        judge: &Judge,
-        synthesized: Option<image::RgbImage>,
-        real: Option<image::RgbImage>,
-        label: &LabelMap,
-    ) -> Result<Self, String> {
-        let read =
-            |image: Option<image::RgbImage>| image.map(|i| judge.agreement(i, label)).transpose();
-        Ok(Self {
-            generated: read(synthesized)?,
-            real: read(real)?,
-        })
-    }
 }
 
 /// What a sample leaves for writing its files once its image is made.

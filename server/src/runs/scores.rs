@@ -215,6 +215,29 @@ impl Judge {
     }
 }
 
+/// A sample's images read back by the judge.
+#[derive(Default)]
+pub(super) struct Scored {
+    pub generated: Option<Agreement>,
+    pub real: Option<Agreement>,
+}
+
+impl Scored {
+    pub fn of(
+        judge: &Judge,
+        synthesized: Option<image::RgbImage>,
+        real: Option<image::RgbImage>,
+        label: &LabelMap,
+    ) -> Result<Self, String> {
+        let read =
+            |image: Option<image::RgbImage>| image.map(|i| judge.agreement(i, label)).transpose();
+        Ok(Self {
+            generated: read(synthesized)?,
+            real: read(real)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
