@@ -145,9 +145,12 @@ async fn protected_results_ask_for_the_token_and_a_browser_enters_it_once_into_a
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(String::from_utf8(body)
-        .unwrap()
-        .contains("not the server's token"));
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("That is not the server&#39;s token."),
+        "the message, escaped as HTML"
+    );
     let (status, headers, _) = send(
         &s.app,
         login("s3cret token;=", "/results/run/test_latest/index.html"),

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::RuntimeArgs;
 use easel::inference::queue::{ModelWorker, WorkerConfig};
-use easel::inference::runtime::SegmenterSession;
+use easel::inference::runtime::{SegmenterSession, SessionOptions};
 use easel::inference::segment::SegmenterWorker;
 use easel::package::maps::DEFAULT_MAX_PIXELS;
 use easel::package::{ModelCard, ModelPackage};
@@ -115,10 +115,13 @@ pub fn test(args: TestArgs) -> Result<()> {
         shard: args.shard,
     };
     // Everything that can refuse the run does so before anything is written.
+    // The judge and the feature graph run on ONNX Runtime in fp32 whatever
+    // --compute says; these options give them the threads and device.
+    let options = args.runtime.session_options(args.runtime.execution()?);
     let external = args
         .segmenter
         .as_deref()
-        .map(|dir| open_segmenter(dir, &args.runtime))
+        .map(|dir| open_segmenter(dir, &options))
         .transpose()?;
     let evaluate = args.evaluate || external.is_some();
     if evaluate && external.is_none() && session.package.segmenter_path().is_none() {
@@ -135,10 +138,7 @@ pub fn test(args: TestArgs) -> Result<()> {
         Some(_) if args.image_dir.is_none() => bail!(
             "--inception scores the synthesized images against the real photos: give them with --image_dir"
         ),
-        Some(path) => {
-            let options = args.runtime.session_options(args.runtime.execution()?);
-            Some(Inception::load(path, &options).map_err(anyhow::Error::msg)?)
-        }
+        Some(path) => Some(Inception::load(path, &options).map_err(anyhow::Error::msg)?),
     };
     // The queue batches up to --batch maps; the run keeps that many in it.
     let batch = args.batch.max(1);
@@ -272,12 +272,11 @@ fn pages_only(args: &TestArgs) -> Result<()> {
 /// The segmenter of the package in `dir`, with its card.
 fn open_segmenter(
     dir: &std::path::Path,
-    runtime: &RuntimeArgs,
+    options: &SessionOptions,
 ) -> Result<(SegmenterSession, ModelCard)> {
     let package = ModelPackage::open(dir)
         .map_err(|e| anyhow::anyhow!("--segmenter {}: {e}", dir.display()))?;
-    let options = runtime.session_options(runtime.execution()?);
-    match SegmenterSession::load(&package, &options)? {
+    match SegmenterSession::load(&package, options)? {
         Some(session) => Ok((session, package.card)),
         None => bail!(
             "--segmenter {}: package {} has no segmenter; give a package with a segmenter.onnx \

@@ -101,29 +101,25 @@ pub async fn login(State(state): State<Arc<AppState>>, Form(form): Form<Login>) 
     response
 }
 
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    css: &'a str,
+    next: &'a str,
+    problem: Option<&'a str>,
+}
+
 fn login_page(status: StatusCode, next: &str, problem: Option<&str>) -> Response {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('"', "&quot;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
+    use askama::Template;
+    let page = LoginPage {
+        css: crate::runs::pages::CSS,
+        next,
+        problem,
     };
-    let problem = problem.map_or(String::new(), |p| {
-        format!("<p class=\"failed\">{}</p>", escape(p))
-    });
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Results · easel</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
-         <body style=\"font: 14px system-ui, sans-serif; margin: 40px\">\
-         <h1>Results are private</h1>{problem}\
-         <p>This server keeps its galleries behind its API token (<code>--protect-results</code>). \
-         Enter it once; this browser keeps it in a cookie for /results.</p>\
-         <form method=\"post\" action=\"/results-login\">\
-         <input type=\"hidden\" name=\"next\" value=\"{}\">\
-         <label>API token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" autofocus></label> \
-         <button type=\"submit\">Open the results</button></form></body></html>",
-        escape(next)
-    );
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(e) => return super::error::ApiError::Internal(e.to_string()).into_response(),
+    };
     let mut response = (status, Html(html)).into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,

@@ -221,6 +221,21 @@ pub struct ShardStatus {
     pub updated: u64,
 }
 
+/// Which of two records is newer: the later `updated`, and of the same
+/// second a shard's record rather than `run.json` (the merge it fed).
+fn age(record: &Manifest) -> (u64, bool) {
+    (record.updated, record.shard.is_some())
+}
+
+/// `field` of the newest record that has one.
+pub fn newest<T>(records: &[Manifest], field: impl Fn(&Manifest) -> Option<T>) -> Option<T> {
+    records
+        .iter()
+        .filter_map(|r| field(r).map(|v| (age(r), v)))
+        .max_by_key(|(age, _)| *age)
+        .map(|(_, v)| v)
+}
+
 /// The run as every record on disk tells it: the maps of `stems` (the
 /// whole run, in order), each done as the newest record that has it says
 /// (records of another split stay on disk; a shard's record beats
@@ -233,7 +248,7 @@ pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manife
     use super::shard::Shard;
     let wanted: std::collections::HashSet<&String> = stems.iter().collect();
     let mut ordered: Vec<&Manifest> = records.iter().collect();
-    ordered.sort_by_key(|r| (r.updated, r.shard.is_some()));
+    ordered.sort_by_key(|r| age(r));
     let shard_of = |r: &Manifest| r.shard.as_deref().and_then(|s| s.parse::<Shard>().ok());
     let split = ordered
         .iter()
@@ -251,9 +266,9 @@ pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manife
     merged.failed = BTreeMap::new();
     merged.shard = None;
     merged.shards = Vec::new();
-    merged.segmenter = ordered.iter().rev().find_map(|r| r.segmenter.clone());
-    merged.inception = ordered.iter().rev().find_map(|r| r.inception.clone());
-    merged.fidelity = ordered.iter().rev().find_map(|r| r.fidelity.clone());
+    merged.segmenter = newest(records, |r| r.segmenter.clone());
+    merged.inception = newest(records, |r| r.inception.clone());
+    merged.fidelity = newest(records, |r| r.fidelity.clone());
     for record in &ordered {
         let same_judge = record.segmenter == merged.segmenter;
         for (stem, r) in &record.done {

@@ -13,7 +13,8 @@ use super::manifest::{
 use super::scores::Scores;
 use crate::package::ModelCard;
 
-const CSS: &str = include_str!("../../templates/gallery.css");
+/// The stylesheet of every results page (galleries, lists, the login form).
+pub const CSS: &str = include_str!("../../templates/gallery.css");
 
 struct Row {
     stem: String,

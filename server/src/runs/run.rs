@@ -116,9 +116,9 @@ impl Run {
             failed: BTreeMap::new(),
             state: RunState::Running,
             error: None,
-            segmenter: records.iter().find_map(|r| r.segmenter.clone()),
+            segmenter: newest(&records, |r| r.segmenter.clone()),
             scores: None,
-            inception: records.iter().find_map(|r| r.inception.clone()),
+            inception: newest(&records, |r| r.inception.clone()),
             fidelity: None,
             shard: Some(spec.shard.to_string()),
             shards: Vec::new(),
@@ -439,7 +439,6 @@ impl Run {
         let scope = if all_pages { Pages::All } else { Pages::First };
         let mut record = self.manifest.clone();
         record.updated = now();
-        record.scores = record.score(self.card.classes.len());
         let path = self.dir.shards_dir().join(self.shard.record_file());
         write_atomic(&path, &to_json(&record, &path)?)?;
         let (dir, stems, card) = (&self.dir, &self.all_stems, &self.card);
