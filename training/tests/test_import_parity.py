@@ -12,8 +12,10 @@ import pytest
 import torch
 from conftest import easel_binary, train_opt, write_dataset
 from easel_training import checkpoints, data, networks, trainer
+from tolerances import ACROSS_MACHINES
 
-TOLERANCE = 1e-4
+# PyTorch against ONNX Runtime: two runtimes' kernels.
+TOLERANCE = ACROSS_MACHINES
 
 
 def test_imported_package_matches_the_trainers_eval_output(tmp_path):

@@ -1,6 +1,7 @@
 """The trainer's networks (easel_training/networks.py) against the reference
 fixtures (../shared/fixtures/spade from the repository root, or SPADE_FIXTURES):
-strict state-dict loading, instance edges, and eval outputs within TOLERANCE."""
+strict state-dict loading, instance edges, and eval outputs within TOLERANCE
+(the expected outputs were computed on another machine: tolerances.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import torch
 from conftest import SPADE_FIXTURES
 from easel_training import checkpoints, networks
 from PIL import Image
+from tolerances import ACROSS_MACHINES
 
-TOLERANCE = 1e-5
+TOLERANCE = ACROSS_MACHINES
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +49,7 @@ def assert_close(got: torch.Tensor, expected_npy: str):
     got = got.detach().cpu().numpy()
     assert got.shape == expected.shape
     err = float(np.abs(got.astype(np.float64) - expected.astype(np.float64)).max())
+    print(f"{os.path.basename(expected_npy)}: max|err| = {err:.2e}")
     assert err < TOLERANCE, f"{os.path.basename(expected_npy)}: max|err| = {err:.3e}"
 
 
