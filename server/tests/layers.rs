@@ -239,3 +239,177 @@ fn no_library_source_file_is_over_700_lines() {
     walk(&src(), &mut long);
     assert!(long.is_empty(), "split these: {long:?}");
 }
+
+/// Every source file of the crate (library, command line, binary) with its
+/// path under src/ and its code before any `#[cfg(test)]`.
+fn sources() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+                let name = path.strip_prefix(src()).unwrap().display().to_string();
+                out.push((name, code));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&src(), &mut out);
+    out.sort();
+    out
+}
+
+/// The pipeline's steps that only the `Synthesizer` takes in order.
+const STEPS: &[&str] = &["prepare", "render"];
+
+/// Where `code` calls one of the pipeline's `STEPS`: through a path that
+/// ends in `pipeline::`, or by a bare name it imported from the pipeline
+/// (under any alias). Method calls (`.prepare(`) and definitions are other
+/// functions.
+fn pipeline_step_calls(code: &str) -> Vec<String> {
+    let mut imported: Vec<(String, String)> = Vec::new();
+    for statement in code.split(';') {
+        let statement = statement.trim();
+        let Some(used) = statement
+            .strip_prefix("use ")
+            .or_else(|| statement.strip_prefix("pub use "))
+        else {
+            continue;
+        };
+        let Some(at) = used.find("pipeline::") else {
+            continue;
+        };
+        let names = used[at + "pipeline::".len()..].trim_matches(|c| c == '{' || c == '}');
+        for name in names.split(',') {
+            let mut words = name.split_whitespace();
+            let (Some(step), alias) = (words.next(), words.nth(1)) else {
+                continue;
+            };
+            if STEPS.contains(&step) {
+                imported.push((step.to_string(), alias.unwrap_or(step).to_string()));
+            }
+        }
+    }
+    let mut calls = Vec::new();
+    let bytes = code.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    for (i, _) in code.match_indices('(') {
+        let start = code[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |p| p + 1);
+        let name = &code[start..i];
+        if name.is_empty() || (start > 0 && is_ident(bytes[start - 1])) {
+            continue;
+        }
+        let before = code[..start].trim_end();
+        if before.ends_with('.') || before.ends_with("fn") {
+            continue;
+        }
+        let through_pipeline = STEPS.contains(&name) && before.ends_with("pipeline::");
+        let by_import = !before.ends_with("::") && imported.iter().any(|(_, alias)| alias == name);
+        if through_pipeline || by_import {
+            calls.push(name.to_string());
+        }
+    }
+    calls
+}
+
+#[test]
+fn only_the_synthesizer_takes_the_pipelines_steps() {
+    let allowed = ["inference/synthesizer.rs", "inference/pipeline.rs"];
+    let mut wrong = Vec::new();
+    for (file, code) in sources() {
+        if allowed.contains(&file.as_str()) {
+            continue;
+        }
+        for call in pipeline_step_calls(&code) {
+            wrong.push(format!("{file} calls pipeline::{call}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "call the model's Synthesizer instead: {wrong:#?}"
+    );
+    // The queue's submit methods are visible to `inference` alone, and in
+    // it only the synthesizer calls them.
+    for (file, code) in sources() {
+        let submits = code.contains(".submit(") || code.contains(".submit_waiting(");
+        if file.starts_with("inference/") && file != "inference/synthesizer.rs" {
+            assert!(!submits, "{file} queues work itself");
+        }
+    }
+}
+
+#[test]
+fn the_step_check_would_catch_a_caller() {
+    let direct = "fn f() { let p = pipeline::prepare(&card, &r, limits, c)?; }";
+    assert_eq!(pipeline_step_calls(direct), ["prepare"]);
+    let aliased =
+        "use crate::inference::pipeline::{self, render as finish};\nfn f() { finish(&out, &f); }";
+    assert_eq!(pipeline_step_calls(aliased), ["finish"]);
+    let full = "fn f() { crate::inference::pipeline::render(&o, &f) }";
+    assert_eq!(pipeline_step_calls(full), ["render"]);
+    let method = "fn prepare(&self) {} fn g() { synthesizer.prepare(&r); other::render(1); }";
+    assert!(pipeline_step_calls(method).is_empty());
+}
+
+#[test]
+fn no_clap_below_the_command_line() {
+    let wrong: Vec<String> = sources()
+        .into_iter()
+        .filter(|(file, _)| !file.starts_with("cli/") && file != "main.rs")
+        .filter(|(_, code)| code.contains("clap::") || code.contains("use clap"))
+        .map(|(file, _)| file)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "the command line's parser leaks into the library: {wrong:?}"
+    );
+}
+
+/// The second type argument of each `Result<…>` in `code` that is `String`.
+fn string_results(code: &str) -> usize {
+    let mut found = 0;
+    for (i, _) in code.match_indices("Result<") {
+        let rest = &code[i + "Result<".len()..];
+        let (mut depth, mut comma, mut end) = (0i32, None, None);
+        for (j, c) in rest.char_indices() {
+            match c {
+                '<' | '(' | '[' => depth += 1,
+                ')' | ']' => depth -= 1,
+                '>' if depth == 0 => {
+                    end = Some(j);
+                    break;
+                }
+                '>' => depth -= 1,
+                ',' if depth == 0 => comma = Some(j),
+                _ => {}
+            }
+        }
+        if let (Some(c), Some(e)) = (comma, end) {
+            if rest[c + 1..e].trim() == "String" {
+                found += 1;
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn errors_are_typed_outside_the_command_line() {
+    assert_eq!(
+        string_results("fn f() -> Result<Vec<(u8, u8)>, String> {}"),
+        1
+    );
+    assert_eq!(string_results("fn f() -> Result<String, Error> {}"), 0);
+    let wrong: Vec<String> = sources()
+        .into_iter()
+        .filter(|(file, _)| !file.starts_with("cli/") && file != "main.rs")
+        .filter(|(_, code)| string_results(code) > 0)
+        .map(|(file, code)| format!("{file} ({})", string_results(&code)))
+        .collect();
+    assert!(wrong.is_empty(), "Result<_, String> left: {wrong:?}");
+}

@@ -51,7 +51,7 @@ fn request(i: usize, style: StyleSpec, regions: Vec<NoiseRegion>) -> SynthesisRe
 }
 
 fn run(session: &mut ModelSession, request: &SynthesisRequest) -> Output {
-    pipeline::run_one(session, request, LIMITS).unwrap().0
+    common::run_one(session, request, LIMITS).unwrap().0
 }
 
 /// The fixture's three maps with their noise, against `expected`.
@@ -148,7 +148,7 @@ fn a_per_pixel_z_map_matches_the_reference() {
 
     // A map of another size, or for a model that takes one z, is refused.
     let small = StyleSpec::parse_z(&npy::encode(&[64, 32, 32], &map[..64 * 1024])).unwrap();
-    let e = pipeline::run_one(&mut session, &request(0, small, vec![]), LIMITS)
+    let e = common::run_one(&mut session, &request(0, small, vec![]), LIMITS)
         .unwrap_err()
         .to_string();
     assert!(e.contains("32×32") && e.contains("64×64"), "{e}");

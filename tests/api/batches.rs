@@ -326,6 +326,7 @@ async fn batch_runs_and_the_api_answer_the_same_request_the_same_way() {
         write_file(&dirs.join(dir).join("scene.png"), bytes);
     }
     let results = tmp.path().join("results");
+    let runtime = tokio::runtime::Handle::current();
     let gallery = tokio::task::spawn_blocking(move || {
         let spec = easel::runs::RunSpec {
             results: &results,
@@ -339,7 +340,7 @@ async fn batch_runs_and_the_api_answer_the_same_request_the_same_way() {
             shard: easel::runs::shard::Shard::WHOLE,
         };
         let mut run = easel::runs::Run::open(&spec, &card).unwrap();
-        run.execute(&worker, 2, &mut |_| {}).unwrap();
+        run.execute(&worker, &runtime, 2, &mut |_| {}).unwrap();
         run.dir.image(easel::runs::SYNTHESIZED, "scene")
     })
     .await

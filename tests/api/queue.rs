@@ -104,3 +104,52 @@ async fn inference_failures_are_500_without_internal_details() {
     let (status, _, _) = get(&app, "/healthz").await;
     assert_eq!(status, StatusCode::OK, "the server stays up");
 }
+
+/// The log as a test's subscriber writes it.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn an_internal_error_is_logged_once_with_its_cause_and_the_request_id() {
+    let log = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let state = state_with(vec![Box::new(Broken(card("fake")))], config(8, 8)).unwrap();
+    let app = app(state);
+    let mut request = post(SYNTH, "image/png", png_gray(64, 64, |_, _| 0));
+    request
+        .headers_mut()
+        .insert("x-request-id", "painter-42".parse().unwrap());
+    let (status, headers, _) = send(&app, request).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(headers["x-request-id"], "painter-42");
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "logged once: {text}");
+    assert!(
+        errors[0].contains("painter-42") && errors[0].contains("secret internal detail"),
+        "the request's id and the cause: {}",
+        errors[0]
+    );
+}

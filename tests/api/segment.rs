@@ -150,3 +150,41 @@ async fn the_model_list_says_which_models_turn_photos_into_maps() {
     let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(list["models"][0]["has_segmenter"], true);
 }
+
+/// `legend` means the same in the query and in a form.
+#[tokio::test]
+async fn legend_in_a_form_is_legend_in_the_query() {
+    let s = server(Duration::ZERO, 4, 8);
+    let photo = encode_png(halves(40, 40));
+    let uri = format!("{SEGMENT}?width=40&height=40&legend=true");
+    let (status, _, by_query) = send(&s.app, post(&uri, "image/png", photo.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let form = |legend: &str| {
+        post_form(
+            SEGMENT,
+            &[
+                ("photo", Some("p.png"), photo.clone()),
+                ("width", None, b"40".to_vec()),
+                ("height", None, b"40".to_vec()),
+                ("legend", None, legend.as_bytes().to_vec()),
+            ],
+        )
+    };
+    let (status, headers, by_form) = send(&s.app, form("true")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert_eq!(by_form, by_query);
+    let (status, headers, _) = send(&s.app, form("false")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "image/png",
+        "no legend: the map"
+    );
+    let (status, _, body) = send(&s.app, form("sometimes")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).0.contains("legend `sometimes`"));
+}

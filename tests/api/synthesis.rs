@@ -413,3 +413,76 @@ async fn a_region_for_a_model_without_per_pixel_noise_is_422() {
     let (msg, _) = error_of(&body);
     assert!(msg.contains("per-pixel noise"), "{msg}");
 }
+
+/// An option means the same in the query and in a form: `nearest` in
+/// either (and in either spelling of true) reads an off-palette map alike.
+#[tokio::test]
+async fn nearest_in_a_form_is_nearest_in_the_query() {
+    let s = server(Duration::ZERO, 8, 8);
+    let off = png_rgb(
+        64,
+        64,
+        |x, _| if x == 5 { [250, 0, 0] } else { [0, 0, 255] },
+    );
+    let (status, _, by_query) = send(
+        &s.app,
+        fresh(post(
+            &format!("{SYNTH}?nearest=true"),
+            "image/png",
+            off.clone(),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for yes in ["true", "1", "on"] {
+        let form = post_form(
+            SYNTH,
+            &[
+                ("label", Some("map.png"), off.clone()),
+                ("nearest", None, yes.as_bytes().to_vec()),
+            ],
+        );
+        let (status, _, by_form) = send(&s.app, fresh(form)).await;
+        assert_eq!(status, StatusCode::OK, "nearest={yes}");
+        assert_eq!(by_form, by_query, "nearest={yes} in a form");
+        let (status, _, _) = send(
+            &s.app,
+            fresh(post(
+                &format!("{SYNTH}?nearest={yes}"),
+                "image/png",
+                off.clone(),
+            )),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "nearest={yes} in the query");
+    }
+    let form = post_form(
+        SYNTH,
+        &[
+            ("label", Some("map.png"), off.clone()),
+            ("nearest", None, b"false".to_vec()),
+        ],
+    );
+    let (status, _, _) = send(&s.app, form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "false is false");
+    for (name, request) in [
+        (
+            "query",
+            post(&format!("{SYNTH}?nearest=maybe"), "image/png", off.clone()),
+        ),
+        (
+            "form",
+            post_form(
+                SYNTH,
+                &[
+                    ("label", Some("m.png"), off),
+                    ("nearest", None, b"maybe".to_vec()),
+                ],
+            ),
+        ),
+    ] {
+        let (status, _, body) = send(&s.app, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(error_of(&body).0.contains("nearest `maybe`"), "{name}");
+    }
+}

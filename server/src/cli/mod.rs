@@ -123,7 +123,7 @@ pub struct RuntimeArgs {
     /// 2-core AMX CPU and from 149 to 69 ms on an AVX512-BF16 one; its images
     /// differ from fp32 by a few grey levels (default model: max 0.03, mean
     /// 0.002 on [-1, 1]).
-    #[arg(long, env = "EASEL_COMPUTE", value_enum, default_value = "auto")]
+    #[arg(long, env = "EASEL_COMPUTE", value_parser = named::<Compute>(&Compute::NAMES), default_value = "auto")]
     pub compute: Compute,
     /// Path to libonnxruntime.so (1.22.x). Default: the project's .venv.
     #[arg(long, env = "ORT_DYLIB_PATH", global = true)]
@@ -198,6 +198,19 @@ impl ThreadsArgs {
             progress: true,
         }
     }
+}
+
+/// A parser for one of the library's closed sets of names (`SizeMode`,
+/// `EdgesMode`, `Compute`), which the API reads by serde: the command line
+/// reads them the same way, so a name means the same in both, and the
+/// library needs no command-line derives.
+pub fn named<T>(names: &'static [&'static str]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names)
+        .try_map(|name| serde_json::from_value::<T>(serde_json::Value::String(name)))
 }
 
 /// The bytes of `path`; the error names the file and what it was meant to be.

@@ -3,20 +3,23 @@
 //! API and batch runs).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 
-use super::{read, RuntimeArgs};
+use super::{named, read, RuntimeArgs};
 use easel::import::spade::arch::{ArchFlags, Upsampling};
 use easel::import::spade::export::ExportOptions;
 use easel::import::spade::{self, ImportRequest};
 use easel::inference::pipeline::{
-    self, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleSpec,
-    SynthesisRequest, ZVector,
+    EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleConflict, StyleParts,
+    StyleSpec, SynthesisRequest, ZVector,
 };
-use easel::inference::style::default_style;
+use easel::inference::queue::{ModelWorker, WorkerConfig};
+use easel::inference::style::default_style as default_style_of;
+use easel::inference::synthesizer::{Patience, Synthesizer};
 use easel::package::maps::DEFAULT_MAX_PIXELS;
 
 #[derive(Args)]
@@ -90,17 +93,17 @@ pub struct GenerateArgs {
     #[arg(long)]
     style: Option<PathBuf>,
     /// Seed for the style vector z of models that take one.
-    #[arg(long, conflicts_with = "z")]
+    #[arg(long)]
     seed: Option<u64>,
     /// An explicit style vector z for models that take one: a .npy of
     /// z_dim float32 values (shape (z_dim) or (1, z_dim)); for models that
     /// take z per pixel (OASIS) also a map, (z_dim, H, W) or (1, z_dim, H, W)
     /// at the label map's size.
-    #[arg(long, conflicts_with = "style")]
+    #[arg(long)]
     z: Option<PathBuf>,
     /// A style preset the package ships (the card's `styles`, e.g. noon);
     /// with --seed, a variation around it.
-    #[arg(long, conflicts_with_all = ["style", "z"])]
+    #[arg(long)]
     style_preset: Option<String>,
     /// For models that take z per pixel (OASIS): a region of the map with
     /// its own z, as MASK.png=SEED or MASK.png=Z.npy (the mask has the label
@@ -110,11 +113,11 @@ pub struct GenerateArgs {
     region: Vec<String>,
     /// The image's size: input (the label map's), native (the model's) or
     /// fit (the map's when the model takes it, else the native size).
-    #[arg(long, value_enum, default_value_t = SizeMode::Input)]
+    #[arg(long, value_parser = named::<SizeMode>(&SizeMode::NAMES), default_value = "input")]
     size: SizeMode,
     /// Instance edges when no --instance is given, for models that use them:
     /// classes (the edges between classes) or none.
-    #[arg(long, value_enum, default_value_t = EdgesMode::Classes)]
+    #[arg(long, value_parser = named::<EdgesMode>(&EdgesMode::NAMES), default_value = "classes")]
     edges: EdgesMode,
     /// Output image (PNG).
     #[arg(short = 'o', long)]
@@ -201,24 +204,32 @@ fn per_pixel(card: &easel::package::ModelCard) -> &'static str {
 }
 
 pub fn generate(args: GenerateArgs) -> Result<()> {
-    let mut session = args.runtime.open_session(&args.model)?;
+    let session = args.runtime.open_session(&args.model)?;
     let card = session.package.card.clone();
-    let style = match (&args.style_preset, &args.style, args.seed, &args.z) {
-        (Some(name), ..) => StyleSpec::Preset {
-            name: name.clone(),
-            sample: args.seed,
-        },
-        (None, _, _, Some(path)) => {
-            let bytes = read(path, "z")?;
-            StyleSpec::parse_z(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        (None, Some(path), sample, None) => StyleSpec::Image {
-            image: Bytes::from(read(path, "style image")?),
-            sample,
-        },
-        (None, None, Some(seed), None) => StyleSpec::Seed(seed),
-        (None, None, None, None) => StyleSpec::Default,
+    let z = match &args.z {
+        Some(path) => Some(
+            StyleSpec::parse_z(&read(path, "z")?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        ),
+        None => None,
     };
+    let style = StyleSpec::from_parts(StyleParts {
+        image: match &args.style {
+            Some(path) => Some(Bytes::from(read(path, "style image")?)),
+            None => None,
+        },
+        seed: args.seed,
+        z,
+        preset: args.style_preset.clone(),
+    })
+    .map_err(|e| match e {
+        StyleConflict::PresetAndOther => {
+            anyhow::anyhow!("--style-preset names the style: give it without --style or --z")
+        }
+        StyleConflict::ZAndOther => {
+            anyhow::anyhow!("--z gives the style vector itself: give it without --style or --seed")
+        }
+    })?;
     let request = SynthesisRequest {
         label: Bytes::from(read(&args.label, "label map")?),
         instance: match &args.instance {
@@ -237,22 +248,38 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         edges: args.edges,
         ..SynthesisRequest::default()
     };
+    let default_style = request.style == StyleSpec::Default;
+    let uses_class_edges = card.uses_instances && request.instance.is_none();
+    // One image, through the model's own thread and queue as any other.
+    let config = WorkerConfig {
+        max_batch: 1,
+        max_queue: 1,
+        pad_batches: false,
+        shed_after: None,
+    };
+    let (worker, thread) = ModelWorker::spawn(session, config, Arc::new(|_, _, _| {}))?;
     let limits = Limits {
         max_pixels: DEFAULT_MAX_PIXELS,
     };
-    let (output, finish) = pipeline::run_one(&mut session, &request, limits)?;
-    if card.uses_instances && request.instance.is_none() && args.edges == EdgesMode::Classes {
+    let synthesizer = Synthesizer::new(worker, limits, Patience::Unbounded);
+    let made = tokio::runtime::Builder::new_current_thread()
+        .build()?
+        .block_on(synthesizer.synthesize(request));
+    drop(synthesizer);
+    let _ = thread.join();
+    let made = made?;
+    if uses_class_edges && args.edges == EdgesMode::Classes {
         eprintln!("note: no --instance given; using the edges between classes as instance edges");
     }
-    if let Some((w, h)) = finish.resize_to {
-        let (mh, mw) = (output.shape[2], output.shape[3]);
+    if let Some((w, h)) = made.finish.resize_to {
+        let (mh, mw) = (made.output.shape[2], made.output.shape[3]);
         eprintln!(
             "note: model {} cannot make {w}×{h}; made at {mw}×{mh} and scaled back (--size native or fit keeps {mw}×{mh})",
             card.name
         );
     }
-    if request.style == StyleSpec::Default {
-        match default_style(&card) {
+    if default_style {
+        match default_style_of(&card) {
             Some(StyleSpec::Preset { name, .. }) => eprintln!(
                 "note: no --seed, --style or --style-preset given; using the first preset, {name}"
             ),
@@ -260,11 +287,11 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
             None => {}
         }
     }
-    let image = pipeline::render(&output, &finish)?;
-    image
+    made.image
         .save(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     if let Some(raw) = &args.raw {
+        let output = &made.output;
         std::fs::write(
             raw,
             easel::package::npy::encode(&output.shape, &output.data),
@@ -274,8 +301,8 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     println!(
         "wrote {} ({}×{})",
         args.output.display(),
-        image.width(),
-        image.height()
+        made.image.width(),
+        made.image.height()
     );
     Ok(())
 }

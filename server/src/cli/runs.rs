@@ -60,7 +60,7 @@ pub struct TestArgs {
     /// Make only part I of N of the maps (I from 0, as Kubernetes'
     /// JOB_COMPLETION_INDEX counts): N processes, on N machines if need be,
     /// fill one run folder on a shared volume; the gallery merges them.
-    #[arg(long, value_name = "I/N", default_value = "0/1", value_parser = parse_shard)]
+    #[arg(long, value_name = "I/N", default_value = "0/1", value_parser = clap::value_parser!(Shard))]
     shard: Shard,
     /// Write run.json and the gallery pages again from what is on disk (every
     /// shard's record), and make nothing.
@@ -83,10 +83,6 @@ pub struct TestArgs {
     inception: Option<PathBuf>,
     #[command(flatten)]
     runtime: RuntimeArgs,
-}
-
-fn parse_shard(s: &str) -> Result<Shard, String> {
-    s.parse()
 }
 
 pub fn test(args: TestArgs) -> Result<()> {
@@ -138,7 +134,7 @@ pub fn test(args: TestArgs) -> Result<()> {
         Some(_) if args.image_dir.is_none() => bail!(
             "--inception scores the synthesized images against the real photos: give them with --image_dir"
         ),
-        Some(path) => Some(Inception::load(path, &options).map_err(anyhow::Error::msg)?),
+        Some(path) => Some(Inception::load(path, &options)?),
     };
     // The queue batches up to --batch maps; the run keeps that many in it.
     let batch = args.batch.max(1);
@@ -153,14 +149,14 @@ pub fn test(args: TestArgs) -> Result<()> {
         (false, _) => None,
         (true, Some((segmenter, segmenter_card))) => {
             let (judged_by, _) = SegmenterWorker::spawn(segmenter, &segmenter_card.name, 1)?;
-            Some(Judge::new(judged_by, &segmenter_card, &card).map_err(anyhow::Error::msg)?)
+            Some(Judge::new(judged_by, &segmenter_card, &card)?)
         }
         (true, None) => {
             let own = worker
                 .segmenter()
                 .cloned()
                 .expect("checked above: the model has a segmenter");
-            Some(Judge::new(own, &card, &card).map_err(anyhow::Error::msg)?)
+            Some(Judge::new(own, &card, &card)?)
         }
     };
     let mut run = Run::open(&spec, &card)?;
@@ -196,7 +192,9 @@ pub fn test(args: TestArgs) -> Result<()> {
     }
     let bar = ProgressBar::resuming(run.samples.len(), already, "images");
     let mut progress = |p: Progress| bar.set(p.done + p.failed);
-    let result = run.execute(&worker, batch, &mut progress);
+    // The run waits for its images on this runtime, from this thread.
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = run.execute(&worker, runtime.handle(), batch, &mut progress);
     bar.finish();
     drop(worker);
     let _ = thread.join();

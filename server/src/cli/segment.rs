@@ -154,10 +154,7 @@ pub fn segment(args: SegmentArgs) -> Result<()> {
         .iter()
         .take(6)
         .map(|&(class, n)| {
-            let name = card
-                .classes
-                .get(class)
-                .map_or("dontcare", |c| c.name.as_str());
+            let (name, _) = card.value_class(class);
             format!("{name} {:.0}%", 100.0 * n as f64 / pixels)
         })
         .collect();

@@ -7,20 +7,18 @@ use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use tower::ServiceExt;
 
 use super::api::ErrorBody;
 use super::error::ApiError;
+use super::form::{flag, Form, FormSpec};
 use super::AppState;
-use crate::runs::pages;
 use crate::runs::{check_name, Progress, Run, RunDir, RunSpec, RunState};
 
 /// Runs going on in this process, by id.
@@ -113,7 +111,9 @@ struct UploadedFile {
     data: Vec<u8>,
 }
 
-struct Upload {
+/// A batch upload's options, as multipart fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct UploadOptions {
     /// A folder under the server's --batch-root to read instead of uploads.
     folder: Option<String>,
     name: Option<String>,
@@ -121,76 +121,48 @@ struct Upload {
     epoch: Option<String>,
     batch: Option<usize>,
     /// Score the run with the model's segmenter (`easel test --evaluate`).
-    evaluate: bool,
-    files: Vec<UploadedFile>,
+    #[serde(default, deserialize_with = "flag")]
+    evaluate: Option<bool>,
 }
 
-async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
-    let mut up = Upload {
-        folder: None,
-        name: None,
-        model: None,
-        epoch: None,
-        batch: None,
-        evaluate: false,
-        files: Vec::new(),
-    };
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(format!(
-                "{}; send fewer files or raise --max-batch-bytes",
-                e.body_text()
+/// What the batch route takes: a multipart form of maps, photos and
+/// instance maps (or a zip of them) and the run's options.
+pub struct UploadFields;
+
+impl FormSpec for UploadFields {
+    type Options = UploadOptions;
+    const BODY: &str = "";
+    const BODY_TYPES: &[&str] = &[];
+    const FILES: &[&str] = &["label", "image", "instance", "zip"];
+    const HOW: &str = "send a multipart/form-data upload with `name` and `label` files (or a `zip`, or a `folder`)";
+    const TOO_LARGE: &str = "send fewer files or raise --max-batch-bytes";
+}
+
+/// The files of an upload, each for one of the run's input folders.
+fn uploaded_files(form: &Form<UploadFields>) -> Result<Vec<UploadedFile>, ApiError> {
+    let mut files = Vec::new();
+    for part in &form.parts {
+        if part.name == "zip" {
+            files.extend(unzip(&part.data)?);
+            continue;
+        }
+        let kind = part.name.as_str();
+        let name = part.file_name.as_deref().ok_or_else(|| {
+            ApiError::Malformed(format!(
+                "a `{kind}` field has no file name; files pair by name"
             ))
-        } else {
-            ApiError::Malformed(e.body_text())
-        }
-    };
-    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
-        let field_name = field.name().unwrap_or("").to_string();
-        let file_name = field.file_name().map(str::to_string);
-        let data = field.bytes().await.map_err(malformed)?;
-        let text = || String::from_utf8_lossy(&data).trim().to_string();
-        match field_name.as_str() {
-            "name" => up.name = Some(text()),
-            "folder" => up.folder = Some(text()),
-            "model" => up.model = Some(text()),
-            "epoch" => up.epoch = Some(text()),
-            "batch" => {
-                up.batch = Some(text().parse().map_err(|_| {
-                    ApiError::Malformed(format!("batch `{}` is not a whole number", text()))
-                })?)
-            }
-            "evaluate" => {
-                up.evaluate = match text().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" | "on" => true,
-                    "false" | "0" | "no" | "off" | "" => false,
-                    other => {
-                        return Err(ApiError::Malformed(format!(
-                            "evaluate `{other}` is neither true nor false"
-                        )))
-                    }
-                }
-            }
-            "zip" => up.files.extend(unzip(&data)?),
-            kind @ ("label" | "image" | "instance") => {
-                let name = file_name.ok_or_else(|| {
-                    ApiError::Malformed(format!("a `{kind}` field has no file name; files pair by name"))
-                })?;
-                let kind = KINDS.iter().find(|(k, _)| *k == kind).map_or("label", |(_, d)| d);
-                up.files.push(UploadedFile {
-                    kind,
-                    name: safe_file_name(&name)?,
-                    data: data.to_vec(),
-                });
-            }
-            other => {
-                return Err(ApiError::Malformed(format!(
-                    "unknown field `{other}`; expected name, model, epoch, batch, evaluate, label, image, instance, zip or folder"
-                )))
-            }
-        }
+        })?;
+        let kind = KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or("label", |(_, d)| d);
+        files.push(UploadedFile {
+            kind,
+            name: safe_file_name(name)?,
+            data: part.data.to_vec(),
+        });
     }
-    Ok(up)
+    Ok(files)
 }
 
 fn unzip(bytes: &[u8]) -> Result<Vec<UploadedFile>, ApiError> {
@@ -254,9 +226,10 @@ fn unzip(bytes: &[u8]) -> Result<Vec<UploadedFile>, ApiError> {
     ))]
 pub async fn start(
     State(state): State<Arc<AppState>>,
-    multipart: Multipart,
+    form: Form<UploadFields>,
 ) -> Result<Response, ApiError> {
-    let up = read_upload(multipart).await?;
+    let files = uploaded_files(&form)?;
+    let up = form.options;
     let name = up.name.ok_or_else(|| {
         ApiError::Malformed("no `name`: name the run (it becomes results/<name>/)".into())
     })?;
@@ -266,7 +239,7 @@ pub async fn start(
     let model = up.model.unwrap_or_else(|| state.default_model.clone());
     let worker = super::models::worker(&state, &model)?;
     // Refused before anything is written, as `easel test --evaluate` is.
-    let judge = match (up.evaluate, worker.segmenter()) {
+    let judge = match (up.evaluate.unwrap_or(false), worker.segmenter()) {
         (false, _) => None,
         (true, None) => {
             return Err(ApiError::InvalidMap(format!(
@@ -275,7 +248,7 @@ pub async fn start(
         }
         (true, Some(segmenter)) => Some(
             crate::runs::scores::Judge::new(segmenter.clone(), worker.card(), worker.card())
-                .map_err(ApiError::InvalidMap)?,
+                .map_err(|e| ApiError::InvalidMap(e.to_string()))?,
         ),
     };
     let id = batch_id(&name, &epoch);
@@ -283,7 +256,7 @@ pub async fn start(
         .batches
         .running
         .lock()
-        .map_err(|_| ApiError::Internal("batch table poisoned".into()))?
+        .map_err(|_| ApiError::broken("the batch table is poisoned"))?
         .contains_key(&id)
     {
         return Err(ApiError::Conflict(format!(
@@ -293,11 +266,9 @@ pub async fn start(
     let (label_dir, image_dir, instance_dir) = match up.folder {
         Some(folder) => {
             let root = state.config.batch_root.clone();
-            tokio::task::spawn_blocking(move || server_folder(root.as_deref(), &folder))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))??
+            tokio::task::spawn_blocking(move || server_folder(root.as_deref(), &folder)).await??
         }
-        None => save_uploads(&dir, up.files).await?,
+        None => save_uploads(&dir, files).await?,
     };
     let card = worker.card().clone();
     let max_pixels = state.config.max_pixels;
@@ -320,8 +291,7 @@ pub async fn start(
             )
         }
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await??;
     let mut run = run;
     if let Some(judge) = judge {
         run.evaluate_with(judge);
@@ -332,7 +302,7 @@ pub async fn start(
             .batches
             .running
             .lock()
-            .map_err(|_| ApiError::Internal("batch table poisoned".into()))?;
+            .map_err(|_| ApiError::broken("the batch table is poisoned"))?;
         if running.contains_key(&id) {
             return Err(ApiError::Conflict(format!("batch {id} is already running")));
         }
@@ -341,6 +311,7 @@ pub async fn start(
     let body = status_of(&dir, &model, run.manifest.progress(), None);
     let batch = up.batch.unwrap_or(state.config.worker.max_batch).max(1);
     let table = state.clone();
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let mut run = run;
         let mut progress = |p: Progress| {
@@ -348,7 +319,7 @@ pub async fn start(
         };
         // At most one batch queued at a time, so a long run leaves room
         // for painters; the worker waits for room rather than refusing.
-        if let Err(e) = run.execute(&worker, batch, &mut progress) {
+        if let Err(e) = run.execute(&worker, &runtime, batch, &mut progress) {
             tracing::warn!("batch {id} failed: {e}");
         }
         if let Ok(mut running) = table.batches.running.lock() {
@@ -371,14 +342,14 @@ async fn save_uploads(dir: &RunDir, files: Vec<UploadedFile>) -> Result<Folders,
     tokio::task::spawn_blocking(move || -> Result<Folders, ApiError> {
         for file in &files {
             let folder = inputs.join(file.kind);
-            std::fs::create_dir_all(&folder).map_err(|e| ApiError::Internal(e.to_string()))?;
+            std::fs::create_dir_all(&folder)
+                .map_err(|e| ApiError::internal(format!("creating {}", folder.display()), e))?;
             crate::runs::write_atomic(&folder.join(&file.name), &file.data)?;
         }
         let folder = |kind: &str| Some(inputs.join(kind)).filter(|p| p.is_dir());
         Ok((inputs.join("label"), folder("image"), folder("instance")))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .await?
 }
 
 /// (labels, photos, instance maps)
@@ -394,7 +365,7 @@ fn server_folder(root: Option<&FsPath>, folder: &str) -> Result<Folders, ApiErro
     })?;
     let root = root
         .canonicalize()
-        .map_err(|e| ApiError::Internal(format!("the batch root {}: {e}", root.display())))?;
+        .map_err(|e| ApiError::internal(format!("the batch root {}", root.display()), e))?;
     let dir = root
         .join(folder)
         .canonicalize()
@@ -406,7 +377,7 @@ fn server_folder(root: Option<&FsPath>, folder: &str) -> Result<Folders, ApiErro
     }
     let mut found: HashMap<&'static str, PathBuf> = HashMap::new();
     for entry in std::fs::read_dir(&dir)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(format!("reading {}", dir.display()), e))?
         .flatten()
     {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -448,8 +419,7 @@ pub async fn status(
 async fn read_manifest(dir: &RunDir) -> Result<crate::runs::Manifest, ApiError> {
     let d = dir.clone();
     tokio::task::spawn_blocking(move || d.read_manifest())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .await??
         .ok_or_else(|| ApiError::NotFound(format!("no batch {}@{}", dir.name, dir.epoch)))
 }
 
@@ -530,83 +500,4 @@ fn follow_on_disk(dir: RunDir, now: Progress) -> watch::Receiver<Progress> {
         });
     }
     receiver
-}
-
-/// The list of runs (HTML).
-pub async fn results_index(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let results = state.config.results_dir.clone();
-    let html = tokio::task::spawn_blocking(move || pages::render_listing(&results))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(page(Html(html).into_response()))
-}
-
-#[derive(Deserialize)]
-pub struct CompareQuery {
-    a: String,
-    b: String,
-    page: Option<usize>,
-}
-
-/// Two runs side by side (HTML).
-pub async fn compare(
-    State(state): State<Arc<AppState>>,
-    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let q = super::synthesis::options(query)?;
-    let results = state.config.results_dir.clone();
-    let html = tokio::task::spawn_blocking(move || {
-        pages::render_compare(&results, &q.a, &q.b, q.page.unwrap_or(1))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| match e {
-        crate::runs::RunError::Io { .. } => ApiError::NotFound(e.to_string()),
-        e => e.into(),
-    })?;
-    Ok(page(Html(html).into_response()))
-}
-
-/// Files under the results folder (images and gallery pages).
-pub async fn results_file(
-    State(state): State<Arc<AppState>>,
-    Path(path): Path<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    if path == "compare" {
-        return Err(ApiError::Malformed(
-            "compare needs ?a=<run>/test_<epoch>&b=<run>/test_<epoch>".into(),
-        ));
-    }
-    let uri = format!("/{path}");
-    let (mut parts, _) = request.into_parts();
-    parts.uri = uri
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no result `{path}`")))?;
-    let response = tower_http::services::ServeDir::new(&state.config.results_dir)
-        .oneshot(Request::from_parts(parts, Body::empty()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if response.status() == StatusCode::NOT_FOUND {
-        return Err(ApiError::NotFound(format!(
-            "no result `{path}` in {}",
-            state.config.results_dir.display()
-        )));
-    }
-    Ok(page(response.map(Body::new)))
-}
-
-/// Security headers for result pages: like the painting page's, but the
-/// galleries carry their own styles (they also open from disk).
-fn page(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    super::pages::security_headers(headers);
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    );
-    response
 }

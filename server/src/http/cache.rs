@@ -421,15 +421,15 @@ mod tests {
             making(
                 &runs,
                 Duration::from_millis(50),
-                Err(ApiError::Timeout("too slow".into())),
+                Err(ApiError::Conflict("too slow".into())),
             )
         };
         let (first, second) = tokio::join!(
             cache.get_or_make([1; 32], failing()),
             cache.get_or_make([1; 32], failing()),
         );
-        assert!(matches!(first.0, Err(ApiError::Timeout(_))));
-        assert!(matches!(second.0, Err(ApiError::Timeout(_))));
+        assert!(matches!(first.0, Err(ApiError::Conflict(_))));
+        assert!(matches!(second.0, Err(ApiError::Conflict(_))));
         assert_eq!((first.1, second.1), (Outcome::Miss, Outcome::Merged));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         let (again, outcome) = cache.get_or_make([1; 32], failing()).await;

@@ -5,12 +5,17 @@ pub mod api;
 pub mod batches;
 pub mod cache;
 pub mod error;
+pub mod form;
 pub mod metrics;
 pub mod models;
 pub mod pages;
+mod results;
 mod results_access;
 pub mod segment;
+mod serve;
 pub mod synthesis;
+
+pub use serve::run;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,7 +36,7 @@ use tracing::Level;
 use self::cache::AnswerCache;
 use self::metrics::Metrics;
 use crate::inference::queue::{BatchObserver, Generator, ModelWorker, WorkerConfig};
-use crate::inference::runtime::{self, SessionOptions};
+use crate::inference::runtime::SessionOptions;
 
 /// Limits and queue settings, validated at start-up.
 #[derive(Debug, Clone)]
@@ -73,10 +78,6 @@ pub struct AppState {
     pub cache: AnswerCache<synthesis::Answer>,
 }
 
-/// The error kind of a failed response, for the metrics middleware.
-#[derive(Clone, Copy)]
-pub struct FailureKind(pub &'static str);
-
 /// Same length and same bytes, in time that does not depend on where they differ.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -113,8 +114,8 @@ async fn record(State(state): State<Arc<AppState>>, request: Request, next: Next
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await;
     state.metrics.request(&route, response.status().as_u16());
-    if let Some(kind) = response.extensions().get::<FailureKind>() {
-        state.metrics.failure(kind.0);
+    if let Some(e) = response.extensions().get::<error::ApiError>() {
+        state.metrics.failure(e.kind());
     }
     response
 }
@@ -123,10 +124,10 @@ async fn record(State(state): State<Arc<AppState>>, request: Request, next: Next
 /// stays open).
 fn results_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let results = Router::new()
-        .route("/results", get(batches::results_index))
-        .route("/results/", get(batches::results_index))
-        .route("/results/compare", get(batches::compare))
-        .route("/results/{*path}", get(batches::results_file));
+        .route("/results", get(results::results_index))
+        .route("/results/", get(results::results_index))
+        .route("/results/compare", get(results::compare))
+        .route("/results/{*path}", get(results::results_file));
     if !state.config.protect_results {
         return results;
     }
@@ -174,6 +175,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn(error::log_failures))
         .layer(middleware::from_fn_with_state(state.clone(), record));
     with_request_tracing(router).with_state(state)
 }
@@ -297,97 +299,6 @@ pub fn state_with(
         batches: batches::Batches::default(),
         cache,
     }))
-}
-
-/// `easel serve`: load, warm up, listen, and on Ctrl-C or SIGTERM stop
-/// taking requests and finish those in flight.
-pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
-    runtime::init(config.ort_lib.as_deref())?;
-    runtime::check_device(&config.session)?;
-    let execution = &config.session.execution;
-    tracing::info!(
-        "models run in {} on {} through {}: {}",
-        execution.compute,
-        execution.device,
-        execution.provider,
-        execution.reason
-    );
-    eprintln!(
-        "compute: {} on {} ({}; {})",
-        execution.compute, execution.device, execution.provider, execution.reason
-    );
-    let dir = config.models_dir.clone();
-    let session_options = config.session.clone();
-    let (sessions, problems) = tokio::task::spawn_blocking(move || {
-        crate::inference::loading::load_sessions(&dir, session_options)
-    })
-    .await?;
-    for p in &problems {
-        tracing::warn!("skipped a model: {p}");
-        eprintln!("warning: skipped a model: {p}");
-    }
-    if sessions.is_empty() {
-        anyhow::bail!(
-            "no model could be loaded from {}{}",
-            config.models_dir.display(),
-            if problems.is_empty() {
-                " (it holds no folder with a model.json; pass --models DIR)".to_string()
-            } else {
-                format!(": {}", problems.join("; "))
-            }
-        );
-    }
-    let warm_sizes = if config.worker.pad_batches {
-        crate::inference::device::padded_sizes(config.worker.max_batch)
-    } else {
-        vec![1]
-    };
-    let mut warmed = Vec::new();
-    for mut s in sessions {
-        crate::inference::loading::warm_up(&mut s, &warm_sizes, config.max_pixels)
-            .map_err(|e| anyhow::anyhow!("warming up {}: {e}", s.package.card.name))?;
-        warmed.push(s);
-    }
-    let generators: Vec<Box<dyn Generator>> = warmed
-        .into_iter()
-        .map(|s| Box::new(s) as Box<dyn Generator>)
-        .collect();
-    let bind = config.bind;
-    let state = state_with(generators, config)?;
-    let names: Vec<String> = state.models.keys().cloned().collect();
-    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-        anyhow::anyhow!("cannot listen on {bind}: {e}; pick another address with --bind")
-    })?;
-    let local = listener.local_addr()?;
-    println!(
-        "easel serving {} (default {}) at http://{local}",
-        names.join(", "),
-        state.default_model
-    );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 #[cfg(test)]

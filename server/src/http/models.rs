@@ -11,7 +11,9 @@ use axum::Json;
 use super::api::ErrorBody;
 use super::error::ApiError;
 use super::AppState;
+use crate::inference::pipeline::Limits;
 use crate::inference::queue::ModelWorker;
+use crate::inference::synthesizer::{Patience, Synthesizer};
 use crate::package::ModelCard;
 
 /// The worker of model `name`, or a 404 that lists the loaded ones.
@@ -23,6 +25,16 @@ pub(crate) fn worker(state: &AppState, name: &str) -> Result<ModelWorker, ApiErr
             names.join(", ")
         ))
     })
+}
+
+/// What makes the images of model `name` for a request: within the
+/// server's pixel limit and request timeout.
+pub(crate) fn synthesizer(state: &AppState, name: &str) -> Result<Synthesizer, ApiError> {
+    let limits = Limits {
+        max_pixels: state.config.max_pixels,
+    };
+    let patience = Patience::Within(state.config.request_timeout);
+    Ok(Synthesizer::new(worker(state, name)?, limits, patience))
 }
 
 /// An example map of a model.

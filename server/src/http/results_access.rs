@@ -118,7 +118,9 @@ fn login_page(status: StatusCode, next: &str, problem: Option<&str>) -> Response
     };
     let html = match page.render() {
         Ok(html) => html,
-        Err(e) => return super::error::ApiError::Internal(e.to_string()).into_response(),
+        Err(e) => {
+            return super::error::ApiError::internal("rendering the login form", e).into_response()
+        }
     };
     let mut response = (status, Html(html)).into_response();
     response.headers_mut().insert(

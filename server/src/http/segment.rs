@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,10 +14,12 @@ use serde::Deserialize;
 
 use super::api::ErrorBody;
 use super::error::ApiError;
+use super::form::{flag, Form, FormSpec};
 use super::models::worker;
-use super::synthesis::{blocking, body_error, media_type, options};
+use super::synthesis::blocking;
 use super::AppState;
-use crate::inference::segment::{prepare_photo, Canvas};
+use crate::inference::deadline::answer_within;
+use crate::inference::segment::{prepare_photo, Canvas, SegmentError};
 use crate::package::maps::LabelMap;
 use crate::package::ModelCard;
 
@@ -32,87 +33,21 @@ pub struct SegmentOptions {
     pub height: Option<usize>,
     /// true: answer the map's legend in JSON (the classes it holds, with
     /// their colours and pixel counts) instead of the map.
+    #[serde(default, deserialize_with = "flag")]
     pub legend: Option<bool>,
 }
 
-/// The media types a photo may be sent as.
-const PHOTO_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/jpg", "image/webp"];
+/// What the segment route takes: a photo.
+pub struct PhotoFields;
 
-/// A segment request as it arrived: the photo and the options.
-pub struct PhotoForm {
-    photo: Option<Bytes>,
-    options: SegmentOptions,
-}
-
-impl<S: Send + Sync> FromRequest<S> for PhotoForm {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let query = options(Query::<SegmentOptions>::try_from_uri(request.uri()))?;
-        let wrong = |what: String| {
-            ApiError::UnsupportedType(format!(
-                "{what}: send the photo as image/png, image/jpeg or image/webp, or multipart/form-data with a `photo` field"
-            ))
-        };
-        match media_type(&request).as_str() {
-            t if PHOTO_TYPES.contains(&t) => {
-                let body = Bytes::from_request(request, state)
-                    .await
-                    .map_err(|e| body_error(e.status(), e.body_text()))?;
-                Ok(Self {
-                    photo: Some(body),
-                    options: query,
-                })
-            }
-            "multipart/form-data" => {
-                let multipart = Multipart::from_request(request, state)
-                    .await
-                    .map_err(|e| ApiError::Malformed(e.body_text()))?;
-                read_multipart(multipart, query).await
-            }
-            "" => Err(wrong("no Content-Type".into())),
-            other => Err(wrong(format!("Content-Type {other} is not a photo"))),
-        }
-    }
-}
-
-async fn read_multipart(
-    mut multipart: Multipart,
-    options: SegmentOptions,
-) -> Result<PhotoForm, ApiError> {
-    let mut form = PhotoForm {
-        photo: None,
-        options,
-    };
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| body_error(e.status(), e.body_text()))?
-    {
-        let name = field.name().unwrap_or("").to_string();
-        let data = field
-            .bytes()
-            .await
-            .map_err(|e| body_error(e.status(), e.body_text()))?;
-        let text = || String::from_utf8_lossy(&data).trim().to_string();
-        let number = |what: &str| {
-            let text = text();
-            text.parse::<usize>()
-                .map_err(|_| ApiError::Malformed(format!("{what} `{text}` is not a whole number")))
-        };
-        match name.as_str() {
-            "photo" => form.photo = Some(data),
-            "width" => form.options.width = Some(number("width")?),
-            "height" => form.options.height = Some(number("height")?),
-            "legend" => form.options.legend = Some(text() == "true"),
-            other => {
-                return Err(ApiError::Malformed(format!(
-                    "unknown multipart field `{other}`; expected photo, width, height, legend"
-                )))
-            }
-        }
-    }
-    Ok(form)
+impl FormSpec for PhotoFields {
+    type Options = SegmentOptions;
+    const BODY: &str = "photo";
+    const BODY_TYPES: &[&str] = &["image/png", "image/jpeg", "image/jpg", "image/webp"];
+    const FILES: &[&str] = &["photo"];
+    const REFUSED: &str = "is not a photo";
+    const HOW: &str = "send the photo as image/png, image/jpeg or image/webp, or multipart/form-data with a `photo` field";
+    const TOO_LARGE: &str = "send a smaller file or raise --max-body-bytes";
 }
 
 /// The classes a photo's map holds.
@@ -148,11 +83,7 @@ fn legend(card: &ModelCard, map: &LabelMap, source: (u32, u32)) -> Legend {
         .enumerate()
         .filter(|&(_, pixels)| pixels > 0)
         .map(|(index, pixels)| {
-            let (name, color) = match (card.classes.get(index), &card.dontcare) {
-                (Some(c), _) => (c.name.clone(), c.color.clone()),
-                (None, Some(d)) => (d.name.clone(), d.color.clone()),
-                (None, None) => (format!("class {index}"), "#000000".into()),
-            };
+            let (name, color) = card.value_class(index);
             LegendEntry {
                 index,
                 name,
@@ -225,14 +156,14 @@ fn no_segmenter(state: &AppState, name: &str) -> ApiError {
 pub async fn segment(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-    form: PhotoForm,
+    form: Form<PhotoFields>,
 ) -> Result<Response, ApiError> {
     let worker = worker(&state, &name)?;
     let segmenter = worker
         .segmenter()
         .cloned()
         .ok_or_else(|| no_segmenter(&state, &name))?;
-    let photo = form.photo.ok_or_else(|| {
+    let photo = form.file("photo").ok_or_else(|| {
         ApiError::Malformed(
             "no photo: send it as the body (image/png, image/jpeg or image/webp) or as the multipart field `photo`"
                 .into(),
@@ -249,15 +180,10 @@ pub async fn segment(
     let fitted = blocking(move || Ok(prepare_photo(&photo, canvas, max_pixels)?)).await?;
     let source = fitted.source;
     let reply = segmenter.submit(fitted.image)?;
-    let map = tokio::time::timeout(state.config.request_timeout, reply)
+    let limit = Some(state.config.request_timeout);
+    let map = answer_within(reply, limit, "map", &name)
         .await
-        .map_err(|_| {
-            ApiError::Timeout(format!(
-                "no map within {:?}; the server is busy, retry or raise --request-timeout-ms",
-                state.config.request_timeout
-            ))
-        })?
-        .map_err(|_| ApiError::Internal("the segmenter stopped".into()))??;
+        .map_err(SegmentError::from)??;
     if options.legend.unwrap_or(false) {
         return Ok(Json(legend(&card, &map, source)).into_response());
     }
@@ -265,7 +191,7 @@ pub async fn segment(
     let values = card.label_classes();
     let png = blocking(move || {
         map.index_png(values)
-            .map_err(|e| ApiError::Internal(format!("encoding the map: {e}")))
+            .map_err(|e| ApiError::internal("encoding the map", e))
     })
     .await?;
     let mut headers = HeaderMap::new();

@@ -1,31 +1,31 @@
-//! The synthesis routes: thin. A `SynthesisForm` extractor reads the request
-//! (a PNG body or multipart fields, options in the query or the form) into the
-//! pipeline's `SynthesisRequest`; the answer cache (`http::cache`) answers it
-//! when an identical request was answered or is being answered; else the
-//! pipeline validates it, the model's queue runs it, and the image is encoded.
+//! The synthesis routes: thin. The `Form` extractor reads the request (a
+//! PNG body or multipart fields, options in the query or the form, read by
+//! serde alike) into the pipeline's `SynthesisRequest`; the answer cache
+//! (`http::cache`) answers it when an identical request was answered or is
+//! being answered; else the model's `Synthesizer` makes the image, and it is
+//! encoded.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::api::ErrorBody;
 use super::cache::{self, Outcome, Weigh};
 use super::error::ApiError;
-use super::models::worker;
+use super::form::{flag, Form, FormSpec};
+use super::models::{synthesizer, worker};
 use super::AppState;
 use crate::inference::pipeline::{
-    self, Compute, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleSpec,
-    SynthesisRequest, ZVector,
+    self, EdgesMode, Limits, NoiseRegion, NoiseSpec, RegionZ, SizeMode, StyleConflict, StyleParts,
+    StyleSpec, SynthesisRequest, ZVector,
 };
-use crate::inference::queue::ModelWorker;
+use crate::inference::synthesizer::{Recipe, Synthesizer};
 use crate::package::maps::LabelEncoding;
-use crate::package::short_digest;
 
 /// Options of a synthesis request, as query parameters or multipart fields.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -33,10 +33,12 @@ use crate::package::short_digest;
 pub struct SynthesisOptions {
     /// png (default), jpeg, webp, or npy: the generator's raw output,
     /// (1, 3, H, W) float32 in [-1, 1] at the size it was made at.
-    pub format: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub format: Option<ImageFormat>,
     /// auto (default), index, colors or red.
     pub encoding: Option<String>,
     /// With `encoding=colors`: map off-palette colours to the nearest class.
+    #[serde(default, deserialize_with = "flag")]
     pub nearest: Option<bool>,
     /// Seed for z (models with a style vector); default 0. With a style
     /// image or a style preset, z is drawn around that style with this seed.
@@ -46,17 +48,41 @@ pub struct SynthesisOptions {
     /// input (default): the image has the map's size; native: the model's;
     /// fit: the size it was made at (the map's when the model takes it,
     /// else the native size).
-    pub size: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub size: Option<SizeMode>,
     /// classes (default): without an instance map, instance edges are the
     /// edges between classes; none: no edges.
-    pub edges: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub edges: Option<EdgesMode>,
+}
+
+/// What the synthesis and label-map routes take.
+pub struct SynthesisFields;
+
+impl FormSpec for SynthesisFields {
+    type Options = SynthesisOptions;
+    const BODY: &str = "label";
+    const BODY_TYPES: &[&str] = &["image/png"];
+    const FILES: &[&str] = &[
+        "label",
+        "instance",
+        "style",
+        "z",
+        "region_mask",
+        "region_seed",
+        "region_z",
+    ];
+    const HOW: &str =
+        "send the label map as image/png, or multipart/form-data with a `label` field";
+    const TOO_LARGE: &str = "send a smaller file or raise --max-body-bytes";
 }
 
 /// The encodings of the image in a response.
-#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
-enum ImageFormat {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
     Png,
-    #[value(alias = "jpg")]
+    #[serde(alias = "jpg")]
     Jpeg,
     Webp,
     Npy,
@@ -81,35 +107,6 @@ impl ImageFormat {
     }
 }
 
-/// One of a closed set of names (the same names the CLI takes), or a 400
-/// that lists them.
-fn choice<T: clap::ValueEnum>(what: &str, value: Option<&str>) -> Result<Option<T>, ApiError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    T::from_str(value, true).map(Some).map_err(|_| {
-        let names: Vec<String> = T::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value())
-            .map(|p| p.get_name().to_string())
-            .collect();
-        ApiError::Malformed(format!(
-            "{what} `{value}` is not one of {}",
-            names.join(", ")
-        ))
-    })
-}
-
-/// Query options, or a JSON 400 that says which one is wrong.
-pub(crate) fn options<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query.map(|Query(q)| q).map_err(|e| {
-        ApiError::Malformed(format!(
-            "{}; the options are described in /api/v1/openapi.json",
-            e.body_text()
-        ))
-    })
-}
-
 fn encoding(options: &SynthesisOptions) -> Result<LabelEncoding, ApiError> {
     let nearest = options.nearest.unwrap_or(false);
     match options.encoding.as_deref().unwrap_or("auto") {
@@ -124,204 +121,103 @@ fn encoding(options: &SynthesisOptions) -> Result<LabelEncoding, ApiError> {
     }
 }
 
-/// A synthesis request as it arrived: the files and the options.
-#[derive(Default)]
-pub struct SynthesisForm {
-    label: Option<Bytes>,
-    instance: Option<Bytes>,
-    style: Option<Bytes>,
-    /// An explicit z or z map (`z` field).
-    z: Option<StyleSpec>,
-    /// Regions with their own z: each `region_mask` field, then its
-    /// `region_seed` or `region_z`.
-    regions: Vec<(Bytes, Option<RegionZ>)>,
-    options: SynthesisOptions,
-}
-
-impl<S: Send + Sync> FromRequest<S> for SynthesisForm {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let query = options(Query::<SynthesisOptions>::try_from_uri(request.uri()))?;
-        match media_type(&request).as_str() {
-            "image/png" => {
-                let body = Bytes::from_request(request, state)
-                    .await
-                    .map_err(|e| body_error(e.status(), e.body_text()))?;
-                Ok(Self {
-                    label: Some(body),
-                    options: query,
-                    ..Self::default()
-                })
-            }
-            "multipart/form-data" => {
-                let multipart = Multipart::from_request(request, state)
-                    .await
-                    .map_err(|e| ApiError::Malformed(e.body_text()))?;
-                read_multipart(multipart, query).await
-            }
-            "" => Err(ApiError::UnsupportedType(
-                "no Content-Type: send the label map as image/png, or multipart/form-data with a `label` field".into(),
-            )),
-            other => Err(ApiError::UnsupportedType(format!(
-                "Content-Type {other} is not supported: send the label map as image/png, or multipart/form-data with a `label` field"
-            ))),
-        }
-    }
-}
-
-/// The request's media type, lower case and without parameters; empty
-/// when it has no Content-Type.
-pub(crate) fn media_type(request: &Request) -> String {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
-async fn read_multipart(
-    mut multipart: Multipart,
-    options: SynthesisOptions,
-) -> Result<SynthesisForm, ApiError> {
-    let mut form = SynthesisForm {
-        options,
-        ..SynthesisForm::default()
-    };
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| body_error(e.status(), e.body_text()))?
-    {
-        let name = field.name().unwrap_or("").to_string();
-        let data = field
-            .bytes()
-            .await
-            .map_err(|e| body_error(e.status(), e.body_text()))?;
-        let text = || String::from_utf8_lossy(&data).trim().to_string();
-        let opts = &mut form.options;
-        match name.as_str() {
-            "label" => form.label = Some(data),
-            "instance" => form.instance = Some(data),
-            "style" => form.style = Some(data),
-            "z" => {
-                form.z = Some(StyleSpec::parse_z(&data).map_err(|e| {
-                    ApiError::Malformed(format!("the z field cannot be read: {e}"))
-                })?)
-            }
-            "region_mask" => form.regions.push((data, None)),
-            "region_seed" | "region_z" => {
-                let z = if name == "region_seed" {
-                    RegionZ::Seed(text().parse().map_err(|_| {
-                        ApiError::Malformed(format!(
-                            "region_seed `{}` is not a whole number",
-                            text()
-                        ))
-                    })?)
-                } else {
-                    RegionZ::Vector(ZVector::parse(&data).map_err(|e| {
-                        ApiError::Malformed(format!("a region_z field cannot be read: {e}"))
-                    })?)
-                };
-                match form.regions.last_mut() {
-                    Some((_, slot @ None)) => *slot = Some(z),
-                    _ => {
-                        return Err(ApiError::Malformed(format!(
-                            "{name} must follow the region_mask it belongs to (one region_seed or region_z per region_mask)"
-                        )))
-                    }
+/// The pipeline's request from a synthesis form; `default_size` is the
+/// route's size mode.
+fn synthesis_request(
+    form: Form<SynthesisFields>,
+    default_size: SizeMode,
+) -> Result<SynthesisRequest, ApiError> {
+    let options = &form.options;
+    let label = form.file("label").ok_or_else(|| {
+        ApiError::Malformed(
+            "no label map: send it as the body (image/png) or as the multipart field `label`"
+                .into(),
+        )
+    })?;
+    let z = form
+        .file("z")
+        .map(|data| {
+            StyleSpec::parse_z(&data)
+                .map_err(|e| ApiError::Malformed(format!("the z field cannot be read: {e}")))
+        })
+        .transpose()?;
+    let style = StyleSpec::from_parts(StyleParts {
+        image: form.file("style"),
+        seed: options.seed,
+        z,
+        preset: options.style_preset.clone(),
+    })
+    .map_err(|e| {
+        ApiError::Malformed(
+            match e {
+                StyleConflict::PresetAndOther => {
+                    "style_preset names the style: send it without a style image or z"
+                }
+                StyleConflict::ZAndOther => {
+                    "z gives the style vector itself: send it without style or seed"
                 }
             }
-            "seed" => {
-                opts.seed = Some(text().parse().map_err(|_| {
-                    ApiError::Malformed(format!("seed `{}` is not a whole number", text()))
+            .into(),
+        )
+    })?;
+    Ok(SynthesisRequest {
+        label,
+        encoding: encoding(options)?,
+        instance: form.file("instance"),
+        style,
+        noise: NoiseSpec {
+            regions: regions(&form)?,
+        },
+        size: options.size.unwrap_or(default_size),
+        edges: options.edges.unwrap_or_default(),
+        ..SynthesisRequest::default()
+    })
+}
+
+/// Regions with their own z: each `region_mask` part, then its
+/// `region_seed` or `region_z`.
+fn regions(form: &Form<SynthesisFields>) -> Result<Vec<NoiseRegion>, ApiError> {
+    let mut regions: Vec<(Bytes, Option<RegionZ>)> = Vec::new();
+    for part in &form.parts {
+        let z = match part.name.as_str() {
+            "region_mask" => {
+                regions.push((part.data.clone(), None));
+                continue;
+            }
+            "region_seed" => {
+                let text = String::from_utf8_lossy(&part.data).trim().to_string();
+                RegionZ::Seed(text.parse().map_err(|_| {
+                    ApiError::Malformed(format!("region_seed `{text}` is not a whole number"))
                 })?)
             }
-            "style_preset" => opts.style_preset = Some(text()),
-            "format" => opts.format = Some(text()),
-            "encoding" => opts.encoding = Some(text()),
-            "nearest" => opts.nearest = Some(text() == "true"),
-            "size" => opts.size = Some(text()),
-            "edges" => opts.edges = Some(text()),
-            other => {
+            "region_z" => RegionZ::Vector(ZVector::parse(&part.data).map_err(|e| {
+                ApiError::Malformed(format!("a region_z field cannot be read: {e}"))
+            })?),
+            _ => continue,
+        };
+        match regions.last_mut() {
+            Some((_, slot @ None)) => *slot = Some(z),
+            _ => {
                 return Err(ApiError::Malformed(format!(
-                    "unknown multipart field `{other}`; expected label, instance, style, style_preset, seed, z, region_mask, region_seed, region_z, format, encoding, nearest, size, edges"
+                    "{} must follow the region_mask it belongs to (one region_seed or region_z per region_mask)",
+                    part.name
                 )))
             }
         }
     }
-    Ok(form)
-}
-
-pub(crate) fn body_error(status: StatusCode, text: String) -> ApiError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::TooLarge(format!(
-            "{text}; send a smaller file or raise --max-body-bytes"
-        ))
-    } else {
-        ApiError::Malformed(text)
-    }
-}
-
-impl SynthesisForm {
-    /// The pipeline's request; `default_size` is the route's size mode.
-    fn into_request(self, default_size: SizeMode) -> Result<SynthesisRequest, ApiError> {
-        let options = &self.options;
-        let label = self.label.clone().ok_or_else(|| {
-            ApiError::Malformed(
-                "no label map: send it as the body (image/png) or as the multipart field `label`"
-                    .into(),
-            )
-        })?;
-        let preset = options.style_preset.clone();
-        let style = match (self.style, options.seed, self.z, preset) {
-            (Some(_), _, _, Some(_)) | (_, _, Some(_), Some(_)) => {
-                return Err(ApiError::Malformed(
-                    "style_preset names the style: send it without a style image or z".into(),
+    regions
+        .into_iter()
+        .enumerate()
+        .map(|(i, (mask, z))| {
+            let z = z.ok_or_else(|| {
+                ApiError::Malformed(format!(
+                    "region_mask {} has no region_seed or region_z after it",
+                    i + 1
                 ))
-            }
-            (Some(_), _, Some(_), None) | (None, Some(_), Some(_), None) => {
-                return Err(ApiError::Malformed(
-                    "z gives the style vector itself: send it without style or seed".into(),
-                ))
-            }
-            (None, sample, None, Some(name)) => StyleSpec::Preset { name, sample },
-            (None, None, Some(z), None) => z,
-            (Some(image), sample, None, None) => StyleSpec::Image { image, sample },
-            (None, Some(seed), None, None) => StyleSpec::Seed(seed),
-            (None, None, None, None) => StyleSpec::Default,
-        };
-        let regions = self
-            .regions
-            .into_iter()
-            .enumerate()
-            .map(|(i, (mask, z))| {
-                let z = z.ok_or_else(|| {
-                    ApiError::Malformed(format!(
-                        "region_mask {} has no region_seed or region_z after it",
-                        i + 1
-                    ))
-                })?;
-                Ok(NoiseRegion { mask, z })
-            })
-            .collect::<Result<_, ApiError>>()?;
-        Ok(SynthesisRequest {
-            label,
-            encoding: encoding(options)?,
-            instance: self.instance,
-            style,
-            noise: NoiseSpec { regions },
-            size: choice("size", options.size.as_deref())?.unwrap_or(default_size),
-            edges: choice::<EdgesMode>("edges", options.edges.as_deref())?.unwrap_or_default(),
-            ..SynthesisRequest::default()
+            })?;
+            Ok(NoiseRegion { mask, z })
         })
-    }
+        .collect()
 }
 
 fn millis(d: Duration) -> HeaderValue {
@@ -333,9 +229,7 @@ fn millis(d: Duration) -> HeaderValue {
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(f).await?
 }
 
 /// Make an image from a label map.
@@ -377,15 +271,15 @@ pub async fn synthesize(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    form: SynthesisForm,
+    form: Form<SynthesisFields>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let worker = worker(&state, &name)?;
-    let format = choice::<ImageFormat>("format", form.options.format.as_deref())?
-        .unwrap_or(ImageFormat::Png);
-    let request = form.into_request(SizeMode::Input)?;
+    let synthesizer = synthesizer(&state, &name)?;
+    let format = form.options.format.unwrap_or(ImageFormat::Png);
+    let request = synthesis_request(form, SizeMode::Input)?;
     let (answer, outcome) = if state.cache.is_on() && !asks_afresh(&headers) {
         // Everything that decides the answer; the request holds the rest.
+        let worker = synthesizer.worker();
         let parts = (
             &name,
             worker.package_digest(),
@@ -394,10 +288,10 @@ pub async fn synthesize(
             &request,
         );
         let key = cache::key(&parts);
-        let making = make_answer(state.clone(), worker, format, request);
+        let making = make_answer(state.clone(), synthesizer, format, request);
         state.cache.get_or_make(key, making).await
     } else {
-        let answer = make_answer(state.clone(), worker, format, request).await;
+        let answer = make_answer(state.clone(), synthesizer, format, request).await;
         (answer, Outcome::Bypass)
     };
     Ok(answer?.respond(outcome, started.elapsed()))
@@ -417,45 +311,25 @@ fn asks_afresh(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The answer to `request` from the model: prepared, queued, rendered and
-/// encoded. It owns what it needs, so that the answer cache can share it
-/// between identical requests.
+/// The answer to `request` from the model, encoded. It owns what it needs,
+/// so that the answer cache can share it between identical requests.
 async fn make_answer(
     state: Arc<AppState>,
-    worker: ModelWorker,
+    synthesizer: Synthesizer,
     format: ImageFormat,
     request: SynthesisRequest,
 ) -> Result<Answer, ApiError> {
-    let limits = Limits {
-        max_pixels: state.config.max_pixels,
-    };
-    let card = worker.card().clone();
-    let style = pipeline::style_recipe(&card, &request.style, request.noise.regions.len());
-    let available = worker.execution().compute;
-    let prepared =
-        blocking(move || Ok(pipeline::prepare(&card, &request, limits, available)?)).await?;
-    let receiver = worker.submit(prepared.work)?;
-    let done = tokio::time::timeout(state.config.request_timeout, receiver)
-        .await
-        .map_err(|_| {
-            ApiError::Timeout(format!(
-                "no image within {:?}; the server is busy, retry or raise --request-timeout",
-                state.config.request_timeout
-            ))
-        })?
-        .map_err(|_| ApiError::Internal("the model worker stopped".into()))??;
-    let model = worker.card().name.clone();
-    state.metrics.queued(&model, done.queue_time);
-    let finish = prepared.finish;
-    let image = done.image;
+    let made = synthesizer.synthesize(request).await?;
+    state.metrics.queued(&made.recipe.model, made.timings.queue);
+    let (output, image) = (made.output, made.image);
     let mut body = blocking(move || {
         let Some(encoding) = format.image_format() else {
-            return Ok(crate::package::npy::encode(&image.shape, &image.data));
+            return Ok(crate::package::npy::encode(&output.shape, &output.data));
         };
-        let rgb = pipeline::render(&image, &finish)?;
         let mut out = std::io::Cursor::new(Vec::new());
-        rgb.write_to(&mut out, encoding)
-            .map_err(|e| ApiError::Internal(format!("encoding the image: {e}")))?;
+        image
+            .write_to(&mut out, encoding)
+            .map_err(|e| ApiError::internal("encoding the image", e))?;
         Ok(out.into_inner())
     })
     .await?;
@@ -464,15 +338,10 @@ async fn make_answer(
     Ok(Answer {
         content_type: format.content_type(),
         body: Bytes::from(body),
-        recipe: Recipe {
-            model,
-            package: short_digest(worker.package_digest()).to_string(),
-            style,
-            compute: prepared.compute,
-        },
-        queue_time: done.queue_time,
-        inference_time: done.inference_time,
-        batch_size: done.batch_size,
+        recipe: made.recipe,
+        queue_time: made.timings.queue,
+        inference_time: made.timings.inference,
+        batch_size: made.timings.batch_size,
     })
 }
 
@@ -490,7 +359,7 @@ pub struct Answer {
 
 impl Weigh for Answer {
     fn weight(&self) -> usize {
-        std::mem::size_of::<Self>() + self.body.len() + self.recipe.weight()
+        std::mem::size_of::<Self>() + self.body.len() + recipe_weight(&self.recipe)
     }
 }
 
@@ -517,41 +386,28 @@ impl Answer {
             headers.insert("x-batch-size", HeaderValue::from(self.batch_size));
         }
         headers.insert("x-cache", HeaderValue::from_static(outcome.as_str()));
-        self.recipe.write(&mut headers);
+        write_recipe(&self.recipe, &mut headers);
         (headers, self.body).into_response()
     }
 }
 
-/// What made an image, so that it can be made again: the `x-easel-*`
-/// headers.
-#[derive(Debug, Clone)]
-struct Recipe {
-    model: String,
-    /// The package digest's first hex digits.
-    package: String,
-    /// `pipeline::style_recipe`.
-    style: String,
-    compute: Compute,
+fn recipe_weight(recipe: &Recipe) -> usize {
+    recipe.model.len() + recipe.package.len() + recipe.style.len()
 }
 
-impl Recipe {
-    fn weight(&self) -> usize {
-        self.model.len() + self.package.len() + self.style.len()
-    }
-
-    fn write(&self, headers: &mut HeaderMap) {
-        let compute = self.compute.to_string();
-        for (name, value) in [
-            ("x-easel-model", self.model.as_str()),
-            ("x-easel-package", self.package.as_str()),
-            ("x-easel-style", self.style.as_str()),
-            ("x-easel-compute", compute.as_str()),
-        ] {
-            // Names and digests are plain ASCII; a model name that is not
-            // is left out rather than failing the answer.
-            if let Ok(value) = HeaderValue::from_str(value) {
-                headers.insert(name, value);
-            }
+/// The `x-easel-*` headers: what made the image, so that it can be made again.
+fn write_recipe(recipe: &Recipe, headers: &mut HeaderMap) {
+    let compute = recipe.compute.to_string();
+    for (name, value) in [
+        ("x-easel-model", recipe.model.as_str()),
+        ("x-easel-package", recipe.package.as_str()),
+        ("x-easel-style", recipe.style.as_str()),
+        ("x-easel-compute", compute.as_str()),
+    ] {
+        // Names and digests are plain ASCII; a model name that is not is
+        // left out rather than failing the answer.
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
         }
     }
 }
@@ -585,16 +441,15 @@ impl Recipe {
 pub async fn read_label_map(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-    form: SynthesisForm,
+    form: Form<SynthesisFields>,
 ) -> Result<Response, ApiError> {
     let worker = worker(&state, &name)?;
-    let request = form.into_request(SizeMode::Native)?;
+    let request = synthesis_request(form, SizeMode::Native)?;
     let limits = Limits {
         max_pixels: state.config.max_pixels,
     };
     let card = worker.card().clone();
-    let per_value = if card.label_classes() > 256 { 2u16 } else { 1 };
-    let (bytes, size, source) = blocking(move || {
+    let (depth, bytes, size, source) = blocking(move || {
         let label = pipeline::decode_label(&card, &request, limits)?;
         let source = (label.width(), label.height());
         let label = match request.size {
@@ -602,16 +457,8 @@ pub async fn read_label_map(
             SizeMode::Input => label,
             mode => pipeline::sized(&card, label, None, mode)?.0,
         };
-        let bytes: Vec<u8> = if per_value == 2 {
-            label
-                .labels()
-                .iter()
-                .flat_map(|&v| (v as u16).to_be_bytes())
-                .collect()
-        } else {
-            label.labels().iter().map(|&v| v as u8).collect()
-        };
-        Ok((bytes, (label.width(), label.height()), source))
+        let (depth, bytes) = label.index_bytes(card.label_classes());
+        Ok((depth, bytes, (label.width(), label.height()), source))
     })
     .await?;
     let mut headers = HeaderMap::new();
@@ -621,7 +468,10 @@ pub async fn read_label_map(
     );
     headers.insert("x-width", HeaderValue::from(size.0));
     headers.insert("x-height", HeaderValue::from(size.1));
-    headers.insert("x-bytes-per-value", HeaderValue::from(per_value));
+    headers.insert(
+        "x-bytes-per-value",
+        HeaderValue::from(depth.bytes_per_value()),
+    );
     headers.insert("x-source-width", HeaderValue::from(source.0));
     headers.insert("x-source-height", HeaderValue::from(source.1));
     Ok((headers, bytes).into_response())

@@ -1,16 +1,17 @@
-//! The one path from a synthesis request to an image. Every caller (the HTTP
+//! The steps from a synthesis request to an image. Every caller (the HTTP
 //! handlers, batch runs of `easel test` and `/api/v1/batches`, `easel
-//! generate`) states what it wants as a [`SynthesisRequest`]; [`prepare`]
-//! checks it against a model card and turns it into [`Work`] for the model
-//! (sizes, instance maps, dontcare, edges and style are decided here, once,
-//! with one set of messages); [`generate_batch`] runs works of one size in one
-//! generator call; [`render`] turns the output into the image the caller asked
-//! for.
+//! generate`) states what it wants as a [`SynthesisRequest`] and hands it to
+//! the `Synthesizer`, which takes these steps in order: [`prepare`] checks it
+//! against a model card and turns it into [`Work`] for the model (sizes,
+//! instance maps, dontcare, edges and style are decided here, once, with one
+//! set of messages); [`generate_batch`] runs works of one size in one
+//! generator call, on the model's thread; [`render`] turns the output into
+//! the image the caller asked for.
 
 pub use super::error::SynthesisError;
 pub use super::request::*;
-use super::style::{noise_map, noise_map_over, region_z, style_input, style_vector};
-pub use super::style::{rgb_to_chw, style_recipe, RegionNoise, StyleInput};
+use super::style::{noise_map, noise_map_over, region_z, resolve_style, style_vector};
+pub use super::style::{rgb_to_chw, RegionNoise, StyleInput};
 use crate::inference::runtime::{GeneratorInput, ModelSession, Output};
 use crate::package::maps::{nearest, InstanceMap, LabelMap, MapError, RegionMask};
 use crate::package::ModelCard;
@@ -52,6 +53,10 @@ pub struct Prepared {
     pub finish: Finish,
     /// The arithmetic the model runs it in.
     pub compute: Compute,
+    /// What made the style, as the recipe names it (`seed:3`,
+    /// `preset:noon+seed:2`, `image:1a2b3c4d`…; `;regions:N` with re-rolled
+    /// regions).
+    pub style: String,
 }
 
 /// The label map of a request, decoded and validated against `card`.
@@ -146,7 +151,8 @@ pub fn prepare(
         (true, None, EdgesMode::Classes) => Some(label.class_edges()),
         (true, None, EdgesMode::None) => Some(vec![0; label.width() * label.height()]),
     };
-    let style = style_input(card, &request.style, from, to)?;
+    let (style, style_recipe) =
+        resolve_style(card, &request.style, request.noise.regions.len(), from, to)?;
     let regions = masks
         .iter()
         .zip(&request.noise.regions)
@@ -168,6 +174,7 @@ pub fn prepare(
         },
         finish,
         compute,
+        style: style_recipe,
     })
 }
 
@@ -281,22 +288,6 @@ pub fn generate_batch(
             data: c.to_vec(),
         })
         .collect())
-}
-
-/// One image for `request` on a session the caller owns (`easel generate`,
-/// parity tests): prepared, generated and returned raw, (1, 3, H, W) in
-/// [-1, 1], with how `render` finishes it.
-pub fn run_one(
-    session: &mut ModelSession,
-    request: &SynthesisRequest,
-    limits: Limits,
-) -> Result<(Output, Finish), SynthesisError> {
-    let card = session.package.card.clone();
-    let prepared = prepare(&card, request, limits, session.execution().compute)?;
-    let output = generate_batch(session, std::slice::from_ref(&prepared.work))?
-        .pop()
-        .ok_or_else(|| SynthesisError::BadOutput("no image".into()))?;
-    Ok((output, prepared.finish))
 }
 
 #[cfg(test)]

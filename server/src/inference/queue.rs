@@ -5,12 +5,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+pub use super::error::QueueError;
 use crate::inference::compute::Execution;
 use crate::inference::pipeline::{self, SynthesisError, Work};
 use crate::inference::runtime::{ModelSession, Output};
@@ -117,29 +118,13 @@ pub struct Done {
     pub batch_size: usize,
 }
 
-/// Why a request got no image. The HTTP layer maps each to a status in one
-/// table (`http::error`).
-#[derive(Debug, thiserror::Error, Clone)]
-pub enum QueueError {
-    #[error("the queue of model {model} is full ({capacity} waiting); retry shortly")]
-    Full { model: String, capacity: usize },
-    #[error("model {model} would reach this request in about {wait_ms} ms, longer than the request timeout ({limit_ms} ms); retry shortly, or add replicas / raise --request-timeout-ms")]
-    Busy {
-        model: String,
-        wait_ms: u64,
-        limit_ms: u64,
-    },
-    #[error("model {0} is shutting down")]
-    Closed(String),
-    /// The generator failed on the batch this request was in.
-    #[error("inference failed: {0}")]
-    Failed(Arc<SynthesisError>),
-}
-
 struct Request {
     work: Work,
     reply: oneshot::Sender<Result<Done, QueueError>>,
     enqueued: Instant,
+    /// The caller's span (an HTTP request's carries its id), so that what
+    /// the model's thread logs about this work names the request.
+    span: tracing::Span,
 }
 
 /// Counts for metrics, shared with the HTTP layer.
@@ -255,7 +240,7 @@ impl ModelWorker {
 
     /// Queues `work`, waiting for room when the queue is full (for batch
     /// runs, from a blocking thread).
-    pub fn submit_waiting(&self, work: Work) -> Result<Reply, QueueError> {
+    pub(in crate::inference) fn submit_waiting(&self, work: Work) -> Result<Reply, QueueError> {
         self.enqueue(work, |sender, request| {
             sender
                 .send(request)
@@ -264,7 +249,7 @@ impl ModelWorker {
     }
 
     /// Queues `work`; fails at once when the queue is full.
-    pub fn submit(&self, work: Work) -> Result<Reply, QueueError> {
+    pub(in crate::inference) fn submit(&self, work: Work) -> Result<Reply, QueueError> {
         if let Some(limit) = self.shed_after {
             let per_image = self.stats.per_image_us.load(Ordering::Relaxed);
             let ahead = self.stats.waiting.load(Ordering::Relaxed) as u64 + 1;
@@ -300,6 +285,7 @@ impl ModelWorker {
             work,
             reply,
             enqueued: Instant::now(),
+            span: tracing::Span::current(),
         };
         self.stats.waiting.fetch_add(1, Ordering::Relaxed);
         send(&self.sender, request).inspect_err(|_| {
@@ -327,10 +313,10 @@ fn run(
     loop {
         let first = match held.pop_front() {
             Some(r) => r,
-            None => match receiver.recv_timeout(Duration::from_millis(200)) {
+            // Woken by the channel: by work, or by the last sender going.
+            None => match receiver.recv() {
                 Ok(r) => r,
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(_) => break,
             },
         };
         let mut batch = vec![first];
@@ -362,7 +348,7 @@ fn run(
         }
         let (mut works, replies): (Vec<Work>, Vec<_>) = batch
             .into_iter()
-            .map(|r| (r.work, (r.reply, r.enqueued)))
+            .map(|r| (r.work, (r.reply, r.enqueued, r.span)))
             .unzip();
         let size = works.len();
         let run_size = if config.pad_batches {
@@ -398,7 +384,7 @@ fn run(
         };
         match result {
             Ok(images) => {
-                for ((reply, enqueued), image) in replies.into_iter().zip(images) {
+                for ((reply, enqueued, _), image) in replies.into_iter().zip(images) {
                     let _ = reply.send(Ok(Done {
                         image,
                         queue_time: started - enqueued,
@@ -408,9 +394,11 @@ fn run(
                 }
             }
             Err(e) => {
-                tracing::error!(model, error = %e, "inference failed");
                 let e = Arc::new(e);
-                for (reply, _) in replies {
+                for (reply, _, span) in replies {
+                    span.in_scope(
+                        || tracing::debug!(model, batch = size, error = %e, "inference failed"),
+                    );
                     let _ = reply.send(Err(QueueError::Failed(e.clone())));
                 }
             }

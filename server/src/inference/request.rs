@@ -35,13 +35,61 @@ pub struct ZMap {
     pub values: ZVector,
 }
 
+/// What a caller gave to choose the style (the API's fields, `easel
+/// generate`'s flags), before it is checked.
+#[derive(Debug, Clone, Default)]
+pub struct StyleParts {
+    /// A style image's bytes.
+    pub image: Option<Bytes>,
+    pub seed: Option<u64>,
+    /// An explicit z (`StyleSpec::parse_z`).
+    pub z: Option<StyleSpec>,
+    pub preset: Option<String>,
+}
+
+/// Style parts that cannot go together; each edge names them as its
+/// callers give them (fields, flags).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StyleConflict {
+    #[error("a style preset names the style: give it without a style image or z")]
+    PresetAndOther,
+    #[error("z gives the style vector itself: give it without a style image or seed")]
+    ZAndOther,
+}
+
 impl StyleSpec {
+    /// The style `parts` ask for: a preset (with a seed, drawn around it),
+    /// z, a style image (with a seed, sampled around it), a seed, or the
+    /// model's default.
+    pub fn from_parts(parts: StyleParts) -> Result<Self, StyleConflict> {
+        let StyleParts {
+            image,
+            seed,
+            z,
+            preset,
+        } = parts;
+        Ok(match (image, seed, z, preset) {
+            (Some(_), _, _, Some(_)) | (_, _, Some(_), Some(_)) => {
+                return Err(StyleConflict::PresetAndOther)
+            }
+            (Some(_), _, Some(_), None) | (None, Some(_), Some(_), None) => {
+                return Err(StyleConflict::ZAndOther)
+            }
+            (None, sample, None, Some(name)) => StyleSpec::Preset { name, sample },
+            (None, None, Some(z), None) => z,
+            (Some(image), sample, None, None) => StyleSpec::Image { image, sample },
+            (None, Some(seed), None, None) => StyleSpec::Seed(seed),
+            (None, None, None, None) => StyleSpec::Default,
+        })
+    }
+
     /// An explicit z from a .npy file of float32, either one vector, shape
     /// (z_dim) or (1, z_dim), or one per pixel, shape (z_dim, H, W) or
     /// (1, z_dim, H, W); or one vector as a JSON array of numbers.
-    pub fn parse_z(bytes: &[u8]) -> Result<Self, String> {
+    pub fn parse_z(bytes: &[u8]) -> Result<Self, ZError> {
         if bytes.starts_with(b"\x93NUMPY") {
-            let array = crate::package::npy::parse(bytes)?;
+            let array =
+                crate::package::npy::parse(bytes).map_err(|e| ZError::Npy(e.to_string()))?;
             if let [channels, height, width] | [1, channels, height, width] = array.shape[..] {
                 return Ok(Self::Map(ZMap {
                     channels,
@@ -62,24 +110,34 @@ pub struct ZVector(pub Vec<f32>);
 impl ZVector {
     /// One vector from a .npy file of float32, shape (z_dim) or (1, z_dim),
     /// or from a JSON array of numbers.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Self, ZError> {
         if bytes.starts_with(b"\x93NUMPY") {
-            let array = crate::package::npy::parse(bytes)?;
+            let array =
+                crate::package::npy::parse(bytes).map_err(|e| ZError::Npy(e.to_string()))?;
             return match array.shape[..] {
                 [_] | [1, _] => Ok(Self(array.data)),
-                _ => Err(format!(
-                    "it holds an array of shape {:?}; z is one vector, (z_dim) or (1, z_dim), or for models that take z per pixel one per pixel, (z_dim, H, W) or (1, z_dim, H, W)",
-                    array.shape
-                )),
+                _ => Err(ZError::Shape(array.shape)),
             };
         }
-        let values: Vec<f32> = serde_json::from_slice(bytes)
-            .map_err(|e| format!("it is neither a .npy file nor a JSON array of numbers ({e})"))?;
+        let values: Vec<f32> = serde_json::from_slice(bytes).map_err(ZError::NotAnArray)?;
         if values.iter().any(|v| !v.is_finite()) {
-            return Err("it holds a value that is not a finite number".into());
+            return Err(ZError::NotFinite);
         }
         Ok(Self(values))
     }
+}
+
+/// Why a z file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ZError {
+    #[error("{0}")]
+    Npy(String),
+    #[error("it holds an array of shape {0:?}; z is one vector, (z_dim) or (1, z_dim), or for models that take z per pixel one per pixel, (z_dim, H, W) or (1, z_dim, H, W)")]
+    Shape(Vec<usize>),
+    #[error("it is neither a .npy file nor a JSON array of numbers ({0})")]
+    NotAnArray(#[source] serde_json::Error),
+    #[error("it holds a value that is not a finite number")]
+    NotFinite,
 }
 
 impl PartialEq for ZVector {
@@ -130,16 +188,7 @@ pub enum RegionZ {
 
 /// The arithmetic a request may ask for.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Deserialize,
-    serde::Serialize,
-    clap::ValueEnum,
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Compute {
@@ -153,6 +202,11 @@ pub enum Compute {
     Bf16,
 }
 
+impl Compute {
+    /// Its names, as requests and the command line give them.
+    pub const NAMES: [&str; 3] = ["auto", "fp32", "bf16"];
+}
+
 impl std::fmt::Display for Compute {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str(match self {
@@ -164,7 +218,7 @@ impl std::fmt::Display for Compute {
 }
 
 /// Which size the image has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SizeMode {
     /// The map's size: made at it when the model takes it, else made at the
@@ -178,8 +232,13 @@ pub enum SizeMode {
     Fit,
 }
 
+impl SizeMode {
+    /// Its names, as requests and the command line give them.
+    pub const NAMES: [&str; 3] = ["input", "native", "fit"];
+}
+
 /// Instance edges of models that use them, when no instance map is given.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EdgesMode {
     /// The edges between classes (every region of a class one instance).
@@ -187,6 +246,11 @@ pub enum EdgesMode {
     Classes,
     /// No edges.
     None,
+}
+
+impl EdgesMode {
+    /// Its names, as requests and the command line give them.
+    pub const NAMES: [&str; 2] = ["classes", "none"];
 }
 
 /// A synthesis request, however it arrived. Requests that are equal give the

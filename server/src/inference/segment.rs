@@ -48,6 +48,9 @@ pub enum SegmentError {
     Full { model: String, capacity: usize },
     #[error("the segmenter of model {0} has stopped")]
     Closed(String),
+    /// No map in time, or the segmenter's thread stopped.
+    #[error(transparent)]
+    Late(#[from] super::deadline::Late),
 }
 
 /// The size of the map a photo becomes, within the pixel limit.

@@ -148,14 +148,39 @@ pub fn default_style(card: &ModelCard) -> Option<StyleSpec> {
 }
 
 /// What `style` gives a model with `card`, for a label map sent at `from`
-/// (width, height) and made at `to`.
-pub(super) fn style_input(
+/// (width, height) and made at `to`, and what made it as the recipe names
+/// it: `preset:NAME`, `seed:N`, `preset:NAME+seed:N`, `z:DIGEST` (a z vector
+/// or map), `image:DIGEST` (a style image; `+seed:N` when sampled around
+/// it), `none` for models without z; then `;regions:N` when `regions`
+/// regions take their own z. A digest is the first hex digits of the
+/// SHA-256 of the image's bytes, or of the z values as little-endian
+/// float32. A request's default style is named by what it resolves to
+/// (`default_style`).
+pub(super) fn resolve_style(
+    card: &ModelCard,
+    style: &StyleSpec,
+    regions: usize,
+    from: (usize, usize),
+    to: (usize, usize),
+) -> Result<(StyleInput, String), SynthesisError> {
+    let (input, made) = style_input(card, style, from, to)?;
+    Ok(match regions {
+        0 => (input, made),
+        n => (input, format!("{made};regions:{n}")),
+    })
+}
+
+fn style_input(
     card: &ModelCard,
     style: &StyleSpec,
     from: (usize, usize),
     to: (usize, usize),
-) -> Result<StyleInput, SynthesisError> {
+) -> Result<(StyleInput, String), SynthesisError> {
     let z_dim = card.z_dim;
+    let with_seed = |made: String, sample: &Option<u64>| match sample {
+        Some(seed) => format!("{made}+seed:{seed}"),
+        None => made,
+    };
     match style {
         // An unreadable file is a malformed request whatever the model, so
         // it is read before the model is asked whether it takes one.
@@ -166,15 +191,21 @@ pub(super) fn style_input(
             match (z_dim, card.has_encoder) {
                 (None, _) => Err(SynthesisError::NoStyle(card.name.clone())),
                 (Some(_), false) => Err(SynthesisError::NoEncoder(card.name.clone())),
-                (Some(_), true) => Ok(StyleInput::from_image(&rgb, *sample)),
+                (Some(_), true) => Ok((
+                    StyleInput::from_image(&rgb, *sample),
+                    with_seed(
+                        format!("image:{}", short_digest(&sha256_hex(image))),
+                        sample,
+                    ),
+                )),
             }
         }
         StyleSpec::Default => match default_style(card) {
             Some(spec) => style_input(card, &spec, from, to),
-            None => Ok(StyleInput::None),
+            None => Ok((StyleInput::None, "none".into())),
         },
         _ if z_dim.is_none() => Err(SynthesisError::NoStyle(card.name.clone())),
-        StyleSpec::Seed(seed) => Ok(StyleInput::Seed(*seed)),
+        StyleSpec::Seed(seed) => Ok((StyleInput::Seed(*seed), format!("seed:{seed}"))),
         StyleSpec::Preset { name, sample } => {
             let preset = card
                 .style_preset(name)
@@ -183,7 +214,7 @@ pub(super) fn style_input(
                     preset: name.clone(),
                     presets: card.styles.iter().map(|p| p.name.clone()).collect(),
                 })?;
-            Ok(StyleInput::Vector(match sample {
+            let z = match sample {
                 None => preset.z.clone(),
                 Some(seed) => {
                     let eps = normal_samples(*seed, preset.z.len());
@@ -197,15 +228,22 @@ pub(super) fn style_input(
                         .map(|i| preset.z[i] + spread(i) * eps[i])
                         .collect()
                 }
-            }))
+            };
+            Ok((
+                StyleInput::Vector(z),
+                with_seed(format!("preset:{name}"), sample),
+            ))
         }
         StyleSpec::Vector(z) if Some(z.0.len()) != z_dim => Err(SynthesisError::StyleLength {
             model: card.name.clone(),
             given: z.0.len(),
             z_dim: z_dim.unwrap_or(0),
         }),
-        StyleSpec::Vector(z) => Ok(StyleInput::Vector(z.0.clone())),
-        StyleSpec::Map(map) => Ok(StyleInput::Map(z_map(card, map, from, to)?)),
+        StyleSpec::Vector(z) => Ok((StyleInput::Vector(z.0.clone()), z_recipe(z))),
+        StyleSpec::Map(map) => Ok((
+            StyleInput::Map(z_map(card, map, from, to)?),
+            z_recipe(&map.values),
+        )),
     }
 }
 
@@ -257,39 +295,6 @@ pub fn rgb_to_chw(rgb: &[u8], height: usize, width: usize) -> Vec<f32> {
     out
 }
 
-/// What made the style of an image, as the `x-easel-style` header says it:
-/// `preset:NAME`, `seed:N`, `preset:NAME+seed:N`, `z:DIGEST` (a z vector or
-/// map), `image:DIGEST` (a style image; `+seed:N` when sampled around it),
-/// `none` for models without z; then `;regions:N` when N regions take their
-/// own z. A digest is the first hex digits of the SHA-256 of the image's
-/// bytes, or of the z values as little-endian float32. A request's default
-/// style is named by what it resolves to (`default_style`).
-pub fn style_recipe(card: &ModelCard, style: &StyleSpec, regions: usize) -> String {
-    let with_seed = |made: String, sample: &Option<u64>| match sample {
-        Some(seed) => format!("{made}+seed:{seed}"),
-        None => made,
-    };
-    let made = match style {
-        StyleSpec::Default => match default_style(card) {
-            Some(spec) => return style_recipe(card, &spec, regions),
-            None => "none".to_string(),
-        },
-        StyleSpec::Seed(seed) => format!("seed:{seed}"),
-        StyleSpec::Preset { name, sample } => with_seed(format!("preset:{name}"), sample),
-        StyleSpec::Image { image, sample } => with_seed(
-            format!("image:{}", short_digest(&sha256_hex(image))),
-            sample,
-        ),
-        StyleSpec::Vector(z) => z_recipe(z),
-        StyleSpec::Map(map) => z_recipe(&map.values),
-    };
-    if regions == 0 {
-        made
-    } else {
-        format!("{made};regions:{regions}")
-    }
-}
-
 fn z_recipe(z: &ZVector) -> String {
     let bytes: Vec<u8> = z.0.iter().flat_map(|v| v.to_le_bytes()).collect();
     format!("z:{}", short_digest(&sha256_hex(&bytes)))
@@ -315,6 +320,21 @@ mod tests {
             })
             .collect();
         card
+    }
+
+    /// The recipe `prepare` gets for `style` on a 64×64 map.
+    fn style_recipe(card: &ModelCard, style: &StyleSpec, regions: usize) -> String {
+        resolve_style(card, style, regions, (64, 64), (64, 64))
+            .unwrap()
+            .1
+    }
+
+    fn png_bytes() -> bytes::Bytes {
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::RgbImage::new(4, 4)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner().into()
     }
 
     #[test]
@@ -345,12 +365,14 @@ mod tests {
 
     #[test]
     fn style_images_and_z_are_named_by_a_short_digest_of_their_bytes() {
-        let presets = card(Some(2), &[]);
+        let mut presets = card(Some(2), &[]);
+        presets.has_encoder = true;
+        let photo = png_bytes();
         let image = StyleSpec::Image {
-            image: bytes::Bytes::from_static(b"a photo"),
+            image: photo.clone(),
             sample: Some(5),
         };
-        let expected = format!("image:{}+seed:5", &sha256_hex(b"a photo")[..12]);
+        let expected = format!("image:{}+seed:5", &sha256_hex(&photo)[..12]);
         assert_eq!(style_recipe(&presets, &image, 0), expected);
         let z = |values: Vec<f32>| style_recipe(&presets, &StyleSpec::Vector(ZVector(values)), 0);
         let one = z(vec![0.5, -1.0]);

@@ -233,6 +233,16 @@ impl ModelCard {
         self.classes.len() + self.dontcare.is_some() as usize
     }
 
+    /// The name and colour (`#rrggbb`) of label value `value`: its class,
+    /// the dontcare class past them, else `class N` in black.
+    pub fn value_class(&self, value: usize) -> (String, String) {
+        match (self.classes.get(value), &self.dontcare) {
+            (Some(c), _) => (c.name.clone(), c.color.clone()),
+            (None, Some(d)) if value == self.classes.len() => (d.name.clone(), d.color.clone()),
+            _ => (format!("class {value}"), "#000000".into()),
+        }
+    }
+
     /// The canvas sizes the page offers: native as it is; a 2:1 panorama and
     /// 3:2 on the native's shorter side, and twice native, each side rounded
     /// to the nearest multiple of `multiple_of` (at least one); those over

@@ -405,9 +405,17 @@ impl LabelMap {
     /// the model has more than 256 label values (`ModelCard::label_classes`),
     /// the rule by which /label-map answers one or two bytes a value.
     pub fn index_png(&self, label_values: usize) -> Result<Vec<u8>, png::EncodingError> {
-        let depth = Depth::for_max(label_values.saturating_sub(1) as u32);
+        let depth = Depth::for_label_values(label_values);
         let values: Vec<u16> = self.labels.iter().map(|&v| v as u16).collect();
         encode_gray_png(self.width, self.height, &values, depth)
+    }
+
+    /// The map's values row by row as `index_png` stores them: one byte a
+    /// value, or two (big-endian) past 256 label values.
+    pub fn index_bytes(&self, label_values: usize) -> (Depth, Vec<u8>) {
+        let depth = Depth::for_label_values(label_values);
+        let values = self.labels.iter().map(|&v| v as u16);
+        (depth, depth.bytes(values))
     }
 
     /// How many pixels hold each of the first `values` label values.
@@ -557,6 +565,27 @@ impl Depth {
         }
     }
 
+    /// The depth of index maps of a model with `values` label values.
+    pub fn for_label_values(values: usize) -> Self {
+        Self::for_max(values.saturating_sub(1) as u32)
+    }
+
+    /// Bytes a value.
+    pub fn bytes_per_value(self) -> u16 {
+        match self {
+            Self::Eight => 1,
+            Self::Sixteen => 2,
+        }
+    }
+
+    /// `values` at this depth: one byte each, or two big-endian.
+    pub fn bytes(self, values: impl Iterator<Item = u16>) -> Vec<u8> {
+        match self {
+            Self::Eight => values.map(|v| v as u8).collect(),
+            Self::Sixteen => values.flat_map(u16::to_be_bytes).collect(),
+        }
+    }
+
     pub fn bits(self) -> u8 {
         match self {
             Self::Eight => 8,
@@ -574,10 +603,7 @@ pub fn encode_gray_png(
     values: &[u16],
     depth: Depth,
 ) -> Result<Vec<u8>, png::EncodingError> {
-    let data: Vec<u8> = match depth {
-        Depth::Eight => values.iter().map(|&v| v as u8).collect(),
-        Depth::Sixteen => values.iter().flat_map(|v| v.to_be_bytes()).collect(),
-    };
+    let data = depth.bytes(values.iter().copied());
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
     encoder.set_color(png::ColorType::Grayscale);

@@ -10,7 +10,65 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::inference::runtime::{FeatureSession, SessionOptions};
+use crate::inference::runtime::{FeatureSession, RuntimeError, SessionOptions};
+
+/// Why FID and KID, or an image's features, cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum FidError {
+    #[error("{path}: {source}; it may hold width, height (pixels), range ([low, high]: what 0 and 255 become) and resize (\"bilinear\" or \"none\")")]
+    Convention {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the image is {width}×{height}, but the Inception graph takes {takes_width}×{takes_height} and its JSON says resize \"none\"")]
+    WrongSize {
+        width: usize,
+        height: usize,
+        takes_width: usize,
+        takes_height: usize,
+    },
+    #[error("--inception {path}: {source}")]
+    Load {
+        path: String,
+        #[source]
+        source: RuntimeError,
+    },
+    #[error("--inception {path}: running it on a {width}×{height} image: {source}")]
+    Probe {
+        path: String,
+        width: usize,
+        height: usize,
+        #[source]
+        source: RuntimeError,
+    },
+    #[error("--inception {path}: its first output has shape {shape:?} for one image; FID and KID need one feature vector per image, (N, D) or (N, D, 1, 1) with D ≥ 2: export the network up to its last pooling layer (pytorch-fid's InceptionV3 block 3: 2048 features), not its classifier or a spatial map")]
+    NotAVector { path: String, shape: Vec<usize> },
+    #[error("the Inception graph: {0}")]
+    Run(#[source] RuntimeError),
+    #[error("the Inception graph gave {got} values for an image, {dim} before")]
+    Length { got: usize, dim: usize },
+    #[error("{0} feature vectors: at least 2 are needed")]
+    TooFew(usize),
+    #[error("feature vectors of different lengths")]
+    Uneven,
+    #[error("KID needs subsets of at least 2 vectors from each side: {real} real, {synthesized} synthesized, subsets of {subset}")]
+    KidSubsets {
+        real: usize,
+        synthesized: usize,
+        subset: usize,
+    },
+    #[error("{path}: {reason}")]
+    Features { path: String, reason: String },
+    #[error("the features in {0} are of different lengths (another --inception graph?); remove the folder to compute them again")]
+    Mixed(String),
+}
 
 /// How the feature graph wants its images: pytorch-fid's convention unless
 /// the JSON beside the graph says otherwise.
@@ -63,28 +121,32 @@ pub enum Resize {
 impl InceptionInput {
     /// The convention of `graph`: `graph` with the extension `.json`, when
     /// there is one.
-    pub fn beside(graph: &Path) -> Result<Self, String> {
+    pub fn beside(graph: &Path) -> Result<Self, FidError> {
         let path = graph.with_extension("json");
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| {
-                format!(
-                    "{}: {e}; it may hold width, height (pixels), range ([low, high]: what 0 and 255 become) and resize (\"bilinear\" or \"none\")",
-                    path.display()
-                )
+            Ok(text) => serde_json::from_str(&text).map_err(|source| FidError::Convention {
+                path: path.display().to_string(),
+                source,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(source) => Err(FidError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
         }
     }
 
     /// `image` as the graph's input: (3, height, width), in `range`.
-    pub fn pixels(&self, image: &RgbImage) -> Result<Vec<f32>, String> {
+    pub fn pixels(&self, image: &RgbImage) -> Result<Vec<f32>, FidError> {
         let (w, h) = (image.width() as usize, image.height() as usize);
         let (ow, oh) = (self.width, self.height);
         if self.resize == Resize::None && (w, h) != (ow, oh) {
-            return Err(format!(
-                "the image is {w}×{h}, but the Inception graph takes {ow}×{oh} and its JSON says resize \"none\""
-            ));
+            return Err(FidError::WrongSize {
+                width: w,
+                height: h,
+                takes_width: ow,
+                takes_height: oh,
+            });
         }
         let [low, high] = self.range;
         let scale = (high - low) / 255.0;
@@ -131,10 +193,12 @@ pub struct Inception {
 impl Inception {
     /// Loads the graph and checks it on a grey image: one feature vector
     /// per image, (N, D) or (N, D, 1, 1).
-    pub fn load(path: &Path, opts: &SessionOptions) -> Result<Self, String> {
+    pub fn load(path: &Path, opts: &SessionOptions) -> Result<Self, FidError> {
         let input = InceptionInput::beside(path)?;
-        let session = FeatureSession::load(path, opts)
-            .map_err(|e| format!("--inception {}: {e}", path.display()))?;
+        let session = FeatureSession::load(path, opts).map_err(|source| FidError::Load {
+            path: path.display().to_string(),
+            source,
+        })?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -153,13 +217,11 @@ impl Inception {
         let output = inception
             .session
             .run([1, 3, input.height, input.width], &input.pixels(&grey)?)
-            .map_err(|e| {
-                format!(
-                    "--inception {}: running it on a {}×{} image: {e}",
-                    path.display(),
-                    input.width,
-                    input.height
-                )
+            .map_err(|source| FidError::Probe {
+                path: path.display().to_string(),
+                width: input.width,
+                height: input.height,
+                source,
             })?;
         let one_vector = match output.shape.as_slice() {
             [1, d] => Some(*d),
@@ -169,28 +231,26 @@ impl Inception {
         match one_vector {
             Some(d) if d >= 2 => inception.dim = d,
             _ => {
-                return Err(format!(
-                    "--inception {}: its first output has shape {:?} for one image; FID and KID need one feature vector per image, (N, D) or (N, D, 1, 1) with D ≥ 2: export the network up to its last pooling layer (pytorch-fid's InceptionV3 block 3: 2048 features), not its classifier or a spatial map",
-                    path.display(),
-                    output.shape
-                ))
+                return Err(FidError::NotAVector {
+                    path: path.display().to_string(),
+                    shape: output.shape,
+                })
             }
         }
         Ok(inception)
     }
 
-    pub fn features(&mut self, image: &RgbImage) -> Result<Vec<f32>, String> {
+    pub fn features(&mut self, image: &RgbImage) -> Result<Vec<f32>, FidError> {
         let pixels = self.input.pixels(image)?;
         let output = self
             .session
             .run([1, 3, self.input.height, self.input.width], &pixels)
-            .map_err(|e| format!("the Inception graph: {e}"))?;
+            .map_err(FidError::Run)?;
         if output.data.len() != self.dim {
-            return Err(format!(
-                "the Inception graph gave {} values for an image, {} before",
-                output.data.len(),
-                self.dim
-            ));
+            return Err(FidError::Length {
+                got: output.data.len(),
+                dim: self.dim,
+            });
         }
         Ok(output.data)
     }
@@ -225,14 +285,14 @@ pub struct Moments {
 }
 
 impl Moments {
-    pub fn of(features: &[Vec<f32>]) -> Result<Self, String> {
+    pub fn of(features: &[Vec<f32>]) -> Result<Self, FidError> {
         let n = features.len();
         let d = features.first().map_or(0, Vec::len);
         if n < 2 || d == 0 {
-            return Err(format!("{n} feature vectors: at least 2 are needed"));
+            return Err(FidError::TooFew(n));
         }
         if features.iter().any(|f| f.len() != d) {
-            return Err("feature vectors of different lengths".into());
+            return Err(FidError::Uneven);
         }
         let mut mean = vec![0f64; d];
         for f in features {
@@ -331,14 +391,14 @@ pub fn kid(
     real: &[Vec<f32>],
     fake: &[Vec<f32>],
     subsets: KidSubsets,
-) -> Result<(f64, f64), String> {
+) -> Result<(f64, f64), FidError> {
     let m = subsets.subset_size;
     if m < 2 || m > real.len() || m > fake.len() {
-        return Err(format!(
-            "KID needs subsets of at least 2 vectors from each side: {} real, {} synthesized, subsets of {m}",
-            real.len(),
-            fake.len()
-        ));
+        return Err(FidError::KidSubsets {
+            real: real.len(),
+            synthesized: fake.len(),
+            subset: m,
+        });
     }
     let d = real[0].len();
     // A subset as an m×d matrix; the kernel matrix of two is one product.
@@ -399,8 +459,8 @@ pub fn fidelity(
     root: &Path,
     stems: &[String],
     inception: &str,
-) -> Result<Option<Fidelity>, String> {
-    let read = |kind: &str| -> Result<Vec<Vec<f32>>, String> {
+) -> Result<Option<Fidelity>, FidError> {
+    let read = |kind: &str| -> Result<Vec<Vec<f32>>, FidError> {
         let dir = features_dir(root, inception, kind);
         let mut out = Vec::new();
         for stem in stems {
@@ -408,8 +468,10 @@ pub fn fidelity(
             if !path.is_file() {
                 continue;
             }
-            let array =
-                crate::package::npy::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let array = crate::package::npy::read(&path).map_err(|e| FidError::Features {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
             out.push(array.data);
         }
         Ok(out)
@@ -420,7 +482,7 @@ pub fn fidelity(
     }
     let dim = fake[0].len();
     if real.iter().chain(&fake).any(|f| f.len() != dim) {
-        return Err(format!("the features in {} are of different lengths (another --inception graph?); remove the folder to compute them again", root.join("features").display()));
+        return Err(FidError::Mixed(root.join("features").display().to_string()));
     }
     let subsets = KidSubsets::for_sizes(real.len(), fake.len());
     let (kid, kid_std) = kid(&real, &fake, subsets)?;
@@ -539,6 +601,7 @@ mod tests {
         assert!(fixed
             .pixels(&image)
             .unwrap_err()
+            .to_string()
             .contains("resize \"none\""));
         assert_eq!(
             InceptionInput::default(),

@@ -36,9 +36,9 @@ pub(super) fn keep_features(
         let Some(image) = image else { continue };
         let features = inception
             .features(image)
-            .map_err(|reason| RunError::Scoring {
+            .map_err(|source| RunError::Features {
                 stem: stem.to_string(),
-                reason,
+                source,
             })?;
         let path = features_dir(&dir.root, &inception.name, kind).join(format!("{stem}.npy"));
         write_atomic(

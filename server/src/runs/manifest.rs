@@ -36,9 +36,27 @@ pub enum RunError {
     #[error(transparent)]
     Pairing(#[from] crate::dataset::pairing::PairingError),
     #[error("{0}")]
-    Inference(crate::inference::queue::QueueError),
-    #[error("scoring {stem}: {reason}")]
-    Scoring { stem: String, reason: String },
+    Inference(#[source] crate::inference::pipeline::SynthesisError),
+    #[error("{stem}: the image cannot be encoded: {source}")]
+    Encode {
+        stem: String,
+        #[source]
+        source: image::ImageError,
+    },
+    #[error("scoring {stem}: {source}")]
+    Scoring {
+        stem: String,
+        #[source]
+        source: super::scores::ScoreError,
+    },
+    #[error("the features of {stem}: {source}")]
+    Features {
+        stem: String,
+        #[source]
+        source: super::fid::FidError,
+    },
+    #[error("FID and KID: {0}")]
+    Fidelity(#[source] super::fid::FidError),
 }
 
 pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
@@ -51,13 +69,11 @@ pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
 /// What went wrong with a file, and for a full or read-only results folder
 /// what to do: the run stopped there and resumes once it can write again.
 pub(super) fn io_reason(e: &std::io::Error) -> String {
-    const ENOSPC: i32 = 28;
-    const EROFS: i32 = 30;
-    match e.raw_os_error() {
-        Some(ENOSPC) => format!(
+    match e.kind() {
+        std::io::ErrorKind::StorageFull => format!(
             "the results folder's disk is full ({e}): the run stopped here; free space and run the same command again to resume it"
         ),
-        Some(EROFS) => format!(
+        std::io::ErrorKind::ReadOnlyFilesystem => format!(
             "the results folder is read-only ({e}): the run stopped here; make it writable and run the same command again to resume it"
         ),
         _ => e.to_string(),
@@ -440,7 +456,9 @@ impl RunDir {
                 .open(&path)
         };
         let file = match open() {
-            Err(e) if e.raw_os_error() == Some(30) => std::fs::File::open(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                std::fs::File::open(&path)
+            }
             opened => opened,
         }
         .map_err(io(&path))?;

@@ -229,15 +229,7 @@ fn write_pages(
 ) -> Result<(), RunError> {
     let pages = done.len().div_ceil(PAGE_SIZE).max(1);
     let links: Vec<(usize, String)> = (1..=pages).map(|n| (n, file(n))).collect();
-    let class = |i: usize| match card.classes.get(i) {
-        Some(c) => (c.name.clone(), c.color.clone()),
-        None => card
-            .dontcare
-            .as_ref()
-            .map_or((format!("class {i}"), "#000000".into()), |d| {
-                (d.name.clone(), d.color.clone())
-            }),
-    };
+    let class = |i: usize| card.value_class(i);
     let progress = manifest.progress();
     let scores = manifest.scores.as_ref().map(|s| ScoresView::new(s, card));
     for page in 1..=if scope == Pages::All { pages } else { 1 } {

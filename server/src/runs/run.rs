@@ -1,6 +1,6 @@
 //! A test run being made: pairs the files, turns each sample into a
-//! synthesis request for the pipeline, hands the work to the model's queue
-//! (which batches it) and writes the results. Every file is written to a
+//! synthesis request, has the model's `Synthesizer` make it (through the
+//! model's queue, which batches it) and writes the results. Every file is written to a
 //! temporary name and renamed, and a sample counts as done only once its
 //! synthesized image exists, so a run killed at any point resumes where it
 //! stopped and never leaves half-written files.
@@ -17,12 +17,9 @@ use super::pages::Pages;
 use super::scores::{Judge, Scored};
 use super::shard::Shard;
 use crate::dataset::pairing::Sample;
-use crate::inference::pipeline::{
-    self, Finish, Limits, SizeMode, StyleSpec, SynthesisRequest, Work,
-};
-use crate::inference::queue::{ModelWorker, QueueError, Reply};
-use crate::inference::request::Compute;
-use crate::inference::runtime::Output;
+use crate::inference::pipeline::{Limits, SizeMode, StyleSpec, SynthesisError, SynthesisRequest};
+use crate::inference::queue::ModelWorker;
+use crate::inference::synthesizer::{Patience, Synthesized, Synthesizer};
 use crate::package::maps::{LabelEncoding, LabelMap};
 use crate::package::ModelCard;
 
@@ -213,9 +210,9 @@ impl Run {
 
     /// Scores and features of the samples done before the judge or the
     /// Inception graph came (an earlier attempt without them), from their files.
-    fn complete_done(&mut self, compute: Compute) -> Result<(), RunError> {
+    fn complete_done(&mut self, synthesizer: &Synthesizer) -> Result<(), RunError> {
         let (judge, mut inception) = (self.judge.take(), self.inception.take());
-        let result = self.complete_done_with(judge.as_ref(), inception.as_mut(), compute);
+        let result = self.complete_done_with(judge.as_ref(), inception.as_mut(), synthesizer);
         (self.judge, self.inception) = (judge, inception);
         result
     }
@@ -224,7 +221,7 @@ impl Run {
         &mut self,
         judge: Option<&Judge>,
         mut inception: Option<&mut Inception>,
-        compute: Compute,
+        synthesizer: &Synthesizer,
     ) -> Result<(), RunError> {
         if judge.is_none() && inception.is_none() {
             return Ok(());
@@ -244,11 +241,20 @@ impl Run {
                 .collect()
         };
         for sample in missing {
-            let (_, made) = match self.prepare(&sample, compute) {
-                Ok(prepared) => prepared,
-                // Its image is made; what cannot be read now is not scored.
-                Err(reason) => {
-                    tracing::warn!(stem = %sample.stem, "not scored: {reason}");
+            // The map as the model got it, without making the image again.
+            // Its image is made; what cannot be read now is not scored.
+            let request = match self.request(&sample) {
+                Ok((request, _)) => request,
+                Err(e) => {
+                    tracing::warn!(stem = %sample.stem, "not scored: {e}");
+                    continue;
+                }
+            };
+            let label = match synthesizer.prepare(&request) {
+                Ok(prepared) => prepared.work.label,
+                Err(e) => {
+                    let map = sample.label.display();
+                    tracing::warn!(stem = %sample.stem, "not scored: {map}: {e}");
                     continue;
                 }
             };
@@ -275,13 +281,12 @@ impl Run {
                 )?;
             }
             if let Some(judge) = judge {
-                let scored =
-                    Scored::of(judge, synthesized, real, &made.label).map_err(|reason| {
-                        RunError::Scoring {
-                            stem: sample.stem.clone(),
-                            reason,
-                        }
-                    })?;
+                let scored = Scored::of(judge, synthesized, real, &label).map_err(|source| {
+                    RunError::Scoring {
+                        stem: sample.stem.clone(),
+                        source,
+                    }
+                })?;
                 if let Some(record) = self.manifest.done.get_mut(&sample.stem) {
                     record.agreement = scored.generated;
                     record.real_agreement = scored.real;
@@ -308,17 +313,23 @@ impl Run {
     fn request(
         &self,
         sample: &Sample,
-    ) -> Result<(SynthesisRequest, Option<image::RgbImage>), String> {
+    ) -> Result<(SynthesisRequest, Option<image::RgbImage>), SampleError> {
         let read = |p: &Path| {
             std::fs::read(p)
                 .map(Bytes::from)
-                .map_err(|e| format!("{}: {e}", p.display()))
+                .map_err(|source| SampleError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })
         };
         let photo_bytes = sample.image.as_deref().map(read).transpose()?;
         let photo = match (&photo_bytes, &sample.image) {
             (Some(bytes), Some(path)) => Some(
                 image::load_from_memory(bytes)
-                    .map_err(|e| format!("{}: cannot read the photo: {e}", path.display()))?
+                    .map_err(|source| SampleError::Photo {
+                        path: path.display().to_string(),
+                        source,
+                    })?
                     .to_rgb8(),
             ),
             _ => None,
@@ -341,45 +352,28 @@ impl Run {
         Ok((request, photo))
     }
 
-    /// A sample checked by the pipeline: its work for a model that runs in
-    /// `compute`, and what its files need once the image is made.
-    pub fn prepare(&self, sample: &Sample, compute: Compute) -> Result<(Work, Made), String> {
-        let (request, photo) = self.request(sample)?;
-        let limits = Limits {
-            max_pixels: self.max_pixels,
-        };
-        let prepared = pipeline::prepare(&self.card, &request, limits, compute)
-            .map_err(|e| format!("{}: {e}", sample.label.display()))?;
-        let made = Made {
-            stem: sample.stem.clone(),
-            label: prepared.work.label.clone(),
-            finish: prepared.finish,
-            photo,
-        };
-        Ok((prepared.work, made))
-    }
-
     /// Writes a sample's images, the synthesized one last, and records it.
-    fn finish(&mut self, made: Made, output: &Output) -> Result<(), RunError> {
-        let stem = made.stem.as_str();
-        let image = pipeline::render(output, &made.finish).map_err(|e| RunError::Io {
-            path: stem.to_string(),
-            reason: e.to_string(),
-        })?;
+    fn finish(
+        &mut self,
+        stem: &str,
+        photo: Option<image::RgbImage>,
+        made: Synthesized,
+    ) -> Result<(), RunError> {
+        let image = made.image;
         let (w, h) = image.dimensions();
         let png = |img: &image::RgbImage| -> Result<Vec<u8>, RunError> {
             let mut out = std::io::Cursor::new(Vec::new());
             img.write_to(&mut out, image::ImageFormat::Png)
-                .map_err(|e| RunError::Io {
-                    path: stem.to_string(),
-                    reason: e.to_string(),
+                .map_err(|source| RunError::Encode {
+                    stem: stem.to_string(),
+                    source,
                 })?;
             Ok(out.into_inner())
         };
         let colours = colour_label(&made.label, &self.card);
         write_atomic(&self.dir.image(INPUT_LABEL, stem), &png(&colours)?)?;
-        let has_real = made.photo.is_some();
-        let real = made.photo.map(|photo| {
+        let has_real = photo.is_some();
+        let real = photo.map(|photo| {
             if photo.dimensions() == (w, h) {
                 photo
             } else {
@@ -394,10 +388,10 @@ impl Run {
         }
         write_atomic(&self.dir.image(SYNTHESIZED, stem), &png(&image)?)?;
         let scored = match &self.judge {
-            Some(judge) => Scored::of(judge, Some(image), real, &made.label).map_err(|reason| {
+            Some(judge) => Scored::of(judge, Some(image), real, &made.label).map_err(|source| {
                 RunError::Scoring {
                     stem: stem.to_string(),
-                    reason,
+                    source,
                 }
             })?,
             None => Scored::default(),
@@ -487,12 +481,7 @@ impl Run {
             }
         }
         let fidelity =
-            super::fid::fidelity(&dir.root, &merged.stems, &graph).map_err(|reason| {
-                RunError::Scoring {
-                    stem: "FID and KID".into(),
-                    reason,
-                }
-            })?;
+            super::fid::fidelity(&dir.root, &merged.stems, &graph).map_err(RunError::Fidelity)?;
         dir.locked(|| {
             let records = dir.read_records()?;
             write_merged(
@@ -515,35 +504,41 @@ impl Run {
 
     /// Makes every pending sample through the model's queue, keeping at most
     /// `in_flight` queued at a time (the queue batches them; the rest of the
-    /// queue stays free for interactive requests). `progress` hears after
-    /// each image. A sample that cannot be read is recorded as failed and the
-    /// run goes on; an inference failure stops it. Blocks: call it from a
-    /// thread that may block.
+    /// queue stays free for interactive requests), on `runtime`. `progress`
+    /// hears after each image. A sample the model cannot take (an
+    /// unreadable file, a map of other classes) is recorded as failed and
+    /// the run goes on; an inference failure stops it. Blocks: call it from
+    /// a thread that may block, outside the runtime's own threads.
     pub fn execute(
         &mut self,
         worker: &ModelWorker,
+        runtime: &tokio::runtime::Handle,
         in_flight: usize,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), RunError> {
+        let limits = Limits {
+            max_pixels: self.max_pixels,
+        };
+        let synthesizer = Synthesizer::new(worker.clone(), limits, Patience::Unbounded);
         progress(self.manifest.progress());
-        self.complete_done(worker.execution().compute)?;
-        let mut queued: VecDeque<(Made, Reply)> = VecDeque::new();
+        self.complete_done(&synthesizer)?;
+        let mut queued: VecDeque<Queued> = VecDeque::new();
         for sample in self.pending() {
-            match self.prepare(&sample, worker.execution().compute) {
-                Ok((work, made)) => match worker.submit_waiting(work) {
-                    Ok(reply) => queued.push_back((made, reply)),
-                    Err(e) => return self.fail(e, progress),
-                },
-                Err(reason) => {
-                    self.manifest.failed.insert(sample.stem.clone(), reason);
+            let making = match self.request(&sample) {
+                Ok((request, photo)) => {
+                    let synthesizer = synthesizer.clone();
+                    let image = runtime.spawn(async move { synthesizer.synthesize(request).await });
+                    Ok((image, photo))
                 }
-            }
+                Err(e) => Err(e),
+            };
+            queued.push_back(Queued { sample, making });
             while queued.len() >= in_flight.max(1) {
-                self.complete(&mut queued, progress)?;
+                self.complete(&mut queued, runtime, progress)?;
             }
         }
         while !queued.is_empty() {
-            self.complete(&mut queued, progress)?;
+            self.complete(&mut queued, runtime, progress)?;
         }
         self.manifest.state = RunState::Complete;
         self.save()?;
@@ -552,30 +547,50 @@ impl Run {
         Ok(())
     }
 
-    /// Waits for the oldest queued sample and writes it.
+    /// Waits for the oldest queued sample and writes it, or records why it
+    /// could not be made.
     fn complete(
         &mut self,
-        queued: &mut VecDeque<(Made, Reply)>,
+        queued: &mut VecDeque<Queued>,
+        runtime: &tokio::runtime::Handle,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), RunError> {
-        let Some((made, reply)) = queued.pop_front() else {
+        let Some(Queued { sample, making }) = queued.pop_front() else {
             return Ok(());
         };
-        let answer = reply
-            .blocking_recv()
-            .unwrap_or_else(|_| Err(QueueError::Closed(self.card.name.clone())));
-        match answer {
-            Ok(done) => {
-                self.finish(made, &done.image)?;
+        let (image, photo) = match making {
+            Ok(making) => making,
+            Err(e) => {
+                self.manifest
+                    .failed
+                    .insert(sample.stem.clone(), e.to_string());
+                return Ok(());
+            }
+        };
+        let made = runtime
+            .block_on(image)
+            .unwrap_or_else(|e| Err(SynthesisError::Task(e.to_string())));
+        match made {
+            Ok(made) => {
+                self.finish(&sample.stem, photo, made)?;
                 self.save()?;
                 progress(self.manifest.progress());
+                Ok(())
+            }
+            Err(e) if e.is_the_requests() => {
+                let reason = format!("{}: {e}", sample.label.display());
+                self.manifest.failed.insert(sample.stem.clone(), reason);
                 Ok(())
             }
             Err(e) => self.fail(e, progress),
         }
     }
 
-    fn fail(&mut self, e: QueueError, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
+    fn fail(
+        &mut self,
+        e: SynthesisError,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), RunError> {
         self.manifest.state = RunState::Failed;
         self.manifest.error = Some(e.to_string());
         self.save()?;
@@ -583,6 +598,33 @@ impl Run {
         Err(RunError::Inference(e))
     }
 }
+
+/// A sample on its way through the model: its image being made (and its
+/// photo, for the gallery), or why its files could not be read.
+struct Queued {
+    sample: Sample,
+    making: Result<(Making, Option<image::RgbImage>), SampleError>,
+}
+
+/// Why a sample's files cannot be read: it is recorded as failed and the
+/// run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot read the photo: {source}")]
+    Photo {
+        path: String,
+        #[source]
+        source: image::ImageError,
+    },
+}
+
+type Making = tokio::task::JoinHandle<Result<Synthesized, SynthesisError>>;
 
 /// Merges `records` into `run.json` and writes the gallery pages; call it
 /// holding the run's lock.
@@ -613,35 +655,17 @@ fn to_json(manifest: &Manifest, path: &Path) -> Result<Vec<u8>, RunError> {
     })
 }
 
-/// What a sample leaves for writing its files once its image is made.
-pub struct Made {
-    stem: String,
-    /// The map as the model got it.
-    label: LabelMap,
-    finish: Finish,
-    photo: Option<image::RgbImage>,
-}
-
+/// The label values `label` holds, in order.
 fn present(label: &LabelMap, values: usize) -> Vec<usize> {
-    let mut seen = vec![false; values];
-    for &v in label.labels() {
-        if let Some(s) = seen.get_mut(v as usize) {
-            *s = true;
-        }
-    }
-    seen.iter()
-        .enumerate()
-        .filter(|(_, &s)| s)
-        .map(|(i, _)| i)
-        .collect()
+    let counts = label.histogram(values);
+    (0..values).filter(|&v| counts[v] > 0).collect()
 }
 
 /// The map in its classes' colours (the dontcare class in its own).
 pub fn colour_label(label: &LabelMap, card: &ModelCard) -> image::RgbImage {
-    let mut colours: Vec<[u8; 3]> = card.classes.iter().map(|c| c.rgb()).collect();
-    if let Some(d) = &card.dontcare {
-        colours.push(crate::package::classes::parse_hex(&d.color).unwrap_or([0, 0, 0]));
-    }
+    let colours: Vec<[u8; 3]> = (0..card.label_classes())
+        .map(|v| crate::package::classes::parse_hex(&card.value_class(v).1).unwrap_or([0, 0, 0]))
+        .collect();
     let (w, h) = (label.width(), label.height());
     let mut img = image::RgbImage::new(w as u32, h as u32);
     for (pixel, &v) in img.pixels_mut().zip(label.labels()) {

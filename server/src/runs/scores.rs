@@ -9,9 +9,25 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::inference::segment::SegmenterWorker;
+use crate::inference::segment::{SegmentError, SegmenterWorker};
 use crate::package::maps::LabelMap;
 use crate::package::ModelCard;
+
+/// Why an image could not be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error("the segmenter of {segmenter} knows none of {model}'s classes by name; score with a segmenter trained on {model}'s classes (--segmenter PACKAGE)")]
+    NoClassInCommon { segmenter: String, model: String },
+    #[error("the segmenter read a {}×{} map from a {}×{} image", .read.0, .read.1, .image.0, .image.1)]
+    Size {
+        read: (usize, usize),
+        image: (usize, usize),
+    },
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+    #[error("the segmenter of {0} stopped")]
+    Stopped(String),
+}
 
 /// A confusion matrix over `classes` classes: a row per class of the map,
 /// a column per class read plus one for "none of them" (a segmenter of
@@ -38,15 +54,12 @@ impl Confusion {
         read: &LabelMap,
         table: &[u32],
         classes: usize,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ScoreError> {
         if (truth.width(), truth.height()) != (read.width(), read.height()) {
-            return Err(format!(
-                "the segmenter read a {}×{} map from a {}×{} image",
-                read.width(),
-                read.height(),
-                truth.width(),
-                truth.height()
-            ));
+            return Err(ScoreError::Size {
+                read: (read.width(), read.height()),
+                image: (truth.width(), truth.height()),
+            });
         }
         let mut confusion = Self::new(classes);
         for (&t, &r) in truth.labels().iter().zip(read.labels()) {
@@ -175,7 +188,7 @@ impl Judge {
         worker: SegmenterWorker,
         segmenter_card: &ModelCard,
         model: &ModelCard,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ScoreError> {
         let classes = model.classes.len();
         let table: Vec<u32> = segmenter_card
             .classes
@@ -186,10 +199,10 @@ impl Judge {
             })
             .collect();
         if table.iter().all(|&t| t as usize == classes) {
-            return Err(format!(
-                "the segmenter of {} knows none of {}'s classes by name; score with a segmenter trained on {}'s classes (--segmenter PACKAGE)",
-                segmenter_card.name, model.name, model.name
-            ));
+            return Err(ScoreError::NoClassInCommon {
+                segmenter: segmenter_card.name.clone(),
+                model: model.name.clone(),
+            });
         }
         Ok(Self {
             package: segmenter_card.name.clone(),
@@ -200,12 +213,11 @@ impl Judge {
     }
 
     /// How `image` read back agrees with `truth` (the map at the image's size).
-    pub fn agreement(&self, image: RgbImage, truth: &LabelMap) -> Result<Agreement, String> {
-        let reply = self.worker.submit(image).map_err(|e| e.to_string())?;
+    pub fn agreement(&self, image: RgbImage, truth: &LabelMap) -> Result<Agreement, ScoreError> {
+        let reply = self.worker.submit(image)?;
         let read = reply
             .blocking_recv()
-            .map_err(|_| format!("the segmenter of {} stopped", self.package))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| ScoreError::Stopped(self.package.clone()))??;
         Ok(Agreement::new(&Confusion::of(
             truth,
             &read,
@@ -228,7 +240,7 @@ impl Scored {
         synthesized: Option<image::RgbImage>,
         real: Option<image::RgbImage>,
         label: &LabelMap,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ScoreError> {
         let read =
             |image: Option<image::RgbImage>| image.map(|i| judge.agreement(i, label)).transpose();
         Ok(Self {
@@ -304,7 +316,9 @@ mod tests {
 
     #[test]
     fn a_reading_of_another_size_is_refused() {
-        let err = Confusion::of(&map(2, &[0, 0]), &map(1, &[0, 0]), &SAME, 12).unwrap_err();
+        let err = Confusion::of(&map(2, &[0, 0]), &map(1, &[0, 0]), &SAME, 12)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1×2 map from a 2×1 image"), "{err}");
     }
 }

@@ -51,29 +51,51 @@ impl fmt::Display for Shard {
     }
 }
 
-impl FromStr for Shard {
-    type Err = String;
+/// How `I/N` is written, for the errors.
+const SHARD_FORM: &str =
+    "write it I/N: this process makes part I (counted from 0, like Kubernetes' \
+                          JOB_COMPLETION_INDEX) of N, e.g. --shard 0/4";
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let form = "write it I/N: this process makes part I (counted from 0, like Kubernetes' \
-                    JOB_COMPLETION_INDEX) of N, e.g. --shard 0/4";
+/// Why a `--shard` cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    #[error("`{0}` is not a shard; {SHARD_FORM}")]
+    Form(String),
+    #[error("`{given}`: `{part}` is not a whole number; {SHARD_FORM}")]
+    Number { given: String, part: String },
+    #[error("`{0}`: a run splits into at least 1 shard; {SHARD_FORM}")]
+    NoShards(String),
+    #[error("`{given}`: shard {index} of {count} does not exist; shards of {count} are numbered 0 to {}", .count - 1)]
+    Past {
+        given: String,
+        index: usize,
+        count: usize,
+    },
+}
+
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(s: &str) -> Result<Self, ShardError> {
         let (index, count) = s
             .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not a shard; {form}"))?;
+            .ok_or_else(|| ShardError::Form(s.to_string()))?;
         let number = |v: &str| {
-            v.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("`{s}`: `{v}` is not a whole number; {form}"))
+            v.trim().parse::<usize>().map_err(|_| ShardError::Number {
+                given: s.to_string(),
+                part: v.to_string(),
+            })
         };
         let (index, count) = (number(index)?, number(count)?);
         if count == 0 {
-            return Err(format!("`{s}`: a run splits into at least 1 shard; {form}"));
+            return Err(ShardError::NoShards(s.to_string()));
         }
         if index >= count {
-            return Err(format!(
-                "`{s}`: shard {index} of {count} does not exist; shards of {count} are numbered 0 to {}",
-                count - 1
-            ));
+            return Err(ShardError::Past {
+                given: s.to_string(),
+                index,
+                count,
+            });
         }
         Ok(Shard { index, count })
     }
@@ -87,7 +109,7 @@ mod tests {
     fn shards_parse_from_i_over_n_and_refuse_what_cannot_be() {
         assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
         assert_eq!("0/1".parse::<Shard>(), Ok(Shard::WHOLE));
-        let refused = |s: &str| s.parse::<Shard>().unwrap_err();
+        let refused = |s: &str| s.parse::<Shard>().unwrap_err().to_string();
         assert!(
             refused("3/2").contains("numbered 0 to 1"),
             "{}",

@@ -139,7 +139,24 @@ pub fn synthesize(
     let limits = Limits {
         max_pixels: DEFAULT_MAX_PIXELS,
     };
-    pipeline::run_one(session, &request, limits).map(|(output, _)| output)
+    run_one(session, &request, limits).map(|(output, _)| output)
+}
+
+/// One image for `request` on a session the test owns, through the
+/// pipeline's steps (prepare, one generator call), raw: (1, 3, H, W) in
+/// [-1, 1], with how `render` finishes it. Servers, runs and `easel
+/// generate` take the same steps through the model's `Synthesizer`.
+pub fn run_one(
+    session: &mut ModelSession,
+    request: &SynthesisRequest,
+    limits: Limits,
+) -> Result<(Output, pipeline::Finish), pipeline::SynthesisError> {
+    let card = session.package.card.clone();
+    let prepared = pipeline::prepare(&card, request, limits, session.execution().compute)?;
+    let output = pipeline::generate_batch(session, std::slice::from_ref(&prepared.work))?
+        .pop()
+        .ok_or_else(|| pipeline::SynthesisError::BadOutput("no image".into()))?;
+    Ok((output, prepared.finish))
 }
 
 /// A style image file as the pipeline takes it.
