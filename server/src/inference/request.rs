@@ -41,7 +41,7 @@ impl StyleSpec {
     /// (1, z_dim, H, W); or one vector as a JSON array of numbers.
     pub fn parse_z(bytes: &[u8]) -> Result<Self, String> {
         if bytes.starts_with(b"\x93NUMPY") {
-            let array = crate::package::npy::parse(bytes)?;
+            let array = crate::package::npy::parse(bytes).map_err(|e| e.to_string())?;
             if let [channels, height, width] | [1, channels, height, width] = array.shape[..] {
                 return Ok(Self::Map(ZMap {
                     channels,
@@ -64,7 +64,7 @@ impl ZVector {
     /// or from a JSON array of numbers.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         if bytes.starts_with(b"\x93NUMPY") {
-            let array = crate::package::npy::parse(bytes)?;
+            let array = crate::package::npy::parse(bytes).map_err(|e| e.to_string())?;
             return match array.shape[..] {
                 [_] | [1, _] => Ok(Self(array.data)),
                 _ => Err(format!(

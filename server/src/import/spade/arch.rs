@@ -15,6 +15,8 @@ pub enum ArchError {
     Opt(#[from] OptError),
     #[error("{0}")]
     Weights(String),
+    #[error(transparent)]
+    Upsampling(#[from] UnknownUpsampling),
     #[error("{0}")]
     Contradiction(String),
     #[error("{0}")]
@@ -28,7 +30,7 @@ pub enum ArchError {
     UnknownEncoderNorm(String),
 }
 
-pub use crate::package::card::Upsampling;
+pub use crate::package::card::{UnknownUpsampling, Upsampling};
 
 /// The parameter-free normalisation inside SPADE (or after an encoder conv).
 /// Batch and sync-batch are the same computation at inference.
@@ -423,8 +425,7 @@ pub fn generator_spec(
     // Upsampling: `most` shows as an extra block; normal and more look the same.
     let opt_up = opt_str("num_upsampling_layers")
         .map(str::parse::<Upsampling>)
-        .transpose()
-        .map_err(ArchError::Contradiction)?;
+        .transpose()?;
     let upsampling = match flags.num_upsampling_layers.or(opt_up) {
         Some(up) if (up == Upsampling::Most) != has_up4 => {
             let has = if has_up4 { "an up_4 block (`most`)" } else { "no up_4 block (normal or more)" };
