@@ -101,9 +101,9 @@ pub enum ConvertError {
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotationError {
     #[error("cannot read it: {0}")]
-    Read(std::io::Error),
+    Read(#[source] std::io::Error),
     #[error("not a readable PNG: {0}")]
-    Png(png::DecodingError),
+    Png(#[source] png::DecodingError),
     #[error("{width}×{height} is {pixels} pixels, over the limit of {max_pixels}")]
     TooLarge {
         width: u32,

@@ -86,7 +86,7 @@ pub enum InstanceMapError {
     #[error(transparent)]
     Numbering(#[from] NumberingError),
     #[error("cannot encode: {0}")]
-    Encode(png::EncodingError),
+    Encode(#[source] png::EncodingError),
     #[error("cannot write {}: {source}", .path.display())]
     Write {
         path: PathBuf,
