@@ -286,11 +286,9 @@ fn instances(args: InstancesArgs) -> Result<()> {
     let report = instances::make_instances(&options)?;
     let failed: Vec<_> = report.failed().collect();
     for f in &failed {
-        eprintln!(
-            "error: {}: {}",
-            f.stem,
-            f.failure.as_deref().unwrap_or_default()
-        );
+        if let Some(failure) = &f.failure {
+            eprintln!("error: {}: {failure}", f.stem);
+        }
     }
     let made = report.files.len() - failed.len();
     println!(

@@ -31,14 +31,19 @@ pub enum UnknownColours {
     Nearest,
 }
 
+/// An `--unknown` that is none of the three.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}`: choose error, dontcare or nearest")]
+pub struct UnknownColoursChoice(pub String);
+
 impl FromStr for UnknownColours {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownColoursChoice;
+    fn from_str(s: &str) -> Result<Self, UnknownColoursChoice> {
         match s {
             "error" => Ok(Self::Error),
             "dontcare" => Ok(Self::Dontcare),
             "nearest" => Ok(Self::Nearest),
-            _ => Err(format!("`{s}`: choose error, dontcare or nearest")),
+            _ => Err(UnknownColoursChoice(s.to_string())),
         }
     }
 }
@@ -91,6 +96,40 @@ pub enum ConvertError {
     },
 }
 
+/// Why one annotation could not be read or its map written; the run goes
+/// on with the others.
+#[derive(Debug, thiserror::Error)]
+pub enum AnnotationError {
+    #[error("cannot read it: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("not a readable PNG: {0}")]
+    Png(#[source] png::DecodingError),
+    #[error("{width}×{height} is {pixels} pixels, over the limit of {max_pixels}")]
+    TooLarge {
+        width: u32,
+        height: u32,
+        pixels: u64,
+        max_pixels: u64,
+    },
+    #[error(
+        "a grayscale image, so probably class indices already; \
+         convert reads colour annotations (RGB or paletted PNG)"
+    )]
+    Grayscale,
+    #[error("unexpected PNG row layout")]
+    RowLayout,
+    #[error("cannot encode {file}: {source}")]
+    Encode {
+        file: String,
+        source: png::EncodingError,
+    },
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// A colour not in the palette, as found in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownColour {
@@ -103,7 +142,7 @@ pub struct UnknownColour {
 }
 
 /// What became of one annotation file.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FileOutcome {
     pub input: PathBuf,
     pub output: PathBuf,
@@ -112,7 +151,7 @@ pub struct FileOutcome {
     /// Colours not in the palette, most pixels first.
     pub unknown: Vec<UnknownColour>,
     /// Why the file could not be read or written.
-    pub failure: Option<String>,
+    pub failure: Option<AnnotationError>,
 }
 
 impl FileOutcome {
@@ -177,7 +216,7 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ConvertReport {
     pub files: Vec<FileOutcome>,
     pub depth: Depth,
@@ -290,35 +329,30 @@ struct ColourImage {
     pixels: Vec<u8>,
 }
 
-fn decode_colours(bytes: &[u8], max_pixels: u64) -> Result<ColourImage, String> {
+fn decode_colours(bytes: &[u8], max_pixels: u64) -> Result<ColourImage, AnnotationError> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| format!("not a readable PNG: {e}"))?;
+    let mut reader = decoder.read_info().map_err(AnnotationError::Png)?;
     let (width, height) = (reader.info().width, reader.info().height);
     let pixels = width as u64 * height as u64;
     if pixels > max_pixels {
-        return Err(format!(
-            "{width}×{height} is {pixels} pixels, over the limit of {max_pixels}"
-        ));
+        return Err(AnnotationError::TooLarge {
+            width,
+            height,
+            pixels,
+            max_pixels,
+        });
     }
     let channels = match reader.output_color_type().0 {
         png::ColorType::Rgb => 3,
         png::ColorType::Rgba => 4,
-        _ => {
-            return Err("a grayscale image, so probably class indices already; \
-                 convert reads colour annotations (RGB or paletted PNG)"
-                .into())
-        }
+        _ => return Err(AnnotationError::Grayscale),
     };
     let mut buf = vec![0u8; reader.output_buffer_size()];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| format!("not a readable PNG: {e}"))?;
+    let frame = reader.next_frame(&mut buf).map_err(AnnotationError::Png)?;
     let row = width as usize * channels;
     if frame.line_size != row {
-        return Err("unexpected PNG row layout".into());
+        return Err(AnnotationError::RowLayout);
     }
     buf.truncate(row * height as usize);
     Ok(ColourImage {
@@ -457,7 +491,7 @@ fn convert_file(
         failure: None,
     };
     let image = std::fs::read(input)
-        .map_err(|e| format!("cannot read it: {e}"))
+        .map_err(AnnotationError::Read)
         .and_then(|bytes| decode_colours(&bytes, options.max_pixels));
     let image = match image {
         Ok(image) => image,
@@ -474,10 +508,15 @@ fn convert_file(
     }
     let height = classes.len() / image.width.max(1);
     let written = files::encode_gray_png(image.width, height, &classes, depth)
-        .map_err(|e| format!("cannot encode {}: {e}", file_name(output)))
+        .map_err(|source| AnnotationError::Encode {
+            file: file_name(output),
+            source,
+        })
         .and_then(|png| {
-            files::write_atomic(output, &png)
-                .map_err(|e| format!("cannot write {}: {e}", output.display()))
+            files::write_atomic(output, &png).map_err(|source| AnnotationError::Write {
+                path: output.to_owned(),
+                source,
+            })
         });
     match written {
         Ok(()) => outcome.written = true,
@@ -630,5 +669,18 @@ mod tests {
             text,
             "a_L.png: 12 pixels in 1 colour not in the palette; nothing written: #010203 ×12 (first at x 4, y 5)"
         );
+    }
+
+    #[test]
+    fn a_grayscale_or_oversized_annotation_is_refused_with_the_reason() {
+        let png = files::encode_gray_png(2, 1, &[0, 1], Depth::Eight).unwrap();
+        let e = decode_colours(&png, 100).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "a grayscale image, so probably class indices already; convert reads colour \
+             annotations (RGB or paletted PNG)"
+        );
+        let e = decode_colours(&png, 1).err().unwrap();
+        assert_eq!(e.to_string(), "2×1 is 2 pixels, over the limit of 1");
     }
 }

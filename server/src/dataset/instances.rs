@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::files::{self, file_name, Depth};
 use super::pairing::{self, Folder, PairingError, INSTANCE_EXTENSIONS, LABEL_EXTENSIONS};
 use super::workers::{self, WorkOptions};
-use crate::package::maps::decode_png;
+use crate::package::maps::{decode_png, MapError};
 
 /// The largest id a 16-bit instance map holds.
 pub const MAX_ID: u32 = u16::MAX as u32;
@@ -54,6 +54,66 @@ pub enum InstanceError {
     },
 }
 
+/// Why one instance map was not written; the run goes on with the others.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceMapError {
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {source}")]
+    Decode { file: String, source: MapError },
+    #[error(
+        "the label map is a colour image; make class indices with `easel dataset convert` first"
+    )]
+    ColourLabels,
+    #[error(
+        "the label map is {}×{} but the annotation is {}×{}; they must be the same size",
+        .label.0, .label.1, .annotation.0, .annotation.1
+    )]
+    SizeMismatch {
+        label: (usize, usize),
+        annotation: (usize, usize),
+    },
+    #[error("nothing to read")]
+    NoInput,
+    #[error(
+        "Cityscapes instance ids are grayscale (*_instanceIds.png), but this annotation \
+         is a colour image; give the label maps too to number its instances by class"
+    )]
+    ColourCityscapes,
+    #[error(transparent)]
+    Numbering(#[from] NumberingError),
+    #[error("cannot encode: {0}")]
+    Encode(#[source] png::EncodingError),
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Ids that a 16-bit instance map, or the Cityscapes numbering, cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberingError {
+    #[error(
+        "more than {MAX_ID} instances and regions, more than a 16-bit instance map numbers; \
+         a label map with that many regions is usually noisy (isolated pixels): clean it, \
+         or give the instance annotations"
+    )]
+    TooManyRegions,
+    #[error(
+        "class {0} is 1000 or more and cannot be told from an instance id in the Cityscapes numbering"
+    )]
+    ClassTooLarge(u32),
+    #[error(
+        "instance {n} of class {class} would be {id}, which the Cityscapes numbering \
+         (class·1000 + n, 16-bit) cannot hold: it allows 1000 instances of classes 0-65"
+    )]
+    CityscapesOverflow { n: u32, class: u32, id: u32 },
+}
+
 impl From<PairingError> for InstanceError {
     fn from(e: PairingError) -> Self {
         match e {
@@ -64,17 +124,17 @@ impl From<PairingError> for InstanceError {
 }
 
 /// What became of one map.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InstanceOutcome {
     pub stem: String,
     pub output: PathBuf,
     /// Distinct ids written (0 included when present).
     pub ids: usize,
     /// Why nothing was written.
-    pub failure: Option<String>,
+    pub failure: Option<InstanceMapError>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InstanceReport {
     pub files: Vec<InstanceOutcome>,
     pub threads: usize,
@@ -96,10 +156,15 @@ struct Gray {
     colours: Option<Vec<u64>>,
 }
 
-fn read_map(path: &Path, what: &'static str, max_pixels: u64) -> Result<Gray, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", file_name(path)))?;
-    let raw =
-        decode_png(&bytes, what, max_pixels).map_err(|e| format!("{}: {e}", file_name(path)))?;
+fn read_map(path: &Path, what: &'static str, max_pixels: u64) -> Result<Gray, InstanceMapError> {
+    let bytes = std::fs::read(path).map_err(|source| InstanceMapError::Read {
+        file: file_name(path),
+        source,
+    })?;
+    let raw = decode_png(&bytes, what, max_pixels).map_err(|source| InstanceMapError::Decode {
+        file: file_name(path),
+        source,
+    })?;
     let pixels = raw.samples.chunks_exact(raw.channels);
     let (values, colours) = match raw.channels {
         // Gray (with alpha): the gray sample. Paletted PNGs give their indices.
@@ -134,7 +199,7 @@ pub fn number_instances(
     classes: Option<&[u32]>,
     annotation: Option<&[u64]>,
     width: usize,
-) -> Result<Vec<u16>, String> {
+) -> Result<Vec<u16>, NumberingError> {
     let len = classes.map_or_else(|| annotation.map_or(0, <[u64]>::len), <[u32]>::len);
     let is_instance = |i: usize| annotation.is_some_and(|a| a[i] != 0);
     let mut ids = vec![0u32; len];
@@ -144,11 +209,7 @@ pub fn number_instances(
     let new_id = |next: &mut u32| {
         *next += 1;
         if *next > MAX_ID {
-            Err(format!(
-                "more than {MAX_ID} instances and regions, more than a 16-bit instance map numbers; \
-                 a label map with that many regions is usually noisy (isolated pixels): clean it, \
-                 or give the instance annotations"
-            ))
+            Err(NumberingError::TooManyRegions)
         } else {
             Ok(*next)
         }
@@ -193,7 +254,7 @@ pub fn number_instances(
 
 /// Cityscapes ids: the n-th annotated instance of class c (n from 0, in
 /// raster order) is c·1000 + n, every other pixel its class c.
-pub fn cityscapes_ids(classes: &[u32], annotation: &[u64]) -> Result<Vec<u16>, String> {
+pub fn cityscapes_ids(classes: &[u32], annotation: &[u64]) -> Result<Vec<u16>, NumberingError> {
     let mut per_class: HashMap<u32, u32> = HashMap::new();
     let mut by_instance: HashMap<(u32, u64), u32> = HashMap::new();
     classes
@@ -204,9 +265,7 @@ pub fn cityscapes_ids(classes: &[u32], annotation: &[u64]) -> Result<Vec<u16>, S
                 return if class < CITYSCAPES_FACTOR {
                     Ok(class as u16)
                 } else {
-                    Err(format!(
-                        "class {class} is 1000 or more and cannot be told from an instance id in the Cityscapes numbering"
-                    ))
+                    Err(NumberingError::ClassTooLarge(class))
                 };
             }
             let id = match by_instance.get(&(class, instance)) {
@@ -215,10 +274,7 @@ pub fn cityscapes_ids(classes: &[u32], annotation: &[u64]) -> Result<Vec<u16>, S
                     let n = per_class.entry(class).or_insert(0);
                     let id = class * CITYSCAPES_FACTOR + *n;
                     if *n >= CITYSCAPES_FACTOR || id > MAX_ID {
-                        return Err(format!(
-                            "instance {n} of class {class} would be {id}, which the Cityscapes numbering \
-                             (class·1000 + n, 16-bit) cannot hold: it allows 1000 instances of classes 0-65"
-                        ));
+                        return Err(NumberingError::CityscapesOverflow { n: *n, class, id });
                     }
                     *n += 1;
                     by_instance.insert((class, instance), id);
@@ -246,7 +302,10 @@ struct Job {
     annotation: Option<PathBuf>,
 }
 
-fn make_map(job: &Job, options: &InstanceOptions) -> Result<(usize, usize, Vec<u16>), String> {
+fn make_map(
+    job: &Job,
+    options: &InstanceOptions,
+) -> Result<(usize, usize, Vec<u16>), InstanceMapError> {
     let label = job
         .label
         .as_deref()
@@ -258,9 +317,7 @@ fn make_map(job: &Job, options: &InstanceOptions) -> Result<(usize, usize, Vec<u
         .map(|p| read_map(p, "instance annotation", options.max_pixels))
         .transpose()?;
     let classes = match &label {
-        Some(Gray { values: None, .. }) => {
-            return Err("the label map is a colour image; make class indices with `easel dataset convert` first".into())
-        }
+        Some(Gray { values: None, .. }) => return Err(InstanceMapError::ColourLabels),
         Some(l) => l.values.as_deref(),
         None => None,
     };
@@ -271,13 +328,13 @@ fn make_map(job: &Job, options: &InstanceOptions) -> Result<(usize, usize, Vec<u
     });
     let (width, height) = match (&label, &annotation) {
         (Some(l), Some(a)) if (l.width, l.height) != (a.width, a.height) => {
-            return Err(format!(
-                "the label map is {}×{} but the annotation is {}×{}; they must be the same size",
-                l.width, l.height, a.width, a.height
-            ))
+            return Err(InstanceMapError::SizeMismatch {
+                label: (l.width, l.height),
+                annotation: (a.width, a.height),
+            })
         }
         (Some(m), _) | (None, Some(m)) => (m.width, m.height),
-        (None, None) => return Err("nothing to read".into()),
+        (None, None) => return Err(InstanceMapError::NoInput),
     };
     let ids = match (options.cityscapes, classes, &annotation, &ann_ids) {
         // A Cityscapes *_instanceIds.png with its labels is numbered already;
@@ -289,11 +346,7 @@ fn make_map(job: &Job, options: &InstanceOptions) -> Result<(usize, usize, Vec<u
         // Already in the Cityscapes numbering (e.g. *_instanceIds.png): kept.
         (true, None, Some(a), _) => match &a.values {
             Some(v) => v.iter().map(|&v| v as u16).collect(),
-            None => {
-                return Err("Cityscapes instance ids are grayscale (*_instanceIds.png), but this annotation \
-                            is a colour image; give the label maps too to number its instances by class"
-                    .into())
-            }
+            None => return Err(InstanceMapError::ColourCityscapes),
         },
         (_, classes, _, ann) => number_instances(classes, ann.as_deref(), width)?,
     };
@@ -351,9 +404,11 @@ pub fn make_instances(options: &InstanceOptions) -> Result<InstanceReport, Insta
         let output = options.out.join(format!("{}.png", job.stem));
         let written = make_map(job, options).and_then(|(width, height, ids)| {
             let png = files::encode_gray_png(width, height, &ids, Depth::Sixteen)
-                .map_err(|e| format!("cannot encode: {e}"))?;
-            files::write_atomic(&output, &png)
-                .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+                .map_err(InstanceMapError::Encode)?;
+            files::write_atomic(&output, &png).map_err(|source| InstanceMapError::Write {
+                path: output.clone(),
+                source,
+            })?;
             let mut distinct = ids;
             distinct.sort_unstable();
             distinct.dedup();
@@ -438,12 +493,24 @@ mod tests {
 
     #[test]
     fn refuses_instance_ids_that_do_not_fit_16_bits() {
-        let err = cityscapes_ids(&[66], &[1]).unwrap_err();
+        let err = cityscapes_ids(&[66], &[1]).unwrap_err().to_string();
         assert!(err.contains("66000"), "{err}");
         // A checkerboard: every pixel its own region.
         let (w, h) = (300, 300);
         let classes: Vec<u32> = (0..w * h).map(|i| ((i % w + i / w) % 2) as u32).collect();
-        let err = number_instances(Some(&classes), None, w).unwrap_err();
+        let err = number_instances(Some(&classes), None, w)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("more than 65535"), "{err}");
+    }
+
+    #[test]
+    fn a_class_of_1000_or_more_cannot_be_numbered_as_cityscapes() {
+        let err = cityscapes_ids(&[1000], &[0]).unwrap_err();
+        assert_eq!(err, NumberingError::ClassTooLarge(1000));
+        assert_eq!(
+            err.to_string(),
+            "class 1000 is 1000 or more and cannot be told from an instance id in the Cityscapes numbering"
+        );
     }
 }

@@ -30,13 +30,18 @@ pub enum Transfer {
     Link,
 }
 
+/// A transfer that is neither copy nor link.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}`: choose copy or link")]
+pub struct UnknownTransfer(pub String);
+
 impl FromStr for Transfer {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownTransfer;
+    fn from_str(s: &str) -> Result<Self, UnknownTransfer> {
         match s {
             "copy" => Ok(Self::Copy),
             "link" => Ok(Self::Link),
-            _ => Err(format!("`{s}`: choose copy or link")),
+            _ => Err(UnknownTransfer(s.to_string())),
         }
     }
 }
@@ -81,8 +86,37 @@ pub enum SplitError {
         path: PathBuf,
         reason: std::io::Error,
     },
-    #[error("{0}")]
-    Transfer(String),
+    #[error("{} file(s) could not be placed, so {} has no {MANIFEST}: {}", .failures.len(), .out.display(), first_failures(.failures))]
+    Transfer {
+        out: PathBuf,
+        failures: Vec<PlaceError>,
+    },
+    /// split.json could not be written as JSON.
+    #[error(transparent)]
+    Manifest(serde_json::Error),
+}
+
+/// The first few failures, and how many more.
+fn first_failures(failures: &[PlaceError]) -> String {
+    let lines: Vec<String> = failures.iter().map(ToString::to_string).collect();
+    some_names(&lines, 5)
+}
+
+/// Why one file could not be linked or copied into the split.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("cannot hard-link {} to {}: {source}", .from.display(), .to.display())]
+    Link {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot copy {} to {}: {source}", .from.display(), .to.display())]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<PairingError> for SplitError {
@@ -135,14 +169,14 @@ struct Manifest<'a> {
     test: &'a [String],
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SplitReport {
     pub assignment: Assignment,
     /// Files hard-linked and files copied.
     pub linked: usize,
     pub copied: usize,
     /// Why hard links fell back to copies, the first time they did.
-    pub link_fallback: Option<String>,
+    pub link_fallback: Option<PlaceError>,
     pub manifest: PathBuf,
     /// The label folder's classes.tsv, copied beside the split.
     pub classes_tsv: Option<PathBuf>,
@@ -221,23 +255,26 @@ fn clear_output(options: &SplitOptions) -> Result<(), SplitError> {
 
 enum Placed {
     Linked,
-    Copied { link_error: Option<String> },
+    Copied { link_error: Option<PlaceError> },
 }
 
-fn place(from: &Path, to: &Path, transfer: Transfer) -> Result<Placed, String> {
+fn place(from: &Path, to: &Path, transfer: Transfer) -> Result<Placed, PlaceError> {
     let link_error = match transfer {
         Transfer::Link => match std::fs::hard_link(from, to) {
             Ok(()) => return Ok(Placed::Linked),
-            Err(e) => Some(format!(
-                "cannot hard-link {} to {}: {e}",
-                from.display(),
-                to.display()
-            )),
+            Err(source) => Some(PlaceError::Link {
+                from: from.to_owned(),
+                to: to.to_owned(),
+                source,
+            }),
         },
         Transfer::Copy => None,
     };
-    files::copy_atomic(from, to)
-        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
+    files::copy_atomic(from, to).map_err(|source| PlaceError::Copy {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        source,
+    })?;
     Ok(Placed::Copied { link_error })
 }
 
@@ -313,12 +350,10 @@ pub fn split(options: &SplitOptions) -> Result<SplitReport, SplitError> {
         }
     }
     if !failures.is_empty() {
-        return Err(SplitError::Transfer(format!(
-            "{} file(s) could not be placed, so {} has no {MANIFEST}: {}",
-            failures.len(),
-            options.out.display(),
-            some_names(&failures, 5)
-        )));
+        return Err(SplitError::Transfer {
+            out: options.out.clone(),
+            failures,
+        });
     }
     let source_tsv = options.labels.join("classes.tsv");
     let classes_tsv = if source_tsv.is_file() {
@@ -345,9 +380,7 @@ pub fn split(options: &SplitOptions) -> Result<SplitReport, SplitError> {
         test: &assignment.test,
     };
     let path = options.out.join(MANIFEST);
-    let json = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| SplitError::Transfer(e.to_string()))?
-        + "\n";
+    let json = serde_json::to_string_pretty(&manifest).map_err(SplitError::Manifest)? + "\n";
     files::write_atomic(&path, json.as_bytes()).map_err(|reason| SplitError::Write {
         path: path.clone(),
         reason,

@@ -16,7 +16,7 @@ use super::onnx::proto::{Dim, ElemType, Model};
 use super::onnx::{int, string, GraphBuilder};
 use super::spade::export::ExportOptions;
 use super::spade::sha256_file;
-use super::spade::weights::{Layer, Weights};
+use super::spade::weights::{Layer, Weights, WeightsError};
 use crate::package::classes::{ClassInfo, ClassTable, ClassTableError};
 use crate::package::graph::{CLASSES_OUTPUT, PHOTO_INPUT};
 use crate::package::{
@@ -35,9 +35,8 @@ pub enum SegmenterImportError {
     Package(#[from] PackageError),
     #[error(transparent)]
     Classes(#[from] ClassTableError),
-    /// Not the trainer's CompactUNet, or a tensor of the wrong shape.
-    #[error("{0}")]
-    Architecture(String),
+    #[error(transparent)]
+    Architecture(#[from] ArchitectureError),
     /// The segmenter's classes do not all name a class of the package.
     #[error("{0}")]
     ClassMatch(String),
@@ -51,6 +50,40 @@ pub enum SegmenterImportError {
         path: String,
         source: std::io::Error,
     },
+    /// The card could not be written as JSON.
+    #[error(transparent)]
+    CardJson(serde_json::Error),
+}
+
+/// Not the trainer's CompactUNet, or a tensor of the wrong shape.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchitectureError {
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(
+        "{origin} is not a segmenter from easel's trainer (`python -m easel_training segmenter`): it has no `{missing}`"
+    )]
+    NotASegmenter {
+        origin: String,
+        missing: &'static str,
+    },
+    #[error(
+        "{origin} is a U-Net of another shape than the trainer's CompactUNet ({LEVELS} levels, an RGB input, a 1×1 head)"
+    )]
+    OtherShape { origin: String },
+    #[error(
+        "{origin}: `up.{level}` has shapes {weight:?} and {bias:?}, but the CompactUNet needs [{inputs}, {channels}, 2, 2] and [{channels}]"
+    )]
+    Upsampling {
+        origin: String,
+        level: usize,
+        weight: Vec<usize>,
+        bias: Vec<usize>,
+        inputs: usize,
+        channels: usize,
+    },
+    #[error("{origin} has tensors the trainer's CompactUNet does not use: {}; it is another network", .unused.join(", "))]
+    Unused { origin: String, unused: Vec<String> },
 }
 
 /// What `easel import-segmenter` was asked to do.
@@ -100,7 +133,7 @@ pub fn import_segmenter(req: &SegmenterImport) -> Result<SegmenterReport, Segmen
         checkpoint::read_state_dict(&req.weights)?,
         &req.weights.display().to_string(),
     );
-    let spec = segmenter_spec(&weights).map_err(SegmenterImportError::Architecture)?;
+    let spec = segmenter_spec(&weights)?;
     let mut card = package.card.clone();
     let mut notes = Vec::new();
     let table = match given {
@@ -131,8 +164,7 @@ pub fn import_segmenter(req: &SegmenterImport) -> Result<SegmenterReport, Segmen
             never.join(", ")
         ));
     }
-    let model = graph(&spec, &weights, &to_package, req.export)
-        .map_err(SegmenterImportError::Architecture)?;
+    let model = graph(&spec, &weights, &to_package, req.export)?;
     card.segmenter = Some(SegmenterCard {
         file: SEGMENTER_FILE.into(),
         class_table: table.source.clone(),
@@ -154,8 +186,7 @@ pub fn import_segmenter(req: &SegmenterImport) -> Result<SegmenterReport, Segmen
             })?,
         },
     });
-    let card_json = serde_json::to_vec_pretty(&card)
-        .map_err(|e| SegmenterImportError::Architecture(e.to_string()))?;
+    let card_json = serde_json::to_vec_pretty(&card).map_err(SegmenterImportError::CardJson)?;
     write_replacing(&package.dir.join(SEGMENTER_FILE), &model.encode())?;
     write_replacing(&package.dir.join(CARD_FILE), &card_json)?;
     Ok(SegmenterReport { card, spec, notes })
@@ -228,18 +259,18 @@ pub fn match_classes(
 
 /// Reads the U-Net's shape from its weights; a state dict of anything else
 /// is refused for what it is.
-pub fn segmenter_spec(w: &Weights) -> Result<SegmenterSpec, String> {
+pub fn segmenter_spec(w: &Weights) -> Result<SegmenterSpec, ArchitectureError> {
     let unet = [
         "down.0.0.weight",
         "up.0.weight",
         "merge.0.0.weight",
         "head.weight",
     ];
-    if let Some(missing) = unet.iter().find(|&&k| !w.has(k)) {
-        return Err(format!(
-            "{} is not a segmenter from easel's trainer (`python -m easel_training segmenter`): it has no `{missing}`",
-            w.origin()
-        ));
+    if let Some(&missing) = unet.iter().find(|&&k| !w.has(k)) {
+        return Err(ArchitectureError::NotASegmenter {
+            origin: w.origin().to_string(),
+            missing,
+        });
     }
     let first = w.shape("down.0.0.weight")?;
     let head = w.shape("head.weight")?;
@@ -251,10 +282,9 @@ pub fn segmenter_spec(w: &Weights) -> Result<SegmenterSpec, String> {
         || !w.has(&deepest)
         || w.has(&deeper)
     {
-        return Err(format!(
-            "{} is a U-Net of another shape than the trainer's CompactUNet ({LEVELS} levels, an RGB input, a 1×1 head)",
-            w.origin()
-        ));
+        return Err(ArchitectureError::OtherShape {
+            origin: w.origin().to_string(),
+        });
     }
     Ok(SegmenterSpec { classes, width })
 }
@@ -266,7 +296,7 @@ pub fn graph(
     w: &Weights,
     to_package: &[i64],
     opts: ExportOptions,
-) -> Result<Model, String> {
+) -> Result<Model, ArchitectureError> {
     let mut g = GraphBuilder::new("easel_segmenter");
     g.half_weights = opts.half_weights;
     let named = |n: &str| Dim::Named(n.into());
@@ -354,11 +384,10 @@ pub fn graph(
     );
     let unused = w.unused();
     if !unused.is_empty() {
-        return Err(format!(
-            "{} has tensors the trainer's CompactUNet does not use: {}; it is another network",
-            w.origin(),
-            unused.join(", ")
-        ));
+        return Err(ArchitectureError::Unused {
+            origin: w.origin().to_string(),
+            unused,
+        });
     }
     Ok(g.finish("easel's segmenter (CompactUNet), imported by easel", vec![]))
 }
@@ -372,7 +401,7 @@ fn block(
     prefix: &str,
     inputs: usize,
     channels: usize,
-) -> Result<String, String> {
+) -> Result<String, ArchitectureError> {
     let mut x = x.to_string();
     for (conv_index, norm_index, fan_in) in [(0, 1, inputs), (3, 4, channels)] {
         let mut layer = w.layer(
@@ -400,16 +429,18 @@ fn transposed(
     i: usize,
     inputs: usize,
     channels: usize,
-) -> Result<String, String> {
+) -> Result<String, ArchitectureError> {
     let weight = w.take(&format!("up.{i}.weight"))?;
     let bias = w.take(&format!("up.{i}.bias"))?;
     if weight.shape != [inputs, channels, 2, 2] || bias.shape != [channels] {
-        return Err(format!(
-            "{}: `up.{i}` has shapes {:?} and {:?}, but the CompactUNet needs [{inputs}, {channels}, 2, 2] and [{channels}]",
-            w.origin(),
-            weight.shape,
-            bias.shape
-        ));
+        return Err(ArchitectureError::Upsampling {
+            origin: w.origin().to_string(),
+            level: i,
+            weight: weight.shape.clone(),
+            bias: bias.shape.clone(),
+            inputs,
+            channels,
+        });
     }
     let wt = g.weight(&format!("up_{i}_w"), &weight.shape, &weight.data);
     let b = g.weight(&format!("up_{i}_b"), &[channels], &bias.data);
@@ -513,7 +544,9 @@ mod tests {
         assert_eq!(segmenter_spec(&weights()).unwrap(), SPEC);
         let mut sd = random_state_dict(&SPEC, 7);
         sd.remove("head.weight");
-        let e = segmenter_spec(&Weights::new(sd, "g.pth")).unwrap_err();
+        let e = segmenter_spec(&Weights::new(sd, "g.pth"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("not a segmenter") && e.contains("head.weight"),
             "{e}"
@@ -540,7 +573,8 @@ mod tests {
             &identity,
             ExportOptions::default(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("aux.weight"), "{e}");
     }
 

@@ -82,6 +82,21 @@ impl Default for Execution {
     }
 }
 
+/// Why `--compute` cannot be had on this machine, and what to ask instead.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ComputeError {
+    #[error(
+        "--compute bf16 is the CPU's path (OpenVINO); on {0} easel runs fp32: use --compute fp32 or auto, or --device cpu"
+    )]
+    Bf16OnGpu(Device),
+    #[error(
+        "--compute bf16 needs a CPU with native bf16 arithmetic, and this one has none (looked for {looked} in /proc/cpuinfo's flags): use --compute fp32 or auto"
+    )]
+    NoNativeBf16 { looked: String },
+    #[error("--compute bf16 runs on OpenVINO: {0}")]
+    OpenVino(#[source] OpenVinoError),
+}
+
 /// The arithmetic `asked` resolves to on `device`, given the CPU's native
 /// bf16 flags; `openvino` loads OpenVINO, called only when bf16 is still
 /// possible. An error says why bf16 cannot be had and what to do instead.
@@ -90,7 +105,7 @@ pub fn choose(
     device: Device,
     cpu_bf16: &[&str],
     openvino: impl FnOnce() -> Result<OpenVinoLibrary, OpenVinoError>,
-) -> Result<Execution, String> {
+) -> Result<Execution, ComputeError> {
     let fp32 = |reason: String| Execution {
         device: device.to_string(),
         compute: Compute::Fp32,
@@ -99,9 +114,7 @@ pub fn choose(
     };
     if device.is_gpu() {
         return match asked {
-            Compute::Bf16 => Err(format!(
-                "--compute bf16 is the CPU's path (OpenVINO); on {device} easel runs fp32: use --compute fp32 or auto, or --device cpu"
-            )),
+            Compute::Bf16 => Err(ComputeError::Bf16OnGpu(device)),
             _ => Ok(fp32(format!("{device} runs fp32"))),
         };
     }
@@ -111,9 +124,7 @@ pub fn choose(
     let looked = BF16_FLAGS.join(" or ");
     let Some(flag) = cpu_bf16.first() else {
         return match asked {
-            Compute::Bf16 => Err(format!(
-                "--compute bf16 needs a CPU with native bf16 arithmetic, and this one has none (looked for {looked} in /proc/cpuinfo's flags): use --compute fp32 or auto"
-            )),
+            Compute::Bf16 => Err(ComputeError::NoNativeBf16 { looked }),
             _ => Ok(fp32(format!("this CPU has no native bf16 ({looked})"))),
         };
     };
@@ -128,7 +139,7 @@ pub fn choose(
                 library.version
             ),
         }),
-        (Err(e), Compute::Bf16) => Err(format!("--compute bf16 runs on OpenVINO: {e}")),
+        (Err(e), Compute::Bf16) => Err(ComputeError::OpenVino(e)),
         (Err(_), _) => Ok(fp32(format!(
             "auto: this CPU has {flag}, but OpenVINO is not installed (`make venv-openvino` gives bf16)"
         ))),
@@ -199,7 +210,9 @@ mod tests {
     #[test]
     fn bf16_is_refused_on_a_cpu_without_it_naming_the_flags_looked_for() {
         let lib = library();
-        let e = choose(Compute::Bf16, Device::default(), &[], || Ok(lib.clone())).unwrap_err();
+        let e = choose(Compute::Bf16, Device::default(), &[], || Ok(lib.clone()))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("amx_bf16 or avx512_bf16") && e.contains("--compute fp32"),
             "{e}"
@@ -211,7 +224,8 @@ mod tests {
         let e = choose(Compute::Bf16, Device::default(), &["avx512_bf16"], || {
             Err(missing())
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("make venv-openvino"), "{e}");
     }
 
@@ -236,6 +250,7 @@ mod tests {
         assert!(
             choose(Compute::Bf16, gpu, &["amx_bf16"], || Ok(lib.clone()))
                 .unwrap_err()
+                .to_string()
                 .contains("--device cpu")
         );
     }

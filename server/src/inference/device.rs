@@ -34,16 +34,29 @@ impl Device {
     }
 }
 
+/// A `--device` or `--cudnn-search` that easel does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceFlagError {
+    #[error("--device {device}: `{index}` is not a GPU index (0, 1, …)")]
+    GpuIndex { device: String, index: String },
+    #[error("--device {0} is not one of cpu, cuda, cuda:N, tensorrt, tensorrt:N")]
+    Device(String),
+    #[error("--cudnn-search {0} is not one of exhaustive, heuristic, default")]
+    ConvSearch(String),
+}
+
 impl FromStr for Device {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DeviceFlagError;
+    fn from_str(s: &str) -> Result<Self, DeviceFlagError> {
         let (name, id) = match s.split_once(':') {
             Some((n, i)) => (
                 n,
-                i.parse::<i32>()
-                    .ok()
-                    .filter(|i| *i >= 0)
-                    .ok_or_else(|| format!("--device {s}: `{i}` is not a GPU index (0, 1, …)"))?,
+                i.parse::<i32>().ok().filter(|i| *i >= 0).ok_or_else(|| {
+                    DeviceFlagError::GpuIndex {
+                        device: s.to_string(),
+                        index: i.to_string(),
+                    }
+                })?,
             ),
             None => (s, 0),
         };
@@ -51,11 +64,7 @@ impl FromStr for Device {
             "cpu" if s == "cpu" => Provider::Cpu,
             "cuda" | "gpu" => Provider::Cuda,
             "tensorrt" | "trt" => Provider::TensorRt,
-            _ => {
-                return Err(format!(
-                    "--device {s} is not one of cpu, cuda, cuda:N, tensorrt, tensorrt:N"
-                ))
-            }
+            _ => return Err(DeviceFlagError::Device(s.to_string())),
         };
         Ok(Self { provider, id })
     }
@@ -85,15 +94,13 @@ pub enum ConvSearch {
 }
 
 impl FromStr for ConvSearch {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DeviceFlagError;
+    fn from_str(s: &str) -> Result<Self, DeviceFlagError> {
         match s {
             "exhaustive" => Ok(Self::Exhaustive),
             "heuristic" => Ok(Self::Heuristic),
             "default" => Ok(Self::Default),
-            _ => Err(format!(
-                "--cudnn-search {s} is not one of exhaustive, heuristic, default"
-            )),
+            _ => Err(DeviceFlagError::ConvSearch(s.to_string())),
         }
     }
 }
@@ -268,10 +275,18 @@ mod tests {
             Provider::TensorRt
         );
         for bad in ["gpu:x", "cuda:-1", "metal", "cpu:1", ""] {
-            let e = bad.parse::<Device>().unwrap_err();
+            let e = bad.parse::<Device>().unwrap_err().to_string();
             assert!(e.contains("--device"), "{bad}: {e}");
         }
         assert_eq!("cuda:2".parse::<Device>().unwrap().to_string(), "cuda:2");
+    }
+
+    #[test]
+    fn a_bad_gpu_index_is_named_with_the_device() {
+        assert_eq!(
+            "cuda:x".parse::<Device>().unwrap_err().to_string(),
+            "--device cuda:x: `x` is not a GPU index (0, 1, …)"
+        );
     }
 
     #[test]
@@ -319,6 +334,7 @@ mod tests {
         assert!("fast"
             .parse::<ConvSearch>()
             .unwrap_err()
+            .to_string()
             .contains("exhaustive"));
     }
 }

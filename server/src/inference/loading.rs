@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::inference::error::SynthesisError;
 use crate::inference::pipeline::{self, StyleInput, Work};
 use crate::inference::runtime::{ModelSession, SessionOptions};
-use crate::package::maps::LabelMap;
+use crate::package::maps::{LabelMap, MapError};
 use crate::package::{ModelCard, ModelPackage};
 
 /// Every package folder under `dir` (or `dir` itself if it is one), loaded
@@ -45,7 +46,7 @@ pub fn warm_up(
     session: &mut ModelSession,
     batch_sizes: &[usize],
     max_pixels: u64,
-) -> Result<(), String> {
+) -> Result<(), SynthesisError> {
     let card = session.package.card.clone();
     let execution = session.execution();
     let per_shape = execution.compiles_per_shape() || execution.device != "cpu";
@@ -61,7 +62,7 @@ pub fn warm_up(
     for (canvas, n) in shapes {
         let work = blank_work(&card, canvas.width, canvas.height)?;
         let started = std::time::Instant::now();
-        pipeline::generate_batch(session, &vec![work; n]).map_err(|e| e.to_string())?;
+        pipeline::generate_batch(session, &vec![work; n])?;
         tracing::info!(
             model = %card.name,
             batch = n,
@@ -75,9 +76,9 @@ pub fn warm_up(
 }
 
 /// A map of class 0 at `width`×`height`, with what the card's graph needs beside it.
-fn blank_work(card: &ModelCard, width: usize, height: usize) -> Result<Work, String> {
+fn blank_work(card: &ModelCard, width: usize, height: usize) -> Result<Work, MapError> {
     let pixels = width * height;
-    let label = LabelMap::new(width, height, vec![0; pixels], card).map_err(|e| e.to_string())?;
+    let label = LabelMap::new(width, height, vec![0; pixels], card)?;
     Ok(Work {
         label,
         edges: card.uses_instances.then(|| vec![0u8; pixels]),

@@ -88,8 +88,7 @@ impl StyleSpec {
     /// (1, z_dim, H, W); or one vector as a JSON array of numbers.
     pub fn parse_z(bytes: &[u8]) -> Result<Self, ZError> {
         if bytes.starts_with(b"\x93NUMPY") {
-            let array =
-                crate::package::npy::parse(bytes).map_err(|e| ZError::Npy(e.to_string()))?;
+            let array = crate::package::npy::parse(bytes)?;
             if let [channels, height, width] | [1, channels, height, width] = array.shape[..] {
                 return Ok(Self::Map(ZMap {
                     channels,
@@ -112,8 +111,7 @@ impl ZVector {
     /// or from a JSON array of numbers.
     pub fn parse(bytes: &[u8]) -> Result<Self, ZError> {
         if bytes.starts_with(b"\x93NUMPY") {
-            let array =
-                crate::package::npy::parse(bytes).map_err(|e| ZError::Npy(e.to_string()))?;
+            let array = crate::package::npy::parse(bytes)?;
             return match array.shape[..] {
                 [_] | [1, _] => Ok(Self(array.data)),
                 _ => Err(ZError::Shape(array.shape)),
@@ -130,8 +128,8 @@ impl ZVector {
 /// Why a z file cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ZError {
-    #[error("{0}")]
-    Npy(String),
+    #[error(transparent)]
+    Npy(#[from] crate::package::npy::FormatError),
     #[error("it holds an array of shape {0:?}; z is one vector, (z_dim) or (1, z_dim), or for models that take z per pixel one per pixel, (z_dim, H, W) or (1, z_dim, H, W)")]
     Shape(Vec<usize>),
     #[error("it is neither a .npy file nor a JSON array of numbers ({0})")]

@@ -25,6 +25,27 @@ pub enum CardError {
     Newer(u32),
     #[error("its format is {0}, older than this easel reads (from {OLDEST_CARD_FORMAT}); re-import the checkpoint with this easel")]
     Older(u32),
+    #[error("it is not a model card easel can read ({0}); fix the field, or write the package again with `easel import`")]
+    Preset(#[from] PresetError),
+}
+
+/// A style preset that does not fit its model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PresetError {
+    #[error("style preset `{0}`: names are letters, digits, `-` and `_`")]
+    Name(String),
+    #[error("style preset `{0}` is listed twice")]
+    Twice(String),
+    #[error("style preset `{name}` has {given} values, but the model takes z of {z_dim}")]
+    ZLength {
+        name: String,
+        given: usize,
+        z_dim: usize,
+    },
+    #[error("style preset `{name}`: its spread does not have {z_dim} values")]
+    SpreadLength { name: String, z_dim: usize },
+    #[error("style preset `{0}`: its thumbnail must be a plain file name in styles/")]
+    Thumbnail(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -176,7 +197,7 @@ impl ModelCard {
             return Err(CardError::Older(format));
         }
         let card: Self = serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))?;
-        card.check_styles().map_err(CardError::Json)?;
+        card.check_styles()?;
         if let Some(segmenter) = &card.segmenter {
             if !safe_name(&segmenter.file) {
                 return Err(CardError::Json(format!(
@@ -190,34 +211,32 @@ impl ModelCard {
 
     /// Presets must fit the model: a z of z_dim values (and spread), safe
     /// names, no name twice.
-    fn check_styles(&self) -> Result<(), String> {
+    fn check_styles(&self) -> Result<(), PresetError> {
         let mut seen = std::collections::BTreeSet::new();
         for preset in &self.styles {
             let name = &preset.name;
             if !safe_name(name) || name.contains('.') {
-                return Err(format!(
-                    "style preset `{name}`: names are letters, digits, `-` and `_`"
-                ));
+                return Err(PresetError::Name(name.clone()));
             }
             if !seen.insert(name.as_str()) {
-                return Err(format!("style preset `{name}` is listed twice"));
+                return Err(PresetError::Twice(name.clone()));
             }
             let z_dim = self.z_dim.unwrap_or(0);
             if preset.z.len() != z_dim {
-                return Err(format!(
-                    "style preset `{name}` has {} values, but the model takes z of {z_dim}",
-                    preset.z.len()
-                ));
+                return Err(PresetError::ZLength {
+                    name: name.clone(),
+                    given: preset.z.len(),
+                    z_dim,
+                });
             }
             if preset.spread.as_ref().is_some_and(|s| s.len() != z_dim) {
-                return Err(format!(
-                    "style preset `{name}`: its spread does not have {z_dim} values"
-                ));
+                return Err(PresetError::SpreadLength {
+                    name: name.clone(),
+                    z_dim,
+                });
             }
             if preset.thumbnail.as_deref().is_some_and(|t| !safe_name(t)) {
-                return Err(format!(
-                    "style preset `{name}`: its thumbnail must be a plain file name in styles/"
-                ));
+                return Err(PresetError::Thumbnail(name.clone()));
             }
         }
         Ok(())
@@ -388,16 +407,19 @@ impl Upsampling {
     }
 }
 
+/// A `num_upsampling_layers` that is none of the reference's three.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("num_upsampling_layers `{0}` is not one of normal, more, most")]
+pub struct UnknownUpsampling(pub String);
+
 impl FromStr for Upsampling {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownUpsampling;
+    fn from_str(s: &str) -> Result<Self, UnknownUpsampling> {
         match s {
             "normal" => Ok(Upsampling::Normal),
             "more" => Ok(Upsampling::More),
             "most" => Ok(Upsampling::Most),
-            other => Err(format!(
-                "num_upsampling_layers `{other}` is not one of normal, more, most"
-            )),
+            other => Err(UnknownUpsampling(other.to_string())),
         }
     }
 }
@@ -562,6 +584,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("thumbnail"), "{e}");
+    }
+
+    #[test]
+    fn a_preset_listed_twice_is_refused_as_an_unreadable_card() {
+        let noon = serde_json::json!({"name": "noon", "z": vec![0.5; 4]});
+        let mut card: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
+        card["z_dim"] = 4.into();
+        card["styles"] = serde_json::json!([noon.clone(), noon]);
+        let e = ModelCard::from_json(&card.to_string()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it is not a model card easel can read (style preset `noon` is listed twice); \
+             fix the field, or write the package again with `easel import`"
+        );
     }
 
     #[test]

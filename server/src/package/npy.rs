@@ -11,7 +11,36 @@ pub enum NpyError {
         source: std::io::Error,
     },
     #[error("{path} is not a float32 C-order .npy file: {reason}")]
-    Format { path: String, reason: String },
+    Format {
+        path: String,
+        #[source]
+        reason: FormatError,
+    },
+}
+
+/// Why bytes are not a float32 C-order .npy array.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("no NumPy magic")]
+    NoMagic,
+    #[error("unsupported version {0}")]
+    Version(u8),
+    #[error("header cut short")]
+    HeaderCutShort,
+    #[error("dtype is not '<f4' in {0}")]
+    Dtype(String),
+    #[error("Fortran order")]
+    FortranOrder,
+    #[error("no shape")]
+    NoShape,
+    #[error("bad dimension {0}")]
+    Dimension(String),
+    #[error("shape {shape:?} needs {needed} bytes, found {found}")]
+    Length {
+        shape: Vec<usize>,
+        needed: usize,
+        found: usize,
+    },
 }
 
 /// An n-dimensional float32 array.
@@ -32,9 +61,9 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
     })
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Array, String> {
+pub fn parse(bytes: &[u8]) -> Result<Array, FormatError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("no NumPy magic".into());
+        return Err(FormatError::NoMagic);
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
@@ -42,37 +71,37 @@ pub fn parse(bytes: &[u8]) -> Result<Array, String> {
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
         ),
-        v => return Err(format!("unsupported version {v}")),
+        v => return Err(FormatError::Version(v)),
     };
     let header = bytes
         .get(start..start + header_len)
         .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or("header cut short")?;
+        .ok_or(FormatError::HeaderCutShort)?;
     if !header.contains("'descr': '<f4'") {
-        return Err(format!("dtype is not '<f4' in {header}"));
+        return Err(FormatError::Dtype(header.to_string()));
     }
     if header.contains("'fortran_order': True") {
-        return Err("Fortran order".into());
+        return Err(FormatError::FortranOrder);
     }
     let shape_text = header
         .split("'shape': (")
         .nth(1)
         .and_then(|s| s.split(')').next())
-        .ok_or("no shape")?;
+        .ok_or(FormatError::NoShape)?;
     let shape: Vec<usize> = shape_text
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| format!("bad dimension {s}")))
+        .map(|s| s.parse().map_err(|_| FormatError::Dimension(s.to_string())))
         .collect::<Result<_, _>>()?;
     let body = &bytes[start + header_len..];
     let n: usize = shape.iter().product();
     if body.len() != n * 4 {
-        return Err(format!(
-            "shape {shape:?} needs {} bytes, found {}",
-            n * 4,
-            body.len()
-        ));
+        return Err(FormatError::Length {
+            needed: n * 4,
+            found: body.len(),
+            shape,
+        });
     }
     let data = body
         .chunks_exact(4)
@@ -123,6 +152,16 @@ mod tests {
         let mut bytes = encode(&[1], &[1.0]);
         let pos = bytes.windows(3).position(|w| w == b"<f4").unwrap();
         bytes[pos + 2] = b'8';
-        assert!(parse(&bytes).unwrap_err().contains("'<f4'"));
+        assert!(parse(&bytes).unwrap_err().to_string().contains("'<f4'"));
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_length_says_what_the_shape_needs() {
+        let mut bytes = encode(&[2, 3], &[0.0; 6]);
+        bytes.truncate(bytes.len() - 4);
+        assert_eq!(
+            parse(&bytes).unwrap_err().to_string(),
+            "shape [2, 3] needs 24 bytes, found 20"
+        );
     }
 }

@@ -64,8 +64,8 @@ pub enum FidError {
         synthesized: usize,
         subset: usize,
     },
-    #[error("{path}: {reason}")]
-    Features { path: String, reason: String },
+    #[error(transparent)]
+    Features(#[from] crate::package::npy::NpyError),
     #[error("the features in {0} are of different lengths (another --inception graph?); remove the folder to compute them again")]
     Mixed(String),
 }
@@ -468,10 +468,7 @@ pub fn fidelity(
             if !path.is_file() {
                 continue;
             }
-            let array = crate::package::npy::read(&path).map_err(|e| FidError::Features {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            let array = crate::package::npy::read(&path)?;
             out.push(array.data);
         }
         Ok(out)

@@ -15,6 +15,25 @@ use super::{CheckpointError, StateDict};
 /// keeps a crafted, highly compressed entry from inflating without bound.
 const MAX_PICKLE_BYTES: u64 = 1 << 30;
 
+/// Why an entry of the archive cannot be read; reported as a
+/// [`CheckpointError::Malformed`] file.
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    #[error("cannot open {name}: {source}")]
+    Open {
+        name: String,
+        source: zip::result::ZipError,
+    },
+    #[error("cannot read {name}: {source}")]
+    Read {
+        name: String,
+        source: std::io::Error,
+    },
+    /// Two names of the directory point at the same bytes: a zip bomb's trick.
+    #[error("the entries {other} and {name} share the same bytes of the file")]
+    Shared { other: String, name: String },
+}
+
 pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
     let mut archive =
         ZipArchive::new(Cursor::new(bytes)).map_err(|error| CheckpointError::Truncated {
@@ -28,6 +47,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
         file: file.to_owned(),
         reason,
     };
+    let entry_failed = |error: EntryError| malformed(error.to_string());
     let pickle_name = archive
         .file_names()
         .find(|name| {
@@ -47,7 +67,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
 
     let mut claimed = Claimed::default();
     let data = read_entry(&mut archive, &mut claimed, &pickle_name, MAX_PICKLE_BYTES)
-        .map_err(malformed)?;
+        .map_err(entry_failed)?;
     let object = match pickle::parse(&data, 0) {
         Ok((object, _)) => object,
         Err(PickleError::Truncated) => {
@@ -87,7 +107,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<StateDict, CheckpointError> {
             .and_then(|n| u64::try_from(n).ok());
         let want =
             want.ok_or_else(|| malformed(format!("storage {name} claims an impossible size")))?;
-        let data = read_entry(&mut archive, &mut claimed, &name, want).map_err(malformed)?;
+        let data = read_entry(&mut archive, &mut claimed, &name, want).map_err(entry_failed)?;
         if (data.len() as u64) < want {
             return Err(malformed(format!(
                 "record {name} holds {} bytes, but tensor {tensor:?} needs {want}",
@@ -106,17 +126,21 @@ fn read_entry(
     claimed: &mut Claimed,
     name: &str,
     limit: u64,
-) -> Result<Vec<u8>, String> {
-    let entry = archive
-        .by_name(name)
-        .map_err(|error| format!("cannot open {name}: {error}"))?;
+) -> Result<Vec<u8>, EntryError> {
+    let entry = archive.by_name(name).map_err(|source| EntryError::Open {
+        name: name.to_owned(),
+        source,
+    })?;
     let end = entry.data_start().saturating_add(entry.compressed_size());
     claimed.claim(name, entry.header_start()..end)?;
     let mut data = Vec::new();
     entry
         .take(limit)
         .read_to_end(&mut data)
-        .map_err(|error| format!("cannot read {name}: {error}"))?;
+        .map_err(|source| EntryError::Read {
+            name: name.to_owned(),
+            source,
+        })?;
     Ok(data)
 }
 
@@ -127,14 +151,15 @@ fn read_entry(
 struct Claimed(BTreeMap<u64, (u64, String)>);
 
 impl Claimed {
-    fn claim(&mut self, name: &str, span: Range<u64>) -> Result<(), String> {
+    fn claim(&mut self, name: &str, span: Range<u64>) -> Result<(), EntryError> {
         // Claimed spans are disjoint, so the last one starting before `span` ends is the
         // only one that can reach into it.
         if let Some((_, (end, other))) = self.0.range(..span.end).next_back() {
             if *end > span.start {
-                return Err(format!(
-                    "the entries {other} and {name} share the same bytes of the file"
-                ));
+                return Err(EntryError::Shared {
+                    other: other.clone(),
+                    name: name.to_owned(),
+                });
             }
         }
         self.0.insert(span.start, (span.end, name.to_owned()));

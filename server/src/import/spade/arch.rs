@@ -7,14 +7,20 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::opt::{OptError, TrainOptions};
-use super::weights::Weights;
+use super::weights::{Weights, WeightsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchError {
     #[error(transparent)]
     Opt(#[from] OptError),
+    /// The weights are of a network this architecture is not.
     #[error("{0}")]
     Weights(String),
+    /// A tensor the architecture needs is missing or of another shape.
+    #[error(transparent)]
+    Tensor(#[from] WeightsError),
+    #[error(transparent)]
+    Upsampling(#[from] UnknownUpsampling),
     #[error("{0}")]
     Contradiction(String),
     #[error("{0}")]
@@ -28,7 +34,7 @@ pub enum ArchError {
     UnknownEncoderNorm(String),
 }
 
-pub use crate::package::card::Upsampling;
+pub use crate::package::card::{UnknownUpsampling, Upsampling};
 
 /// The parameter-free normalisation inside SPADE (or after an encoder conv).
 /// Batch and sync-batch are the same computation at inference.
@@ -306,9 +312,7 @@ pub fn generator_spec(
         }
     }
     let (spade_hidden, semantic_nc, kernel) = if clade {
-        let table = w
-            .shape("head_0.norm_0.class_specified_affine.weight")
-            .map_err(ArchError::Weights)?;
+        let table = w.shape("head_0.norm_0.class_specified_affine.weight")?;
         let instance = w.has("head_0.norm_0.inst_conv.weight") as usize;
         // CLADE layers have no kernel; norm_G's "3x3" is kept as written.
         let kernel = match opt_str("norm_G").map(str::parse::<GeneratorNorm>) {
@@ -317,9 +321,7 @@ pub fn generator_spec(
         };
         (0, table[0] + instance, kernel)
     } else {
-        let shared = w
-            .shape("head_0.norm_0.mlp_shared.0.weight")
-            .map_err(ArchError::Weights)?;
+        let shared = w.shape("head_0.norm_0.mlp_shared.0.weight")?;
         if shared.len() != 4 {
             return Err(ArchError::Weights(format!(
                 "head_0.norm_0.mlp_shared.0.weight has shape {shared:?}; a SPADE generator has a 4-d convolution there"
@@ -329,7 +331,7 @@ pub fn generator_spec(
     };
     let spectral = w.has("head_0.conv_0.weight_orig");
     let running = w.has("head_0.norm_0.param_free_norm.running_mean");
-    let head = w.conv_shape("head_0.conv_0").map_err(ArchError::Weights)?;
+    let head = w.conv_shape("head_0.conv_0")?;
     if head[0] % 16 != 0 {
         return Err(ArchError::Weights(format!(
             "head_0.conv_0 has {} output channels; a SPADE generator has 16 × ngf there",
@@ -337,7 +339,7 @@ pub fn generator_spec(
         )));
     }
     let ngf = head[0] / 16;
-    let fc = w.conv_shape("fc").map_err(ArchError::Weights)?;
+    let fc = w.conv_shape("fc")?;
     let z_dim = (fc.len() == 2).then_some(fc[1]);
     let has_up4 = w.has_prefix("up_4.");
 
@@ -423,8 +425,7 @@ pub fn generator_spec(
     // Upsampling: `most` shows as an extra block; normal and more look the same.
     let opt_up = opt_str("num_upsampling_layers")
         .map(str::parse::<Upsampling>)
-        .transpose()
-        .map_err(ArchError::Contradiction)?;
+        .transpose()?;
     let upsampling = match flags.num_upsampling_layers.or(opt_up) {
         Some(up) if (up == Upsampling::Most) != has_up4 => {
             let has = if has_up4 { "an up_4 block (`most`)" } else { "no up_4 block (normal or more)" };
@@ -596,7 +597,7 @@ pub fn encoder_spec(w: &Weights, opt: Option<&TrainOptions>) -> Result<EncoderSp
              (crop_size >= 256): with 5 its fc layer does not fit the 8×8 feature map, and the reference fails too"
         )));
     }
-    let first = w.conv_shape("layer1.0").map_err(ArchError::Weights)?;
+    let first = w.conv_shape("layer1.0")?;
     let ndf = first[0];
     let spectral = w.has("layer1.0.weight_orig");
     let running = w.has("layer1.1.running_mean");
@@ -628,7 +629,7 @@ pub fn encoder_spec(w: &Weights, opt: Option<&TrainOptions>) -> Result<EncoderSp
         }
         None => seen,
     };
-    let mu = w.conv_shape("fc_mu").map_err(ArchError::Weights)?;
+    let mu = w.conv_shape("fc_mu")?;
     Ok(EncoderSpec {
         ndf,
         layers,

@@ -22,7 +22,7 @@ use crate::package::{
     SourceFile, CARD_FILE, CARD_FORMAT, ENCODER_FILE, GENERATOR_FILE,
 };
 use arch::{ArchError, ArchFlags, GeneratorSpec, Layout, Modulation};
-use export::ExportOptions;
+use export::{ExportError, ExportOptions};
 use opt::TrainOptions;
 use weights::Weights;
 
@@ -44,8 +44,18 @@ pub enum ImportError {
     Arch(#[from] ArchError),
     #[error(transparent)]
     Classes(#[from] ClassTableError),
-    #[error("{0}")]
-    Export(String),
+    #[error(transparent)]
+    Graph(#[from] ExportError),
+    #[error("the encoder makes z of {encoder} values but the generator takes {generator}; are both files from the same run?")]
+    ZDim { encoder: usize, generator: usize },
+    #[error("{path} is not valid JSON: {source}; fix or remove it")]
+    SideJson {
+        path: String,
+        source: serde_json::Error,
+    },
+    /// The card could not be written as JSON.
+    #[error(transparent)]
+    CardJson(serde_json::Error),
     #[error("the class table {table} has {table_len} classes, but the model has {label_nc} (label_nc){dontcare}; pass --classes with a table of {label_nc} classes")]
     ClassCount {
         table: String,
@@ -227,8 +237,7 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     let table = class_table(given_table, opt.as_ref(), &spec, &mut notes)?;
     let (classes, dontcare) = split_classes(&table, &spec)?;
 
-    let generator =
-        export::generator(&spec, &g_weights, req.export).map_err(ImportError::Export)?;
+    let generator = export::generator(&spec, &g_weights, req.export)?;
 
     let e_path = dir.join(format!("{}_net_E.pth", req.epoch));
     let z_dim = style_dim(&spec);
@@ -240,14 +249,12 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
         let e_spec = arch::encoder_spec(&e_weights, opt.as_ref())?;
         note_untrained_spectral_vectors(&e_weights, &mut notes);
         if Some(e_spec.z_dim) != z_dim {
-            return Err(ImportError::Export(format!(
-                "the encoder makes z of {} values but the generator takes {}; are both files from the same run?",
-                e_spec.z_dim,
-                z_dim.unwrap_or(0)
-            )));
+            return Err(ImportError::ZDim {
+                encoder: e_spec.z_dim,
+                generator: z_dim.unwrap_or(0),
+            });
         }
-        let model =
-            export::encoder(&e_spec, &e_weights, req.export).map_err(ImportError::Export)?;
+        let model = export::encoder(&e_spec, &e_weights, req.export)?;
         Some((e_spec, model))
     } else {
         if z_dim.is_some() {
@@ -296,8 +303,7 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     if let Some((_, model)) = &encoder {
         files.push((ENCODER_FILE, model.encode()));
     }
-    let card_json =
-        serde_json::to_vec_pretty(&card).map_err(|e| ImportError::Export(e.to_string()))?;
+    let card_json = serde_json::to_vec_pretty(&card).map_err(ImportError::CardJson)?;
     files.push((CARD_FILE, card_json));
     write_package(&req.out, &files)?;
     Ok(ImportReport { card, spec, notes })
@@ -454,12 +460,12 @@ fn side_json(dir: &Path, name: &str) -> Result<Option<serde_json::Value>, Import
         path: path.display().to_string(),
         source,
     })?;
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        ImportError::Export(format!(
-            "{} is not valid JSON: {e}; fix or remove it",
-            path.display()
-        ))
-    })
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|source| ImportError::SideJson {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// A package for a generated (random-weight) model, for benchmarks.
@@ -493,8 +499,7 @@ pub fn write_random_package(
         source,
         ExportOptions::default(),
     );
-    let card_json =
-        serde_json::to_vec_pretty(&card).map_err(|e| ImportError::Export(e.to_string()))?;
+    let card_json = serde_json::to_vec_pretty(&card).map_err(ImportError::CardJson)?;
     write_package(
         out,
         &[(GENERATOR_FILE, generator.encode()), (CARD_FILE, card_json)],

@@ -39,7 +39,6 @@ pub fn generator_spec(
 ) -> Result<GeneratorSpec, ArchError> {
     let opt_bool = |key: &str| opt.map(|o| o.bool(key)).transpose().map(Option::flatten);
     let opt_usize = |key: &str| opt.map(|o| o.usize(key)).transpose().map(Option::flatten);
-    let weights_err = ArchError::Weights;
     for i in 0..BLOCKS {
         if !w.has_prefix(&format!("body.{i}.")) {
             return Err(ArchError::Weights(format!(
@@ -62,7 +61,7 @@ pub fn generator_spec(
             ));
         }
     }
-    let conv_0 = w.conv_shape("body.0.conv_0").map_err(weights_err)?;
+    let conv_0 = w.conv_shape("body.0.conv_0")?;
     if conv_0[0] % CHANNELS[0] != 0 {
         return Err(ArchError::Weights(format!(
             "body.0.conv_0 has {} output channels; an OASIS generator has 16 × channels_G there",
@@ -82,9 +81,7 @@ pub fn generator_spec(
             }
         }
     }
-    let shared = w
-        .shape("body.0.norm_0.mlp_shared.0.weight")
-        .map_err(weights_err)?;
+    let shared = w.shape("body.0.norm_0.mlp_shared.0.weight")?;
     let [hidden, seg_nc, kernel, _] = shared[..] else {
         return Err(ArchError::Weights(format!(
             "body.0.norm_0.mlp_shared.0.weight has shape {shared:?}; an OASIS generator has a 4-d convolution there"

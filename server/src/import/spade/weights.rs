@@ -33,6 +33,36 @@ pub struct BatchNorm {
 
 const BN_EPS: f64 = 1e-5;
 
+/// Why a tensor the architecture needs cannot be taken from the weights;
+/// each message starts with where the weights came from.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error(
+        "{origin} has no tensor `{key}`: it is not the SPADE network this importer expected \
+         (is it a discriminator or another model's checkpoint?)"
+    )]
+    Missing { origin: String, key: String },
+    #[error("{origin}: `{key}` has shape {found:?} but this architecture needs {needed:?}")]
+    Shape {
+        origin: String,
+        key: String,
+        found: Vec<usize>,
+        needed: Vec<usize>,
+    },
+    #[error("{origin}: `{prefix}` has an empty weight")]
+    EmptyWeight { origin: String, prefix: String },
+    #[error(
+        "{origin}: spectral norm of `{prefix}` is {sigma} (from weight_u, weight_v); the checkpoint is damaged"
+    )]
+    SpectralNorm {
+        origin: String,
+        prefix: String,
+        sigma: f64,
+    },
+    #[error("{origin}: `{prefix}` has a bias where the architecture has none")]
+    UnexpectedBias { origin: String, prefix: String },
+}
+
 /// A spectral-normed weight as a matrix (out, in·kh·kw) with its vectors.
 #[derive(Clone)]
 struct Spectral<'a> {
@@ -153,7 +183,7 @@ impl Weights {
             .is_some_and(|(k, _)| k.starts_with(prefix))
     }
 
-    pub fn shape(&self, key: &str) -> Result<&[usize], String> {
+    pub fn shape(&self, key: &str) -> Result<&[usize], WeightsError> {
         self.tensors
             .get(key)
             .map(|t| t.shape.as_slice())
@@ -161,7 +191,7 @@ impl Weights {
     }
 
     /// The shape of a layer's weight, whether spectral-normed or not.
-    pub fn conv_shape(&self, prefix: &str) -> Result<&[usize], String> {
+    pub fn conv_shape(&self, prefix: &str) -> Result<&[usize], WeightsError> {
         let orig = format!("{prefix}.weight_orig");
         if self.has(&orig) {
             self.shape(&orig)
@@ -170,33 +200,35 @@ impl Weights {
         }
     }
 
-    fn missing(&self, key: &str) -> String {
-        format!(
-            "{} has no tensor `{key}`: it is not the SPADE network this importer expected (is it a discriminator or another model's checkpoint?)",
-            self.origin
-        )
+    fn missing(&self, key: &str) -> WeightsError {
+        WeightsError::Missing {
+            origin: self.origin.clone(),
+            key: key.to_string(),
+        }
     }
 
-    pub fn take(&self, key: &str) -> Result<&Tensor, String> {
+    pub fn take(&self, key: &str) -> Result<&Tensor, WeightsError> {
         let t = self.tensors.get(key).ok_or_else(|| self.missing(key))?;
         self.used.borrow_mut().insert(key.to_string());
         Ok(t)
     }
 
-    fn take_shaped(&self, key: &str, shape: &[usize]) -> Result<&[f32], String> {
+    fn take_shaped(&self, key: &str, shape: &[usize]) -> Result<&[f32], WeightsError> {
         let t = self.take(key)?;
         if t.shape != shape {
-            return Err(format!(
-                "{}: `{key}` has shape {:?} but this architecture needs {shape:?}",
-                self.origin, t.shape
-            ));
+            return Err(WeightsError::Shape {
+                origin: self.origin.clone(),
+                key: key.to_string(),
+                found: t.shape.clone(),
+                needed: shape.to_vec(),
+            });
         }
         Ok(&t.data)
     }
 
     /// A conv or linear layer `prefix` with the given weight shape; spectral
     /// norm is folded with the stored u and v: W = W_orig / (u · W_mat v).
-    pub fn layer(&self, prefix: &str, shape: &[usize], bias: bool) -> Result<Layer, String> {
+    pub fn layer(&self, prefix: &str, shape: &[usize], bias: bool) -> Result<Layer, WeightsError> {
         let orig_key = format!("{prefix}.weight_orig");
         let weight = if self.has(&orig_key) {
             let cols = shape[1..].iter().product();
@@ -209,16 +241,20 @@ impl Weights {
                 &self.tensors[&u_key],
                 &self.tensors[&v_key],
             )
-            .ok_or_else(|| format!("{}: `{prefix}` has an empty weight", self.origin))?;
+            .ok_or_else(|| WeightsError::EmptyWeight {
+                origin: self.origin.clone(),
+                prefix: prefix.to_string(),
+            })?;
             for _ in 0..self.power_iterations {
                 spectral = spectral.iterate();
             }
             let sigma = spectral.sigma();
             if !sigma.is_finite() || sigma.abs() < 1e-12 {
-                return Err(format!(
-                    "{}: spectral norm of `{prefix}` is {sigma} (from weight_u, weight_v); the checkpoint is damaged",
-                    self.origin
-                ));
+                return Err(WeightsError::SpectralNorm {
+                    origin: self.origin.clone(),
+                    prefix: prefix.to_string(),
+                    sigma,
+                });
             }
             spectral
                 .w
@@ -236,10 +272,10 @@ impl Weights {
             )
         } else {
             if self.has(&format!("{prefix}.bias")) {
-                return Err(format!(
-                    "{}: `{prefix}` has a bias where the architecture has none",
-                    self.origin
-                ));
+                return Err(WeightsError::UnexpectedBias {
+                    origin: self.origin.clone(),
+                    prefix: prefix.to_string(),
+                });
             }
             None
         };
@@ -255,7 +291,7 @@ impl Weights {
         &self,
         prefix: &str,
         channels: usize,
-    ) -> Result<(Vec<f32>, Vec<f32>), String> {
+    ) -> Result<(Vec<f32>, Vec<f32>), WeightsError> {
         let mean = self
             .take_shaped(&format!("{prefix}.running_mean"), &[channels])?
             .to_vec();
@@ -272,7 +308,7 @@ impl Weights {
     }
 
     /// Eval-mode affine batch norm `prefix` as y = x·scale + shift.
-    pub fn batch_norm(&self, prefix: &str, channels: usize) -> Result<BatchNorm, String> {
+    pub fn batch_norm(&self, prefix: &str, channels: usize) -> Result<BatchNorm, WeightsError> {
         let (mean, inv_std) = self.running_stats(prefix, channels)?;
         let gamma = self.take_shaped(&format!("{prefix}.weight"), &[channels])?;
         let beta = self.take_shaped(&format!("{prefix}.bias"), &[channels])?;
@@ -295,5 +331,40 @@ impl Weights {
 
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weights() -> Weights {
+        let tensors = [(
+            "fc.weight".to_string(),
+            Tensor {
+                shape: vec![2, 3],
+                data: vec![0.5; 6],
+            },
+        )];
+        Weights::new(tensors.into_iter().collect(), "net_G.pth")
+    }
+
+    #[test]
+    fn a_missing_tensor_names_the_file_and_the_tensor() {
+        let e = weights().take("head_0.conv_0.weight").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "net_G.pth has no tensor `head_0.conv_0.weight`: it is not the SPADE network this \
+             importer expected (is it a discriminator or another model's checkpoint?)"
+        );
+    }
+
+    #[test]
+    fn a_tensor_of_another_shape_gives_both_shapes() {
+        let e = weights().layer("fc", &[3, 2], false).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "net_G.pth: `fc.weight` has shape [2, 3] but this architecture needs [3, 2]"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! convolutions, with the instance-edge feature and ICPE's positional
 //! encoding where the model has them.
 
-use super::{GeneratorGraph, Layer};
+use super::{ExportError, GeneratorGraph, Layer};
 use crate::import::onnx::proto::ElemType;
 use crate::import::onnx::{int, ints};
 
@@ -16,17 +16,19 @@ impl GeneratorGraph<'_> {
         level: usize,
         prefix: &str,
         channels: usize,
-    ) -> Result<String, String> {
+    ) -> Result<String, ExportError> {
         let classes = self.spec.classes();
         let affine = format!("{prefix}.class_specified_affine");
         let gamma = self.w.take(&format!("{affine}.weight"))?;
         let beta = self.w.take(&format!("{affine}.bias"))?;
         for (name, t) in [("weight", gamma), ("bias", beta)] {
             if t.shape != [classes, channels] {
-                return Err(format!(
-                    "{affine}.{name} has shape {:?}, expected [{classes}, {channels}]",
-                    t.shape
-                ));
+                return Err(ExportError::CladeTable {
+                    table: format!("{affine}.{name}"),
+                    found: t.shape.clone(),
+                    classes,
+                    channels,
+                });
             }
         }
         let (normalized, inv_std) = self.param_free(x, prefix, channels)?;

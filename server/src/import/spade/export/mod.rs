@@ -17,7 +17,7 @@ mod onehot;
 use std::collections::HashMap;
 
 use super::arch::{EncoderSpec, GeneratorSpec, Layout, Modulation, ParamFreeNorm};
-use super::weights::{Layer, Weights};
+use super::weights::{Layer, Weights, WeightsError};
 use crate::import::onnx::proto::{Dim, ElemType, Model};
 use crate::import::onnx::{float, int, string, GraphBuilder};
 
@@ -27,6 +27,29 @@ pub const ENCODER_SIZE: i64 = 256;
 
 const SLOPE: f32 = 0.2;
 const EPS: f32 = 1e-5;
+
+/// Why the weights do not make the graph of the detected architecture.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(
+        "{origin} has tensors this {network} does not use: {unused}; it was trained with a different architecture"
+    )]
+    Unused {
+        origin: String,
+        network: &'static str,
+        /// The first few names, and how many more.
+        unused: String,
+    },
+    #[error("{table} has shape {found:?}, expected [{classes}, {channels}]")]
+    CladeTable {
+        table: String,
+        found: Vec<usize>,
+        classes: usize,
+        channels: usize,
+    },
+}
 
 /// Options that change the graph but not its meaning.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,7 +90,11 @@ struct GeneratorGraph<'a> {
     latent_hw: (String, String),
 }
 
-pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Result<Model, String> {
+pub fn generator(
+    spec: &GeneratorSpec,
+    w: &Weights,
+    opts: ExportOptions,
+) -> Result<Model, ExportError> {
     let mut g = GraphBuilder::new("spade_generator");
     g.half_weights = opts.half_weights;
     g.emulate_bf16 = opts.emulate_bf16;
@@ -164,16 +191,16 @@ pub fn generator(spec: &GeneratorSpec, w: &Weights, opts: ExportOptions) -> Resu
 
 /// Every tensor of the checkpoint went into the graph; leftovers mean the
 /// checkpoint is of another architecture than the one detected.
-fn all_used(w: &Weights, what: &str) -> Result<(), String> {
+fn all_used(w: &Weights, network: &'static str) -> Result<(), ExportError> {
     let unused = w.unused();
     if unused.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "{} has tensors this {what} does not use: {}; it was trained with a different architecture",
-        w.origin(),
-        preview(&unused)
-    ))
+    Err(ExportError::Unused {
+        origin: w.origin().to_string(),
+        network,
+        unused: preview(&unused),
+    })
 }
 
 fn preview(keys: &[String]) -> String {
@@ -194,7 +221,7 @@ fn slice1(g: &mut GraphBuilder, v: &str, i: i64) -> String {
 }
 
 impl GeneratorGraph<'_> {
-    fn build(&mut self) -> Result<String, String> {
+    fn build(&mut self) -> Result<String, ExportError> {
         if self.spec.layout == Layout::Oasis {
             return self.build_oasis();
         }
@@ -370,7 +397,7 @@ impl GeneratorGraph<'_> {
         x: &str,
         prefix: &str,
         channels: usize,
-    ) -> Result<(String, Vec<f32>), String> {
+    ) -> Result<(String, Vec<f32>), ExportError> {
         if self.spec.norm.param_free == ParamFreeNorm::Instance {
             let g = &mut self.g;
             let ones = g.const_f32("ones", &[channels], &vec![1.0; channels]);
@@ -403,7 +430,7 @@ impl GeneratorGraph<'_> {
         level: usize,
         prefix: &str,
         channels: usize,
-    ) -> Result<String, String> {
+    ) -> Result<String, ExportError> {
         match self.spec.modulation {
             Modulation::Spade => self.spade(x, level, prefix, channels),
             Modulation::Clade => self.clade(x, level, prefix, channels),
@@ -417,7 +444,7 @@ impl GeneratorGraph<'_> {
         level: usize,
         prefix: &str,
         channels: usize,
-    ) -> Result<String, String> {
+    ) -> Result<String, ExportError> {
         let spec = self.spec;
         let (k, hidden) = (spec.norm.kernel, spec.spade_hidden);
         let shared = self.w.layer(
@@ -473,7 +500,7 @@ impl GeneratorGraph<'_> {
         prefix: &str,
         fin: usize,
         fout: usize,
-    ) -> Result<String, String> {
+    ) -> Result<String, ExportError> {
         let fmid = fin.min(fout);
         // CLADE's instance models feed the edge feature on as one more channel.
         let extra = (self.spec.modulation == Modulation::Clade && self.spec.instance) as usize;
@@ -520,7 +547,7 @@ fn conv_layer(g: &mut GraphBuilder, x: &str, layer: &Layer, stride: usize, hint:
 
 /// The style encoder: RGB in [-1, 1] (any size, resized bilinearly to 256×256)
 /// to mu and logvar.
-pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<Model, String> {
+pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<Model, ExportError> {
     let mut g = GraphBuilder::new("spade_encoder");
     g.half_weights = opts.half_weights;
     g.emulate_bf16 = opts.emulate_bf16;
@@ -600,4 +627,46 @@ pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<M
     }
     all_used(w, "style encoder")?;
     Ok(g.finish("SPADE style encoder imported by easel", vec![]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::checkpoint::Tensor;
+    use crate::import::spade::arch::Upsampling;
+    use crate::import::spade::synthetic;
+
+    #[test]
+    fn tensors_the_graph_does_not_use_are_refused_by_name() {
+        let spec = GeneratorSpec {
+            layout: Layout::Spade,
+            noise_dim: 0,
+            label_nc: 5,
+            dontcare: false,
+            instance: false,
+            ngf: 2,
+            modulation: Modulation::Clade,
+            positional_encoding: false,
+            spade_hidden: 0,
+            norm: "spectralspadesyncbatch3x3".parse().unwrap(),
+            upsampling: Upsampling::Normal,
+            z_dim: None,
+            latent: (2, 2),
+        };
+        let mut tensors = synthetic::random_generator(&spec, 7);
+        let aux = Tensor {
+            shape: vec![1],
+            data: vec![0.0],
+        };
+        tensors.insert("aux.weight".into(), aux);
+        let weights = Weights::new(tensors, "net_G.pth");
+        let e = generator(&spec, &weights, ExportOptions::default())
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "net_G.pth has tensors this SPADE generator does not use: aux.weight; \
+             it was trained with a different architecture"
+        );
+    }
 }

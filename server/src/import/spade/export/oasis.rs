@@ -4,12 +4,12 @@
 //! tables (onehot.rs); otherwise the one-hot part stays k² lookups and the
 //! noise part is a real convolution of the noise input resized to the level.
 
-use super::{GeneratorGraph, Layer, SLOPE};
+use super::{ExportError, GeneratorGraph, Layer, SLOPE};
 use crate::import::onnx::int;
 use crate::import::spade::oasis::{BLOCKS, CHANNELS};
 
 impl GeneratorGraph<'_> {
-    pub(super) fn build_oasis(&mut self) -> Result<String, String> {
+    pub(super) fn build_oasis(&mut self) -> Result<String, ExportError> {
         let ch = self.spec.ngf;
         let fc = self
             .w
