@@ -11,7 +11,8 @@ use axum::http::{header, Request, StatusCode};
 use easel::http::{app, state_with};
 
 use crate::support::app::{
-    batch_server, config, error_of, follow, get, post, post_batch, post_form, send, server_with,
+    batch_server, config, error_of, follow, gated_batch_server, get, post, post_batch, post_form,
+    send, server_with,
 };
 use crate::support::png::{png_gray, png_rgb};
 use crate::support::{encode_png, session, sources, spade_fixture, write_file};
@@ -205,9 +206,11 @@ async fn batch_names_paths_and_pairs_are_checked() {
 
 #[tokio::test]
 async fn a_second_start_of_a_running_batch_is_409() {
-    let (s, _results) = batch_server(Duration::from_millis(300));
+    let (s, mut gate, _results) = gated_batch_server();
     let (status, _, _) = send(&s.app, three_maps("slow")).await;
     assert_eq!(status, StatusCode::ACCEPTED);
+    // The model holds the run's first batch: the run is running.
+    gate.running().await;
     let (status, _, body) = send(&s.app, three_maps("slow")).await;
     assert_eq!(
         status,
@@ -216,6 +219,7 @@ async fn a_second_start_of_a_running_batch_is_409() {
         String::from_utf8_lossy(&body)
     );
     assert!(error_of(&body).0.contains("already running"));
+    gate.open();
     assert_eq!(follow(&s.app, "slow@latest").await["state"], "complete");
 }
 
