@@ -157,6 +157,8 @@ function randomSeed() {
   return 1 + Math.floor(Math.random() * (2 ** 31 - 1));
 }
 
+// The painting is saved a moment after a settled change, not on every one;
+// 0 when no save is waiting. Each save is announced as `easel:saved`.
 let saveTimer = 0;
 
 /** The map changed; `settled` when the change is complete. @param {boolean} settled */
@@ -166,8 +168,20 @@ function changed(settled) {
   live.changed(settled);
   if (settled) {
     clearTimeout(saveTimer);
-    saveTimer = window.setTimeout(() => state.card && savePainting(state.card.name, painting()), 400);
+    saveTimer = window.setTimeout(save, 400);
   }
+}
+
+function save() {
+  saveTimer = 0;
+  if (state.card) savePainting(state.card.name, painting());
+  document.dispatchEvent(new Event("easel:saved"));
+}
+
+/** Resolves once the save waiting, if any, is written. @returns {Promise<void>} */
+function saved() {
+  if (!saveTimer) return Promise.resolve();
+  return new Promise((done) => document.addEventListener("easel:saved", () => done(), { once: true }));
 }
 
 /** @returns {Painting} */
@@ -739,6 +753,10 @@ Object.assign(window, {
     model: () => state.card?.name,
     currentClass: () => state.cls,
     rerollSeeds: () => [...state.rerolls.seeds],
+    // How many changes the page has posted or will post (or shown a kept
+    // image for): a test that expects none compares it, without waiting.
+    changes: () => live.latest,
+    saved,
     // The image shown, as its PNG's bytes: the page's CSP (connect-src 'self')
     // keeps a test from fetching the blob: URL of #result.
     image: async () => (state.shown ? Array.from(new Uint8Array(await state.shown.image.arrayBuffer())) : null),

@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
 
 use easel::http::{app, state_with};
 
 use crate::support::app::{
-    batch_server, config, error_of, follow, get, post, post_batch, post_form, send, server_with,
+    batch_server, config, error_of, follow, gated_batch_server, get, post, post_batch, post_form,
+    send, server_with,
 };
 use crate::support::png::{png_gray, png_rgb};
 use crate::support::{encode_png, session, sources, spade_fixture, write_file};
@@ -205,9 +208,11 @@ async fn batch_names_paths_and_pairs_are_checked() {
 
 #[tokio::test]
 async fn a_second_start_of_a_running_batch_is_409() {
-    let (s, _results) = batch_server(Duration::from_millis(300));
+    let (s, mut gate, _results) = gated_batch_server();
     let (status, _, _) = send(&s.app, three_maps("slow")).await;
     assert_eq!(status, StatusCode::ACCEPTED);
+    // The model holds the run's first batch: the run is running.
+    gate.running().await;
     let (status, _, body) = send(&s.app, three_maps("slow")).await;
     assert_eq!(
         status,
@@ -216,6 +221,7 @@ async fn a_second_start_of_a_running_batch_is_409() {
         String::from_utf8_lossy(&body)
     );
     assert!(error_of(&body).0.contains("already running"));
+    gate.open();
     assert_eq!(follow(&s.app, "slow@latest").await["state"], "complete");
 }
 
@@ -377,23 +383,40 @@ async fn the_events_of_a_run_made_elsewhere_follow_its_run_json_to_the_end() {
         .to_string()
     };
     std::fs::write(root.join("run.json"), manifest(&["a"], "running")).unwrap();
-    let writer = {
-        let root = root.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            std::fs::write(root.join("run.json"), manifest(&["a", "b"], "running")).unwrap();
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            std::fs::write(
-                root.join("run.json"),
-                manifest(&["a", "b", "c"], "complete"),
-            )
-            .unwrap();
-        })
+    let request = Request::get("/api/v1/batches/elsewhere@latest/events")
+        .body(Body::empty())
+        .unwrap();
+    let response = s.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // The other processes write each change once the server has read the
+    // one before, so that every change is an event. It read the first
+    // before it answered; it sends a change's event when it has read the
+    // next one. They write run.json whole (renamed over), as runs do.
+    let next = results.path().join("run.json.next");
+    let write = |done: &[&str], state: &str| {
+        std::fs::write(&next, manifest(done, state)).unwrap();
+        std::fs::rename(&next, root.join("run.json")).unwrap();
     };
-    let (status, _, body) = get(&s.app, "/api/v1/batches/elsewhere@latest/events").await;
-    assert_eq!(status, StatusCode::OK);
-    writer.await.unwrap();
-    let text = String::from_utf8(body).unwrap();
+    write(&["a", "b"], "running");
+    let mut last = Some((&["a", "b", "c"][..], "complete"));
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let events = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.unwrap().into_data() else {
+                continue;
+            };
+            let event = std::str::from_utf8(&data).unwrap();
+            text.push_str(event);
+            if event.contains("data: ") {
+                if let Some((done, state)) = last.take() {
+                    write(done, state);
+                }
+            }
+        }
+    };
+    let ended = tokio::time::timeout(Duration::from_secs(60), events).await;
+    assert!(ended.is_ok(), "the events did not end: {text}");
     let done: Vec<u64> = text
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))

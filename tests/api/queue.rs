@@ -13,13 +13,22 @@ use easel::inference::runtime::Output;
 use easel::package::ModelCard;
 
 use crate::support::app::{
-    card, config, error_of, fresh, get, post, send, server, server_with, SYNTH,
+    card, config, error_of, fresh, gated_server, get, post, send, server_with, SYNTH,
 };
 use crate::support::png::png_gray;
 
+/// How many requests wait in the fake model's queue, from /metrics.
+async fn queued(app: &axum::Router) -> usize {
+    let (_, _, body) = get(app, "/metrics").await;
+    let text = String::from_utf8(body).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(r#"easel_queue_size{model="fake"} "#))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
 #[tokio::test]
 async fn waiting_requests_of_one_size_are_batched() {
-    let s = server(Duration::from_millis(150), 8, 32);
+    let (s, mut gate) = gated_server(config(8, 32));
     let png = png_gray(64, 64, |_, _| 0);
     let tasks: Vec<_> = (0..6)
         .map(|_| {
@@ -29,6 +38,17 @@ async fn waiting_requests_of_one_size_are_batched() {
             tokio::spawn(async move { send(&app, fresh(post(SYNTH, "image/png", png))).await.0 })
         })
         .collect();
+    // The first batch is held until the others have all come: they wait together.
+    let first = gate.running().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while queued(&s.app).await < 6 - first {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the requests did not queue"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    gate.open();
     for t in tasks {
         assert_eq!(t.await.unwrap(), StatusCode::OK);
     }
@@ -42,18 +62,23 @@ async fn waiting_requests_of_one_size_are_batched() {
 
 #[tokio::test]
 async fn a_full_queue_answers_503_with_retry_after_at_once() {
-    let s = server(Duration::from_millis(400), 1, 1);
+    let (s, mut gate) = gated_server(config(1, 1));
     let png = png_gray(64, 64, |_, _| 0);
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let app = s.app.clone();
-            let png = png.clone();
-            tokio::spawn(async move { send(&app, fresh(post(SYNTH, "image/png", png))).await })
-        })
-        .collect();
+    let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..4 {
+        let (app, png, answered) = (s.app.clone(), png.clone(), answered.clone());
+        tokio::spawn(async move {
+            let answer = send(&app, fresh(post(SYNTH, "image/png", png))).await;
+            answered.send(answer).unwrap();
+        });
+    }
+    // One request runs (held) and one waits in the queue's one slot; while
+    // the model is held only the other two can be answered, and at once.
+    let mut all = vec![answers.recv().await.unwrap(), answers.recv().await.unwrap()];
+    gate.open();
+    all.extend([answers.recv().await.unwrap(), answers.recv().await.unwrap()]);
     let mut overloaded = 0;
-    for t in tasks {
-        let (status, headers, body) = t.await.unwrap();
+    for (status, headers, body) in all {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             overloaded += 1;
             assert_eq!(headers[header::RETRY_AFTER], "1");

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import {
   startServer, startBrowser, openPainter, eventually, decodeGrayPng, decodeRgbPng, encodeGrayPng,
   screenshots, nextImage, shownImage, shownRecipe, clearTo, selectClass, setSize, stroke, mapOf,
-  differences, pngTexts,
+  differences, pngTexts, untilSaved,
 } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
@@ -245,7 +245,7 @@ test("undo, redo and an example chosen again show the image already made, with n
   await page.selectOption("#example", example);
   await page.waitForFunction((src) => document.getElementById("result").getAttribute("src") === src, exampleSrc);
   assert.deepEqual((await shownImage(page)).rgb, exampleImage.rgb);
-  await page.waitForTimeout(300);
+  await page.waitForSelector("#busy", { state: "hidden" });
   assert.equal(posted.length, sent, "no synthesis request since the stroke");
   assert.equal(labelReads, reads, "the example map was not read again");
 
@@ -309,7 +309,7 @@ test("a saved image holds its recipe and reopens into the same model, map and se
     await page.dispatchEvent("#seed", "change");
     await page.click('#style-presets button[data-preset="dawn"]');
     assert.deepEqual(await pressedPresets(page), []);
-    await page.waitForTimeout(600);
+    await untilSaved(page);
     await page.selectOption("#model", "landscapes");
     await eventually(async () => (await page.evaluate(() => window.easel.model())) === "landscapes", () => "model not switched");
     await clearTo(page, "sky");

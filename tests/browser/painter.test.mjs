@@ -11,6 +11,7 @@ import {
   startServer, startBrowser, openPainter, pixelCentre, eventually, decodeGrayPng,
   encodeGrayPng, encodeRgbPng, classIndex, screenshots, shared, nextImage, shownImage, shownRecipe,
   selectClass, setSize, clearTo, stroke, click, mapOf, digestOf, expectedStroke, differences,
+  changesOf, nextChange, untilSaved,
 } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
@@ -192,8 +193,9 @@ test("an index map uploaded and downloaded round-trips byte for byte", async () 
 
   const again = join(tmpdir(), `easel-again-${process.pid}.png`);
   writeFileSync(again, first);
+  const opened = await changesOf(page);
   await page.setInputFiles("#map-file", again);
-  await page.waitForTimeout(300);
+  await nextChange(page, opened);
   const second = await save();
   assert.equal(Buffer.compare(first, second), 0, "saved, opened and saved again: the same bytes");
 
@@ -509,7 +511,7 @@ test("re-roll gives a region new noise, leaves the far corner untouched, and und
   assert.deepEqual((await shownImage(page)).rgb, after.rgb, "redo restores the re-rolled image exactly");
   assert.equal((await shownRecipe(page)).regions, 1);
   assert.equal(posted.length, sent, "undo and redo asked the server for nothing");
-  await page.waitForTimeout(600);
+  await untilSaved(page);
   const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("easel.map.oasis") ?? "null"));
   assert.deepEqual(saved?.rerolls?.seeds, seeds, "the re-rolls are saved with the painting");
 
@@ -569,7 +571,7 @@ test("API errors appear in the page, with a way out", async () => {
 test("the painting survives a reload", async () => {
   const { page, context } = await openPainter(browser, server.url);
   await clearTo(page, "sand");
-  await page.waitForTimeout(600);
+  await untilSaved(page);
   await page.reload();
   await page.evaluate(() => window.easel.ready);
   assert.ok((await mapOf(page)).data.every((v) => v === 10));
@@ -579,8 +581,9 @@ test("the painting survives a reload", async () => {
 for (const [width, height, name] of [[1280, 800, "painter-1280x800.png"], [390, 844, "painter-390x844.png"]]) {
   test(`usable at ${width}×${height}; screenshot`, async () => {
     const { page, context, errors } = await openPainter(browser, server.url, { width, height });
+    const changes = await changesOf(page);
     await page.selectOption("#example", { label: "mountain-lake" });
-    await page.waitForTimeout(200);
+    await nextChange(page, changes);
     await page.waitForSelector("#busy", { state: "hidden" });
     const box = async (selector) => /** @type {NonNullable<Awaited<ReturnType<import("playwright-core").Locator["boundingBox"]>>>} */ (await page.locator(selector).boundingBox());
     const map = await box("#map"), result = await box(".result-box");

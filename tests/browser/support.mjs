@@ -171,6 +171,20 @@ export async function shownImage(page) {
  */
 export const shownRecipe = (page) => page.evaluate(() => window.easel.shown());
 
+/**
+ * How many changes the page has posted or will post: unchanged, nothing
+ * was or will be posted, and a test need not wait to see that.
+ */
+export const changesOf = (page) => page.evaluate(() => window.easel.changes());
+
+/** Waits for the page's next change (a map opened, an example chosen) from `previous` changes. */
+export async function nextChange(page, previous) {
+  await page.waitForFunction((previous) => window.easel.changes() > previous, previous);
+}
+
+/** Waits until the painting's pending save, if any, is in local storage. */
+export const untilSaved = (page) => page.evaluate(() => window.easel.saved());
+
 /** Waits until `check()` is true, polling; fails with `explain()`. */
 export async function eventually(check, explain, timeout = 10_000) {
   const end = Date.now() + timeout;

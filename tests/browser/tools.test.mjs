@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, startBrowser, openPainter, pixelCentre, eventually, selectClass, setSize, clearTo,
-  stroke, click, mapOf, digestOf, expectedStroke, differences,
+  stroke, click, mapOf, digestOf, expectedStroke, differences, changesOf,
 } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
@@ -64,6 +64,7 @@ const lockButton = (page, name) => page.getByRole("button", { name: `Lock ${name
 test("polygon: clicked corners, closed on the first one, fill exactly the pixels inside, as one step", async () => {
   const { page, errors, posted, context } = await openPainter(browser, server.url);
   const sent = await startFromSky(page, posted);
+  const changes = await changesOf(page);
   await selectClass(page, "water");
   await page.keyboard.press("p");
   assert.equal(await page.getAttribute('.tool[data-tool="polygon"]', "aria-pressed"), "true", "P picks the polygon tool");
@@ -73,7 +74,7 @@ test("polygon: clicked corners, closed on the first one, fill exactly the pixels
   await page.waitForSelector("#outline.drawing");
   const outline = await page.getAttribute("#outline polyline.over", "points");
   assert.ok(outline.split(" ").length >= 4, `the outline shows its corners: ${outline}`);
-  await page.waitForTimeout(300);
+  assert.equal(await changesOf(page), changes, "the outline is no change: nothing will be posted");
   assert.equal(posted.length, sent, "nothing is posted while the outline is drawn");
   assert.ok((await mapOf(page)).data.every((v) => v === SKY), "nor painted");
 
@@ -136,6 +137,7 @@ test("polygon: Enter and a double-click close the outline; a drag is a lasso tha
 test("polygon: fewer than three corners, or Escape, fill nothing and post nothing", async () => {
   const { page, errors, posted, context } = await openPainter(browser, server.url);
   const sent = await startFromSky(page, posted);
+  const changes = await changesOf(page);
   const start = await digestOf(page);
   const undoable = await page.isEnabled("#undo");
   await selectClass(page, "water");
@@ -160,8 +162,8 @@ test("polygon: fewer than three corners, or Escape, fill nothing and post nothin
   await click(page, 200, 200);
   await page.keyboard.press("Escape");
 
-  await page.waitForTimeout(400);
   assert.equal(await digestOf(page), start, "the map is as it was");
+  assert.equal(await changesOf(page), changes, "no change was made, so none will be posted");
   assert.equal(posted.length, sent, "and nothing was posted");
   assert.equal(await page.isEnabled("#undo"), undoable, "no undo step was made");
   await page.keyboard.press("Control+z");

@@ -37,10 +37,39 @@ pub fn card(name: &str) -> ModelCard {
 /// Paints each pixel's class as its red channel: -1, 0, 1 for classes 0, 1, 2.
 struct Fake {
     card: ModelCard,
+    /// Simulated inference time, a batch.
     delay: Duration,
     batches: Arc<Mutex<Vec<usize>>>,
     /// Whether it has a segmenter (`FakeSegmenter`).
     segmenter: bool,
+    /// The model's end of a test's `Gate`, when it has one.
+    gate: Option<Held>,
+}
+
+/// Where a gated fake says it holds a batch, and waits to run it.
+struct Held {
+    started: tokio::sync::mpsc::UnboundedSender<usize>,
+    /// Never sent to: the test opens the gate by dropping its end.
+    open: std::sync::mpsc::Receiver<()>,
+}
+
+/// Holds the fake model's batches until the test lets them run, so that a
+/// test knows what is queued while one runs without racing the model.
+pub struct Gate {
+    started: tokio::sync::mpsc::UnboundedReceiver<usize>,
+    open: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Gate {
+    /// Waits until the model holds a batch; its size.
+    pub async fn running(&mut self) -> usize {
+        self.started.recv().await.expect("the model stopped")
+    }
+
+    /// Lets the batch held and every later one run.
+    pub fn open(&mut self) {
+        self.open = None;
+    }
 }
 
 impl Generator for Fake {
@@ -64,6 +93,10 @@ impl Generator for Fake {
         }]
     }
     fn generate(&mut self, jobs: &[Work]) -> Result<Vec<Output>, SynthesisError> {
+        if let Some(gate) = &self.gate {
+            let _ = gate.started.send(jobs.len());
+            let _ = gate.open.recv();
+        }
         std::thread::sleep(self.delay);
         self.batches.lock().unwrap().push(jobs.len());
         Ok(jobs
@@ -157,14 +190,41 @@ pub fn server_without_segmenter_with(config: ServeConfig) -> Server {
     fake_server(Duration::ZERO, config, card("fake"), false)
 }
 
-fn fake_server(delay: Duration, config: ServeConfig, card: ModelCard, segmenter: bool) -> Server {
-    let batches = Arc::new(Mutex::new(Vec::new()));
-    let fake = Fake {
-        card,
-        delay,
-        batches: batches.clone(),
-        segmenter,
+/// The fake model (no delay) under `config`, holding each batch until the
+/// test opens its gate.
+pub fn gated_server(config: ServeConfig) -> (Server, Gate) {
+    let (started, started_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (open, open_rx) = std::sync::mpsc::channel();
+    let held = Held {
+        started,
+        open: open_rx,
     };
+    let server = serve(config, card("fake"), |fake| fake.gate = Some(held));
+    let gate = Gate {
+        started: started_rx,
+        open: Some(open),
+    };
+    (server, gate)
+}
+
+fn fake_server(delay: Duration, config: ServeConfig, card: ModelCard, segmenter: bool) -> Server {
+    serve(config, card, |fake| {
+        fake.delay = delay;
+        fake.segmenter = segmenter;
+    })
+}
+
+/// The router over a fake model with `card`, as `setup` leaves it.
+fn serve(config: ServeConfig, card: ModelCard, setup: impl FnOnce(&mut Fake)) -> Server {
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let mut fake = Fake {
+        card,
+        delay: Duration::ZERO,
+        batches: batches.clone(),
+        segmenter: true,
+        gate: None,
+    };
+    setup(&mut fake);
     let state = state_with(vec![Box::new(fake)], config).unwrap();
     Server {
         app: app(state),
@@ -174,10 +234,23 @@ fn fake_server(delay: Duration, config: ServeConfig, card: ModelCard, segmenter:
 
 /// The fake model with its batch runs written to a fresh results folder.
 pub fn batch_server(delay: Duration) -> (Server, tempfile::TempDir) {
+    let (config, results) = batch_config();
+    (server_with(delay, config), results)
+}
+
+/// As `batch_server`, gated as `gated_server`.
+pub fn gated_batch_server() -> (Server, Gate, tempfile::TempDir) {
+    let (config, results) = batch_config();
+    let (server, gate) = gated_server(config);
+    (server, gate, results)
+}
+
+/// The configuration of batch servers, writing runs to a fresh folder.
+fn batch_config() -> (ServeConfig, tempfile::TempDir) {
     let results = tempfile::tempdir().unwrap();
     let mut c = config(8, 64);
     c.results_dir = results.path().to_path_buf();
-    (server_with(delay, c), results)
+    (c, results)
 }
 
 /// The router over one real model (an imported package).

@@ -1,11 +1,13 @@
-//! `easel serve` as a child process on a free port, spoken to in raw HTTP/1.1
-//! over TCP, and stopped with SIGTERM.
+//! `easel serve` as a child process on a free port, spoken to over HTTP
+//! with `reqwest`, and stopped with SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, Response};
 
 /// Starts `easel serve` on port 0 over the packages in `models`; returns the
 /// child (stderr piped) and the address it printed.
@@ -43,37 +45,58 @@ pub fn start_server_with(models: &Path, flags: &[&str]) -> (Child, String) {
     (child, addr)
 }
 
-/// Sends raw bytes to `addr` and reads until the server closes the
-/// connection (or 30 s pass); what came back, as text. A connection the
-/// server resets answers what it sent before.
-pub fn http(addr: &str, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    stream.write_all(request).unwrap();
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    String::from_utf8_lossy(&response).into_owned()
+/// One client for every test of the binary. It keeps no idle connection,
+/// so a server told to stop waits for none of them.
+fn client() -> &'static Client {
+    static CLIENT: OnceLock<Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    })
 }
 
-/// A GET that closes the connection after the answer.
-pub fn http_get(addr: &str, path: &str) -> String {
-    http(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
+/// GET `path` of the server at `addr`.
+pub fn get(addr: &str, path: &str) -> Response {
+    client().get(format!("http://{addr}{path}")).send().unwrap()
 }
 
-/// A synthesis request for `model` with a PNG body.
-pub fn synthesize_request(body: &[u8], model: &str) -> Vec<u8> {
-    let mut request = format!(
-        "POST /api/v1/models/{model}/synthesize HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(body);
-    request
+/// Posts a PNG label map to `model`'s synthesis route.
+pub fn synthesize(addr: &str, png: Vec<u8>, model: &str) -> Response {
+    client()
+        .post(format!("http://{addr}/api/v1/models/{model}/synthesize"))
+        .header(reqwest::header::CONTENT_TYPE, "image/png")
+        .body(png)
+        .send()
+        .unwrap()
+}
+
+/// The value of an unlabelled sample `name` in Prometheus text.
+pub fn metric(text: &str, name: &str) -> f64 {
+    sample(text, name).unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Polls `/metrics` until `name` reads at least `least`; fails after 30 s.
+pub fn wait_for_metric(addr: &str, name: &str, least: f64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = get(addr, "/metrics").text().unwrap();
+        if sample(&text, name).is_some_and(|value| value >= least) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} stayed below {least}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 pub fn sigterm(child: &Child) {

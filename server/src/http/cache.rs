@@ -360,7 +360,15 @@ mod tests {
         assert_ne!(key(&("ab", "c")), key(&("a", "bc")));
     }
 
-    /// A `make` that counts its runs, waits, and answers `answer`.
+    /// Lets every spawned task run until it waits. The tests run on a
+    /// paused clock (`start_paused`), which moves only when no task can run:
+    /// this sleep ends after the others have done all they can by now.
+    async fn until_the_others_wait() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    /// A `make` that counts its runs, takes `wait` (on the paused clock),
+    /// and answers `answer`.
     fn making(
         runs: &Arc<AtomicUsize>,
         wait: Duration,
@@ -374,7 +382,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn identical_requests_in_flight_are_made_once() {
         let cache = AnswerCache::<String>::new(1 << 20);
         let runs = Arc::new(AtomicUsize::new(0));
@@ -413,7 +421,7 @@ mod tests {
         assert_eq!(bytes, "image".len() + ENTRY_OVERHEAD);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn errors_are_shared_with_those_waiting_but_not_kept() {
         let cache = AnswerCache::<String>::new(1 << 20);
         let runs = Arc::new(AtomicUsize::new(0));
@@ -439,7 +447,7 @@ mod tests {
         assert_eq!(cache.stats.bytes.load(Ordering::Relaxed), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_answer_goes_on_when_the_request_that_started_it_gives_up() {
         let cache = AnswerCache::<String>::new(1 << 20);
         let runs = Arc::new(AtomicUsize::new(0));
@@ -450,7 +458,7 @@ mod tests {
             );
             tokio::spawn(async move { cache.get_or_make([2; 32], make).await })
         };
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        until_the_others_wait().await;
         let second = {
             let (cache, make) = (
                 cache.clone(),
@@ -458,7 +466,7 @@ mod tests {
             );
             tokio::spawn(async move { cache.get_or_make([2; 32], make).await })
         };
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        until_the_others_wait().await;
         first.abort();
         let (answer, outcome) = second.await.unwrap();
         assert_eq!(
@@ -468,7 +476,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_request_that_gives_up_waiting_leaves_the_answer_to_the_others() {
         let cache = AnswerCache::<String>::new(1 << 20);
         let runs = Arc::new(AtomicUsize::new(0));
@@ -477,9 +485,9 @@ mod tests {
             tokio::spawn(async move { cache.get_or_make([4; 32], make).await })
         };
         let first = spawn(Duration::from_millis(100));
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        until_the_others_wait().await;
         let second = spawn(Duration::ZERO);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        until_the_others_wait().await;
         second.abort();
         let (answer, outcome) = first.await.unwrap();
         assert_eq!(
@@ -489,7 +497,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_answer_nobody_waits_for_is_dropped_and_made_again_when_asked() {
         let cache = AnswerCache::<String>::new(1 << 20);
         let runs = Arc::new(AtomicUsize::new(0));
@@ -500,7 +508,7 @@ mod tests {
             );
             tokio::spawn(async move { cache.get_or_make([3; 32], make).await })
         };
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        until_the_others_wait().await;
         alone.abort();
         assert!(alone.await.unwrap_err().is_cancelled());
         let (answer, outcome) = cache

@@ -409,6 +409,8 @@ fn run(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc::{Receiver, Sender};
+
     use super::*;
     use crate::inference::pipeline::StyleInput;
     use crate::package::maps::LabelMap;
@@ -417,18 +419,26 @@ mod tests {
     /// (width, batch size) of every batch run.
     type Runs = std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>;
 
-    struct Slow {
+    /// A fake model that runs each batch only when its test lets it: it says
+    /// when a batch has started, waits at the gate, then takes `latency`
+    /// (simulated inference time, which the worker learns from).
+    struct Gated {
         card: ModelCard,
-        delay: Duration,
+        latency: Duration,
         sizes: Runs,
+        started: Sender<()>,
+        gate: Receiver<()>,
     }
 
-    impl Generator for Slow {
+    impl Generator for Gated {
         fn card(&self) -> &ModelCard {
             &self.card
         }
         fn generate(&mut self, works: &[Work]) -> Result<Vec<Output>, SynthesisError> {
-            std::thread::sleep(self.delay);
+            let _ = self.started.send(());
+            // A closed gate (the test dropped its end) lets every batch through.
+            let _ = self.gate.recv();
+            std::thread::sleep(self.latency);
             let (w, h) = works[0].size();
             self.sizes.lock().unwrap().push((w, works.len()));
             Ok(works
@@ -438,6 +448,23 @@ mod tests {
                     data: vec![0.0; 3 * h * w],
                 })
                 .collect())
+        }
+    }
+
+    /// A worker over a `Gated` model, with the test's ends of its signals.
+    struct Model {
+        worker: ModelWorker,
+        sizes: Runs,
+        started: Receiver<()>,
+        /// Each message lets one batch run; dropped, it lets them all run.
+        gate: Sender<()>,
+    }
+
+    impl Model {
+        /// Returns once the model has taken a batch off the queue and is
+        /// running it (held at the gate).
+        fn wait_until_running(&self) {
+            self.started.recv().unwrap();
         }
     }
 
@@ -456,28 +483,28 @@ mod tests {
         }
     }
 
-    fn spawn(delay_ms: u64) -> (ModelWorker, Runs) {
-        spawn_with(delay_ms, false)
+    fn spawn() -> Model {
+        spawn_with(false)
     }
 
-    fn spawn_with(delay_ms: u64, pad_batches: bool) -> (ModelWorker, Runs) {
-        spawn_shedding(delay_ms, pad_batches, None)
+    fn spawn_with(pad_batches: bool) -> Model {
+        spawn_shedding(Duration::ZERO, pad_batches, None)
     }
 
-    fn spawn_shedding(
-        delay_ms: u64,
-        pad_batches: bool,
-        shed_after: Option<Duration>,
-    ) -> (ModelWorker, Runs) {
+    fn spawn_shedding(latency: Duration, pad_batches: bool, shed_after: Option<Duration>) -> Model {
         let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let slow = Slow {
+        let (started, started_rx) = mpsc::channel();
+        let (gate, gate_rx) = mpsc::channel();
+        let gated = Gated {
             card: card(),
-            delay: Duration::from_millis(delay_ms),
+            latency,
             sizes: sizes.clone(),
+            started,
+            gate: gate_rx,
         };
         let observer: BatchObserver = Arc::new(|_, _, _| {});
         let (worker, _) = ModelWorker::spawn(
-            slow,
+            gated,
             WorkerConfig {
                 max_batch: 8,
                 max_queue: 16,
@@ -487,42 +514,50 @@ mod tests {
             observer,
         )
         .unwrap();
-        (worker, sizes)
+        Model {
+            worker,
+            sizes,
+            started: started_rx,
+            gate,
+        }
     }
 
     #[test]
     fn requests_whose_client_has_gone_are_dropped_before_inference() {
-        let (worker, sizes) = spawn(100);
-        let card = card();
+        let model = spawn();
+        let (worker, card) = (&model.worker, card());
         let first = worker.submit(job(&card, 32)).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
+        model.wait_until_running();
         // Queued while the first runs; their clients give up.
         drop(worker.submit(job(&card, 32)).unwrap());
         drop(worker.submit(job(&card, 32)).unwrap());
         let kept = worker.submit(job(&card, 32)).unwrap();
+        drop(model.gate);
         assert!(first.blocking_recv().unwrap().is_ok());
         let done = kept.blocking_recv().unwrap().unwrap();
         assert_eq!(done.batch_size, 1, "only the request still wanted ran");
         assert_eq!(worker.stats.dropped_disconnected.load(Ordering::Relaxed), 2);
-        assert_eq!(sizes.lock().unwrap().iter().map(|s| s.1).sum::<usize>(), 2);
+        let sizes = model.sizes.lock().unwrap();
+        assert_eq!(sizes.iter().map(|s| s.1).sum::<usize>(), 2);
     }
 
     #[test]
     fn batches_hold_one_size_and_other_sizes_wait_their_turn() {
-        let (worker, sizes) = spawn(80);
-        let card = card();
+        let model = spawn();
+        let (worker, card) = (&model.worker, card());
         let first = worker.submit(job(&card, 32)).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
+        model.wait_until_running();
         let waiting: Vec<_> = [64, 32, 64, 32]
             .iter()
             .map(|&w| worker.submit(job(&card, w)).unwrap())
             .collect();
+        drop(model.gate);
         assert!(first.blocking_recv().unwrap().is_ok());
         for r in waiting {
             let done = r.blocking_recv().unwrap().unwrap();
             assert_eq!(done.batch_size, 2);
         }
-        let sizes = sizes.lock().unwrap().clone();
+        let sizes = model.sizes.lock().unwrap().clone();
         assert_eq!(
             sizes,
             vec![(32, 1), (64, 2), (32, 2)],
@@ -532,34 +567,38 @@ mod tests {
 
     #[test]
     fn padded_batches_run_at_fixed_sizes_and_answer_only_the_real_requests() {
-        let (worker, sizes) = spawn_with(80, true);
-        let card = card();
+        let model = spawn_with(true);
+        let (worker, card) = (&model.worker, card());
         let first = worker.submit(job(&card, 32)).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
+        model.wait_until_running();
         let waiting: Vec<_> = (0..3)
             .map(|_| worker.submit(job(&card, 32)).unwrap())
             .collect();
+        drop(model.gate);
         assert!(first.blocking_recv().unwrap().is_ok());
         for r in waiting {
             let done = r.blocking_recv().unwrap().unwrap();
             assert_eq!(done.batch_size, 3, "the real requests in the batch");
         }
-        let sizes: Vec<usize> = sizes.lock().unwrap().iter().map(|s| s.1).collect();
+        let sizes: Vec<usize> = model.sizes.lock().unwrap().iter().map(|s| s.1).collect();
         assert_eq!(sizes, vec![1, 4], "three requests run as a batch of four");
     }
 
     #[test]
     fn a_request_that_would_outwait_the_timeout_is_refused_at_once() {
-        let (worker, _) = spawn_shedding(60, false, Some(Duration::from_millis(150)));
-        let card = card();
+        let latency = Duration::from_millis(60);
+        let model = spawn_shedding(latency, false, Some(Duration::from_millis(150)));
+        let (worker, card) = (&model.worker, card());
         // The first batch teaches the worker its time per image (~60 ms).
-        assert!(worker
-            .submit(job(&card, 32))
-            .unwrap()
-            .blocking_recv()
-            .unwrap()
-            .is_ok());
+        let first = worker.submit(job(&card, 32)).unwrap();
+        model.wait_until_running();
+        model.gate.send(()).unwrap();
+        assert!(first.blocking_recv().unwrap().is_ok());
+        // The next is held running, so the six queue behind it.
+        let _running = worker.submit(job(&card, 32)).unwrap();
+        model.wait_until_running();
         let answers: Vec<_> = (0..6).map(|_| worker.submit(job(&card, 32))).collect();
+        drop(model.gate);
         let busy = answers
             .iter()
             .filter(|a| matches!(a, Err(QueueError::Busy { .. })))
