@@ -388,17 +388,18 @@ async fn the_events_of_a_run_made_elsewhere_follow_its_run_json_to_the_end() {
         .unwrap();
     let response = s.app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    // The other processes write each change once the server has read the
-    // one before, so that every change is an event. It read the first
-    // before it answered; it sends a change's event when it has read the
-    // next one. They write run.json whole (renamed over), as runs do.
+    // The other processes write each change once the server has sent the
+    // one before, so that every change is an event. They write run.json
+    // whole (renamed over), as runs do.
     let next = results.path().join("run.json.next");
     let write = |done: &[&str], state: &str| {
         std::fs::write(&next, manifest(done, state)).unwrap();
         std::fs::rename(&next, root.join("run.json")).unwrap();
     };
-    write(&["a", "b"], "running");
-    let mut last = Some((&["a", "b", "c"][..], "complete"));
+    let mut changes = vec![
+        (&["a", "b", "c"][..], "complete"),
+        (&["a", "b"][..], "running"),
+    ];
     let mut body = response.into_body();
     let mut text = String::new();
     let events = async {
@@ -409,7 +410,7 @@ async fn the_events_of_a_run_made_elsewhere_follow_its_run_json_to_the_end() {
             let event = std::str::from_utf8(&data).unwrap();
             text.push_str(event);
             if event.contains("data: ") {
-                if let Some((done, state)) = last.take() {
+                if let Some((done, state)) = changes.pop() {
                     write(done, state);
                 }
             }

@@ -424,7 +424,9 @@ async fn read_manifest(dir: &RunDir) -> Result<crate::runs::Manifest, ApiError> 
 }
 
 /// Progress as server-sent events: `progress` events with a
-/// `{done, failed, total, state}` body until the run stops, then `end`.
+/// `{done, failed, total, state}` body, the current one at once and then
+/// each change, until the run stops: the last event says the state it
+/// stopped in (complete or failed), and the stream ends.
 #[utoipa::path(get, path = "/api/v1/batches/{id}/events", params(("id" = String, Path, description = "`<name>@<epoch>`")),
     responses((status = 200, description = "text/event-stream", content_type = "text/event-stream"), (status = 404, body = ErrorBody)))]
 pub async fn events(
@@ -449,31 +451,47 @@ pub async fn events(
             follow_on_disk(dir, now)
         }
     };
-    let stream = futures_util::stream::unfold((receiver, false), |(mut rx, ended)| async move {
-        if ended {
-            return None;
-        }
-        let progress = *rx.borrow_and_update();
-        let event = |p: &Progress| {
-            Event::default()
-                .event("progress")
-                .json_data(p)
-                .unwrap_or_default()
-        };
-        if progress.state != RunState::Running {
-            let end = event(&progress);
-            return Some((Ok::<_, std::convert::Infallible>(end), (rx, true)));
-        }
-        let current = event(&progress);
-        // Wait for the next change; a closed sender means the run stopped.
-        if rx.changed().await.is_err() {
-            return Some((Ok(current), (rx, true)));
-        }
-        Some((Ok(current), (rx, false)))
-    });
+    let event = |p: &Progress| {
+        Event::default()
+            .event("progress")
+            .json_data(p)
+            .unwrap_or_default()
+    };
+    // Each progress as it is: the current one at once, then each change
+    // when it comes, until the run stops (or its sender goes).
+    let stream = futures_util::stream::unfold(
+        (receiver, Follow::Now),
+        move |(mut rx, follow)| async move {
+            match follow {
+                Follow::Ended => return None,
+                Follow::Next if rx.changed().await.is_err() => return None,
+                Follow::Next | Follow::Now => {}
+            }
+            let progress = *rx.borrow_and_update();
+            let then = if progress.state == RunState::Running {
+                Follow::Next
+            } else {
+                Follow::Ended
+            };
+            Some((
+                Ok::<_, std::convert::Infallible>(event(&progress)),
+                (rx, then),
+            ))
+        },
+    );
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// Where an events stream stands.
+#[derive(Clone, Copy)]
+enum Follow {
+    /// Send the progress as it is now.
+    Now,
+    /// Wait for the next change.
+    Next,
+    Ended,
 }
 
 /// Progress of a run made elsewhere, from its `run.json` (the merge of its
