@@ -15,7 +15,7 @@ use easel::inference::segment::SegmenterWorker;
 use easel::package::maps::DEFAULT_MAX_PIXELS;
 use easel::package::{ModelCard, ModelPackage};
 use easel::progress::ProgressBar;
-use easel::runs::fid::Inception;
+use easel::runs::inception::Inception;
 use easel::runs::scores::Judge;
 use easel::runs::shard::Shard;
 use easel::runs::{Manifest, Progress, Run, RunDir, RunScores, RunSpec};

@@ -1,8 +1,10 @@
 //! What a run keeps of each image besides the image: whether a sample done
 //! has it all (its agreement, its features), and its Inception features.
 
-use super::fid::{features_dir, Inception};
-use super::manifest::{write_atomic, RunDir, RunError, SampleRecord, REAL, SYNTHESIZED};
+use super::dir::{write_atomic, RunDir, REAL, SYNTHESIZED};
+use super::error::RunError;
+use super::inception::{features_dir, Inception};
+use super::manifest::SampleRecord;
 
 /// Whether a sample done has what the run keeps of it: its agreement when
 /// it is scored, its features when it keeps them.

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use askama::Template;
 
+use super::dir::{write_atomic, RunDir, INPUT_LABEL, REAL, SYNTHESIZED};
+use super::error::RunError;
 use super::manifest::{
-    write_atomic, Agreement, Manifest, Progress, RunDir, RunError, RunScores, RunState,
-    INPUT_LABEL, MANIFEST_FILE, PAGE_SIZE, REAL, SYNTHESIZED,
+    Agreement, Manifest, Progress, RunScores, RunState, MANIFEST_FILE, PAGE_SIZE,
 };
 use super::scores::Scores;
 use crate::package::ModelCard;
