@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::files::{self, file_name, some_names, Depth};
 use super::workers::{self, WorkOptions};
+use crate::atomic;
 use crate::package::classes::{hex, ClassTable};
 use crate::package::maps::DONTCARE_VALUE;
 
@@ -513,7 +514,7 @@ fn convert_file(
             source,
         })
         .and_then(|png| {
-            files::write_atomic(output, &png).map_err(|source| AnnotationError::Write {
+            atomic::write(output, &png).map_err(|source| AnnotationError::Write {
                 path: output.to_owned(),
                 source,
             })
@@ -544,7 +545,7 @@ pub fn convert(options: &ConvertOptions) -> Result<ConvertReport, ConvertError> 
     };
     std::fs::create_dir_all(&options.out).map_err(write_err(&options.out))?;
     let classes_tsv = options.out.join("classes.tsv");
-    files::write_atomic(&classes_tsv, options.palette.to_tsv().as_bytes())
+    atomic::write(&classes_tsv, options.palette.to_tsv().as_bytes())
         .map_err(write_err(&classes_tsv))?;
 
     let classes = options.palette.classes.len();

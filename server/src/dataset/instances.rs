@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::files::{self, file_name, Depth};
 use super::pairing::{self, Folder, PairingError, INSTANCE_EXTENSIONS, LABEL_EXTENSIONS};
 use super::workers::{self, WorkOptions};
+use crate::atomic;
 use crate::package::maps::{decode_png, MapError};
 
 /// The largest id a 16-bit instance map holds.
@@ -405,7 +406,7 @@ pub fn make_instances(options: &InstanceOptions) -> Result<InstanceReport, Insta
         let written = make_map(job, options).and_then(|(width, height, ids)| {
             let png = files::encode_gray_png(width, height, &ids, Depth::Sixteen)
                 .map_err(InstanceMapError::Encode)?;
-            files::write_atomic(&output, &png).map_err(|source| InstanceMapError::Write {
+            atomic::write(&output, &png).map_err(|source| InstanceMapError::Write {
                 path: output.clone(),
                 source,
             })?;
