@@ -12,7 +12,8 @@ use super::pairing::{
 };
 use super::workers::{self, WorkOptions};
 use crate::package::classes::ClassTable;
-use crate::package::maps::{decode_png, DONTCARE_VALUE};
+use crate::package::map_png::decode_png;
+use crate::package::maps::DONTCARE_VALUE;
 
 /// How many problems of one kind the report prints.
 const SHOWN: usize = 30;

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Instant;
 
-use super::files::{self, file_name, some_names, Depth};
+use super::files::{self, file_name, some_names};
 use super::workers::{self, WorkOptions};
 use crate::atomic;
 use crate::package::classes::{hex, ClassTable};
+use crate::package::map_png::{encode_gray_png, Depth};
 use crate::package::maps::DONTCARE_VALUE;
 
 /// The most classes a 16-bit map can number (one value is kept free to
@@ -508,7 +509,7 @@ fn convert_file(
         return outcome;
     }
     let height = classes.len() / image.width.max(1);
-    let written = files::encode_gray_png(image.width, height, &classes, depth)
+    let written = encode_gray_png(image.width, height, &classes, depth)
         .map_err(|source| AnnotationError::Encode {
             file: file_name(output),
             source,
@@ -674,7 +675,7 @@ mod tests {
 
     #[test]
     fn a_grayscale_or_oversized_annotation_is_refused_with_the_reason() {
-        let png = files::encode_gray_png(2, 1, &[0, 1], Depth::Eight).unwrap();
+        let png = encode_gray_png(2, 1, &[0, 1], Depth::Eight).unwrap();
         let e = decode_colours(&png, 100).err().unwrap();
         assert_eq!(
             e.to_string(),

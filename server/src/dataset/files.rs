@@ -1,11 +1,9 @@
 //! File names shared by the preparation tools: names without a suffix,
 //! names for messages, folders within folders (atomic writes are
 //! `crate::atomic`). Grayscale PNGs of class and instance ids are
-//! written by `package::maps` (the server answers maps with the same code).
+//! written by `package::map_png` (the server answers maps with the same code).
 
 use std::path::Path;
-
-pub use crate::package::maps::{encode_gray_png, Depth};
 
 /// `stem` without `suffix` (CamVid's `_L`), when it ends with it and has
 /// something before it.
