@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod check_report;
+pub mod colour_lookup;
 pub mod convert;
 pub mod files;
 pub mod instances;
