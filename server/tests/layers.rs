@@ -298,8 +298,10 @@ fn pipeline_step_calls(code: &str) -> Vec<String> {
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     for (i, _) in code.match_indices('(') {
         let start = code[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let name = &code[start..i];
         if name.is_empty() || (start > 0 && is_ident(bytes[start - 1])) {
             continue;
