@@ -1,11 +1,12 @@
 //! easel: import, run and serve SPADE (GauGAN) semantic image synthesis models.
 //!
-//! The modules are layers, lowest first: `cores`, `random`, `progress` | `package` |
-//! `import`, `inference`, `dataset`, `landscapes` | `runs` | `http` |
-//! `client`. Each imports only lower layers (docs/architecture.md; checked by
-//! `tests/layers.rs`). The command line (`src/cli/`) sits on top, in the
-//! binary.
+//! The modules are layers, lowest first: `atomic`, `cores`, `random`,
+//! `progress` | `package` | `import`, `inference`, `dataset`, `landscapes` |
+//! `runs` | `http` | `client`. Each imports only lower layers
+//! (docs/architecture.md; checked by `tests/layers.rs`). The command line
+//! (`src/cli/`) sits on top, in the binary.
 
+pub mod atomic;
 pub mod client;
 pub mod cores;
 pub mod dataset;

@@ -12,7 +12,7 @@ fn src() -> PathBuf {
 
 /// The layers, lowest first; docs/architecture.md draws the same stack.
 const LAYERS: &[&[&str]] = &[
-    &["cores", "random", "progress"],
+    &["atomic", "cores", "random", "progress"],
     &["package"],
     &["import", "inference", "dataset", "landscapes"],
     &["runs"],

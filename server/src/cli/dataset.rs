@@ -39,7 +39,7 @@ pub struct ConvertArgs {
     /// write the class of the closest colour. Every file with such pixels is
     /// reported with their count and first position.
     #[arg(long, default_value = "error")]
-    unknown: easel::dataset::convert::UnknownColours,
+    unknown: easel::dataset::colour_lookup::UnknownColours,
     /// Taken off the end of each name for the output name: `_L` turns
     /// CamVid's 0001TP_006690_L.png into 0001TP_006690.png.
     #[arg(long, visible_alias = "strip_suffix", default_value = "")]
@@ -211,7 +211,8 @@ fn landscapes(args: SynthArgs) -> Result<()> {
 }
 
 fn convert(args: ConvertArgs) -> Result<()> {
-    use easel::dataset::convert::{self, ConvertOptions, UnknownColours};
+    use easel::dataset::colour_lookup::UnknownColours;
+    use easel::dataset::convert::{self, ConvertOptions};
     let palette = easel::package::classes::ClassTable::load(&args.palette)?;
     let options = ConvertOptions {
         palette,

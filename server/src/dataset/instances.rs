@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::files::{self, file_name, Depth};
+use super::files::{self, file_name};
 use super::pairing::{self, Folder, PairingError, INSTANCE_EXTENSIONS, LABEL_EXTENSIONS};
 use super::workers::{self, WorkOptions};
-use crate::package::maps::{decode_png, MapError};
+use crate::atomic;
+use crate::package::map_png::{decode_png, encode_gray_png, Depth, PngError};
 
 /// The largest id a 16-bit instance map holds.
 pub const MAX_ID: u32 = u16::MAX as u32;
@@ -63,7 +64,7 @@ pub enum InstanceMapError {
         source: std::io::Error,
     },
     #[error("{file}: {source}")]
-    Decode { file: String, source: MapError },
+    Decode { file: String, source: PngError },
     #[error(
         "the label map is a colour image; make class indices with `easel dataset convert` first"
     )]
@@ -403,9 +404,9 @@ pub fn make_instances(options: &InstanceOptions) -> Result<InstanceReport, Insta
     let files = workers::map_parallel(&jobs, options.work, |job| {
         let output = options.out.join(format!("{}.png", job.stem));
         let written = make_map(job, options).and_then(|(width, height, ids)| {
-            let png = files::encode_gray_png(width, height, &ids, Depth::Sixteen)
+            let png = encode_gray_png(width, height, &ids, Depth::Sixteen)
                 .map_err(InstanceMapError::Encode)?;
-            files::write_atomic(&output, &png).map_err(|source| InstanceMapError::Write {
+            atomic::write(&output, &png).map_err(|source| InstanceMapError::Write {
                 path: output.clone(),
                 source,
             })?;

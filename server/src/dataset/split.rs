@@ -13,6 +13,7 @@ use super::pairing::{
     self, Folder, PairingError, IMAGE_EXTENSIONS, INSTANCE_EXTENSIONS, LABEL_EXTENSIONS,
 };
 use super::workers::{self, WorkOptions};
+use crate::atomic;
 use crate::random::Rng;
 
 /// The folders a split writes, as (train, test) per kind of file.
@@ -270,7 +271,7 @@ fn place(from: &Path, to: &Path, transfer: Transfer) -> Result<Placed, PlaceErro
         },
         Transfer::Copy => None,
     };
-    files::copy_atomic(from, to).map_err(|source| PlaceError::Copy {
+    atomic::copy(from, to).map_err(|source| PlaceError::Copy {
         from: from.to_owned(),
         to: to.to_owned(),
         source,
@@ -358,7 +359,7 @@ pub fn split(options: &SplitOptions) -> Result<SplitReport, SplitError> {
     let source_tsv = options.labels.join("classes.tsv");
     let classes_tsv = if source_tsv.is_file() {
         let to = options.out.join("classes.tsv");
-        files::copy_atomic(&source_tsv, &to).map_err(|reason| SplitError::Write {
+        atomic::copy(&source_tsv, &to).map_err(|reason| SplitError::Write {
             path: to.clone(),
             reason,
         })?;
@@ -381,7 +382,7 @@ pub fn split(options: &SplitOptions) -> Result<SplitReport, SplitError> {
     };
     let path = options.out.join(MANIFEST);
     let json = serde_json::to_string_pretty(&manifest).map_err(SplitError::Manifest)? + "\n";
-    files::write_atomic(&path, json.as_bytes()).map_err(|reason| SplitError::Write {
+    atomic::write(&path, json.as_bytes()).map_err(|reason| SplitError::Write {
         path: path.clone(),
         reason,
     })?;

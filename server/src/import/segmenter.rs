@@ -192,22 +192,12 @@ pub fn import_segmenter(req: &SegmenterImport) -> Result<SegmenterReport, Segmen
     Ok(SegmenterReport { card, spec, notes })
 }
 
-/// Writes `bytes` beside `path` and renames it into place, so that a reader
-/// never sees half a file.
+/// Writes `bytes` to `path` atomically, so that a server reading the
+/// package never sees half a file.
 fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), SegmenterImportError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.importing-{}", std::process::id()));
-    let failed = |source| SegmenterImportError::Write {
+    crate::atomic::write(path, bytes).map_err(|source| SegmenterImportError::Write {
         path: path.display().to_string(),
         source,
-    };
-    std::fs::write(&tmp, bytes).map_err(failed)?;
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        failed(source)
     })
 }
 

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::classes::ClassInfo;
+use super::presets::{check_presets, safe_name, PresetError, StylePreset};
 
 /// The card format this easel writes. Fields added within a format are
 /// optional (`#[serde(default)]`), so cards written before them still read;
@@ -27,25 +28,6 @@ pub enum CardError {
     Older(u32),
     #[error("it is not a model card easel can read ({0}); fix the field, or write the package again with `easel import`")]
     Preset(#[from] PresetError),
-}
-
-/// A style preset that does not fit its model.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PresetError {
-    #[error("style preset `{0}`: names are letters, digits, `-` and `_`")]
-    Name(String),
-    #[error("style preset `{0}` is listed twice")]
-    Twice(String),
-    #[error("style preset `{name}` has {given} values, but the model takes z of {z_dim}")]
-    ZLength {
-        name: String,
-        given: usize,
-        z_dim: usize,
-    },
-    #[error("style preset `{name}`: its spread does not have {z_dim} values")]
-    SpreadLength { name: String, z_dim: usize },
-    #[error("style preset `{0}`: its thumbnail must be a plain file name in styles/")]
-    Thumbnail(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -197,7 +179,7 @@ impl ModelCard {
             return Err(CardError::Older(format));
         }
         let card: Self = serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))?;
-        card.check_styles()?;
+        check_presets(&card.styles, card.z_dim.unwrap_or(0))?;
         if let Some(segmenter) = &card.segmenter {
             if !safe_name(&segmenter.file) {
                 return Err(CardError::Json(format!(
@@ -207,39 +189,6 @@ impl ModelCard {
             }
         }
         Ok(card)
-    }
-
-    /// Presets must fit the model: a z of z_dim values (and spread), safe
-    /// names, no name twice.
-    fn check_styles(&self) -> Result<(), PresetError> {
-        let mut seen = std::collections::BTreeSet::new();
-        for preset in &self.styles {
-            let name = &preset.name;
-            if !safe_name(name) || name.contains('.') {
-                return Err(PresetError::Name(name.clone()));
-            }
-            if !seen.insert(name.as_str()) {
-                return Err(PresetError::Twice(name.clone()));
-            }
-            let z_dim = self.z_dim.unwrap_or(0);
-            if preset.z.len() != z_dim {
-                return Err(PresetError::ZLength {
-                    name: name.clone(),
-                    given: preset.z.len(),
-                    z_dim,
-                });
-            }
-            if preset.spread.as_ref().is_some_and(|s| s.len() != z_dim) {
-                return Err(PresetError::SpreadLength {
-                    name: name.clone(),
-                    z_dim,
-                });
-            }
-            if preset.thumbnail.as_deref().is_some_and(|t| !safe_name(t)) {
-                return Err(PresetError::Thumbnail(name.clone()));
-            }
-        }
-        Ok(())
     }
 
     /// The preset called `name`.
@@ -261,116 +210,6 @@ impl ModelCard {
             _ => (format!("class {value}"), "#000000".into()),
         }
     }
-
-    /// The canvas sizes the page offers: native as it is; a 2:1 panorama and
-    /// 3:2 on the native's shorter side, and twice native, each side rounded
-    /// to the nearest multiple of `multiple_of` (at least one); those over
-    /// `max_pixels` and repeats left out. A fixed-size model: native alone.
-    pub fn canvas_sizes(&self, max_pixels: u64) -> Vec<CanvasSize> {
-        let Size { width, height } = self.native;
-        let mut sizes = vec![CanvasSize {
-            name: "native",
-            width,
-            height,
-        }];
-        if self.sizes.fixed {
-            return sizes;
-        }
-        let m = self.sizes.multiple_of.max(1);
-        // Half away from zero, as the page rounded before this moved here.
-        let round = |v: f64| ((v / m as f64).round() as usize).max(1) * m;
-        let short = width.min(height) as f64;
-        let candidates = [
-            ("panorama", round(2.0 * short), round(short)),
-            ("3:2", round(1.5 * short), round(short)),
-            (
-                "double",
-                round(2.0 * width as f64),
-                round(2.0 * height as f64),
-            ),
-        ];
-        for (name, width, height) in candidates {
-            let repeat = sizes.iter().any(|s| s.width == width && s.height == height);
-            if (width * height) as u64 <= max_pixels && !repeat {
-                sizes.push(CanvasSize {
-                    name,
-                    width,
-                    height,
-                });
-            }
-        }
-        sizes
-    }
-
-    /// Why `height`×`width` cannot be generated, or None if it can.
-    pub fn size_problem(&self, height: usize, width: usize) -> Option<String> {
-        let native = &self.native;
-        if self.sizes.fixed {
-            return (height != native.height || width != native.width).then(|| {
-                format!(
-                    "the map is {width}×{height}, but this model starts from a style vector and only makes \
-                     {}×{} images; resize the map to {}×{} (nearest neighbour)",
-                    native.width, native.height, native.width, native.height
-                )
-            });
-        }
-        let m = self.sizes.multiple_of;
-        (height == 0 || width == 0 || !height.is_multiple_of(m) || !width.is_multiple_of(m)).then(|| {
-            let round = |v: usize| (v.div_ceil(m)).max(1) * m;
-            format!(
-                "the map is {width}×{height}, but this model needs width and height that are multiples of {m} \
-                 (its native size is {}×{}); resize or pad it to {}×{}",
-                native.width,
-                native.height,
-                round(width),
-                round(height)
-            )
-        })
-    }
-}
-
-/// A canvas size the painting page offers for a model (and the server warms
-/// up where a new input shape costs a compile).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct CanvasSize {
-    /// `native`, `panorama` (2:1), `3:2` or `double` (twice native).
-    pub name: &'static str,
-    pub width: usize,
-    pub height: usize,
-}
-
-/// A look a package ships: a z vector with a name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StylePreset {
-    /// Letters, digits, `-` and `_` (it appears in URLs and flags).
-    pub name: String,
-    /// What the look is, for people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The z vector, z_dim values.
-    pub z: Vec<f32>,
-    /// Per-value spread for variations around the look (z + spread·ε);
-    /// without it, 0.5 for every value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spread: Option<Vec<f32>>,
-    /// A picture of the look: a file in the package's `styles/` folder,
-    /// served at `/api/v1/models/{model}/styles/{file}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thumbnail: Option<String>,
-}
-
-/// The spread of variations around a preset that does not state its own.
-pub const DEFAULT_PRESET_SPREAD: f32 = 0.5;
-
-/// Whether `name` is safe as a file or preset name in URLs: letters,
-/// digits, `-`, `_` and (for files) one `.` before an extension.
-pub fn safe_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && name.matches('.').count() <= 1
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Which published generator design a model follows.
@@ -447,70 +286,6 @@ mod tests {
         card.to_string()
     }
 
-    fn free(width: usize, height: usize, multiple_of: usize) -> ModelCard {
-        let mut card = ModelCard::from_json(FORMAT_1).unwrap();
-        card.native = Size { width, height };
-        card.sizes = AllowedSizes {
-            fixed: false,
-            multiple_of,
-        };
-        card
-    }
-
-    /// Each size as "name W×H".
-    fn listed(card: &ModelCard, max_pixels: u64) -> Vec<String> {
-        let sizes = card.canvas_sizes(max_pixels);
-        sizes
-            .iter()
-            .map(|s| format!("{} {}×{}", s.name, s.width, s.height))
-            .collect()
-    }
-
-    const MAX: u64 = 16 << 20;
-
-    #[test]
-    fn a_free_256_model_is_offered_native_a_panorama_3_2_and_twice_native() {
-        let card = free(256, 256, 32);
-        let all = [
-            "native 256×256",
-            "panorama 512×256",
-            "3:2 384×256",
-            "double 512×512",
-        ];
-        assert_eq!(listed(&card, MAX), all);
-        // Over max_pixels left out, never native; 512×256 is exactly 131,072.
-        assert_eq!(listed(&card, 200_000), all[..3]);
-        assert_eq!(listed(&card, 131_072), all[..3]);
-        assert_eq!(listed(&card, 131_071), ["native 256×256", "3:2 384×256"]);
-        assert_eq!(listed(&card, 1000), ["native 256×256"]);
-    }
-
-    #[test]
-    fn canvas_sides_round_to_the_nearest_multiple_and_repeats_are_left_out() {
-        // A 2:1 native is its own panorama.
-        let wide = ["native 256×128", "3:2 192×128", "double 512×256"];
-        assert_eq!(listed(&free(256, 128, 32), MAX), wide);
-        // short side 150 → 160; 300 → 288; 225 → 224; 400 → 416 (12.5 rounds up).
-        let odd = [
-            "native 200×150",
-            "panorama 288×160",
-            "3:2 224×160",
-            "double 416×288",
-        ];
-        assert_eq!(listed(&free(200, 150, 32), MAX), odd);
-        // multiple_of 0 reads as 1: no rounding.
-        let any = [
-            "native 100×60",
-            "panorama 120×60",
-            "3:2 90×60",
-            "double 200×120",
-        ];
-        assert_eq!(listed(&free(100, 60, 0), MAX), any);
-        let mut fixed = free(256, 128, 32);
-        fixed.sizes.fixed = true;
-        assert_eq!(listed(&fixed, MAX), ["native 256×128"]);
-    }
-
     #[test]
     fn reads_a_card_written_in_format_1() {
         let card = ModelCard::from_json(FORMAT_1).unwrap();
@@ -558,46 +333,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("plain file name"), "{e}");
-    }
-
-    #[test]
-    fn style_presets_must_fit_the_models_z() {
-        let preset = |z: usize| serde_json::json!([{"name": "noon", "z": vec![0.5; z]}]);
-        let mut card: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
-        card["z_dim"] = 4.into();
-        card["styles"] = preset(4);
-        let ok = ModelCard::from_json(&card.to_string()).unwrap();
-        assert_eq!(ok.style_preset("noon").unwrap().z, vec![0.5; 4]);
-        card["styles"] = preset(3);
-        let e = ModelCard::from_json(&card.to_string())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("3 values") && e.contains("z of 4"), "{e}");
-        card["styles"] = serde_json::json!([{"name": "../x", "z": vec![0.5; 4]}]);
-        let e = ModelCard::from_json(&card.to_string())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("letters, digits"), "{e}");
-        card["styles"] =
-            serde_json::json!([{"name": "a", "z": vec![0.5; 4], "thumbnail": "../a.jpg"}]);
-        let e = ModelCard::from_json(&card.to_string())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("thumbnail"), "{e}");
-    }
-
-    #[test]
-    fn a_preset_listed_twice_is_refused_as_an_unreadable_card() {
-        let noon = serde_json::json!({"name": "noon", "z": vec![0.5; 4]});
-        let mut card: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
-        card["z_dim"] = 4.into();
-        card["styles"] = serde_json::json!([noon.clone(), noon]);
-        let e = ModelCard::from_json(&card.to_string()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "it is not a model card easel can read (style preset `noon` is listed twice); \
-             fix the field, or write the package again with `easel import`"
-        );
     }
 
     #[test]

@@ -5,14 +5,19 @@
 pub mod card;
 pub mod classes;
 pub mod graph;
+pub mod map_png;
 pub mod maps;
 pub mod npy;
+pub mod presets;
+pub mod sizes;
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 pub use card::*;
+pub use presets::{PresetError, StylePreset, DEFAULT_PRESET_SPREAD};
+pub use sizes::CanvasSize;
 
 pub const CARD_FILE: &str = "model.json";
 pub const GENERATOR_FILE: &str = "generator.onnx";

@@ -30,9 +30,9 @@ pub fn check_name(what: &'static str, value: &str) -> Result<(), RunError> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder
-/// (the dataset tools' atomic write, with this module's error).
+/// (`atomic::write`, with this layer's error).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    crate::dataset::files::write_atomic(path, bytes).map_err(io(path))
+    crate::atomic::write(path, bytes).map_err(io(path))
 }
 
 /// A manifest or a shard's record.

@@ -5,6 +5,7 @@
 pub mod arch;
 pub mod export;
 mod family;
+pub mod from_weights;
 pub mod oasis;
 pub mod opt;
 pub mod synthetic;
@@ -231,7 +232,7 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
     let spec = if oasis::is_oasis(&g_weights) {
         oasis::generator_spec(&g_weights, opt.as_ref(), &flags, &mut notes)?
     } else {
-        arch::generator_spec(&g_weights, opt.as_ref(), &flags)?
+        from_weights::generator_spec(&g_weights, opt.as_ref(), &flags)?
     };
     note_untrained_spectral_vectors(&g_weights, &mut notes);
     let table = class_table(given_table, opt.as_ref(), &spec, &mut notes)?;
@@ -246,7 +247,7 @@ pub fn import(req: &ImportRequest) -> Result<ImportReport, ImportError> {
             checkpoint::read_state_dict(&e_path)?,
             &e_path.display().to_string(),
         );
-        let e_spec = arch::encoder_spec(&e_weights, opt.as_ref())?;
+        let e_spec = from_weights::encoder_spec(&e_weights, opt.as_ref())?;
         note_untrained_spectral_vectors(&e_weights, &mut notes);
         if Some(e_spec.z_dim) != z_dim {
             return Err(ImportError::ZDim {

@@ -4,9 +4,10 @@
 //! channels, opt.txt the noise width, and the dataset (or flags) the size.
 
 use super::arch::{
-    mismatch, round_half_even, semantic_split, ArchError, ArchFlags, GeneratorNorm, GeneratorSpec,
-    Layout, Modulation, ParamFreeNorm, Upsampling,
+    ArchError, ArchFlags, GeneratorNorm, GeneratorSpec, Layout, Modulation, ParamFreeNorm,
+    Upsampling,
 };
+use super::from_weights::{mismatch, round_half_even, semantic_split};
 use super::opt::TrainOptions;
 use super::weights::Weights;
 

@@ -1,5 +1,5 @@
-//! Builds the ONNX graphs of a SPADE generator and its style encoder from a
-//! determined spec and the folded weights.
+//! Builds the ONNX graph of a SPADE generator from a determined spec and the
+//! folded weights (its style encoder's graph: `encoder.rs`).
 //!
 //! The generator takes class indices, not a one-hot tensor. A convolution of
 //! a one-hot map is a sum, over the kernel taps, of weight columns looked up by
@@ -7,24 +7,23 @@
 //! table becomes k² Gathers and Adds; small tables build the one-hot map
 //! (onehot.rs). The instance edge channel is folded into the lookup: index
 //! `class + classes·edge` selects a row that already adds the edge weights.
-//! Nearest resizing of the map happens on indices, with PyTorch's float32 rule
-//! src = min(floor(dst · in/out), in − 1).
+//! The map reaches each level by nearest resizing on indices (levels.rs).
 
 mod clade;
+mod encoder;
+mod levels;
 mod oasis;
 mod onehot;
 
 use std::collections::HashMap;
 
-use super::arch::{EncoderSpec, GeneratorSpec, Layout, Modulation, ParamFreeNorm};
+use super::arch::{GeneratorSpec, Layout, Modulation, ParamFreeNorm};
 use super::weights::{Layer, Weights, WeightsError};
 use crate::import::onnx::proto::{Dim, ElemType, Model};
 use crate::import::onnx::{float, int, string, GraphBuilder};
 
 pub use crate::package::graph::*;
-/// The encoder's fixed working size; the reference resizes any style image to it.
-pub const ENCODER_SIZE: i64 = 256;
-
+pub use encoder::encoder;
 const SLOPE: f32 = 0.2;
 const EPS: f32 = 1e-5;
 
@@ -191,7 +190,7 @@ pub fn generator(
 
 /// Every tensor of the checkpoint went into the graph; leftovers mean the
 /// checkpoint is of another architecture than the one detected.
-fn all_used(w: &Weights, network: &'static str) -> Result<(), ExportError> {
+pub(super) fn all_used(w: &Weights, network: &'static str) -> Result<(), ExportError> {
     let unused = w.unused();
     if unused.is_empty() {
         return Ok(());
@@ -309,85 +308,6 @@ impl GeneratorGraph<'_> {
             string("nearest_mode", "floor"),
         ];
         g.node("Resize", &[x, "", &scales], attrs, "up")
-    }
-
-    /// Source indices of nearest resizing from `input` to `output` elements.
-    fn nearest_indices(&mut self, input: &str, output: &str) -> String {
-        let g = &mut self.g;
-        let to_float = vec![int("to", ElemType::Float as i64)];
-        let zero = g.scalar_i64("zero", 0);
-        let one = g.scalar_i64("one", 1);
-        let axes = g.vec_i64("axes0", &[0]);
-        let out_scalar = g.node("Squeeze", &[output, &axes], vec![], "len");
-        let range = g.node("Range", &[&zero, &out_scalar, &one], vec![], "range");
-        let in_f = g.node("Cast", &[input], to_float.clone(), "in_f");
-        let out_f = g.node("Cast", &[output], to_float.clone(), "out_f");
-        let scale = g.binary("Div", &in_f, &out_f);
-        let range_f = g.node("Cast", &[&range], to_float, "range_f");
-        let src = g.binary("Mul", &range_f, &scale);
-        let src = g.node("Floor", &[&src], vec![], "floor");
-        let src = g.node(
-            "Cast",
-            &[&src],
-            vec![int("to", ElemType::Int64 as i64)],
-            "src",
-        );
-        let one_v = g.vec_i64("one", &[1]);
-        let last = g.binary("Sub", input, &one_v);
-        g.binary("Min", &src, &last)
-    }
-
-    /// Source (rows, cols) of nearest resizing from the input to level
-    /// `level` (latent size × 2^level).
-    fn level_rows_cols(&mut self, level: usize) -> (String, String) {
-        if let Some(v) = self.level_indices.get(&level) {
-            return v.clone();
-        }
-        let factor = self.g.vec_i64("level_factor", &[1 << level]);
-        let (lh, lw) = self.latent_hw.clone();
-        let h = self.g.binary("Mul", &lh, &factor);
-        let w = self.g.binary("Mul", &lw, &factor);
-        let (ih, iw) = self.input_hw.clone();
-        let rows = self.nearest_indices(&ih, &h);
-        let cols = self.nearest_indices(&iw, &w);
-        self.level_indices
-            .insert(level, (rows.clone(), cols.clone()));
-        (rows, cols)
-    }
-
-    /// The index map nearest-resized to level `level`.
-    fn level_index(&mut self, level: usize) -> String {
-        if let Some(v) = self.levels.get(&level) {
-            return v.clone();
-        }
-        let (rows, cols) = self.level_rows_cols(level);
-        let index = self.index.clone();
-        let r = self
-            .g
-            .node("Gather", &[&index, &rows], vec![int("axis", 1)], "rows");
-        let v = self
-            .g
-            .node("Gather", &[&r, &cols], vec![int("axis", 2)], "level_index");
-        self.levels.insert(level, v.clone());
-        v
-    }
-
-    /// A float input (N, C, H, W) nearest-resized to level `level`, as the
-    /// index map is.
-    fn level_map(&mut self, level: usize, input: &str) -> String {
-        let key = (input.to_string(), level);
-        if let Some(v) = self.map_levels.get(&key) {
-            return v.clone();
-        }
-        let (rows, cols) = self.level_rows_cols(level);
-        let r = self
-            .g
-            .node("Gather", &[input, &rows], vec![int("axis", 2)], "map_rows");
-        let v = self
-            .g
-            .node("Gather", &[&r, &cols], vec![int("axis", 3)], "level_map");
-        self.map_levels.insert(key, v.clone());
-        v
     }
 
     /// The parameter-free part of a normalisation layer: x − mean with the
@@ -535,7 +455,13 @@ impl GeneratorGraph<'_> {
     }
 }
 
-fn conv_layer(g: &mut GraphBuilder, x: &str, layer: &Layer, stride: usize, hint: &str) -> String {
+pub(super) fn conv_layer(
+    g: &mut GraphBuilder,
+    x: &str,
+    layer: &Layer,
+    stride: usize,
+    hint: &str,
+) -> String {
     let k = layer.shape[2];
     let w = g.weight(&format!("{hint}_w"), &layer.shape, &layer.weight);
     let b = layer
@@ -543,90 +469,6 @@ fn conv_layer(g: &mut GraphBuilder, x: &str, layer: &Layer, stride: usize, hint:
         .as_ref()
         .map(|b| g.weight(&format!("{hint}_b"), &[b.len()], b));
     g.conv(x, &w, b.as_deref(), k, stride, hint)
-}
-
-/// The style encoder: RGB in [-1, 1] (any size, resized bilinearly to 256×256)
-/// to mu and logvar.
-pub fn encoder(spec: &EncoderSpec, w: &Weights, opts: ExportOptions) -> Result<Model, ExportError> {
-    let mut g = GraphBuilder::new("spade_encoder");
-    g.half_weights = opts.half_weights;
-    g.emulate_bf16 = opts.emulate_bf16;
-    let batch = || Dim::Named("batch".into());
-    let image = g.input(
-        STYLE_INPUT,
-        ElemType::Float,
-        vec![
-            batch(),
-            Dim::Fixed(3),
-            Dim::Named("height".into()),
-            Dim::Named("width".into()),
-        ],
-    );
-    let shape = g.node("Shape", &[&image], vec![], "shape");
-    let s = g.vec_i64("s", &[0]);
-    let e = g.vec_i64("e", &[2]);
-    let nc = g.node("Slice", &[&shape, &s, &e], vec![], "nc");
-    let hw = g.vec_i64("hw", &[ENCODER_SIZE, ENCODER_SIZE]);
-    let sizes = g.node("Concat", &[&nc, &hw], vec![int("axis", 0)], "sizes");
-    let attrs = vec![
-        string("mode", "linear"),
-        string("coordinate_transformation_mode", "half_pixel"),
-    ];
-    let mut x = g.node("Resize", &[&image, "", "", &sizes], attrs, "resized");
-    let ndf = spec.ndf;
-    let channels = [3, ndf, 2 * ndf, 4 * ndf, 8 * ndf, 8 * ndf, 8 * ndf];
-    for i in 1..=spec.layers {
-        if i > 1 {
-            x = g.leaky_relu(&x, SLOPE);
-        }
-        let prefix = format!("layer{i}");
-        let (cin, cout) = (channels[i - 1], channels[i]);
-        let has_norm = spec.norm.norm.is_some();
-        let mut conv = w.layer(&format!("{prefix}.0"), &[cout, cin, 3, 3], !has_norm)?;
-        match spec.norm.norm {
-            None => {}
-            Some(ParamFreeNorm::Instance) => {}
-            Some(_) => {
-                // Batch norm right after a bias-free conv folds into it.
-                let bn = w.batch_norm(&format!("{prefix}.1"), cout)?;
-                let per_out = cin * 9;
-                for o in 0..cout {
-                    conv.weight[o * per_out..(o + 1) * per_out]
-                        .iter_mut()
-                        .for_each(|v| *v *= bn.scale[o]);
-                }
-                conv.bias = Some(bn.shift);
-            }
-        }
-        x = conv_layer(&mut g, &x, &conv, 2, &prefix);
-        if spec.norm.norm == Some(ParamFreeNorm::Instance) {
-            let ones = g.const_f32("ones", &[cout], &vec![1.0; cout]);
-            let zeros = g.const_f32("zeros", &[cout], &vec![0.0; cout]);
-            x = g.node(
-                "InstanceNormalization",
-                &[&x, &ones, &zeros],
-                vec![float("epsilon", EPS)],
-                "inorm",
-            );
-        }
-    }
-    x = g.leaky_relu(&x, SLOPE);
-    let flat = g.node("Flatten", &[&x], vec![int("axis", 1)], "flat");
-    let features = channels[spec.layers] * 4 * 4;
-    for (name, out) in [("fc_mu", MU_OUTPUT), ("fc_var", LOGVAR_OUTPUT)] {
-        let fc = w.layer(name, &[spec.z_dim, features], true)?;
-        let wt = g.weight(name, &fc.shape, &fc.weight);
-        let b = g.weight(name, &[spec.z_dim], fc.bias.as_deref().unwrap_or_default());
-        let y = g.node("Gemm", &[&flat, &wt, &b], vec![int("transB", 1)], name);
-        g.output(
-            &y,
-            out,
-            ElemType::Float,
-            vec![batch(), Dim::Fixed(spec.z_dim as i64)],
-        );
-    }
-    all_used(w, "style encoder")?;
-    Ok(g.finish("SPADE style encoder imported by easel", vec![]))
 }
 
 #[cfg(test)]
