@@ -9,6 +9,7 @@ pub mod compute;
 pub mod deadline;
 pub mod device;
 pub mod error;
+pub mod generator;
 pub mod graph_io;
 pub mod loading;
 pub mod openvino;
