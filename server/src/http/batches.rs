@@ -314,7 +314,14 @@ pub async fn start(
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let mut run = run;
+        // A run that stopped leaves the table before its last event goes
+        // out: a client that saw it complete may start it again at once.
         let mut progress = |p: Progress| {
+            if p.state != RunState::Running {
+                if let Ok(mut running) = table.batches.running.lock() {
+                    running.remove(&id);
+                }
+            }
             let _ = sender.send(p);
         };
         // At most one batch queued at a time, so a long run leaves room
