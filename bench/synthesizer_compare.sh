@@ -20,13 +20,13 @@ MAP=models/landscapes/examples/mountain-lake.png
 flags=$(grep -o -w 'amx_bf16\|avx512_bf16\|avx512f' /proc/cpuinfo | sort -u | xargs)
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), flags: ${flags:-none}; previous: $PREV" >&2
 LOGS=$(mktemp -d)
-PIDS=()
-trap 'kill -TERM "${PIDS[@]}" 2>/dev/null || true; rm -rf "$LOGS"' EXIT
+stop() { for f in "$LOGS"/*.pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; done; }
+trap 'stop; rm -rf "$LOGS"' EXIT
 
-serve() {  # binary label -> address
+serve() {  # binary label -> address (the server's pid in $LOGS/label.pid)
   "$1" serve --models models --bind 127.0.0.1:0 --compute fp32 --threads 1 \
     --request-timeout-ms 600000 --max-queue 64 > "$LOGS/$2" 2>&1 &
-  PIDS+=($!)
+  echo $! > "$LOGS/$2.pid"
   for _ in $(seq 600); do grep -q "http://" "$LOGS/$2" && break; sleep 0.2; done
   grep -o 'http://[0-9.:]*' "$LOGS/$2" | head -1 | sed 's|http://||'
 }
@@ -42,9 +42,8 @@ for round in $(seq "$ROUNDS"); do
   "$PREV" load --addr "$prev_addr" --model landscapes --label "$MAP" --concurrency 1 4 --seconds "$SECONDS_PER_RUN" | label previous "$round"
   "$NOW" load --addr "$now_addr" --model landscapes --label "$MAP" --concurrency 1 4 --seconds "$SECONDS_PER_RUN" | label now "$round"
 done
-kill -TERM "${PIDS[@]}"
-wait "${PIDS[@]}" 2>/dev/null || true
-PIDS=()
+stop
+sleep 1
 for round in $(seq "$ROUNDS"); do
   "$PREV" bench --model models/landscapes --batch 1 4 --iters 5 --threads 2 --compute fp32 2>/dev/null | label previous "$round"
   "$NOW" bench --model models/landscapes --batch 1 4 --iters 5 --threads 2 --compute fp32 2>/dev/null | label now "$round"
