@@ -16,6 +16,7 @@ use crate::inference::deadline::Late;
 use crate::inference::pipeline::SynthesisError;
 use crate::inference::queue::QueueError;
 use crate::inference::segment::SegmentError;
+use crate::package::map_png::PngError;
 use crate::package::maps::MapError;
 use crate::runs::RunError;
 
@@ -123,8 +124,8 @@ impl Kind {
 
 fn map_kind(e: &MapError) -> Kind {
     match e {
-        MapError::Png { .. } => Kind::Malformed,
-        MapError::TooLarge { .. } => Kind::TooLarge,
+        MapError::Png(PngError::Unreadable { .. }) => Kind::Malformed,
+        MapError::Png(PngError::TooLarge { .. }) => Kind::TooLarge,
         _ => Kind::InvalidMap,
     }
 }
@@ -233,7 +234,7 @@ impl ApiError {
         }
         let hint = match self {
             ApiError::Synthesis(e) => match e.as_ref() {
-                SynthesisError::Map(MapError::TooLarge { .. }) => {
+                SynthesisError::Map(MapError::Png(PngError::TooLarge { .. })) => {
                     "; send a smaller image, or start the server with a larger --max-pixels"
                 }
                 _ => "",

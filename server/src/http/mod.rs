@@ -382,4 +382,82 @@ mod tests {
             .unwrap_or_else(|| panic!("no handler line in {log:?}"));
         assert!(line.contains("request_id=r-7"), "{line}");
     }
+
+    /// A model whose every batch fails with an internal detail.
+    struct Broken(crate::package::ModelCard);
+
+    impl Generator for Broken {
+        fn card(&self) -> &crate::package::ModelCard {
+            &self.0
+        }
+        fn generate(
+            &mut self,
+            _: &[crate::inference::pipeline::Work],
+        ) -> Result<
+            Vec<crate::inference::runtime::Output>,
+            crate::inference::pipeline::SynthesisError,
+        > {
+            Err(crate::inference::pipeline::SynthesisError::BadOutput(
+                "onnxruntime: secret internal detail".into(),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_is_logged_once_with_its_cause_and_the_request_id() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let card =
+            serde_json::from_str(include_str!("../../tests/fixtures/fake_card.json")).unwrap();
+        let config = ServeConfig {
+            models_dir: "models".into(),
+            default_model: None,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            worker: WorkerConfig {
+                max_batch: 1,
+                max_queue: 4,
+                pad_batches: false,
+                shed_after: None,
+            },
+            max_body_bytes: 1 << 20,
+            max_batch_bytes: 1 << 20,
+            results_dir: std::env::temp_dir(),
+            max_pixels: 1 << 20,
+            request_timeout: Duration::from_secs(10),
+            session: SessionOptions::default(),
+            ort_lib: None,
+            cors_origins: Vec::new(),
+            api_token: None,
+            protect_results: false,
+            batch_root: None,
+            cache_bytes: 0,
+        };
+        let app = app(state_with(vec![Box::new(Broken(card))], config).unwrap());
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::GrayImage::new(64, 64)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let request = Request::post("/api/v1/models/fake/synthesize")
+            .header("content-type", "image/png")
+            .header("x-request-id", "painter-42")
+            .body(Body::from(png.into_inner()))
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()["x-request-id"], "painter-42");
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "logged once: {log}");
+        assert!(
+            errors[0].contains("request_id=painter-42")
+                && errors[0].contains("secret internal detail"),
+            "the request's id and the cause: {log}"
+        );
+    }
 }

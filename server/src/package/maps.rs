@@ -12,16 +12,9 @@ pub const DONTCARE_VALUE: u32 = 255;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MapError {
-    #[error("the {what} is not a readable PNG: {reason}")]
-    Png { what: &'static str, reason: String },
-    #[error("the {what} is {pixels} pixels ({width}×{height}), over the limit of {limit}")]
-    TooLarge {
-        what: &'static str,
-        width: u32,
-        height: u32,
-        pixels: u64,
-        limit: u64,
-    },
+    /// Not a readable PNG, or one past the pixel limit.
+    #[error(transparent)]
+    Png(#[from] PngError),
     #[error("the label map is a colour image ({channels} channels); send class indices as an 8- or 16-bit grayscale or paletted PNG")]
     NotIndexed { channels: usize },
     #[error("{0}")]
@@ -49,27 +42,6 @@ pub enum MapError {
     },
     #[error("{0}")]
     WrongSize(String),
-}
-
-impl From<PngError> for MapError {
-    fn from(e: PngError) -> Self {
-        match e {
-            PngError::Unreadable { what, reason } => MapError::Png { what, reason },
-            PngError::TooLarge {
-                what,
-                width,
-                height,
-                pixels,
-                limit,
-            } => MapError::TooLarge {
-                what,
-                width,
-                height,
-                pixels,
-                limit,
-            },
-        }
-    }
 }
 
 /// How the pixels of a label-map PNG name classes.
