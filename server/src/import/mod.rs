@@ -1,9 +1,11 @@
 //! The importer: reads reference checkpoints (`checkpoint`), builds the
 //! generator and encoder graphs (`spade`) and writes them with `onnx` into a
 //! model package; attaches the trainer's segmenter to a package
-//! (`segmenter`). Nothing here runs a model.
+//! (`segmenter`); reads TensorFlow Lite segmenters (`tflite`). Nothing
+//! here runs a model.
 
 pub mod checkpoint;
 pub mod onnx;
 pub mod segmenter;
 pub mod spade;
+pub mod tflite;
