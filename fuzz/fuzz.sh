@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of untrusted input with cargo-fuzz (libFuzzer): label-map and
 # instance-map PNG decoding (fuzz target label_map), PyTorch checkpoint reading and its
-# pickle machine (checkpoint) and opt.txt parsing (opt_txt), each for a bounded time,
-# one after the other.
+# pickle machine (checkpoint), opt.txt parsing (opt_txt) and TensorFlow Lite model
+# reading (tflite), each for a bounded time, one after the other.
 #
-#   fuzz/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      (default 60, all three targets)
+#   fuzz/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      (default 60, every target)
 #
 # Exits non-zero if any target crashed (a panic, an out-of-bounds access caught by the
 # address sanitizer, a timeout or running out of memory) and prints the crashing input's
 # path and how to reproduce and minimise it. Seeds are fuzz/seeds/<target> (committed,
 # written by fuzz/make_seeds.py); what libFuzzer finds goes to fuzz/corpus/<target>
-# (ignored), so later runs start from there. Logs: fuzz/artifacts/<target>.log.
+# (ignored), so later runs start from there. The tflite target's seed is the shared
+# DeepLabV3 segmenter (../shared/fixtures/segmenters, or $EASEL_SHARED_DIR/fixtures/…),
+# too large to commit twice. Logs: fuzz/artifacts/<target>.log.
 #
 # cargo-fuzz passes nightly-only flags to rustc (-Zsanitizer=address, the SanitizerCoverage
 # options). This runs on the stable toolchain with RUSTC_BOOTSTRAP=1, which lets stable
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(label_map checkpoint opt_txt)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(label_map checkpoint opt_txt tflite)
 SANITIZER=${FUZZ_SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 
@@ -33,7 +35,9 @@ max_len() {
     label_map) echo 65536 ;;
     checkpoint) echo 65536 ;;
     opt_txt) echo 16384 ;;
-    *) echo "unknown fuzz target $1 (label_map, checkpoint, opt_txt)" >&2; exit 2 ;;
+    # The segmenter is 2.4 MB; its tables sit at the start and point far ahead.
+    tflite) echo 4194304 ;;
+    *) echo "unknown fuzz target $1 (label_map, checkpoint, opt_txt, tflite)" >&2; exit 2 ;;
   esac
 }
 
@@ -49,7 +53,11 @@ for target in "${TARGETS[@]}"; do
   echo "## $target: ${SECONDS_PER_TARGET}s, max_len $len, log $log" >&2
   # The first corpus folder receives new inputs; the seeds are only read.
   set +e
-  cargo fuzz run --sanitizer "$SANITIZER" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+  seeds=fuzz/seeds/$target
+  if [ "$target" = tflite ]; then
+    seeds=${EASEL_SHARED_DIR:-../shared}/fixtures/segmenters/ade20k_deeplabv3_mnv2
+  fi
+  cargo fuzz run --sanitizer "$SANITIZER" "$target" "fuzz/corpus/$target" "$seeds" -- \
     -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -max_len="$len" -timeout=10 \
     -print_final_stats=1 2>&1 | tee "$log" |
     grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^Done|^stat::|ERROR|panicked|^SUMMARY|Test unit written' >&2
