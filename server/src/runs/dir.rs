@@ -226,14 +226,4 @@ mod tests {
             assert!(e.contains("not allowed"), "{bad}: {e}");
         }
     }
-
-    #[test]
-    fn atomic_writes_leave_no_temporary_file() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("a.png");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
-    }
 }

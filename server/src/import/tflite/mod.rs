@@ -12,7 +12,7 @@ use flat::{Flat, Table};
 pub enum TfliteError {
     #[error("not a TensorFlow Lite model (no `TFL3` identifier at byte 4)")]
     NotTflite,
-    #[error("the model file is damaged: {0}")]
+    #[error("the model file is damaged ({0}); download or export the .tflite again")]
     Damaged(String),
     #[error("the model has {0} subgraphs; a segmenter has one")]
     Subgraphs(usize),
@@ -154,8 +154,8 @@ impl Model {
         let buffers = root
             .tables(4)?
             .iter()
-            .map(|b| b.bytes(0).map(<[u8]>::to_vec))
-            .collect::<Result<Vec<Vec<u8>>, TfliteError>>()?;
+            .map(|b| b.bytes(0))
+            .collect::<Result<Vec<&[u8]>, TfliteError>>()?;
         let subgraphs = root.tables(2)?;
         let [graph] = subgraphs.as_slice() else {
             return Err(TfliteError::Subgraphs(subgraphs.len()));
@@ -223,7 +223,7 @@ impl Model {
 }
 
 /// Tensor: shape 0, type 1, buffer 2, name 3, quantization 4.
-fn tensor(t: &Table, buffers: &[Vec<u8>]) -> Result<Tensor, TfliteError> {
+fn tensor(t: &Table, buffers: &[&[u8]]) -> Result<Tensor, TfliteError> {
     let quantization = match t.table(4)? {
         Some(q) => {
             // QuantizationParameters: scale 2, zero_point 3, quantized_dimension 6.
@@ -242,7 +242,7 @@ fn tensor(t: &Table, buffers: &[Vec<u8>]) -> Result<Tensor, TfliteError> {
         name: t.string(3)?.unwrap_or_default(),
         shape: t.i32s(0)?,
         dtype: DataType::of_code(t.u8(1)?),
-        data: buffers.get(buffer).cloned().unwrap_or_default(),
+        data: buffers.get(buffer).map_or_else(Vec::new, |b| b.to_vec()),
         quantization,
     })
 }
