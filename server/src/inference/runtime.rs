@@ -365,31 +365,21 @@ impl ModelSession {
     }
 }
 
-/// A package's segmenter loaded into ONNX Runtime: photos in, the package's
-/// class indices out.
-pub struct SegmenterSession {
-    /// The card of the package whose classes it answers.
-    pub card: ModelCard,
+/// A graph that turns photos into class indices (`photo` → `classes`),
+/// loaded into ONNX Runtime.
+pub struct ClassesGraph {
     session: Session,
 }
 
-impl SegmenterSession {
-    /// The segmenter `package` carries; None when its card names none.
-    pub fn load(
-        package: &ModelPackage,
-        opts: &SessionOptions,
-    ) -> Result<Option<Self>, RuntimeError> {
-        let Some(path) = package.segmenter_path() else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
-            card: package.card.clone(),
-            session: session(&path, opts)?,
-        }))
+impl ClassesGraph {
+    pub fn open(path: &Path, opts: &SessionOptions) -> Result<Self, RuntimeError> {
+        Ok(Self {
+            session: session(path, opts)?,
+        })
     }
 
-    /// Class indices, (N, H, W), for N photos (N, 3, H, W) in [-1, 1]:
-    /// the shape and the values.
+    /// Class indices, (N, H', W'), for N photos (N, 3, H, W) as the graph
+    /// takes them: the shape and the values.
     pub fn classes(
         &mut self,
         shape: [usize; 4],
@@ -408,6 +398,40 @@ impl SegmenterSession {
             )));
         }
         Ok((shape, data.to_vec()))
+    }
+}
+
+/// A package's segmenter loaded into ONNX Runtime: photos in, the package's
+/// class indices out.
+pub struct SegmenterSession {
+    /// The card of the package whose classes it answers.
+    pub card: ModelCard,
+    graph: ClassesGraph,
+}
+
+impl SegmenterSession {
+    /// The segmenter `package` carries; None when its card names none.
+    pub fn load(
+        package: &ModelPackage,
+        opts: &SessionOptions,
+    ) -> Result<Option<Self>, RuntimeError> {
+        let Some(path) = package.segmenter_path() else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            card: package.card.clone(),
+            graph: ClassesGraph::open(&path, opts)?,
+        }))
+    }
+
+    /// Class indices, (N, H, W), for N photos (N, 3, H, W) in [-1, 1]:
+    /// the shape and the values.
+    pub fn classes(
+        &mut self,
+        shape: [usize; 4],
+        pixels: &[f32],
+    ) -> Result<(Vec<usize>, Vec<i64>), RuntimeError> {
+        self.graph.classes(shape, pixels)
     }
 }
 

@@ -104,6 +104,14 @@ impl<'a> Table<'a> {
         Ok(i32::from_le_bytes(self.scalar::<4>(id)?))
     }
 
+    /// An int field whose schema default is not 0 (a dilation factor).
+    pub fn i32_or(&self, id: usize, default: i32) -> Result<i32, TfliteError> {
+        match self.field(id)? {
+            Some(_) => self.i32(id),
+            None => Ok(default),
+        }
+    }
+
     pub fn table(&self, id: usize) -> Result<Option<Table<'a>>, TfliteError> {
         match self.field(id)? {
             Some(pos) => Ok(Some(self.flat.table_at(self.flat.follow(pos)?)?)),

@@ -4,8 +4,12 @@
 //! into ONNX (issue 26). Refuses, naming it, an operator it does not know.
 
 mod flat;
+mod options;
+mod to_onnx;
 
 use flat::{Flat, Table};
+pub use options::{Activation, Options, Padding, Window};
+pub use to_onnx::{translate, Contract, Head, LOGITS_OUTPUT};
 
 /// Why a file is not a model this reader takes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,6 +18,9 @@ pub enum TfliteError {
     NotTflite,
     #[error("the model file is damaged ({0}); download or export the .tflite again")]
     Damaged(String),
+    /// A use of a known operator that the translation does not take.
+    #[error("the model {0}, which the reader does not translate")]
+    Unsupported(String),
     #[error("the model has {0} subgraphs; a segmenter has one")]
     Subgraphs(usize),
     #[error("operator {index} is {name} (builtin code {code}), which the reader does not translate; it knows {known}")]
@@ -78,6 +85,7 @@ impl Op {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataType {
     Float32,
+    Float16,
     Int32,
     Int8,
     UInt8,
@@ -89,6 +97,7 @@ impl DataType {
     fn of_code(code: u8) -> Self {
         match code {
             0 => DataType::Float32,
+            1 => DataType::Float16,
             2 => DataType::Int32,
             3 => DataType::UInt8,
             4 => DataType::Int64,
@@ -119,6 +128,7 @@ pub struct Tensor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operator {
     pub op: Op,
+    pub options: Options,
     /// Tensor indices; -1 is an absent optional input.
     pub inputs: Vec<i32>,
     pub outputs: Vec<i32>,
@@ -181,6 +191,7 @@ impl Model {
                 })?;
                 Ok(Operator {
                     op,
+                    options: Options::read(op, o.table(4)?, index)?,
                     inputs: o.i32s(1)?,
                     outputs: o.i32s(2)?,
                 })

@@ -1,0 +1,745 @@
+//! A TFLite segmenter as an ONNX graph, written with easel's builder: the
+//! same arithmetic in NCHW (ONNX's layout), weights dequantised to fp32 once
+//! here, and a head that maps the segmenter's classes to a package's and
+//! takes the argmax inside the graph (151 × 513² float scores never leave
+//! it).
+//!
+//! TFLite tensors are NHWC; every 4-D activation here is NCHW, so weights,
+//! constants and axes are permuted as they are translated. SPACE_TO_BATCH_ND
+//! and BATCH_TO_SPACE_ND (TensorFlow's atrous convolutions) become the exact
+//! reshapes and transposes they stand for, so any block and padding
+//! translates, not only the pattern DeepLab uses.
+
+use std::collections::HashMap;
+
+use super::{
+    Activation, DataType, Model, Op, Operator, Options, Padding, Tensor, TfliteError, Window,
+};
+use crate::import::onnx::proto::{Dim, ElemType, Model as OnnxModel};
+use crate::import::onnx::{int, ints, string, GraphBuilder};
+use crate::package::graph::{CLASSES_OUTPUT, PHOTO_INPUT};
+
+/// The optional graph output with the raw class scores, NCHW (parity tests).
+pub const LOGITS_OUTPUT: &str = "logits";
+
+/// How the segmenter's classes become a package's: the argmax runs over the
+/// `kept` classes only (a pixel whose best class has no counterpart takes
+/// the best one that has), and `kept[i]` answers `package[i]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub kept: Vec<usize>,
+    pub package: Vec<i64>,
+}
+
+impl Head {
+    /// Every class answers its own index.
+    pub fn identity(classes: usize) -> Self {
+        Self {
+            kept: (0..classes).collect(),
+            package: (0..classes as i64).collect(),
+        }
+    }
+}
+
+/// What the graph takes and gives, for the card and the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contract {
+    /// The network's fixed input, (width, height).
+    pub input: (usize, usize),
+    /// Classes it scores.
+    pub classes: usize,
+}
+
+/// `model` as an ONNX graph: `photo` (1, 3, H, W) RGB as the TFLite model
+/// takes it → `classes` (1, H', W') package class indices; with `logits`,
+/// also the raw scores (1, C, H', W') as `logits`.
+pub fn translate(
+    model: &Model,
+    head: &Head,
+    logits: bool,
+    name: &str,
+) -> Result<(OnnxModel, Contract), TfliteError> {
+    let [input] = model.inputs[..] else {
+        return Err(unsupported(format!(
+            "has {} inputs; a segmenter has one photo",
+            model.inputs.len()
+        )));
+    };
+    let [output] = model.outputs[..] else {
+        return Err(unsupported(format!(
+            "has {} outputs; a segmenter has one map",
+            model.outputs.len()
+        )));
+    };
+    let photo = model
+        .tensor(input)
+        .ok_or_else(|| damaged("its input names no tensor"))?;
+    let (h, w) = match (photo.dtype, photo.shape.as_slice()) {
+        (DataType::Float32, &[1, h, w, 3]) if h > 0 && w > 0 => (h as usize, w as usize),
+        _ => {
+            return Err(unsupported(format!(
+                "takes a {:?} input of shape {:?}; a segmenter takes one float RGB photo, 1×H×W×3",
+                photo.dtype, photo.shape
+            )))
+        }
+    };
+    let mut t = Translator {
+        model,
+        b: GraphBuilder::new(name),
+        values: HashMap::new(),
+        folded: HashMap::new(),
+    };
+    let x =
+        t.b.input(PHOTO_INPUT, ElemType::Float, fixed(&[1, 3, h, w]));
+    t.values.insert(input, x);
+    // A final ARG_MAX is the head's job: translate up to the scores it reads.
+    let mut ops: &[Operator] = &model.operators;
+    let mut scores = output;
+    if let Some(last) = ops
+        .last()
+        .filter(|o| o.op == Op::ArgMax && o.outputs == [output])
+    {
+        scores = last.inputs[0];
+        ops = &ops[..ops.len() - 1];
+    }
+    for (index, op) in ops.iter().enumerate() {
+        t.operator(index, op)?;
+    }
+    let shape = nchw(t.tensor(scores)?)?;
+    let classes = shape[1];
+    if let Some(&bad) = head.kept.iter().find(|&&k| k >= classes) {
+        return Err(unsupported(format!(
+            "scores {classes} classes, not class {bad} of the mapping"
+        )));
+    }
+    let scores_value = t.dynamic(scores)?;
+    if logits {
+        t.b.output(&scores_value, LOGITS_OUTPUT, ElemType::Float, fixed(&shape));
+    }
+    let map = t.head(&scores_value, classes, head);
+    t.b.output(
+        &map,
+        CLASSES_OUTPUT,
+        ElemType::Int64,
+        fixed(&[1, shape[2], shape[3]]),
+    );
+    let doc = format!("a TFLite segmenter of {classes} classes, translated by easel");
+    Ok((
+        t.b.finish(&doc, vec![]),
+        Contract {
+            input: (w, h),
+            classes,
+        },
+    ))
+}
+
+fn unsupported(what: String) -> TfliteError {
+    TfliteError::Unsupported(what)
+}
+
+fn damaged(what: &str) -> TfliteError {
+    TfliteError::Damaged(what.to_string())
+}
+
+fn fixed(dims: &[usize]) -> Vec<Dim> {
+    dims.iter().map(|&d| Dim::Fixed(d as i64)).collect()
+}
+
+/// A 4-D NHWC shape as NCHW.
+fn nchw(t: &Tensor) -> Result<[usize; 4], TfliteError> {
+    match t.shape.as_slice() {
+        &[n, h, w, c] if n > 0 && h > 0 && w > 0 && c > 0 => {
+            Ok([n as usize, c as usize, h as usize, w as usize])
+        }
+        other => Err(unsupported(format!(
+            "has tensor {} of shape {other:?} where a 4-D image is expected",
+            t.name
+        ))),
+    }
+}
+
+struct Translator<'m> {
+    model: &'m Model,
+    b: GraphBuilder,
+    /// The ONNX value of each translated activation, by TFLite tensor index.
+    values: HashMap<i32, String>,
+    /// Float constants computed here (DEQUANTIZE of a weight), NHWC order.
+    folded: HashMap<i32, Vec<f32>>,
+}
+
+impl Translator<'_> {
+    fn tensor(&self, index: i32) -> Result<&Tensor, TfliteError> {
+        self.model
+            .tensor(index)
+            .ok_or_else(|| damaged("an operator names a tensor that is not there"))
+    }
+
+    fn dynamic(&self, index: i32) -> Result<String, TfliteError> {
+        self.values.get(&index).cloned().ok_or_else(|| {
+            let name = self.model.tensor(index).map_or("?", |t| t.name.as_str());
+            unsupported(format!("reads tensor {name} before any operator writes it"))
+        })
+    }
+
+    fn is_constant(&self, index: i32) -> bool {
+        self.folded.contains_key(&index)
+            || self.model.tensor(index).is_some_and(|t| !t.data.is_empty())
+    }
+
+    /// A constant tensor's values as f32, dequantised when it is int8/uint8.
+    fn floats(&self, index: i32) -> Result<Vec<f32>, TfliteError> {
+        if let Some(values) = self.folded.get(&index) {
+            return Ok(values.clone());
+        }
+        let t = self.tensor(index)?;
+        let elements = t
+            .shape
+            .iter()
+            .map(|&d| d.max(0) as usize)
+            .product::<usize>();
+        let values: Vec<f32> = match t.dtype {
+            DataType::Float32 => t
+                .data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            DataType::Float16 => t
+                .data
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            DataType::Int8 | DataType::UInt8 => dequantize(t)?,
+            other => {
+                return Err(unsupported(format!(
+                    "has weight {} of type {other:?}",
+                    t.name
+                )))
+            }
+        };
+        if values.len() != elements {
+            return Err(damaged(&format!(
+                "weight {} holds {} values for shape {:?}",
+                t.name,
+                values.len(),
+                t.shape
+            )));
+        }
+        Ok(values)
+    }
+
+    fn ints(&self, index: i32) -> Result<Vec<i64>, TfliteError> {
+        let t = self.tensor(index)?;
+        match t.dtype {
+            DataType::Int32 => Ok(t
+                .data
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+                .collect()),
+            DataType::Int64 => Ok(t
+                .data
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect()),
+            other => Err(unsupported(format!(
+                "has an integer operand {} of type {other:?}",
+                t.name
+            ))),
+        }
+    }
+
+    fn operator(&mut self, index: usize, op: &Operator) -> Result<(), TfliteError> {
+        let input = |i: usize| -> Result<i32, TfliteError> {
+            op.inputs
+                .get(i)
+                .copied()
+                .filter(|&t| t >= 0)
+                .ok_or_else(|| {
+                    damaged(&format!(
+                        "operator {index} ({}) lacks input {i}",
+                        op.op.name()
+                    ))
+                })
+        };
+        let out = *op.outputs.first().ok_or_else(|| {
+            damaged(&format!(
+                "operator {index} ({}) has no output",
+                op.op.name()
+            ))
+        })?;
+        let value = match (op.op, op.options) {
+            (Op::Dequantize, _) => {
+                let from = input(0)?;
+                if !self.is_constant(from) {
+                    return Err(unsupported(format!(
+                        "dequantises an activation (operator {index}); only weights are taken"
+                    )));
+                }
+                let values = self.floats(from)?;
+                self.folded.insert(out, values);
+                return Ok(());
+            }
+            (Op::Conv2d | Op::DepthwiseConv2d, Options::Window { window, activation }) => {
+                let bias = op.inputs.get(2).copied().filter(|&b| b >= 0);
+                let y = self.conv(op.op, input(0)?, input(1)?, bias, window, out)?;
+                self.activation(y, activation)
+            }
+            (Op::AveragePool2d, Options::Window { window, activation }) => {
+                let x = self.dynamic(input(0)?)?;
+                let in_shape = nchw(self.tensor(input(0)?)?)?;
+                let pads = pads(window, (in_shape[2], in_shape[3]), window.filter);
+                let y = self.b.node(
+                    "AveragePool",
+                    &[&x],
+                    vec![
+                        ints("kernel_shape", &[window.filter.0 as i64, window.filter.1 as i64]),
+                        ints("strides", &[window.stride.0 as i64, window.stride.1 as i64]),
+                        ints("pads", &pads),
+                    ],
+                    "avgpool",
+                );
+                self.activation(y, activation)
+            }
+            (Op::Add | Op::Mul, Options::Elementwise(activation)) => {
+                let a = self.operand(input(0)?)?;
+                let c = self.operand(input(1)?)?;
+                let y = self.b.binary(if op.op == Op::Add { "Add" } else { "Mul" }, &a, &c);
+                self.activation(y, activation)
+            }
+            (Op::Concatenation, Options::Concatenation { axis, activation }) => {
+                let rank = self.tensor(out)?.shape.len() as i32;
+                let axis = if axis < 0 { axis + rank } else { axis };
+                let axis = match (rank, axis) {
+                    (4, a @ 0..=3) => [0, 2, 3, 1][a as usize],
+                    _ => return Err(unsupported(format!("concatenates on axis {axis} of a {rank}-D tensor"))),
+                };
+                let parts = op
+                    .inputs
+                    .iter()
+                    .map(|&i| self.operand(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+                let y = self.b.node("Concat", &refs, vec![int("axis", axis)], "concat");
+                self.activation(y, activation)
+            }
+            (Op::ResizeBilinear, Options::ResizeBilinear { align_corners, half_pixel_centers }) => {
+                let x = self.dynamic(input(0)?)?;
+                let size = self.ints(input(1)?)?;
+                let [n, c, ..] = nchw(self.tensor(input(0)?)?)?;
+                let &[h, w] = size.as_slice() else {
+                    return Err(damaged(&format!("operator {index} resizes to {size:?}")));
+                };
+                let mode = match (align_corners, half_pixel_centers) {
+                    (true, _) => "align_corners",
+                    (false, true) => "half_pixel",
+                    (false, false) => "asymmetric",
+                };
+                self.resize(&x, [n as i64, c as i64, h, w], mode)
+            }
+            (Op::SpaceToBatchNd, _) => self.space_to_batch(input(0)?, input(1)?, input(2)?, out)?,
+            (Op::BatchToSpaceNd, _) => self.batch_to_space(input(0)?, input(1)?, input(2)?, out)?,
+            (other, _) => {
+                return Err(unsupported(format!(
+                    "uses {} inside the network (operator {index}); the reader translates it only as the last operator",
+                    other.name()
+                )))
+            }
+        };
+        self.values.insert(out, value);
+        Ok(())
+    }
+
+    /// An operand of ADD, MUL or CONCATENATION: an activation, or a
+    /// constant broadcast NHWC-wise (a per-channel vector becomes 1×C×1×1).
+    fn operand(&mut self, index: i32) -> Result<String, TfliteError> {
+        if !self.is_constant(index) {
+            return self.dynamic(index);
+        }
+        let values = self.floats(index)?;
+        let shape: Vec<usize> = self
+            .tensor(index)?
+            .shape
+            .iter()
+            .map(|&d| d.max(0) as usize)
+            .collect();
+        Ok(match shape.as_slice() {
+            [] | [1] => self.b.const_f32("scalar", &[], &values[..1]),
+            [c] => self.b.const_f32("per_channel", &[1, *c, 1, 1], &values),
+            &[n, h, w, c] => {
+                let permuted = nhwc_to_nchw(&values, [n, h, w, c]);
+                self.b.const_f32("constant", &[n, c, h, w], &permuted)
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "broadcasts a constant of shape {other:?}"
+                )))
+            }
+        })
+    }
+
+    fn conv(
+        &mut self,
+        op: Op,
+        x: i32,
+        weight: i32,
+        bias: Option<i32>,
+        window: Window,
+        out: i32,
+    ) -> Result<String, TfliteError> {
+        let in_shape = nchw(self.tensor(x)?)?;
+        let x = self.dynamic(x)?;
+        let w_tensor = self.tensor(weight)?;
+        let w_name = w_tensor.name.clone();
+        let &[o, kh, kw, i] = w_tensor.shape.as_slice() else {
+            return Err(unsupported(format!(
+                "has a convolution weight {w_name} of shape {:?}",
+                w_tensor.shape
+            )));
+        };
+        let [o, kh, kw, i] = [o, kh, kw, i].map(|d| d.max(0) as usize);
+        let values = self.floats(weight)?;
+        let depthwise = op == Op::DepthwiseConv2d;
+        // CONV_2D: (O, KH, KW, I) → (O, I, KH, KW). DEPTHWISE: (1, KH, KW, C·M)
+        // → (C·M, 1, KH, KW), in groups of the input's channels.
+        let (onnx_w, dims, group) = if depthwise {
+            (
+                nhwc_to_nchw(&values, [o, kh, kw, i]),
+                [i, o, kh, kw],
+                in_shape[1],
+            )
+        } else {
+            (nhwc_to_nchw(&values, [o, kh, kw, i]), [o, i, kh, kw], 1)
+        };
+        if (!depthwise && i * group != in_shape[1]) || (depthwise && i % in_shape[1] != 0) {
+            return Err(damaged(&format!(
+                "weight {w_name} of shape {:?} for an input of {} channels",
+                [o, kh, kw, i],
+                in_shape[1]
+            )));
+        }
+        let w = self
+            .b
+            .const_f32("weight", &[dims[0], dims[1], kh, kw], &onnx_w);
+        let mut inputs = vec![x, w];
+        if let Some(b) = bias {
+            let values = self.floats(b)?;
+            inputs.push(self.b.const_f32("bias", &[values.len()], &values));
+        }
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let pads = pads(window, (in_shape[2], in_shape[3]), (kh, kw));
+        let y = self.b.node(
+            "Conv",
+            &refs,
+            vec![
+                ints("kernel_shape", &[kh as i64, kw as i64]),
+                ints("strides", &[window.stride.0 as i64, window.stride.1 as i64]),
+                ints(
+                    "dilations",
+                    &[window.dilation.0 as i64, window.dilation.1 as i64],
+                ),
+                ints("pads", &pads),
+                int("group", group as i64),
+            ],
+            "conv",
+        );
+        let expected = nchw(self.tensor(out)?)?;
+        let got = conv_out(
+            in_shape[2],
+            window.stride.0,
+            window.padding,
+            (kh - 1) * window.dilation.0 + 1,
+        );
+        if got != expected[2] {
+            return Err(damaged(&format!(
+                "a convolution's output is {} rows, not {got}",
+                expected[2]
+            )));
+        }
+        Ok(y)
+    }
+
+    fn activation(&mut self, y: String, activation: Activation) -> String {
+        match activation {
+            Activation::None => y,
+            Activation::Relu => self.b.relu(&y),
+            Activation::Relu6 => {
+                let lo = self.b.const_f32("zero", &[], &[0.0]);
+                let hi = self.b.const_f32("six", &[], &[6.0]);
+                self.b.node("Clip", &[&y, &lo, &hi], vec![], "relu6")
+            }
+        }
+    }
+
+    fn resize(&mut self, x: &str, sizes: [i64; 4], mode: &str) -> String {
+        let sizes = self.b.vec_i64("sizes", &sizes);
+        self.b.node(
+            "Resize",
+            &[x, "", "", &sizes],
+            vec![
+                string("mode", "linear"),
+                string("coordinate_transformation_mode", mode),
+            ],
+            "resize",
+        )
+    }
+
+    /// The block's (height, width) and two (before, after) pairs.
+    fn block(&self, block: i32, pairs: i32) -> Result<([usize; 2], [usize; 4]), TfliteError> {
+        let b = self.ints(block)?;
+        let p = self.ints(pairs)?;
+        match (b.as_slice(), p.as_slice()) {
+            (&[bh, bw], &[t, bo, l, r])
+                if bh > 0 && bw > 0 && [t, bo, l, r].iter().all(|&v| v >= 0) =>
+            {
+                Ok((
+                    [bh as usize, bw as usize],
+                    [t, bo, l, r].map(|v| v as usize),
+                ))
+            }
+            _ => Err(unsupported(format!(
+                "has a spatial block {b:?} with pads or crops {p:?}"
+            ))),
+        }
+    }
+
+    /// SPACE_TO_BATCH_ND: pad, then each (row, column) offset in the block
+    /// becomes a batch entry, offsets outermost as TensorFlow orders them.
+    fn space_to_batch(
+        &mut self,
+        x: i32,
+        block: i32,
+        paddings: i32,
+        out: i32,
+    ) -> Result<String, TfliteError> {
+        let [n, c, h, w] = nchw(self.tensor(x)?)?;
+        let x = self.dynamic(x)?;
+        let ([bh, bw], [t, bo, l, r]) = self.block(block, paddings)?;
+        let (hp, wp) = (h + t + bo, w + l + r);
+        if hp % bh != 0 || wp % bw != 0 {
+            return Err(damaged(&format!(
+                "padded to {hp}×{wp}, not a multiple of the block {bh}×{bw}"
+            )));
+        }
+        let pads = self.b.vec_i64(
+            "pads",
+            &[0, 0, t as i64, l as i64, 0, 0, bo as i64, r as i64],
+        );
+        let padded = self.b.node("Pad", &[&x, &pads], vec![], "pad");
+        let split = self
+            .b
+            .vec_i64("shape", &[n, c, hp / bh, bh, wp / bw, bw].map(|v| v as i64));
+        let split = self
+            .b
+            .node("Reshape", &[&padded, &split], vec![], "reshape");
+        let moved = self.b.node(
+            "Transpose",
+            &[&split],
+            vec![ints("perm", &[3, 5, 0, 1, 2, 4])],
+            "transpose",
+        );
+        let shape = [bh * bw * n, c, hp / bh, wp / bw];
+        if shape != nchw(self.tensor(out)?)? {
+            return Err(damaged(
+                "SPACE_TO_BATCH_ND's output shape disagrees with its block",
+            ));
+        }
+        let target = self.b.vec_i64("shape", &shape.map(|v| v as i64));
+        Ok(self
+            .b
+            .node("Reshape", &[&moved, &target], vec![], "reshape"))
+    }
+
+    /// BATCH_TO_SPACE_ND: the inverse, then the crops.
+    fn batch_to_space(
+        &mut self,
+        x: i32,
+        block: i32,
+        crops: i32,
+        out: i32,
+    ) -> Result<String, TfliteError> {
+        let [nb, c, h, w] = nchw(self.tensor(x)?)?;
+        let x = self.dynamic(x)?;
+        let ([bh, bw], [t, bo, l, r]) = self.block(block, crops)?;
+        if nb % (bh * bw) != 0 || t + bo >= h * bh || l + r >= w * bw {
+            return Err(damaged(
+                "BATCH_TO_SPACE_ND's block or crops do not fit its input",
+            ));
+        }
+        let n = nb / (bh * bw);
+        let split = self
+            .b
+            .vec_i64("shape", &[bh, bw, n, c, h, w].map(|v| v as i64));
+        let split = self.b.node("Reshape", &[&x, &split], vec![], "reshape");
+        let moved = self.b.node(
+            "Transpose",
+            &[&split],
+            vec![ints("perm", &[2, 3, 4, 0, 5, 1])],
+            "transpose",
+        );
+        let whole = self
+            .b
+            .vec_i64("shape", &[n, c, h * bh, w * bw].map(|v| v as i64));
+        let whole = self.b.node("Reshape", &[&moved, &whole], vec![], "reshape");
+        let (oh, ow) = (h * bh - t - bo, w * bw - l - r);
+        if [n, c, oh, ow] != nchw(self.tensor(out)?)? {
+            return Err(damaged(
+                "BATCH_TO_SPACE_ND's output shape disagrees with its crops",
+            ));
+        }
+        let starts = self.b.vec_i64("starts", &[t as i64, l as i64]);
+        let ends = self.b.vec_i64("ends", &[(t + oh) as i64, (l + ow) as i64]);
+        let axes = self.b.vec_i64("axes", &[2, 3]);
+        Ok(self
+            .b
+            .node("Slice", &[&whole, &starts, &ends, &axes], vec![], "crop"))
+    }
+
+    /// Scores → package classes: the kept classes' scores, their argmax,
+    /// and the package class of each.
+    fn head(&mut self, scores: &str, classes: usize, head: &Head) -> String {
+        let keeps_all = head.kept.iter().copied().eq(0..classes);
+        let scores = if keeps_all {
+            scores.to_string()
+        } else {
+            let kept: Vec<i64> = head.kept.iter().map(|&k| k as i64).collect();
+            let kept = self.b.vec_i64("kept", &kept);
+            self.b.node(
+                "Gather",
+                &[scores, &kept],
+                vec![int("axis", 1)],
+                "kept_scores",
+            )
+        };
+        let best = self.b.node(
+            "ArgMax",
+            &[&scores],
+            vec![int("axis", 1), int("keepdims", 0)],
+            "best",
+        );
+        if head
+            .package
+            .iter()
+            .copied()
+            .eq(0..head.package.len() as i64)
+        {
+            return best;
+        }
+        let table = self.b.vec_i64("package_class", &head.package);
+        self.b.node(
+            "Gather",
+            &[&table, &best],
+            vec![int("axis", 0)],
+            "package_class",
+        )
+    }
+}
+
+/// (top, left, bottom, right) padding of a window over an (h, w) input:
+/// SAME puts the odd pixel after, as TensorFlow does.
+fn pads(window: Window, (h, w): (usize, usize), (kh, kw): (usize, usize)) -> [i64; 4] {
+    if window.padding == Padding::Valid {
+        return [0; 4];
+    }
+    let total = |size: usize, stride: usize, k: usize, dilation: usize| -> usize {
+        let out = size.div_ceil(stride);
+        let reach = (k - 1) * dilation + 1;
+        ((out - 1) * stride + reach).saturating_sub(size)
+    };
+    let th = total(h, window.stride.0, kh, window.dilation.0);
+    let tw = total(w, window.stride.1, kw, window.dilation.1);
+    [th / 2, tw / 2, th - th / 2, tw - tw / 2].map(|v| v as i64)
+}
+
+fn conv_out(size: usize, stride: usize, padding: Padding, reach: usize) -> usize {
+    match padding {
+        Padding::Same => size.div_ceil(stride),
+        Padding::Valid => (size + 1).saturating_sub(reach).div_ceil(stride),
+    }
+}
+
+/// Values laid out (a, b, c, d) rearranged to (a, d, b, c): NHWC → NCHW, and
+/// a TFLite filter (O, KH, KW, I) → ONNX's (O, I, KH, KW).
+fn nhwc_to_nchw(values: &[f32], [a, b, c, d]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for ia in 0..a {
+        for ib in 0..b {
+            for ic in 0..c {
+                for id in 0..d {
+                    out[((ia * d + id) * b + ib) * c + ic] =
+                        values[((ia * b + ib) * c + ic) * d + id];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An int8/uint8 weight as floats: (q − zero point) × scale, per channel
+/// along the quantised axis when it has one scale per channel.
+fn dequantize(t: &Tensor) -> Result<Vec<f32>, TfliteError> {
+    let q = t
+        .quantization
+        .as_ref()
+        .ok_or_else(|| unsupported(format!("has an 8-bit weight {} without a scale", t.name)))?;
+    let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
+    let channels = shape.get(q.axis).copied().unwrap_or(1);
+    let inner: usize = shape.iter().skip(q.axis + 1).product();
+    let per_channel = q.scale.len() > 1;
+    if per_channel && q.scale.len() != channels {
+        return Err(damaged(&format!(
+            "weight {} has {} scales for {channels} channels",
+            t.name,
+            q.scale.len()
+        )));
+    }
+    let raw: Vec<f32> = match t.dtype {
+        DataType::Int8 => t.data.iter().map(|&b| b as i8 as f32).collect(),
+        _ => t.data.iter().map(|&b| b as f32).collect(),
+    };
+    Ok(raw
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let c = if per_channel {
+                (i / inner.max(1)) % channels
+            } else {
+                0
+            };
+            let zero = q
+                .zero_point
+                .get(c)
+                .or(q.zero_point.first())
+                .copied()
+                .unwrap_or(0) as f32;
+            (v - zero) * q.scale[c]
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_puts_the_odd_pixel_after() {
+        let w = Window {
+            padding: Padding::Same,
+            stride: (2, 2),
+            dilation: (1, 1),
+            filter: (3, 3),
+        };
+        // 513 at stride 2 → 257 outputs reaching 515: one before, one after.
+        assert_eq!(pads(w, (513, 513), (3, 3)), [1, 1, 1, 1]);
+        // 514 → 257 outputs reaching 515: none before, one after.
+        assert_eq!(pads(w, (514, 514), (3, 3)), [0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn filters_and_images_are_permuted_to_onnx_order() {
+        // (1, 2, 1, 3): values 0..6 as (a, b, c, d) → (a, d, b, c).
+        let v: Vec<f32> = (0..6).map(|x| x as f32).collect();
+        assert_eq!(
+            nhwc_to_nchw(&v, [1, 2, 1, 3]),
+            [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+        );
+    }
+}
