@@ -170,6 +170,18 @@ impl GraphBuilder {
         name
     }
 
+    /// An int8 constant (quantised weights, dequantised in the graph).
+    pub fn const_i8(&mut self, hint: &str, dims: &[usize], data: &[i8]) -> String {
+        let name = self.fresh(hint);
+        self.graph.initializers.push(TensorProto {
+            name: name.clone(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            elem: ElemType::Int8,
+            raw: data.iter().map(|&v| v as u8).collect(),
+        });
+        name
+    }
+
     pub fn scalar_i64(&mut self, hint: &str, v: i64) -> String {
         self.const_i64(hint, &[], &[v])
     }

@@ -6,6 +6,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElemType {
     Float = 1,
+    Int8 = 3,
     Int64 = 7,
     Float16 = 10,
     BFloat16 = 16,

@@ -163,8 +163,8 @@ struct Translator<'m> {
     b: GraphBuilder,
     /// The ONNX value of each translated activation, by TFLite tensor index.
     values: HashMap<i32, String>,
-    /// Float constants computed here (DEQUANTIZE of a weight), NHWC order.
-    folded: HashMap<i32, Vec<f32>>,
+    /// DEQUANTIZE outputs: the constant each stands for.
+    folded: HashMap<i32, i32>,
 }
 
 impl Translator<'_> {
@@ -186,12 +186,14 @@ impl Translator<'_> {
             || self.model.tensor(index).is_some_and(|t| !t.data.is_empty())
     }
 
+    /// The constant tensor behind `index` (through a DEQUANTIZE).
+    fn constant(&self, index: i32) -> Result<&Tensor, TfliteError> {
+        self.tensor(self.folded.get(&index).copied().unwrap_or(index))
+    }
+
     /// A constant tensor's values as f32, dequantised when it is int8/uint8.
     fn floats(&self, index: i32) -> Result<Vec<f32>, TfliteError> {
-        if let Some(values) = self.folded.get(&index) {
-            return Ok(values.clone());
-        }
-        let t = self.tensor(index)?;
+        let t = self.constant(index)?;
         let elements = t
             .shape
             .iter()
@@ -274,8 +276,8 @@ impl Translator<'_> {
                         "dequantises an activation (operator {index}); only weights are taken"
                     )));
                 }
-                let values = self.floats(from)?;
-                self.folded.insert(out, values);
+                let source = self.folded.get(&from).copied().unwrap_or(from);
+                self.folded.insert(out, source);
                 return Ok(());
             }
             (Op::Conv2d | Op::DepthwiseConv2d, Options::Window { window, activation }) => {
@@ -396,18 +398,13 @@ impl Translator<'_> {
             )));
         };
         let [o, kh, kw, i] = [o, kh, kw, i].map(|d| d.max(0) as usize);
-        let values = self.floats(weight)?;
         let depthwise = op == Op::DepthwiseConv2d;
         // CONV_2D: (O, KH, KW, I) → (O, I, KH, KW). DEPTHWISE: (1, KH, KW, C·M)
         // → (C·M, 1, KH, KW), in groups of the input's channels.
-        let (onnx_w, dims, group) = if depthwise {
-            (
-                nhwc_to_nchw(&values, [o, kh, kw, i]),
-                [i, o, kh, kw],
-                in_shape[1],
-            )
+        let (dims, group) = if depthwise {
+            ([i, o, kh, kw], in_shape[1])
         } else {
-            (nhwc_to_nchw(&values, [o, kh, kw, i]), [o, i, kh, kw], 1)
+            ([o, i, kh, kw], 1)
         };
         if (!depthwise && i * group != in_shape[1]) || (depthwise && i % in_shape[1] != 0) {
             return Err(damaged(&format!(
@@ -416,9 +413,7 @@ impl Translator<'_> {
                 in_shape[1]
             )));
         }
-        let w = self
-            .b
-            .const_f32("weight", &[dims[0], dims[1], kh, kw], &onnx_w);
+        let w = self.weight(weight, [o, kh, kw, i], dims, depthwise)?;
         let mut inputs = vec![x, w];
         if let Some(b) = bias {
             let values = self.floats(b)?;
@@ -455,6 +450,51 @@ impl Translator<'_> {
             )));
         }
         Ok(y)
+    }
+
+    /// A filter in ONNX order: int8 with its per-output-channel scales,
+    /// dequantised in the graph (the package keeps TFLite's 8-bit size and
+    /// the very values TFLite multiplies by), else fp32.
+    fn weight(
+        &mut self,
+        index: i32,
+        tflite: [usize; 4],
+        dims: [usize; 4],
+        depthwise: bool,
+    ) -> Result<String, TfliteError> {
+        let model = self.model;
+        let t = model
+            .tensor(self.folded.get(&index).copied().unwrap_or(index))
+            .ok_or_else(|| damaged("a convolution names a weight that is not there"))?;
+        let out_axis = if depthwise { 3 } else { 0 };
+        if let (DataType::Int8, Some(q)) = (t.dtype, &t.quantization) {
+            let symmetric = q.zero_point.iter().all(|&z| z == 0);
+            if symmetric
+                && (q.scale.len() == 1 || (q.axis == out_axis && q.scale.len() == dims[0]))
+                && t.data.len() == dims.iter().product::<usize>()
+            {
+                let raw: Vec<f32> = t.data.iter().map(|&b| b as i8 as f32).collect();
+                let permuted: Vec<i8> = nhwc_to_nchw(&raw, tflite)
+                    .iter()
+                    .map(|&v| v as i8)
+                    .collect();
+                // One scale for the tensor, or one per output channel.
+                let per: &[usize] = if q.scale.len() == 1 { &[] } else { &dims[..1] };
+                let q8 = self.b.const_i8("weight_int8", &dims, &permuted);
+                let scale = self.b.const_f32("weight_scale", per, &q.scale);
+                let zero = self.b.const_i8("weight_zero", per, &vec![0; q.scale.len()]);
+                return Ok(self.b.node(
+                    "DequantizeLinear",
+                    &[&q8, &scale, &zero],
+                    vec![int("axis", 0)],
+                    "weight",
+                ));
+            }
+        }
+        let values = self.floats(index)?;
+        Ok(self
+            .b
+            .const_f32("weight", &dims, &nhwc_to_nchw(&values, tflite)))
     }
 
     fn activation(&mut self, y: String, activation: Activation) -> String {
