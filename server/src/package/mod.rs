@@ -6,6 +6,7 @@ pub mod card;
 pub mod classes;
 pub mod graph;
 pub mod map_png;
+pub mod mapping;
 pub mod maps;
 pub mod npy;
 pub mod presets;
