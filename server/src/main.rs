@@ -19,6 +19,8 @@ fn main() {
         Command::Import(args) => cli::models::import(args),
         Command::Generate(args) => cli::models::generate(args),
         Command::ImportSegmenter(args) => cli::segment::import_segmenter(args),
+        Command::AttachPhotoSegmenter(args) => cli::segment::attach_photo_segmenter(args),
+        Command::ClassMap(args) => cli::segment::class_map(args),
         Command::Segment(args) => cli::segment::segment(args),
         Command::Bench(args) => cli::bench::bench(args),
         Command::Dataset(command) => cli::dataset::run(command),

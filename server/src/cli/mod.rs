@@ -42,6 +42,12 @@ pub enum Command {
     Generate(models::GenerateArgs),
     /// Attach the trainer's segmenter (photo to classes) to a model package.
     ImportSegmenter(segment::ImportSegmenterArgs),
+    /// Attach a segmenter of real photographs (TFLite, e.g. the shared
+    /// DeepLabV3 on ADE20K) to a model package, its classes mapped to the package's.
+    AttachPhotoSegmenter(segment::AttachPhotoSegmenterArgs),
+    /// Print how a segmenter's classes map to a package's (which ADE20K
+    /// classes become sky, water, …, and which have no counterpart).
+    ClassMap(segment::ClassMapArgs),
     /// Turn a photo into a label map with a package's segmenter.
     Segment(segment::SegmentArgs),
     /// Time a model package, or a full-size random-weight generator.

@@ -10,13 +10,106 @@ use clap::Args;
 
 use super::models::Precision;
 use super::{read, RuntimeArgs};
+use easel::import::photo_segmenter::{self, PhotoSegmenterImport, DEEPLAB_PROVENANCE};
 use easel::import::segmenter::{self, SegmenterImport};
 use easel::import::spade::export::ExportOptions;
 use easel::inference::compute::Execution;
 use easel::inference::runtime::{self, SegmenterSession};
 use easel::inference::segment::{prepare_photo, Canvas, Segmenter};
+use easel::package::card::Refinement;
+use easel::package::classes::ClassTable;
+use easel::package::mapping::{ClassMapping, SegmenterLabels};
 use easel::package::maps::DEFAULT_MAX_PIXELS;
 use easel::package::ModelPackage;
+
+/// The shared DeepLabV3 + MobileNetV2 (ADE20K) file, known by its digest.
+const DEEPLAB_SHA256: &str = "9476784566f88bf0bdc3169f0012fb7d08857b325811d8c1aaf5ada1c0d4e4f9";
+
+#[derive(Args)]
+pub struct AttachPhotoSegmenterArgs {
+    /// A TFLite segmenter of real photos: one float NHWC RGB input
+    /// (1×H×W×3) and class scores out (1×H'×W'×C), e.g. the shared
+    /// DeepLabV3 + MobileNetV2 on ADE20K.
+    tflite: PathBuf,
+    /// The model package to attach it to; the folder gets a
+    /// photo_segmenter.onnx and the card a `photo_segmenter` entry.
+    #[arg(long)]
+    package: PathBuf,
+    /// Its classes in index order: `ade20k` (DeepLab's labels.txt:
+    /// background, then ADE20K's 150) or a labels file (`name` or
+    /// `index<TAB>name` a line).
+    #[arg(long, default_value = "ade20k")]
+    labels: String,
+    /// A mapping file, `segmenter class<TAB>package class` a line. Default:
+    /// the built-in mapping for the package's classes (ade20k to
+    /// landscapes, coco-stuff or cityscapes), else by name. `easel
+    /// class-map` prints one.
+    #[arg(long = "map")]
+    mapping: Option<String>,
+    /// The values black and white take at its input, LOW,HIGH.
+    #[arg(long, default_value = "-1,1", value_parser = parse_range, allow_hyphen_values = true)]
+    range: [f32; 2],
+    /// WITHIN:TAKE, repeatable: inside the photo segmenter's WITHIN
+    /// classes, the package's own segmenter's answer wins when it is one of
+    /// TAKE (e.g. `sky:clouds`, `mountain,rock,hill:snow,rock`).
+    #[arg(long, value_parser = parse_refinement)]
+    refine: Vec<Refinement>,
+    /// Where the network comes from and its licence, for the card (known
+    /// for the shared DeepLab file).
+    #[arg(long)]
+    provenance: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ClassMapArgs {
+    /// The segmenter's classes: `ade20k` or a labels file.
+    #[arg(long, default_value = "ade20k")]
+    labels: String,
+    /// The package's classes: coco-stuff, ade20k, cityscapes, landscapes,
+    /// a class table file, or a model package folder.
+    #[arg(long)]
+    classes: String,
+    /// A mapping file to check instead of the built-in one.
+    #[arg(long = "map")]
+    mapping: Option<String>,
+}
+
+fn parse_range(text: &str) -> Result<[f32; 2], String> {
+    let (lo, hi) = text
+        .split_once(',')
+        .ok_or_else(|| format!("`{text}` is not LOW,HIGH (e.g. -1,1 or 0,255)"))?;
+    let value = |s: &str| {
+        s.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("`{s}` in `{text}` is not a number"))
+    };
+    let (lo, hi) = (value(lo)?, value(hi)?);
+    if lo >= hi {
+        return Err(format!("`{text}`: LOW must be below HIGH"));
+    }
+    Ok([lo, hi])
+}
+
+/// `within:take`, each a comma-separated list of class names.
+fn parse_refinement(text: &str) -> Result<Refinement, String> {
+    let (within, take) = text.split_once(':').ok_or_else(|| {
+        format!("`{text}` is not WITHIN:TAKE (e.g. `sky:clouds` or `mountain,rock:snow`)")
+    })?;
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (within, take) = (list(within), list(take));
+    if within.is_empty() || take.is_empty() {
+        return Err(format!("`{text}` names no class on one side of the colon"));
+    }
+    Ok(Refinement { within, take })
+}
 
 #[derive(Args)]
 pub struct ImportSegmenterArgs {
@@ -111,6 +204,99 @@ pub fn import_segmenter(args: ImportSegmenterArgs) -> Result<()> {
         report.spec.classes,
         entry.class_table,
         entry.precision
+    );
+    Ok(())
+}
+
+pub fn attach_photo_segmenter(args: AttachPhotoSegmenterArgs) -> Result<()> {
+    let provenance = match args.provenance {
+        Some(p) => p,
+        None if easel::import::spade::sha256_file(&args.tflite).ok().as_deref()
+            == Some(DEEPLAB_SHA256) =>
+        {
+            DEEPLAB_PROVENANCE.to_string()
+        }
+        None => {
+            return Err(anyhow!(
+                "say where {} comes from and under what licence with --provenance \"...\" (it goes in the card)",
+                args.tflite.display()
+            ))
+        }
+    };
+    let request = PhotoSegmenterImport {
+        package: args.package.clone(),
+        tflite: args.tflite,
+        labels: args.labels,
+        mapping: args.mapping,
+        range: args.range,
+        refine: args.refine,
+        provenance,
+    };
+    let report = photo_segmenter::attach(&request)?;
+    let card = &report.card;
+    let entry = card
+        .photo_segmenter
+        .as_ref()
+        .ok_or_else(|| anyhow!("the card was written without its photo_segmenter entry"))?;
+    if !report.never.is_empty() {
+        println!(
+            "note: no segmenter class maps to {}",
+            report.never.join(", ")
+        );
+    }
+    println!(
+        "attached a photo segmenter to {} → {}\n  {}×{} input, {} classes mapped by {} ({} pairs){}",
+        card.name,
+        args.package.join(&entry.file).display(),
+        entry.input.width,
+        entry.input.height,
+        entry.labels,
+        entry.mapping,
+        entry.pairs.len(),
+        if entry.refine.is_empty() { "" } else { "; refined by the package's own segmenter" }
+    );
+    Ok(())
+}
+
+/// Prints how a segmenter's classes map to a package's.
+pub fn class_map(args: ClassMapArgs) -> Result<()> {
+    let labels = SegmenterLabels::load(&args.labels)?;
+    let folder = PathBuf::from(&args.classes);
+    let (table_name, classes) = if folder.is_dir() {
+        let package = ModelPackage::open(&folder)?;
+        (package.card.class_table.clone(), package.card.classes)
+    } else {
+        let table = ClassTable::load(&args.classes)?;
+        (table.source, table.classes)
+    };
+    let mapping =
+        ClassMapping::for_package(&labels, &table_name, &classes, args.mapping.as_deref())?;
+    let resolved = mapping.resolve(&labels, &classes)?;
+    println!("# {} → {} ({})", labels.source, table_name, mapping.source);
+    println!("# package class\tsegmenter classes");
+    for (p, class) in classes.iter().enumerate() {
+        let from: Vec<&str> = resolved
+            .kept
+            .iter()
+            .zip(&resolved.package)
+            .filter(|(_, &to)| to == p)
+            .map(|(&k, _)| labels.names[k].as_str())
+            .collect();
+        let from = if from.is_empty() {
+            "-".to_string()
+        } else {
+            from.join(", ")
+        };
+        println!("{}\t{from}", class.name);
+    }
+    let unmapped: Vec<&str> = (0..labels.names.len())
+        .filter(|k| !resolved.kept.contains(k))
+        .map(|k| labels.names[k].as_str())
+        .collect();
+    println!(
+        "# {} segmenter classes have no counterpart; their pixels take the best-scoring class that has one: {}",
+        unmapped.len(),
+        unmapped.join(", ")
     );
     Ok(())
 }

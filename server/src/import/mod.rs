@@ -6,6 +6,7 @@
 
 pub mod checkpoint;
 pub mod onnx;
+pub mod photo_segmenter;
 pub mod segmenter;
 pub mod spade;
 pub mod tflite;

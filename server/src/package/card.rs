@@ -103,6 +103,53 @@ pub struct SegmenterCard {
     pub source: SourceFile,
 }
 
+/// A segmenter for real photographs (`easel attach-photo-segmenter`): a
+/// network with a fixed input, translated from TFLite, whose classes a
+/// mapping turned into this package's inside the graph. Photos are
+/// letterboxed into its input; its map is cropped back and scaled to the
+/// canvas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PhotoSegmenterCard {
+    /// The graph, a plain file name in the package folder.
+    pub file: String,
+    /// Its own classes: a built-in labels name (`ade20k`) or the labels
+    /// file it came with.
+    pub labels: String,
+    /// How its classes became this package's: a built-in mapping
+    /// (`ade20k-to-landscapes`), `by name`, or the user's file.
+    pub mapping: String,
+    /// The (segmenter class, package class) pairs the graph applies; a
+    /// segmenter class not listed takes the best class that is.
+    pub pairs: Vec<[String; 2]>,
+    /// What the network takes.
+    pub input: PhotoInput,
+    /// Classes the package's own segmenter (`segmenter`) decides inside
+    /// this one's regions: clouds in the sky, snow on the mountains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refine: Vec<Refinement>,
+    /// The file it was translated from.
+    pub source: SourceFile,
+    /// Where the network comes from and under what licence.
+    pub provenance: String,
+}
+
+/// A photo segmenter's input contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PhotoInput {
+    pub width: usize,
+    pub height: usize,
+    /// The pixel values black and white become (e.g. -1 and 1).
+    pub range: [f32; 2],
+}
+
+/// Inside the photo segmenter's `within` classes, the package segmenter's
+/// answer wins when it is one of `take`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Refinement {
+    pub within: Vec<String>,
+    pub take: Vec<String>,
+}
+
 /// `model.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelCard {
@@ -158,6 +205,11 @@ pub struct ModelCard {
     /// package carries one (`easel import-segmenter`). Added within format 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segmenter: Option<SegmenterCard>,
+    /// A segmenter for real photographs, when the package carries one; it
+    /// reads photos, and the package's own `segmenter` (when there is one)
+    /// stays the judge that scores generated images. Added within format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_segmenter: Option<PhotoSegmenterCard>,
 }
 
 impl ModelCard {
@@ -180,11 +232,17 @@ impl ModelCard {
         }
         let card: Self = serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))?;
         check_presets(&card.styles, card.z_dim.unwrap_or(0))?;
-        if let Some(segmenter) = &card.segmenter {
-            if !safe_name(&segmenter.file) {
+        let files = [
+            ("segmenter", card.segmenter.as_ref().map(|s| &s.file)),
+            (
+                "photo_segmenter",
+                card.photo_segmenter.as_ref().map(|s| &s.file),
+            ),
+        ];
+        for (entry, file) in files {
+            if let Some(file) = file.filter(|f| !safe_name(f)) {
                 return Err(CardError::Json(format!(
-                    "segmenter.file `{}` must be a plain file name in the package folder",
-                    segmenter.file
+                    "{entry}.file `{file}` must be a plain file name in the package folder"
                 )));
             }
         }

@@ -448,6 +448,7 @@ fn model_card(
         licence: None,
         styles: Vec::new(),
         segmenter: None,
+        photo_segmenter: None,
     }
 }
 
