@@ -236,7 +236,10 @@ fn check(to_package: &[i64], export: ExportOptions, margin: f32) {
         .enumerate()
     {
         let input = photo(h, w, seed as u64);
-        let (shape, classes) = segmenter.classes([1, 3, h, w], &input.data).unwrap();
+        let (shape, classes) = segmenter
+            .own_classes([1, 3, h, w], &input.data)
+            .expect("the package has its own segmenter")
+            .unwrap();
         assert_eq!(shape, [1, h, w], "the answer is cropped back to {w}×{h}");
         let expected = reference(&sd, &input);
         let sure: Vec<usize> = (0..h * w).filter(|&i| expected[i].1 > margin).collect();

@@ -17,7 +17,7 @@ use easel::inference::pipeline::{SynthesisError, Work};
 use easel::inference::queue::{Generator, WorkerConfig};
 use easel::inference::request::Compute;
 use easel::inference::runtime::{Output, SessionOptions};
-use easel::inference::segment::{SegmentError, Segmenter};
+use easel::inference::segment::{Reading, SegmentError, Segmenter};
 use easel::package::maps::LabelMap;
 use easel::package::{Example, ModelCard};
 
@@ -128,10 +128,14 @@ struct FakeSegmenter {
 }
 
 impl Segmenter for FakeSegmenter {
-    fn segment(&mut self, photo: &image::RgbImage) -> Result<LabelMap, SegmentError> {
+    fn segment(&mut self, photo: &image::RgbImage, _: Reading) -> Result<LabelMap, SegmentError> {
         let values = photo.pixels().map(|p| u32::from(p[0]) / 86).collect();
         let (w, h) = (photo.width() as usize, photo.height() as usize);
         LabelMap::new(w, h, values, &self.card).map_err(|e| SegmentError::BadOutput(e.to_string()))
+    }
+
+    fn judge(&self) -> String {
+        "fake/red levels".into()
     }
 }
 

@@ -15,7 +15,7 @@ use easel::import::segmenter::{self, SegmenterImport};
 use easel::import::spade::export::ExportOptions;
 use easel::inference::compute::Execution;
 use easel::inference::runtime::{self, SegmenterSession};
-use easel::inference::segment::{prepare_photo, Canvas, Segmenter};
+use easel::inference::segment::{prepare_photo, Canvas, Reading, Segmenter};
 use easel::package::card::Refinement;
 use easel::package::classes::ClassTable;
 use easel::package::mapping::{ClassMapping, SegmenterLabels};
@@ -145,6 +145,10 @@ pub struct SegmentArgs {
     /// for models with more than 256 label values).
     #[arg(short = 'o', long)]
     output: PathBuf,
+    /// Read the image with the model's judge (the segmenter that scores
+    /// `easel test --evaluate` runs) instead of its photo segmenter.
+    #[arg(long)]
+    judge: bool,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -324,7 +328,12 @@ pub fn segment(args: SegmentArgs) -> Result<()> {
     let bytes = read(&args.photo, "photo")?;
     let fitted = prepare_photo(&bytes, canvas, DEFAULT_MAX_PIXELS)
         .with_context(|| args.photo.display().to_string())?;
-    let map = segmenter.segment(&fitted.image)?;
+    let reading = if args.judge {
+        Reading::Judge
+    } else {
+        Reading::Photo
+    };
+    let map = segmenter.segment(&fitted.image, reading)?;
     let values = card.label_classes();
     std::fs::write(&args.output, map.index_png(values)?)
         .with_context(|| format!("cannot write {}", args.output.display()))?;

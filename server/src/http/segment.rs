@@ -19,7 +19,7 @@ use super::models::worker;
 use super::synthesis::blocking;
 use super::AppState;
 use crate::inference::deadline::answer_within;
-use crate::inference::segment::{prepare_photo, Canvas, SegmentError};
+use crate::inference::segment::{prepare_photo, Canvas, Reading, SegmentError};
 use crate::package::maps::LabelMap;
 use crate::package::ModelCard;
 
@@ -35,6 +35,12 @@ pub struct SegmentOptions {
     /// their colours and pixel counts) instead of the map.
     #[serde(default, deserialize_with = "flag")]
     pub legend: Option<bool>,
+    /// true: read the image with the model's judge (the segmenter that
+    /// scores `easel test --evaluate` runs: its own, else its photo
+    /// segmenter) instead of the one for photos; the page's check overlay
+    /// reads generated images so.
+    #[serde(default, deserialize_with = "flag")]
+    pub judge: Option<bool>,
 }
 
 /// What the segment route takes: a photo.
@@ -179,7 +185,12 @@ pub async fn segment(
     )?;
     let fitted = blocking(move || Ok(prepare_photo(&photo, canvas, max_pixels)?)).await?;
     let source = fitted.source;
-    let reply = segmenter.submit(fitted.image)?;
+    let reading = if options.judge.unwrap_or(false) {
+        Reading::Judge
+    } else {
+        Reading::Photo
+    };
+    let reply = segmenter.submit(fitted.image, reading)?;
     let limit = Some(state.config.request_timeout);
     let map = answer_within(reply, limit, "map", &name)
         .await

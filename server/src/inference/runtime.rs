@@ -401,37 +401,72 @@ impl ClassesGraph {
     }
 }
 
-/// A package's segmenter loaded into ONNX Runtime: photos in, the package's
-/// class indices out.
+/// A package's segmenters loaded into ONNX Runtime: its own (`segmenter`,
+/// any photo size) and the one for real photographs (`photo_segmenter`,
+/// a fixed input), either or both. `inference::segment` says which reads
+/// what.
 pub struct SegmenterSession {
-    /// The card of the package whose classes it answers.
+    /// The card of the package whose classes they answer.
     pub card: ModelCard,
-    graph: ClassesGraph,
+    own: Option<ClassesGraph>,
+    photo: Option<ClassesGraph>,
+    /// Which graph scores generated images, and its digest.
+    judge: String,
 }
 
 impl SegmenterSession {
-    /// The segmenter `package` carries; None when its card names none.
+    /// The segmenters `package` carries; None when its card names none.
     pub fn load(
         package: &ModelPackage,
         opts: &SessionOptions,
     ) -> Result<Option<Self>, RuntimeError> {
-        let Some(path) = package.segmenter_path() else {
+        let own = package.segmenter_path();
+        let photo = package.photo_segmenter_path();
+        let Some(judge_path) = own.clone().or_else(|| photo.clone()) else {
             return Ok(None);
         };
+        let digest = crate::package::sha256_file(&judge_path).map_err(|e| {
+            RuntimeError::BadOutput(format!("cannot read {}: {e}", judge_path.display()))
+        })?;
+        let judge = format!(
+            "{}/{} (sha256 {})",
+            package.card.name,
+            judge_path.file_name().unwrap_or_default().to_string_lossy(),
+            &digest[..12]
+        );
         Ok(Some(Self {
             card: package.card.clone(),
-            graph: ClassesGraph::open(&path, opts)?,
+            own: own.map(|p| ClassesGraph::open(&p, opts)).transpose()?,
+            photo: photo.map(|p| ClassesGraph::open(&p, opts)).transpose()?,
+            judge,
         }))
     }
 
-    /// Class indices, (N, H, W), for N photos (N, 3, H, W) in [-1, 1]:
-    /// the shape and the values.
-    pub fn classes(
+    /// The graph that scores generated images: the package's own segmenter
+    /// when it has one (scores stay comparable across releases), else the
+    /// photo segmenter; named with the first digits of its digest.
+    pub fn judge(&self) -> &str {
+        &self.judge
+    }
+
+    /// Class indices, (N, H, W), from the package's own segmenter for N
+    /// photos (N, 3, H, W) in [-1, 1]; None when it has none.
+    pub fn own_classes(
         &mut self,
         shape: [usize; 4],
         pixels: &[f32],
-    ) -> Result<(Vec<usize>, Vec<i64>), RuntimeError> {
-        self.graph.classes(shape, pixels)
+    ) -> Option<Result<(Vec<usize>, Vec<i64>), RuntimeError>> {
+        self.own.as_mut().map(|g| g.classes(shape, pixels))
+    }
+
+    /// Class indices from the photo segmenter, for photos at its input
+    /// size in its range; None when the package has none.
+    pub fn photo_classes(
+        &mut self,
+        shape: [usize; 4],
+        pixels: &[f32],
+    ) -> Option<Result<(Vec<usize>, Vec<i64>), RuntimeError>> {
+        self.photo.as_mut().map(|g| g.classes(shape, pixels))
     }
 }
 

@@ -13,7 +13,9 @@ use tokio::sync::oneshot;
 
 use crate::inference::runtime::{RuntimeError, SegmenterSession};
 use crate::inference::style::rgb_to_chw;
+use crate::package::card::{PhotoInput, Refinement};
 use crate::package::maps::LabelMap;
+use crate::package::ModelCard;
 
 /// Why a photo got no map.
 #[derive(Debug, thiserror::Error)]
@@ -167,35 +169,203 @@ pub fn cover(photo: &RgbImage, canvas: Canvas) -> RgbImage {
     image::imageops::resize(&region, canvas.width, canvas.height, FilterType::CatmullRom)
 }
 
+/// Which of a package's segmenters reads an image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reading {
+    /// A photo becoming a map to paint on: the photo segmenter (refined by
+    /// the package's own where the card says), else the package's own.
+    #[default]
+    Photo,
+    /// A generated image read back to be scored or checked: the judge (the
+    /// package's own segmenter, else the photo segmenter), so that scores
+    /// stay comparable across releases.
+    Judge,
+}
+
 /// What a segmenter does, behind a trait so that the HTTP layer can be
 /// tested with a fake in microseconds.
 pub trait Segmenter: Send + 'static {
     /// The map of `photo`, at its size, in the package's classes.
-    fn segment(&mut self, photo: &RgbImage) -> Result<LabelMap, SegmentError>;
+    fn segment(&mut self, photo: &RgbImage, reading: Reading) -> Result<LabelMap, SegmentError>;
+
+    /// The graph that reads as `Reading::Judge`, by package, file and
+    /// digest (runs record it beside their scores).
+    fn judge(&self) -> String;
 }
 
 impl Segmenter for Box<dyn Segmenter> {
-    fn segment(&mut self, photo: &RgbImage) -> Result<LabelMap, SegmentError> {
-        (**self).segment(photo)
+    fn segment(&mut self, photo: &RgbImage, reading: Reading) -> Result<LabelMap, SegmentError> {
+        (**self).segment(photo, reading)
+    }
+
+    fn judge(&self) -> String {
+        (**self).judge()
     }
 }
 
 impl Segmenter for SegmenterSession {
-    fn segment(&mut self, photo: &RgbImage) -> Result<LabelMap, SegmentError> {
+    fn segment(&mut self, photo: &RgbImage, reading: Reading) -> Result<LabelMap, SegmentError> {
+        let contract = self.card.photo_segmenter.clone();
+        let values = match (reading, contract) {
+            (Reading::Photo, Some(contract)) => {
+                let mut values = self.read_photo(photo, &contract.input)?;
+                if !contract.refine.is_empty() {
+                    if let Some(own) = self.read_own(photo)? {
+                        refine(&mut values, &own, &contract.refine, &self.card);
+                    }
+                }
+                values
+            }
+            (Reading::Judge, Some(contract)) => match self.read_own(photo)? {
+                Some(own) => own,
+                None => self.read_photo(photo, &contract.input)?,
+            },
+            (_, None) => self
+                .read_own(photo)?
+                .ok_or_else(|| SegmentError::BadOutput("the package names no segmenter".into()))?,
+        };
+        let (w, h) = (photo.width() as usize, photo.height() as usize);
+        // The graphs' classes are checked like any map's, once, here.
+        LabelMap::new(w, h, values, &self.card).map_err(|e| SegmentError::BadOutput(e.to_string()))
+    }
+
+    fn judge(&self) -> String {
+        SegmenterSession::judge(self).to_string()
+    }
+}
+
+impl SegmenterSession {
+    /// The package's own segmenter on the photo at its size.
+    fn read_own(&mut self, photo: &RgbImage) -> Result<Option<Vec<u32>>, SegmentError> {
         let (w, h) = (photo.width() as usize, photo.height() as usize);
         let pixels = rgb_to_chw(photo.as_raw(), h, w);
-        let (shape, classes) = self.classes([1, 3, h, w], &pixels)?;
+        let Some(answer) = self.own_classes([1, 3, h, w], &pixels) else {
+            return Ok(None);
+        };
+        let (shape, classes) = answer?;
         if shape != [1, h, w] {
             return Err(SegmentError::BadOutput(format!(
                 "a map of shape {shape:?} for a photo of {w}×{h}"
             )));
         }
-        let values = classes
+        Ok(Some(to_values(&classes)))
+    }
+
+    /// The photo segmenter: the photo letterboxed into its fixed input,
+    /// its map cropped to the photo's part and scaled back.
+    fn read_photo(
+        &mut self,
+        photo: &RgbImage,
+        input: &PhotoInput,
+    ) -> Result<Vec<u32>, SegmentError> {
+        let boxed = Letterbox::new(photo, input);
+        let answer = self
+            .photo_classes([1, 3, input.height, input.width], &boxed.pixels)
+            .ok_or_else(|| {
+                SegmentError::BadOutput("the package names no photo segmenter".into())
+            })?;
+        let (shape, classes) = answer?;
+        if shape != [1, input.height, input.width] {
+            return Err(SegmentError::BadOutput(format!(
+                "a map of shape {shape:?} from a photo segmenter of {}×{}",
+                input.width, input.height
+            )));
+        }
+        Ok(boxed.unbox(&to_values(&classes), input.width))
+    }
+}
+
+fn to_values(classes: &[i64]) -> Vec<u32> {
+    classes
+        .iter()
+        .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
+        .collect()
+}
+
+/// A photo scaled to fit a segmenter's fixed input without distortion and
+/// padded at the bottom and right with the middle grey (DeepLab's
+/// evaluation pads so, with its mean pixel), and how to undo it.
+pub struct Letterbox {
+    /// (3, H, W) in the input's range.
+    pub pixels: Vec<f32>,
+    /// The photo's part of the input, (width, height).
+    pub inside: (usize, usize),
+    /// The photo's size.
+    pub photo: (usize, usize),
+}
+
+impl Letterbox {
+    pub fn new(photo: &RgbImage, input: &PhotoInput) -> Self {
+        let (pw, ph) = (photo.width() as usize, photo.height() as usize);
+        let scale = (input.width as f64 / pw as f64).min(input.height as f64 / ph as f64);
+        let inside = (
+            ((pw as f64 * scale).round() as usize).clamp(1, input.width),
+            ((ph as f64 * scale).round() as usize).clamp(1, input.height),
+        );
+        let resized = if inside == (pw, ph) {
+            photo.clone()
+        } else {
+            image::imageops::resize(
+                photo,
+                inside.0 as u32,
+                inside.1 as u32,
+                FilterType::Triangle,
+            )
+        };
+        let [lo, hi] = input.range;
+        let grey = (lo + hi) / 2.0;
+        let plane = input.width * input.height;
+        let mut pixels = vec![grey; 3 * plane];
+        for (x, y, p) in resized.enumerate_pixels() {
+            let at = y as usize * input.width + x as usize;
+            for c in 0..3 {
+                pixels[c * plane + at] = lo + (hi - lo) * f32::from(p[c]) / 255.0;
+            }
+        }
+        Self {
+            pixels,
+            inside,
+            photo: (pw, ph),
+        }
+    }
+
+    /// A map of the whole input (`width` wide) back at the photo's size:
+    /// the photo's part, scaled by nearest neighbour.
+    pub fn unbox(&self, map: &[u32], width: usize) -> Vec<u32> {
+        let (pw, ph) = self.photo;
+        let (iw, ih) = self.inside;
+        let mut out = Vec::with_capacity(pw * ph);
+        for y in 0..ph {
+            let sy = ((y * 2 + 1) * ih / (ph * 2)).min(ih - 1);
+            for x in 0..pw {
+                let sx = ((x * 2 + 1) * iw / (pw * 2)).min(iw - 1);
+                out.push(map[sy * width + sx]);
+            }
+        }
+        out
+    }
+}
+
+/// The card's refinements: inside the photo segmenter's `within` classes,
+/// the package segmenter's answer wins when it is one of `take`.
+fn refine(values: &mut [u32], own: &[u32], rules: &[Refinement], card: &ModelCard) {
+    let index = |names: &[String]| -> Vec<u32> {
+        names
             .iter()
-            .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
-            .collect();
-        // The graph's classes are checked like any map's, once, here.
-        LabelMap::new(w, h, values, &self.card).map_err(|e| SegmentError::BadOutput(e.to_string()))
+            .filter_map(|n| card.classes.iter().position(|c| &c.name == n))
+            .map(|i| i as u32)
+            .collect()
+    };
+    let rules: Vec<(Vec<u32>, Vec<u32>)> = rules
+        .iter()
+        .map(|r| (index(&r.within), index(&r.take)))
+        .collect();
+    for (value, &theirs) in values.iter_mut().zip(own) {
+        if let Some((_, take)) = rules.iter().find(|(within, _)| within.contains(value)) {
+            if take.contains(&theirs) {
+                *value = theirs;
+            }
+        }
     }
 }
 
@@ -204,6 +374,7 @@ pub type SegmentReply = oneshot::Receiver<Result<LabelMap, SegmentError>>;
 
 struct Job {
     photo: RgbImage,
+    reading: Reading,
     reply: oneshot::Sender<Result<LabelMap, SegmentError>>,
 }
 
@@ -212,6 +383,7 @@ struct Job {
 #[derive(Clone)]
 pub struct SegmenterWorker {
     model: String,
+    judge: String,
     sender: SyncSender<Job>,
     capacity: usize,
 }
@@ -226,23 +398,34 @@ impl SegmenterWorker {
         let capacity = capacity.max(1);
         let (sender, receiver) = mpsc::sync_channel(capacity);
         let name = model.to_string();
+        let judge = segmenter.judge();
         let handle = std::thread::Builder::new()
             .name(format!("segmenter-{model}"))
             .spawn(move || run(segmenter, receiver, &name))?;
         let worker = Self {
             model: model.to_string(),
+            judge,
             sender,
             capacity,
         };
         Ok((worker, handle))
     }
 
+    /// The graph its judge readings come from.
+    pub fn judge(&self) -> &str {
+        &self.judge
+    }
+
     /// Queues a photo already fitted to its canvas; fails at once when the
     /// queue is full.
-    pub fn submit(&self, photo: RgbImage) -> Result<SegmentReply, SegmentError> {
+    pub fn submit(&self, photo: RgbImage, reading: Reading) -> Result<SegmentReply, SegmentError> {
         let (reply, receiver) = oneshot::channel();
         self.sender
-            .try_send(Job { photo, reply })
+            .try_send(Job {
+                photo,
+                reading,
+                reply,
+            })
             .map_err(|e| match e {
                 TrySendError::Full(_) => SegmentError::Full {
                     model: self.model.clone(),
@@ -261,7 +444,7 @@ fn run(mut segmenter: impl Segmenter, receiver: Receiver<Job>, model: &str) {
         if job.reply.is_closed() {
             continue;
         }
-        let result = segmenter.segment(&job.photo);
+        let result = segmenter.segment(&job.photo, job.reading);
         if let Err(e) = &result {
             tracing::error!(model, error = %e, "segmentation failed");
         }
@@ -349,12 +532,16 @@ mod tests {
     struct Stripes;
 
     impl Segmenter for Stripes {
-        fn segment(&mut self, photo: &RgbImage) -> Result<LabelMap, SegmentError> {
+        fn segment(&mut self, photo: &RgbImage, _: Reading) -> Result<LabelMap, SegmentError> {
             let json = include_str!("../../tests/fixtures/fake_card.json");
             let card: crate::package::ModelCard = serde_json::from_str(json).unwrap();
             let (w, h) = photo.dimensions();
             let values = (0..w * h).map(|i| (i % w) % 3).collect();
             Ok(LabelMap::new(w as usize, h as usize, values, &card).unwrap())
+        }
+
+        fn judge(&self) -> String {
+            "stripes".into()
         }
     }
 
@@ -362,7 +549,7 @@ mod tests {
     fn the_worker_answers_each_photo_with_its_map() {
         let (worker, _) = SegmenterWorker::spawn(Stripes, "fake", 2).unwrap();
         let map = worker
-            .submit(columns(4, 2))
+            .submit(columns(4, 2), Reading::Photo)
             .unwrap()
             .blocking_recv()
             .unwrap()

@@ -126,6 +126,13 @@ impl ModelPackage {
         self.card.segmenter.as_ref().map(|s| self.dir.join(&s.file))
     }
 
+    pub fn photo_segmenter_path(&self) -> Option<PathBuf> {
+        self.card
+            .photo_segmenter
+            .as_ref()
+            .map(|s| self.dir.join(&s.file))
+    }
+
     /// SHA-256 (hex) of everything that decides the package's images: the
     /// card and the graphs. It reads every byte of them, so callers read it
     /// once (a server, when a model's worker starts).
@@ -202,6 +209,22 @@ impl ModelPackage {
             })
             .collect()
     }
+}
+
+/// A file's SHA-256, in hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 #[cfg(test)]

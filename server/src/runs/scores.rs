@@ -9,7 +9,7 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::inference::segment::{SegmentError, SegmenterWorker};
+use crate::inference::segment::{Reading, SegmentError, SegmenterWorker};
 use crate::package::maps::LabelMap;
 use crate::package::ModelCard;
 
@@ -173,7 +173,7 @@ pub struct Scores {
 /// Reads images back into maps for scoring: a package's segmenter, its
 /// classes carried to the run's model's by name.
 pub struct Judge {
-    /// The package the segmenter comes from.
+    /// The graph that judges: package, file and digest.
     pub package: String,
     worker: SegmenterWorker,
     /// Segmenter class → the model's class (`classes`: none of them).
@@ -205,7 +205,7 @@ impl Judge {
             });
         }
         Ok(Self {
-            package: segmenter_card.name.clone(),
+            package: worker.judge().to_string(),
             worker,
             table,
             classes,
@@ -214,7 +214,7 @@ impl Judge {
 
     /// How `image` read back agrees with `truth` (the map at the image's size).
     pub fn agreement(&self, image: RgbImage, truth: &LabelMap) -> Result<Agreement, ScoreError> {
-        let reply = self.worker.submit(image)?;
+        let reply = self.worker.submit(image, Reading::Judge)?;
         let read = reply
             .blocking_recv()
             .map_err(|_| ScoreError::Stopped(self.package.clone()))??;

@@ -11,10 +11,7 @@ pub mod opt;
 pub mod synthetic;
 pub mod weights;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::import::checkpoint::{self, CheckpointError};
 use crate::package::classes::{ClassTable, ClassTableError};
@@ -102,19 +99,7 @@ pub struct ImportReport {
     pub notes: Vec<String>,
 }
 
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", hasher.finalize()))
-}
+pub use crate::package::sha256_file;
 
 fn source_file(path: &Path) -> Result<SourceFile, ImportError> {
     Ok(SourceFile {
