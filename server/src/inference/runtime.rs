@@ -365,6 +365,9 @@ impl ModelSession {
     }
 }
 
+/// A map's shape and class indices, as a segmenter graph answers them.
+pub type Classes = (Vec<usize>, Vec<i64>);
+
 /// A graph that turns photos into class indices (`photo` → `classes`),
 /// loaded into ONNX Runtime.
 pub struct ClassesGraph {
@@ -384,7 +387,7 @@ impl ClassesGraph {
         &mut self,
         shape: [usize; 4],
         pixels: &[f32],
-    ) -> Result<(Vec<usize>, Vec<i64>), RuntimeError> {
+    ) -> Result<Classes, RuntimeError> {
         let outputs = self.session.run(vec![(
             PHOTO_INPUT,
             TensorRef::from_array_view((shape, pixels))?.into_dyn(),
@@ -455,7 +458,7 @@ impl SegmenterSession {
         &mut self,
         shape: [usize; 4],
         pixels: &[f32],
-    ) -> Option<Result<(Vec<usize>, Vec<i64>), RuntimeError>> {
+    ) -> Option<Result<Classes, RuntimeError>> {
         self.own.as_mut().map(|g| g.classes(shape, pixels))
     }
 
@@ -465,7 +468,7 @@ impl SegmenterSession {
         &mut self,
         shape: [usize; 4],
         pixels: &[f32],
-    ) -> Option<Result<(Vec<usize>, Vec<i64>), RuntimeError>> {
+    ) -> Option<Result<Classes, RuntimeError>> {
         self.photo.as_mut().map(|g| g.classes(shape, pixels))
     }
 }
