@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compact, light, options, recalibrate, segmenter, summary, trainer
+from . import compact, light, options, photo_head, recalibrate, segmenter, summary, trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     lj.add_argument("--classifier", required=True)
     lj.add_argument("folder")
     lj.add_argument("light", choices=light.LIGHTS)
+    ph = sub.add_parser(
+        "photo-head", help="a head for a real-photo segmenter, trained on its class scores",
+        description="Train a linear head over a photo segmenter's class scores on the "
+                    "renderer's scenes, keeping its mapped answers on real photos; `easel "
+                    "attach-photo-segmenter --head` puts it in the package.")
+    photo_head.add_arguments(ph)
     return p
 
 
@@ -95,6 +101,9 @@ def main(argv=None) -> int:
                                            args.images, label=args.which_epoch)
             print(f"recalibrated the batch norms of {args.run} over {used} images at "
                   f"{args.size}×{args.size}")
+        elif args.command == "photo-head":
+            photo_head.train(args)
+            print(f"wrote {args.out}")
         elif args.command == "pack":
             size = compact.pack(args.run, args.out)
             print(f"packed {args.run} into {args.out} ({size / 1e6:.1f} MB)")

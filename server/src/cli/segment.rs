@@ -16,7 +16,7 @@ use easel::import::spade::export::ExportOptions;
 use easel::inference::compute::Execution;
 use easel::inference::runtime::{self, SegmenterSession};
 use easel::inference::segment::{prepare_photo, Canvas, Reading, Segmenter};
-use easel::package::card::Refinement;
+use easel::package::card::{RefineBy, Refinement};
 use easel::package::classes::ClassTable;
 use easel::package::mapping::{ClassMapping, SegmenterLabels};
 use easel::package::maps::DEFAULT_MAX_PIXELS;
@@ -54,10 +54,23 @@ pub struct AttachPhotoSegmenterArgs {
     /// TAKE (e.g. `sky:clouds`, `mountain,rock,hill:snow,rock`).
     #[arg(long, value_parser = parse_refinement)]
     refine: Vec<Refinement>,
+    /// WITHIN:CLASS, repeatable: inside the photo segmenter's WITHIN
+    /// classes, white and light grey pixels become CLASS (e.g. `sky:clouds`,
+    /// `dirt,sand:snow`). Rules apply in the order given, --refine first.
+    #[arg(long, value_parser = parse_white_refinement)]
+    refine_white: Vec<Refinement>,
     /// Where the network comes from and its licence, for the card (known
     /// for the shared DeepLab file).
     #[arg(long)]
     provenance: Option<String>,
+    /// A head trained on the segmenter's scores (`python -m easel_training
+    /// photo-head`, JSON) to use in place of the mapping's argmax.
+    #[arg(long)]
+    head: Option<PathBuf>,
+    /// Also output the segmenter's raw class scores (`logits`), which
+    /// `photo-head` trains on.
+    #[arg(long)]
+    scores: bool,
 }
 
 #[derive(Args)]
@@ -108,7 +121,22 @@ fn parse_refinement(text: &str) -> Result<Refinement, String> {
     if within.is_empty() || take.is_empty() {
         return Err(format!("`{text}` names no class on one side of the colon"));
     }
-    Ok(Refinement { within, take })
+    Ok(Refinement {
+        within,
+        take,
+        by: RefineBy::Segmenter,
+    })
+}
+
+fn parse_white_refinement(text: &str) -> Result<Refinement, String> {
+    let rule = parse_refinement(text)?;
+    if rule.take.len() != 1 {
+        return Err(format!("`{text}`: white pixels become one class"));
+    }
+    Ok(Refinement {
+        by: RefineBy::White,
+        ..rule
+    })
 }
 
 #[derive(Args)]
@@ -233,8 +261,10 @@ pub fn attach_photo_segmenter(args: AttachPhotoSegmenterArgs) -> Result<()> {
         labels: args.labels,
         mapping: args.mapping,
         range: args.range,
-        refine: args.refine,
+        refine: args.refine.into_iter().chain(args.refine_white).collect(),
         provenance,
+        head: args.head,
+        scores: args.scores,
     };
     let report = photo_segmenter::attach(&request)?;
     let card = &report.card;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::spade::sha256_file;
 use super::tflite::{self, Head, TfliteError};
-use crate::package::card::{PhotoInput, PhotoSegmenterCard, Refinement};
+use crate::package::card::{PhotoInput, PhotoSegmenterCard, RefineBy, Refinement};
 use crate::package::mapping::{ClassMapping, MappingError, SegmenterLabels};
 use crate::package::{ModelCard, ModelPackage, PackageError, SourceFile, CARD_FILE};
 
@@ -36,6 +36,8 @@ pub enum PhotoSegmenterError {
     },
     #[error("--refine {0}")]
     Refine(String),
+    #[error("--head {path}: {problem}")]
+    Head { path: String, problem: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,
@@ -63,6 +65,21 @@ pub struct PhotoSegmenterImport {
     pub range: [f32; 2],
     pub refine: Vec<Refinement>,
     pub provenance: String,
+    /// A trained head (JSON, `python -m easel_training photo-head`).
+    pub head: Option<PathBuf>,
+    /// Also give the segmenter's raw scores as the output `logits` (what
+    /// the head is trained on).
+    pub scores: bool,
+}
+
+/// A head `python -m easel_training photo-head` wrote: one row of weights
+/// over the segmenter's classes per package class, and a bias.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TrainedHead {
+    /// The package classes, by name, in the rows' order.
+    pub classes: Vec<String>,
+    pub weight: Vec<Vec<f32>>,
+    pub bias: Vec<f32>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,12 +113,21 @@ pub fn attach(req: &PhotoSegmenterImport) -> Result<PhotoSegmenterReport, PhotoS
         source,
     };
     let model = tflite::Model::read(&bytes).map_err(tflite_error)?;
-    let head = Head {
-        kept: resolved.kept.clone(),
-        package: resolved.package.iter().map(|&p| p as i64).collect(),
+    let (head, head_source) = match &req.head {
+        Some(path) => {
+            let (head, source) = trained_head(path, &card, labels.names.len())?;
+            (head, Some(source))
+        }
+        None => (
+            Head::Mapped {
+                kept: resolved.kept.clone(),
+                package: resolved.package.iter().map(|&p| p as i64).collect(),
+            },
+            None,
+        ),
     };
     let (graph, contract) =
-        tflite::translate(&model, &head, false, "photo_segmenter").map_err(tflite_error)?;
+        tflite::translate(&model, &head, req.scores, "photo_segmenter").map_err(tflite_error)?;
     if contract.classes != labels.names.len() {
         return Err(PhotoSegmenterError::LabelCount {
             classes: contract.classes,
@@ -137,6 +163,7 @@ pub fn attach(req: &PhotoSegmenterImport) -> Result<PhotoSegmenterReport, PhotoS
                 source,
             })?,
         },
+        head: head_source,
         provenance: req.provenance.clone(),
     });
     let card_json = serde_json::to_vec_pretty(&card).map_err(PhotoSegmenterError::CardJson)?;
@@ -150,7 +177,8 @@ fn check_refinements(refine: &[Refinement], card: &ModelCard) -> Result<(), Phot
     if refine.is_empty() {
         return Ok(());
     }
-    if card.segmenter.is_none() {
+    let by_segmenter = refine.iter().any(|r| r.by == RefineBy::Segmenter);
+    if by_segmenter && card.segmenter.is_none() {
         return Err(PhotoSegmenterError::Refine(format!(
             "needs the package's own segmenter to decide inside the photo segmenter's regions, and model {} has none (`easel import-segmenter` attaches one)",
             card.name
@@ -167,6 +195,57 @@ fn check_refinements(refine: &[Refinement], card: &ModelCard) -> Result<(), Phot
         }
     }
     Ok(())
+}
+
+/// The trained head in `path`, its rows the package's classes by name.
+fn trained_head(
+    path: &Path,
+    card: &ModelCard,
+    classes: usize,
+) -> Result<(Head, SourceFile), PhotoSegmenterError> {
+    let shown = path.display().to_string();
+    let problem = |problem: String| PhotoSegmenterError::Head {
+        path: shown.clone(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
+    let trained: TrainedHead = serde_json::from_str(&text).map_err(|e| problem(e.to_string()))?;
+    let mut package = Vec::new();
+    for name in &trained.classes {
+        let index = card
+            .classes
+            .iter()
+            .position(|c| &c.name == name)
+            .ok_or_else(|| {
+                problem(format!(
+                    "names class `{name}`, which model {} does not have",
+                    card.name
+                ))
+            })?;
+        package.push(index as i64);
+    }
+    if trained.weight.len() != package.len()
+        || trained.bias.len() != package.len()
+        || trained.weight.iter().any(|row| row.len() != classes)
+    {
+        return Err(problem(format!(
+            "needs one row of {classes} weights and one bias for each of its {} classes",
+            package.len()
+        )));
+    }
+    let head = Head::Linear {
+        weight: trained.weight.concat(),
+        bias: trained.bias,
+        package,
+    };
+    let sha256 = sha256_file(path).map_err(|e| problem(e.to_string()))?;
+    Ok((
+        head,
+        SourceFile {
+            file: file_name(path),
+            sha256,
+        },
+    ))
 }
 
 fn file_name(path: &Path) -> String {

@@ -383,11 +383,7 @@ impl ClassesGraph {
 
     /// Class indices, (N, H', W'), for N photos (N, 3, H, W) as the graph
     /// takes them: the shape and the values.
-    pub fn classes(
-        &mut self,
-        shape: [usize; 4],
-        pixels: &[f32],
-    ) -> Result<Classes, RuntimeError> {
+    pub fn classes(&mut self, shape: [usize; 4], pixels: &[f32]) -> Result<Classes, RuntimeError> {
         let outputs = self.session.run(vec![(
             PHOTO_INPUT,
             TensorRef::from_array_view((shape, pixels))?.into_dyn(),

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::inference::runtime::{RuntimeError, SegmenterSession};
 use crate::inference::style::rgb_to_chw;
-use crate::package::card::{PhotoInput, Refinement};
+use crate::package::card::{PhotoInput, RefineBy, Refinement};
 use crate::package::maps::LabelMap;
 use crate::package::ModelCard;
 
@@ -210,9 +210,19 @@ impl Segmenter for SegmenterSession {
             (Reading::Photo, Some(contract)) => {
                 let mut values = self.read_photo(photo, &contract.input)?;
                 if !contract.refine.is_empty() {
-                    if let Some(own) = self.read_own(photo)? {
-                        refine(&mut values, &own, &contract.refine, &self.card);
-                    }
+                    let needs_own = contract.refine.iter().any(|r| r.by == RefineBy::Segmenter);
+                    let own = if needs_own {
+                        self.read_own(photo)?
+                    } else {
+                        None
+                    };
+                    refine(
+                        &mut values,
+                        photo,
+                        own.as_deref(),
+                        &contract.refine,
+                        &self.card,
+                    );
                 }
                 values
             }
@@ -346,9 +356,24 @@ impl Letterbox {
     }
 }
 
-/// The card's refinements: inside the photo segmenter's `within` classes,
-/// the package segmenter's answer wins when it is one of `take`.
-fn refine(values: &mut [u32], own: &[u32], rules: &[Refinement], card: &ModelCard) {
+/// Bright and nearly grey: the colour of clouds and snow (value at least
+/// 0.7, saturation at most 0.15, on 0..1).
+pub fn is_white(p: &image::Rgb<u8>) -> bool {
+    let max = p.0.iter().copied().max().unwrap_or(0);
+    let min = p.0.iter().copied().min().unwrap_or(0);
+    max >= 179 && u32::from(max - min) * 100 <= 15 * u32::from(max)
+}
+
+/// The card's refinements (`Refinement`), one after another, each on the
+/// classes the earlier ones left. Rules by the package's own segmenter are
+/// skipped when it gave no map (`own`).
+fn refine(
+    values: &mut [u32],
+    photo: &RgbImage,
+    own: Option<&[u32]>,
+    rules: &[Refinement],
+    card: &ModelCard,
+) {
     let index = |names: &[String]| -> Vec<u32> {
         names
             .iter()
@@ -356,14 +381,26 @@ fn refine(values: &mut [u32], own: &[u32], rules: &[Refinement], card: &ModelCar
             .map(|i| i as u32)
             .collect()
     };
-    let rules: Vec<(Vec<u32>, Vec<u32>)> = rules
+    let rules: Vec<(Vec<u32>, Vec<u32>, RefineBy)> = rules
         .iter()
-        .map(|r| (index(&r.within), index(&r.take)))
+        .map(|r| (index(&r.within), index(&r.take), r.by))
         .collect();
-    for (value, &theirs) in values.iter_mut().zip(own) {
-        if let Some((_, take)) = rules.iter().find(|(within, _)| within.contains(value)) {
-            if take.contains(&theirs) {
-                *value = theirs;
+    for (i, (value, pixel)) in values.iter_mut().zip(photo.pixels()).enumerate() {
+        for (within, take, by) in &rules {
+            if !within.contains(value) {
+                continue;
+            }
+            match by {
+                RefineBy::Segmenter => {
+                    if let Some(theirs) = own.map(|o| o[i]).filter(|t| take.contains(t)) {
+                        *value = theirs;
+                    }
+                }
+                RefineBy::White => {
+                    if let (true, Some(&first)) = (is_white(pixel), take.first()) {
+                        *value = first;
+                    }
+                }
             }
         }
     }

@@ -129,6 +129,12 @@ pub struct PhotoSegmenterCard {
     pub refine: Vec<Refinement>,
     /// The file it was translated from.
     pub source: SourceFile,
+    /// A head trained on easel's side (`python -m easel_training
+    /// photo-head`) that turns all the segmenter's scores into this
+    /// package's in place of the mapping's argmax (the mapping was its
+    /// starting point).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<SourceFile>,
     /// Where the network comes from and under what licence.
     pub provenance: String,
 }
@@ -142,12 +148,35 @@ pub struct PhotoInput {
     pub range: [f32; 2],
 }
 
-/// Inside the photo segmenter's `within` classes, the package segmenter's
-/// answer wins when it is one of `take`.
+/// Inside the photo segmenter's `within` classes, a pixel becomes one of
+/// `take`: the package segmenter's answer when it is one of them (`by`
+/// segmenter), or `take[0]` where the photo is white or light grey (`by`
+/// white: clouds in a sky, snow on the ground, which a segmenter of real
+/// photos may have no class for). Rules apply one after another, each to
+/// the classes the earlier ones left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Refinement {
     pub within: Vec<String>,
     pub take: Vec<String>,
+    #[serde(default, skip_serializing_if = "RefineBy::is_segmenter")]
+    pub by: RefineBy,
+}
+
+/// What decides a refinement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RefineBy {
+    /// The package's own segmenter.
+    #[default]
+    Segmenter,
+    /// The photo's colour: bright and nearly grey.
+    White,
+}
+
+impl RefineBy {
+    fn is_segmenter(&self) -> bool {
+        *self == RefineBy::Segmenter
+    }
 }
 
 /// `model.json`.

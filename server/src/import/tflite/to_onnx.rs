@@ -22,19 +22,28 @@ use crate::package::graph::{CLASSES_OUTPUT, PHOTO_INPUT};
 /// The optional graph output with the raw class scores, NCHW (parity tests).
 pub const LOGITS_OUTPUT: &str = "logits";
 
-/// How the segmenter's classes become a package's: the argmax runs over the
-/// `kept` classes only (a pixel whose best class has no counterpart takes
-/// the best one that has), and `kept[i]` answers `package[i]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
-    pub kept: Vec<usize>,
-    pub package: Vec<i64>,
+/// How the segmenter's scores become a package's classes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Head {
+    /// The argmax over the `kept` classes' own scores (a pixel whose best
+    /// class has no counterpart takes the best one that has), `kept[i]`
+    /// answering `package[i]`.
+    Mapped { kept: Vec<usize>, package: Vec<i64> },
+    /// A head trained on easel's side: scores for each package class as a
+    /// linear function of all the segmenter's (`weight`, one row of the
+    /// segmenter's classes per entry of `package`, and `bias`), then the
+    /// argmax, row i answering `package[i]`.
+    Linear {
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+        package: Vec<i64>,
+    },
 }
 
 impl Head {
     /// Every class answers its own index.
     pub fn identity(classes: usize) -> Self {
-        Self {
+        Head::Mapped {
             kept: (0..classes).collect(),
             package: (0..classes as i64).collect(),
         }
@@ -102,21 +111,37 @@ pub fn translate(
         scores = last.inputs[0];
         ops = &ops[..ops.len() - 1];
     }
+    // A linear head commutes with a final resize: it runs before it, on
+    // fewer pixels, and the resize then moves fewer channels.
+    let final_resize = ops
+        .last()
+        .filter(|o| o.op == Op::ResizeBilinear && o.outputs == [scores])
+        .filter(|_| matches!(head, Head::Linear { .. }) && !logits)
+        .cloned();
+    if final_resize.is_some() {
+        ops = &ops[..ops.len() - 1];
+    }
     for (index, op) in ops.iter().enumerate() {
         t.operator(index, op)?;
     }
     let shape = nchw(t.tensor(scores)?)?;
     let classes = shape[1];
-    if let Some(&bad) = head.kept.iter().find(|&&k| k >= classes) {
-        return Err(unsupported(format!(
-            "scores {classes} classes, not class {bad} of the mapping"
-        )));
-    }
-    let scores_value = t.dynamic(scores)?;
-    if logits {
-        t.b.output(&scores_value, LOGITS_OUTPUT, ElemType::Float, fixed(&shape));
-    }
-    let map = t.head(&scores_value, classes, head);
+    head.check(classes)?;
+    let map = match final_resize {
+        Some(resize) => {
+            let before = t.dynamic(resize.inputs[0])?;
+            let narrowed = t.linear(&before, classes, head);
+            let resized = t.resize_op(&resize, &narrowed, head.len())?;
+            t.argmax(&resized, head)
+        }
+        None => {
+            let scores_value = t.dynamic(scores)?;
+            if logits {
+                t.b.output(&scores_value, LOGITS_OUTPUT, ElemType::Float, fixed(&shape));
+            }
+            t.head(&scores_value, classes, head)
+        }
+    };
     t.b.output(
         &map,
         CLASSES_OUTPUT,
@@ -330,12 +355,7 @@ impl Translator<'_> {
                 let &[h, w] = size.as_slice() else {
                     return Err(damaged(&format!("operator {index} resizes to {size:?}")));
                 };
-                let mode = match (align_corners, half_pixel_centers) {
-                    (true, _) => "align_corners",
-                    (false, true) => "half_pixel",
-                    (false, false) => "asymmetric",
-                };
-                self.resize(&x, [n as i64, c as i64, h, w], mode)
+                self.resize(&x, [n as i64, c as i64, h, w], resize_mode(align_corners, half_pixel_centers))
             }
             (Op::SpaceToBatchNd, _) => self.space_to_batch(input(0)?, input(1)?, input(2)?, out)?,
             (Op::BatchToSpaceNd, _) => self.batch_to_space(input(0)?, input(1)?, input(2)?, out)?,
@@ -633,43 +653,143 @@ impl Translator<'_> {
             .node("Slice", &[&whole, &starts, &ends, &axes], vec![], "crop"))
     }
 
-    /// Scores → package classes: the kept classes' scores, their argmax,
-    /// and the package class of each.
+    /// Scores → package classes: the head's scores, their argmax, and the
+    /// package class of each.
     fn head(&mut self, scores: &str, classes: usize, head: &Head) -> String {
-        let keeps_all = head.kept.iter().copied().eq(0..classes);
-        let scores = if keeps_all {
-            scores.to_string()
-        } else {
-            let kept: Vec<i64> = head.kept.iter().map(|&k| k as i64).collect();
-            let kept = self.b.vec_i64("kept", &kept);
-            self.b.node(
-                "Gather",
-                &[scores, &kept],
-                vec![int("axis", 1)],
-                "kept_scores",
-            )
-        };
+        let narrowed = self.linear(scores, classes, head);
+        self.argmax(&narrowed, head)
+    }
+
+    /// The head's scores: the kept classes' own, or its linear function.
+    fn linear(&mut self, scores: &str, classes: usize, head: &Head) -> String {
+        match head {
+            Head::Mapped { kept, .. } if kept.iter().copied().eq(0..classes) => scores.to_string(),
+            Head::Mapped { kept, .. } => {
+                let kept: Vec<i64> = kept.iter().map(|&k| k as i64).collect();
+                let kept = self.b.vec_i64("kept", &kept);
+                self.b.node(
+                    "Gather",
+                    &[scores, &kept],
+                    vec![int("axis", 1)],
+                    "kept_scores",
+                )
+            }
+            Head::Linear {
+                weight,
+                bias,
+                package,
+            } => {
+                let w = self
+                    .b
+                    .const_f32("head_weight", &[package.len(), classes, 1, 1], weight);
+                let b = self.b.const_f32("head_bias", &[package.len()], bias);
+                self.b.node(
+                    "Conv",
+                    &[scores, &w, &b],
+                    vec![ints("kernel_shape", &[1, 1])],
+                    "head",
+                )
+            }
+        }
+    }
+
+    fn argmax(&mut self, scores: &str, head: &Head) -> String {
         let best = self.b.node(
             "ArgMax",
-            &[&scores],
+            &[scores],
             vec![int("axis", 1), int("keepdims", 0)],
             "best",
         );
-        if head
-            .package
-            .iter()
-            .copied()
-            .eq(0..head.package.len() as i64)
-        {
+        let package = head.package();
+        if package.iter().copied().eq(0..package.len() as i64) {
             return best;
         }
-        let table = self.b.vec_i64("package_class", &head.package);
+        let table = self.b.vec_i64("package_class", package);
         self.b.node(
             "Gather",
             &[&table, &best],
             vec![int("axis", 0)],
             "package_class",
         )
+    }
+
+    /// A RESIZE_BILINEAR operator applied to `x` of `channels` channels.
+    fn resize_op(
+        &mut self,
+        op: &Operator,
+        x: &str,
+        channels: usize,
+    ) -> Result<String, TfliteError> {
+        let Options::ResizeBilinear {
+            align_corners,
+            half_pixel_centers,
+        } = op.options
+        else {
+            return Err(damaged("a resize without its options"));
+        };
+        let size = self.ints(op.inputs[1])?;
+        let &[h, w] = size.as_slice() else {
+            return Err(damaged(&format!("the final resize is to {size:?}")));
+        };
+        Ok(self.resize(
+            x,
+            [1, channels as i64, h, w],
+            resize_mode(align_corners, half_pixel_centers),
+        ))
+    }
+}
+
+fn resize_mode(align_corners: bool, half_pixel_centers: bool) -> &'static str {
+    match (align_corners, half_pixel_centers) {
+        (true, _) => "align_corners",
+        (false, true) => "half_pixel",
+        (false, false) => "asymmetric",
+    }
+}
+
+impl Head {
+    fn package(&self) -> &[i64] {
+        match self {
+            Head::Mapped { package, .. } | Head::Linear { package, .. } => package,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.package().len()
+    }
+
+    /// Fits a segmenter of `classes` classes.
+    fn check(&self, classes: usize) -> Result<(), TfliteError> {
+        match self {
+            Head::Mapped { kept, package } => {
+                if let Some(&bad) = kept.iter().find(|&&k| k >= classes) {
+                    return Err(unsupported(format!(
+                        "scores {classes} classes, not class {bad} of the mapping"
+                    )));
+                }
+                if kept.len() != package.len() || kept.is_empty() {
+                    return Err(unsupported("a mapping with no classes".into()));
+                }
+            }
+            Head::Linear {
+                weight,
+                bias,
+                package,
+            } => {
+                if package.is_empty()
+                    || weight.len() != package.len() * classes
+                    || bias.len() != package.len()
+                {
+                    return Err(unsupported(format!(
+                        "scores {classes} classes, but the trained head has {} weights and {} biases for {} classes",
+                        weight.len(),
+                        bias.len(),
+                        package.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
