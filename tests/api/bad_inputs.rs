@@ -508,6 +508,24 @@ async fn the_bad_input_corpus_gets_its_documented_answers() {
             "cannot be read",
         ),
         (
+            "segment: a 1×1 photo",
+            post(SEGMENT, "image/png", png_rgb(1, 1, |_, _| [90, 150, 230])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at least 16 pixels",
+        ),
+        (
+            "segment: a JPEG whose data is corrupt",
+            post(SEGMENT, "image/jpeg", corrupt_jpeg()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot be read as JPEG",
+        ),
+        (
+            "segment: a photo over the body limit",
+            post(SEGMENT, "image/jpeg", vec![0xFF; (1 << 20) + 1]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "--max-body-bytes",
+        ),
+        (
             "segment: a photo just over the pixel limit",
             post(SEGMENT, "image/png", bomb(1025, 1024)),
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -572,4 +590,21 @@ async fn the_bad_input_corpus_gets_its_documented_answers() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let (status, _, _) = send(&s.app, post(SYNTH, "image/png", good)).await;
     assert_eq!(status, StatusCode::OK, "still serving");
+}
+
+/// A JPEG whose header is sound and whose entropy-coded data is not: its
+/// markers stay, the bytes between them are scrambled.
+fn corrupt_jpeg() -> Vec<u8> {
+    let photo = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    photo
+        .write_to(&mut bytes, image::ImageFormat::Jpeg)
+        .unwrap();
+    let mut bytes = bytes.into_inner();
+    let scan = bytes.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap() + 12;
+    let end = bytes.len() - 2;
+    for b in &mut bytes[scan..end] {
+        *b = if *b == 0xFF { 0x00 } else { 0xFF };
+    }
+    bytes
 }

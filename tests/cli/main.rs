@@ -8,4 +8,5 @@ mod support;
 mod dataset;
 mod deploy;
 mod import_generate;
+mod photo_segmenter;
 mod segment;

@@ -160,7 +160,7 @@ fn synthesis_kind(e: &SynthesisError) -> Kind {
 fn segment_kind(e: &SegmentError) -> Kind {
     match e {
         SegmentError::NotAPhoto(_) => Kind::UnsupportedType,
-        SegmentError::Unreadable { .. } => Kind::InvalidMap,
+        SegmentError::Unreadable { .. } | SegmentError::PhotoTooSmall { .. } => Kind::InvalidMap,
         SegmentError::PhotoTooLarge { .. } | SegmentError::CanvasTooLarge { .. } => Kind::TooLarge,
         SegmentError::EmptyCanvas { .. } => Kind::Malformed,
         SegmentError::Full { .. } | SegmentError::Closed(_) => Kind::Overloaded,

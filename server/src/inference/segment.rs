@@ -33,6 +33,8 @@ pub enum SegmentError {
         pixels: u64,
         limit: u64,
     },
+    #[error("the photo is {width}×{height} pixels: too small to read into a map; send one at least {MIN_PHOTO_SIDE} pixels on each side")]
+    PhotoTooSmall { width: u32, height: u32 },
     #[error("a map of {width}×{height} is {pixels} pixels, over the limit of {limit}")]
     CanvasTooLarge {
         width: usize,
@@ -54,6 +56,10 @@ pub enum SegmentError {
     #[error(transparent)]
     Late(#[from] super::deadline::Late),
 }
+
+/// The fewest pixels a photo may have on a side: a segmenter sees nothing
+/// in less (a 1×1 "photo" is a colour, not a scene).
+pub const MIN_PHOTO_SIDE: u32 = 16;
 
 /// The size of the map a photo becomes, within the pixel limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +138,9 @@ pub fn read_photo(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, SegmentErro
             format: format!("{format:?}").to_uppercase(),
             reason: format!("it is {width}×{height} pixels"),
         });
+    }
+    if width < MIN_PHOTO_SIDE || height < MIN_PHOTO_SIDE {
+        return Err(SegmentError::PhotoTooSmall { width, height });
     }
     let pixels = u64::from(width) * u64::from(height);
     if pixels > max_pixels {
