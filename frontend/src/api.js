@@ -141,14 +141,17 @@ export async function readLabelMap(model, file, options = {}) {
 /**
  * A photo read into a map of `model`'s classes by its segmenter, at
  * width×height: the photo scaled to cover it and centre-cropped. Returns
- * the class indices and the photo's own size.
+ * the class indices and the photo's own size. `judge`: read it with the
+ * model's judge (the segmenter that scores runs) rather than its
+ * real-photo segmenter, as for a generated image.
  * @param {string} model
  * @param {Blob} photo a PNG, JPEG or WebP whose `type` says which
- * @param {{width: number, height: number}} size
+ * @param {{width: number, height: number, judge?: boolean}} size
  * @param {AbortSignal} [signal]
  */
-export async function segment(model, photo, { width, height }, signal) {
+export async function segment(model, photo, { width, height, judge = false }, signal) {
   const params = new URLSearchParams({ width: String(width), height: String(height) });
+  if (judge) params.set("judge", "true");
   const response = await ok(`/api/v1/models/${encodeURIComponent(model)}/segment?${params}`, {
     method: "POST",
     headers: { "content-type": photo.type },

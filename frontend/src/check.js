@@ -119,7 +119,8 @@ export class Checker {
     if (!by) return null;
     const painted = await decodeIndexPng(label);
     const { width, height } = painted;
-    const read = await api.segment(by, new Blob([image], { type: "image/png" }), { width, height }, signal);
+    // Generated images are read by the judge, as `easel test --evaluate` scores them.
+    const read = await api.segment(by, new Blob([image], { type: "image/png" }), { width, height, judge: true }, signal);
     let table = null;
     if (by !== card.name) {
       let from = this.cards.get(by);

@@ -64,9 +64,12 @@ test("Check on a model without a segmenter reads the image with another model's,
   const { page, errors, context } = await openPainter(browser, server.url);
   /** @type {string[]} */
   const segmentedBy = [];
+  /** @type {string[]} */
+  const unjudged = [];
   page.on("request", (r) => {
     const found = /\/api\/v1\/models\/([^/]+)\/segment/.exec(r.url());
     if (found) segmentedBy.push(found[1]);
+    if (found && !r.url().includes("judge=true")) unjudged.push(r.url());
   });
   const src = await page.getAttribute("#result", "src");
   await page.selectOption("#model", "coco182");
@@ -85,6 +88,7 @@ test("Check on a model without a segmenter reads the image with another model's,
     assert.ok(match && onMap.has(match[1]), `a line names a coco182 class on the map: ${item}`);
   }
   assert.ok(segmentedBy.length > 0 && segmentedBy.every((m) => m === "landscapes"), `segmented by ${segmentedBy}`);
+  assert.deepEqual(unjudged, [], "generated images are read by the judge, as runs are scored");
   assert.deepEqual(errors, []);
   await context.close();
 });

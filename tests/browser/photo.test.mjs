@@ -6,12 +6,12 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import {
   startServer, startBrowser, openPainter, eventually, decodeGrayPng, encodeGrayPng, nextImage,
-  clearTo, mapOf, heldOutScenes,
+  clearTo, mapOf, heldOutScenes, repo, screenshots,
 } from "./support.mjs";
 
 /** @type {{url: string, stop: () => void}} */
@@ -32,7 +32,7 @@ after(async () => {
   server?.stop();
 });
 
-const SKY = 0, WATER = 9; // landscapes classes (server/data/classes/landscapes-12.tsv)
+const SKY = 0, CLOUDS = 1, WATER = 9; // landscapes classes (server/data/classes/landscapes-12.tsv)
 
 /** Share of pixels where `ours` and `truth` agree. */
 function accuracy(ours, truth) {
@@ -116,5 +116,36 @@ test("a model without a segmenter reads photos through landscapes' and carries t
   assert.deepEqual(strays, [], "classes the carry does not make");
   assert.equal(await page.isVisible("#error"), false);
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("Open photo… reads a real photograph into a map: the sky above, the lake below; screenshot", async () => {
+  const { page, errors, context } = await openPainter(browser, server.url, { width: 1280, height: 800 });
+  const wide = await page.locator("#canvas-size option").nth(1).getAttribute("value");
+  const [w, h] = wide.split("x").map(Number);
+  await page.selectOption("#canvas-size", wide);
+  await eventually(async () => (await mapOf(page)).width === w, () => "the canvas did not change");
+  let src = await page.getAttribute("#result", "src");
+  // Evening Glow by Ian Hex (KDE's wallpapers, LGPL-3.0; tests/fixtures/photos).
+  await page.setInputFiles("#photo-file", join(repo, "tests/fixtures/photos/evening_glow.jpg"));
+  await page.waitForSelector("#notice-text >> text=/Opened the photo \\(960×540\\)/");
+  const map = await mapOf(page);
+  assert.deepEqual([map.width, map.height], [w, h]);
+  /** Share of rows `from`..`to` (fractions of the height) whose pixels are in `classes`. */
+  const share = (from, to, classes) => {
+    let hit = 0, all = 0;
+    for (let y = Math.floor(from * h); y < Math.floor(to * h); y++) {
+      for (let x = 0; x < w; x++, all++) if (classes.includes(map.data[y * w + x])) hit++;
+    }
+    return hit / all;
+  };
+  const sky = share(0, 0.2, [SKY, CLOUDS]), lake = share(0.45, 0.6, [WATER]);
+  assert.ok(sky > 0.9, `the sky: ${sky.toFixed(2)}`);
+  assert.ok(lake > 0.8, `the lake: ${lake.toFixed(2)}`);
+  src = await nextImage(page, src);
+  assert.equal(await page.isVisible("#error"), false);
+  assert.deepEqual(errors, []);
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: join(screenshots, "open-photo-1280x800.png") });
   await context.close();
 });
