@@ -50,6 +50,22 @@ impl Head {
     }
 }
 
+/// A CONV_2D or DEPTHWISE_CONV_2D to translate: TFLite tensor indices, its
+/// window, and pads when they are not the window's own (a fused atrous
+/// convolution's).
+struct Convolution {
+    op: Op,
+    x: i32,
+    weight: i32,
+    bias: Option<i32>,
+    window: Window,
+    out: i32,
+    pads: Option<[i64; 4]>,
+}
+
+/// Operators with their index in the file.
+type Numbered<'m> = Vec<(usize, &'m Operator)>;
+
 /// What the graph takes and gives, for the card and the runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contract {
@@ -123,7 +139,7 @@ pub fn translate(
     }
     // Weights' DEQUANTIZE operators first (they only name constants), so
     // that the operators that compute stand next to each other.
-    let (weights, compute): (Vec<(usize, &Operator)>, Vec<(usize, &Operator)>) = ops
+    let (weights, compute): (Numbered, Numbered) = ops
         .iter()
         .enumerate()
         .partition(|(_, o)| o.op == Op::Dequantize);
@@ -324,7 +340,15 @@ impl Translator<'_> {
             }
             (Op::Conv2d | Op::DepthwiseConv2d, Options::Window { window, activation }) => {
                 let bias = op.inputs.get(2).copied().filter(|&b| b >= 0);
-                let y = self.conv(op.op, input(0)?, input(1)?, bias, window, out, None)?;
+                let y = self.conv(Convolution {
+                    op: op.op,
+                    x: input(0)?,
+                    weight: input(1)?,
+                    bias,
+                    window,
+                    out,
+                    pads: None,
+                })?;
                 self.activation(y, activation)
             }
             (Op::AveragePool2d, Options::Window { window, activation }) => {
@@ -431,15 +455,15 @@ impl Translator<'_> {
         };
         let pads = [pt - ct, pl - cl, pb - cb, pr - cr].map(|v| v as i64);
         let bias = conv.inputs.get(2).copied().filter(|&b| b >= 0);
-        let y = self.conv(
-            conv.op,
-            stb.inputs[0],
-            conv.inputs[1],
+        let y = self.conv(Convolution {
+            op: conv.op,
+            x: stb.inputs[0],
+            weight: conv.inputs[1],
             bias,
-            dilated,
-            bts.outputs[0],
-            Some(pads),
-        )?;
+            window: dilated,
+            out: bts.outputs[0],
+            pads: Some(pads),
+        })?;
         let y = self.activation(y, activation);
         self.values.insert(bts.outputs[0], y);
         Ok(true)
@@ -473,16 +497,16 @@ impl Translator<'_> {
         })
     }
 
-    fn conv(
-        &mut self,
-        op: Op,
-        x: i32,
-        weight: i32,
-        bias: Option<i32>,
-        window: Window,
-        out: i32,
-        explicit_pads: Option<[i64; 4]>,
-    ) -> Result<String, TfliteError> {
+    fn conv(&mut self, c: Convolution) -> Result<String, TfliteError> {
+        let Convolution {
+            op,
+            x,
+            weight,
+            bias,
+            window,
+            out,
+            pads: explicit_pads,
+        } = c;
         let in_shape = nchw(self.tensor(x)?)?;
         let x = self.dynamic(x)?;
         let w_tensor = self.tensor(weight)?;
