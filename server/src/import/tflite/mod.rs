@@ -3,13 +3,16 @@
 //! and the weights of the one subgraph a segmenter has, for translation
 //! into ONNX (issue 26). Refuses, naming it, an operator it does not know.
 
+mod atrous;
 mod flat;
+mod head;
 mod options;
 mod to_onnx;
 
 use flat::{Flat, Table};
+pub use head::Head;
 pub use options::{Activation, Options, Padding, Window};
-pub use to_onnx::{translate, Contract, Head, LOGITS_OUTPUT};
+pub use to_onnx::{translate, Contract, LOGITS_OUTPUT};
 
 /// Why a file is not a model this reader takes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

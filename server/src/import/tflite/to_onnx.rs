@@ -5,15 +5,13 @@
 //! it).
 //!
 //! TFLite tensors are NHWC; every 4-D activation here is NCHW, so weights,
-//! constants and axes are permuted as they are translated. SPACE_TO_BATCH_ND
-//! and BATCH_TO_SPACE_ND (TensorFlow's atrous convolutions) become the exact
-//! reshapes and transposes they stand for, so any block and padding
-//! translates, not only the pattern DeepLab uses.
+//! constants and axes are permuted as they are translated. The head is in
+//! `head`, TensorFlow's spatial batching (atrous convolutions) in `atrous`.
 
 use std::collections::HashMap;
 
 use super::{
-    Activation, DataType, Model, Op, Operator, Options, Padding, Tensor, TfliteError, Window,
+    Activation, DataType, Head, Model, Op, Operator, Options, Padding, Tensor, TfliteError, Window,
 };
 use crate::import::onnx::proto::{Dim, ElemType, Model as OnnxModel};
 use crate::import::onnx::{int, ints, string, GraphBuilder};
@@ -22,45 +20,17 @@ use crate::package::graph::{CLASSES_OUTPUT, PHOTO_INPUT};
 /// The optional graph output with the raw class scores, NCHW (parity tests).
 pub const LOGITS_OUTPUT: &str = "logits";
 
-/// How the segmenter's scores become a package's classes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Head {
-    /// The argmax over the `kept` classes' own scores (a pixel whose best
-    /// class has no counterpart takes the best one that has), `kept[i]`
-    /// answering `package[i]`.
-    Mapped { kept: Vec<usize>, package: Vec<i64> },
-    /// A head trained on easel's side: scores for each package class as a
-    /// linear function of all the segmenter's (`weight`, one row of the
-    /// segmenter's classes per entry of `package`, and `bias`), then the
-    /// argmax, row i answering `package[i]`.
-    Linear {
-        weight: Vec<f32>,
-        bias: Vec<f32>,
-        package: Vec<i64>,
-    },
-}
-
-impl Head {
-    /// Every class answers its own index.
-    pub fn identity(classes: usize) -> Self {
-        Head::Mapped {
-            kept: (0..classes).collect(),
-            package: (0..classes as i64).collect(),
-        }
-    }
-}
-
 /// A CONV_2D or DEPTHWISE_CONV_2D to translate: TFLite tensor indices, its
 /// window, and pads when they are not the window's own (a fused atrous
 /// convolution's).
-struct Convolution {
-    op: Op,
-    x: i32,
-    weight: i32,
-    bias: Option<i32>,
-    window: Window,
-    out: i32,
-    pads: Option<[i64; 4]>,
+pub(super) struct Convolution {
+    pub(super) op: Op,
+    pub(super) x: i32,
+    pub(super) weight: i32,
+    pub(super) bias: Option<i32>,
+    pub(super) window: Window,
+    pub(super) out: i32,
+    pub(super) pads: Option<[i64; 4]>,
 }
 
 /// Operators with their index in the file.
@@ -191,20 +161,20 @@ pub fn translate(
     ))
 }
 
-fn unsupported(what: String) -> TfliteError {
+pub(super) fn unsupported(what: String) -> TfliteError {
     TfliteError::Unsupported(what)
 }
 
-fn damaged(what: &str) -> TfliteError {
+pub(super) fn damaged(what: &str) -> TfliteError {
     TfliteError::Damaged(what.to_string())
 }
 
-fn fixed(dims: &[usize]) -> Vec<Dim> {
+pub(super) fn fixed(dims: &[usize]) -> Vec<Dim> {
     dims.iter().map(|&d| Dim::Fixed(d as i64)).collect()
 }
 
 /// A 4-D NHWC shape as NCHW.
-fn nchw(t: &Tensor) -> Result<[usize; 4], TfliteError> {
+pub(super) fn nchw(t: &Tensor) -> Result<[usize; 4], TfliteError> {
     match t.shape.as_slice() {
         &[n, h, w, c] if n > 0 && h > 0 && w > 0 && c > 0 => {
             Ok([n as usize, c as usize, h as usize, w as usize])
@@ -216,41 +186,41 @@ fn nchw(t: &Tensor) -> Result<[usize; 4], TfliteError> {
     }
 }
 
-struct Translator<'m> {
-    model: &'m Model,
-    b: GraphBuilder,
+pub(super) struct Translator<'m> {
+    pub(super) model: &'m Model,
+    pub(super) b: GraphBuilder,
     /// The ONNX value of each translated activation, by TFLite tensor index.
-    values: HashMap<i32, String>,
+    pub(super) values: HashMap<i32, String>,
     /// DEQUANTIZE outputs: the constant each stands for.
-    folded: HashMap<i32, i32>,
+    pub(super) folded: HashMap<i32, i32>,
 }
 
 impl Translator<'_> {
-    fn tensor(&self, index: i32) -> Result<&Tensor, TfliteError> {
+    pub(super) fn tensor(&self, index: i32) -> Result<&Tensor, TfliteError> {
         self.model
             .tensor(index)
             .ok_or_else(|| damaged("an operator names a tensor that is not there"))
     }
 
-    fn dynamic(&self, index: i32) -> Result<String, TfliteError> {
+    pub(super) fn dynamic(&self, index: i32) -> Result<String, TfliteError> {
         self.values.get(&index).cloned().ok_or_else(|| {
             let name = self.model.tensor(index).map_or("?", |t| t.name.as_str());
             unsupported(format!("reads tensor {name} before any operator writes it"))
         })
     }
 
-    fn is_constant(&self, index: i32) -> bool {
+    pub(super) fn is_constant(&self, index: i32) -> bool {
         self.folded.contains_key(&index)
             || self.model.tensor(index).is_some_and(|t| !t.data.is_empty())
     }
 
     /// The constant tensor behind `index` (through a DEQUANTIZE).
-    fn constant(&self, index: i32) -> Result<&Tensor, TfliteError> {
+    pub(super) fn constant(&self, index: i32) -> Result<&Tensor, TfliteError> {
         self.tensor(self.folded.get(&index).copied().unwrap_or(index))
     }
 
     /// A constant tensor's values as f32, dequantised when it is int8/uint8.
-    fn floats(&self, index: i32) -> Result<Vec<f32>, TfliteError> {
+    pub(super) fn floats(&self, index: i32) -> Result<Vec<f32>, TfliteError> {
         let t = self.constant(index)?;
         let elements = t
             .shape
@@ -287,7 +257,7 @@ impl Translator<'_> {
         Ok(values)
     }
 
-    fn ints(&self, index: i32) -> Result<Vec<i64>, TfliteError> {
+    pub(super) fn ints(&self, index: i32) -> Result<Vec<i64>, TfliteError> {
         let t = self.tensor(index)?;
         match t.dtype {
             DataType::Int32 => Ok(t
@@ -411,64 +381,6 @@ impl Translator<'_> {
         Ok(())
     }
 
-    /// TensorFlow's atrous convolution, SPACE_TO_BATCH_ND → a stride-1 VALID
-    /// convolution → BATCH_TO_SPACE_ND with the same block, as the one
-    /// dilated convolution it computes (pads: the paddings less the crops).
-    /// The exact reshapes and transposes cost ONNX Runtime more than half
-    /// of DeepLab's time. False when `ops` does not start with the pattern.
-    fn atrous(&mut self, ops: &[Operator], all: &[Operator]) -> Result<bool, TfliteError> {
-        let [stb, conv, bts, ..] = ops else {
-            return Ok(false);
-        };
-        let Options::Window { window, activation } = conv.options else {
-            return Ok(false);
-        };
-        let chained = stb.op == Op::SpaceToBatchNd
-            && matches!(conv.op, Op::Conv2d | Op::DepthwiseConv2d)
-            && bts.op == Op::BatchToSpaceNd
-            && conv.inputs.first() == stb.outputs.first()
-            && bts.inputs.first() == conv.outputs.first()
-            && window.padding == Padding::Valid
-            && window.stride == (1, 1)
-            && window.dilation == (1, 1);
-        if !chained || stb.inputs.len() < 3 || bts.inputs.len() < 3 {
-            return Ok(false);
-        }
-        // The in-between tensors must feed nothing else.
-        let between = [stb.outputs[0], conv.outputs[0]];
-        let readers = all
-            .iter()
-            .flat_map(|o| o.inputs.iter())
-            .filter(|i| between.contains(i))
-            .count();
-        if readers != 2 || self.model.outputs.iter().any(|o| between.contains(o)) {
-            return Ok(false);
-        }
-        let (block, [pt, pb, pl, pr]) = self.block(stb.inputs[1], stb.inputs[2])?;
-        let (block_out, [ct, cb, cl, cr]) = self.block(bts.inputs[1], bts.inputs[2])?;
-        if block != block_out || pt < ct || pb < cb || pl < cl || pr < cr {
-            return Ok(false);
-        }
-        let dilated = Window {
-            dilation: (block[0], block[1]),
-            ..window
-        };
-        let pads = [pt - ct, pl - cl, pb - cb, pr - cr].map(|v| v as i64);
-        let bias = conv.inputs.get(2).copied().filter(|&b| b >= 0);
-        let y = self.conv(Convolution {
-            op: conv.op,
-            x: stb.inputs[0],
-            weight: conv.inputs[1],
-            bias,
-            window: dilated,
-            out: bts.outputs[0],
-            pads: Some(pads),
-        })?;
-        let y = self.activation(y, activation);
-        self.values.insert(bts.outputs[0], y);
-        Ok(true)
-    }
-
     /// An operand of ADD, MUL or CONCATENATION: an activation, or a
     /// constant broadcast NHWC-wise (a per-channel vector becomes 1×C×1×1).
     fn operand(&mut self, index: i32) -> Result<String, TfliteError> {
@@ -497,7 +409,7 @@ impl Translator<'_> {
         })
     }
 
-    fn conv(&mut self, c: Convolution) -> Result<String, TfliteError> {
+    pub(super) fn conv(&mut self, c: Convolution) -> Result<String, TfliteError> {
         let Convolution {
             op,
             x,
@@ -617,7 +529,7 @@ impl Translator<'_> {
             .const_f32("weight", &dims, &nhwc_to_nchw(&values, tflite)))
     }
 
-    fn activation(&mut self, y: String, activation: Activation) -> String {
+    pub(super) fn activation(&mut self, y: String, activation: Activation) -> String {
         match activation {
             Activation::None => y,
             Activation::Relu => self.b.relu(&y),
@@ -629,7 +541,7 @@ impl Translator<'_> {
         }
     }
 
-    fn resize(&mut self, x: &str, sizes: [i64; 4], mode: &str) -> String {
+    pub(super) fn resize(&mut self, x: &str, sizes: [i64; 4], mode: &str) -> String {
         let sizes = self.b.vec_i64("sizes", &sizes);
         self.b.node(
             "Resize",
@@ -641,255 +553,13 @@ impl Translator<'_> {
             "resize",
         )
     }
-
-    /// The block's (height, width) and two (before, after) pairs.
-    fn block(&self, block: i32, pairs: i32) -> Result<([usize; 2], [usize; 4]), TfliteError> {
-        let b = self.ints(block)?;
-        let p = self.ints(pairs)?;
-        match (b.as_slice(), p.as_slice()) {
-            (&[bh, bw], &[t, bo, l, r])
-                if bh > 0 && bw > 0 && [t, bo, l, r].iter().all(|&v| v >= 0) =>
-            {
-                Ok((
-                    [bh as usize, bw as usize],
-                    [t, bo, l, r].map(|v| v as usize),
-                ))
-            }
-            _ => Err(unsupported(format!(
-                "has a spatial block {b:?} with pads or crops {p:?}"
-            ))),
-        }
-    }
-
-    /// SPACE_TO_BATCH_ND: pad, then each (row, column) offset in the block
-    /// becomes a batch entry, offsets outermost as TensorFlow orders them.
-    fn space_to_batch(
-        &mut self,
-        x: i32,
-        block: i32,
-        paddings: i32,
-        out: i32,
-    ) -> Result<String, TfliteError> {
-        let [n, c, h, w] = nchw(self.tensor(x)?)?;
-        let x = self.dynamic(x)?;
-        let ([bh, bw], [t, bo, l, r]) = self.block(block, paddings)?;
-        let (hp, wp) = (h + t + bo, w + l + r);
-        if hp % bh != 0 || wp % bw != 0 {
-            return Err(damaged(&format!(
-                "padded to {hp}×{wp}, not a multiple of the block {bh}×{bw}"
-            )));
-        }
-        let pads = self.b.vec_i64(
-            "pads",
-            &[0, 0, t as i64, l as i64, 0, 0, bo as i64, r as i64],
-        );
-        let padded = self.b.node("Pad", &[&x, &pads], vec![], "pad");
-        let split = self
-            .b
-            .vec_i64("shape", &[n, c, hp / bh, bh, wp / bw, bw].map(|v| v as i64));
-        let split = self
-            .b
-            .node("Reshape", &[&padded, &split], vec![], "reshape");
-        let moved = self.b.node(
-            "Transpose",
-            &[&split],
-            vec![ints("perm", &[3, 5, 0, 1, 2, 4])],
-            "transpose",
-        );
-        let shape = [bh * bw * n, c, hp / bh, wp / bw];
-        if shape != nchw(self.tensor(out)?)? {
-            return Err(damaged(
-                "SPACE_TO_BATCH_ND's output shape disagrees with its block",
-            ));
-        }
-        let target = self.b.vec_i64("shape", &shape.map(|v| v as i64));
-        Ok(self
-            .b
-            .node("Reshape", &[&moved, &target], vec![], "reshape"))
-    }
-
-    /// BATCH_TO_SPACE_ND: the inverse, then the crops.
-    fn batch_to_space(
-        &mut self,
-        x: i32,
-        block: i32,
-        crops: i32,
-        out: i32,
-    ) -> Result<String, TfliteError> {
-        let [nb, c, h, w] = nchw(self.tensor(x)?)?;
-        let x = self.dynamic(x)?;
-        let ([bh, bw], [t, bo, l, r]) = self.block(block, crops)?;
-        if nb % (bh * bw) != 0 || t + bo >= h * bh || l + r >= w * bw {
-            return Err(damaged(
-                "BATCH_TO_SPACE_ND's block or crops do not fit its input",
-            ));
-        }
-        let n = nb / (bh * bw);
-        let split = self
-            .b
-            .vec_i64("shape", &[bh, bw, n, c, h, w].map(|v| v as i64));
-        let split = self.b.node("Reshape", &[&x, &split], vec![], "reshape");
-        let moved = self.b.node(
-            "Transpose",
-            &[&split],
-            vec![ints("perm", &[2, 3, 4, 0, 5, 1])],
-            "transpose",
-        );
-        let whole = self
-            .b
-            .vec_i64("shape", &[n, c, h * bh, w * bw].map(|v| v as i64));
-        let whole = self.b.node("Reshape", &[&moved, &whole], vec![], "reshape");
-        let (oh, ow) = (h * bh - t - bo, w * bw - l - r);
-        if [n, c, oh, ow] != nchw(self.tensor(out)?)? {
-            return Err(damaged(
-                "BATCH_TO_SPACE_ND's output shape disagrees with its crops",
-            ));
-        }
-        let starts = self.b.vec_i64("starts", &[t as i64, l as i64]);
-        let ends = self.b.vec_i64("ends", &[(t + oh) as i64, (l + ow) as i64]);
-        let axes = self.b.vec_i64("axes", &[2, 3]);
-        Ok(self
-            .b
-            .node("Slice", &[&whole, &starts, &ends, &axes], vec![], "crop"))
-    }
-
-    /// Scores → package classes: the head's scores, their argmax, and the
-    /// package class of each.
-    fn head(&mut self, scores: &str, classes: usize, head: &Head) -> String {
-        let narrowed = self.linear(scores, classes, head);
-        self.argmax(&narrowed, head)
-    }
-
-    /// The head's scores: the kept classes' own, or its linear function.
-    fn linear(&mut self, scores: &str, classes: usize, head: &Head) -> String {
-        match head {
-            Head::Mapped { kept, .. } if kept.iter().copied().eq(0..classes) => scores.to_string(),
-            Head::Mapped { kept, .. } => {
-                let kept: Vec<i64> = kept.iter().map(|&k| k as i64).collect();
-                let kept = self.b.vec_i64("kept", &kept);
-                self.b.node(
-                    "Gather",
-                    &[scores, &kept],
-                    vec![int("axis", 1)],
-                    "kept_scores",
-                )
-            }
-            Head::Linear {
-                weight,
-                bias,
-                package,
-            } => {
-                let w = self
-                    .b
-                    .const_f32("head_weight", &[package.len(), classes, 1, 1], weight);
-                let b = self.b.const_f32("head_bias", &[package.len()], bias);
-                self.b.node(
-                    "Conv",
-                    &[scores, &w, &b],
-                    vec![ints("kernel_shape", &[1, 1])],
-                    "head",
-                )
-            }
-        }
-    }
-
-    fn argmax(&mut self, scores: &str, head: &Head) -> String {
-        let best = self.b.node(
-            "ArgMax",
-            &[scores],
-            vec![int("axis", 1), int("keepdims", 0)],
-            "best",
-        );
-        let package = head.package();
-        if package.iter().copied().eq(0..package.len() as i64) {
-            return best;
-        }
-        let table = self.b.vec_i64("package_class", package);
-        self.b.node(
-            "Gather",
-            &[&table, &best],
-            vec![int("axis", 0)],
-            "package_class",
-        )
-    }
-
-    /// A RESIZE_BILINEAR operator applied to `x` of `channels` channels.
-    fn resize_op(
-        &mut self,
-        op: &Operator,
-        x: &str,
-        channels: usize,
-    ) -> Result<String, TfliteError> {
-        let Options::ResizeBilinear {
-            align_corners,
-            half_pixel_centers,
-        } = op.options
-        else {
-            return Err(damaged("a resize without its options"));
-        };
-        let size = self.ints(op.inputs[1])?;
-        let &[h, w] = size.as_slice() else {
-            return Err(damaged(&format!("the final resize is to {size:?}")));
-        };
-        Ok(self.resize(
-            x,
-            [1, channels as i64, h, w],
-            resize_mode(align_corners, half_pixel_centers),
-        ))
-    }
 }
 
-fn resize_mode(align_corners: bool, half_pixel_centers: bool) -> &'static str {
+pub(super) fn resize_mode(align_corners: bool, half_pixel_centers: bool) -> &'static str {
     match (align_corners, half_pixel_centers) {
         (true, _) => "align_corners",
         (false, true) => "half_pixel",
         (false, false) => "asymmetric",
-    }
-}
-
-impl Head {
-    fn package(&self) -> &[i64] {
-        match self {
-            Head::Mapped { package, .. } | Head::Linear { package, .. } => package,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.package().len()
-    }
-
-    /// Fits a segmenter of `classes` classes.
-    fn check(&self, classes: usize) -> Result<(), TfliteError> {
-        match self {
-            Head::Mapped { kept, package } => {
-                if let Some(&bad) = kept.iter().find(|&&k| k >= classes) {
-                    return Err(unsupported(format!(
-                        "scores {classes} classes, not class {bad} of the mapping"
-                    )));
-                }
-                if kept.len() != package.len() || kept.is_empty() {
-                    return Err(unsupported("a mapping with no classes".into()));
-                }
-            }
-            Head::Linear {
-                weight,
-                bias,
-                package,
-            } => {
-                if package.is_empty()
-                    || weight.len() != package.len() * classes
-                    || bias.len() != package.len()
-                {
-                    return Err(unsupported(format!(
-                        "scores {classes} classes, but the trained head has {} weights and {} biases for {} classes",
-                        weight.len(),
-                        bias.len(),
-                        package.len()
-                    )));
-                }
-            }
-        }
-        Ok(())
     }
 }
 
