@@ -153,6 +153,8 @@ def train(args) -> dict:
             photo_acc = (pred[n_scene:] == y[n_scene:]).mean() if photo_pixels else float("nan")
             print(f"step {step}: loss {loss:.4f}; agreement with scenes' labels {scene_acc:.3f}, "
                   f"with the mapping on photos {photo_acc:.3f}", flush=True)
+    pred = np.argmax(x @ w.T + b, 1)
+    scene_agreement = float((pred[:n_scene] == y[:n_scene]).mean())
     head = {
         "classes": names,
         "weight": w.round(6).tolist(),
@@ -161,6 +163,7 @@ def train(args) -> dict:
             "scenes": len(stems), "scene_pixels": int(n_scene), "photo_pixels": int(photo_pixels),
             "photo_weight": args.photo_weight, "prior": args.prior, "steps": args.steps,
             "seed": args.seed, "scenes_from": os.path.abspath(scene_dir),
+            "scene_agreement": round(scene_agreement, 4),
         },
     }
     with open(args.out, "w") as f:
