@@ -223,6 +223,11 @@ fn a_scored_gallery_shows_the_scores_each_images_agreement_and_the_worst_first()
     let m = manifest(&root);
     let scores = &m["scores"];
     assert_eq!(scores["segmenter"], "landscapes");
+    // The judge is the package's own segmenter, not its photo segmenter,
+    // named with its digest so that scores compare across releases.
+    let judge = m["judge"].as_str().unwrap();
+    assert!(judge.starts_with("segmenter.onnx (sha256 "), "{judge}");
+    assert_eq!(scores["judge"], judge);
     assert_eq!(
         (scores["images"].as_u64(), scores["real_images"].as_u64()),
         (Some(8), Some(8))
@@ -234,6 +239,7 @@ fn a_scored_gallery_shows_the_scores_each_images_agreement_and_the_worst_first()
         index.contains(&format!("{miou:.3}")),
         "the header shows the mIoU"
     );
+    assert!(index.contains(judge), "the header names the judge");
     assert!(
         index.matches("class=\"agreement\"").count() == 16,
         "each synthesized image and photo has its agreement"

@@ -135,7 +135,7 @@ impl Segmenter for FakeSegmenter {
     }
 
     fn judge(&self) -> String {
-        "fake/red levels".into()
+        "red levels".into()
     }
 }
 

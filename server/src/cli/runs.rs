@@ -305,6 +305,9 @@ fn describe_scores(scores: &RunScores) -> String {
         "scores (segmenter of {}): synthesized pixel accuracy {:.4}, mIoU {:.4} over {} images",
         scores.segmenter, scores.generated.pixel_accuracy, scores.generated.mean_iou, scores.images
     );
+    if let Some(judge) = &scores.judge {
+        line += &format!(" (judge {judge})");
+    }
     if let Some(real) = &scores.real {
         line += &format!(
             "; real photos {:.4}, mIoU {:.4} over {}",

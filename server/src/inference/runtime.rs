@@ -428,8 +428,7 @@ impl SegmenterSession {
             RuntimeError::BadOutput(format!("cannot read {}: {e}", judge_path.display()))
         })?;
         let judge = format!(
-            "{}/{} (sha256 {})",
-            package.card.name,
+            "{} (sha256 {})",
             judge_path.file_name().unwrap_or_default().to_string_lossy(),
             &digest[..12]
         );

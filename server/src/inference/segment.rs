@@ -197,8 +197,8 @@ pub trait Segmenter: Send + 'static {
     /// The map of `photo`, at its size, in the package's classes.
     fn segment(&mut self, photo: &RgbImage, reading: Reading) -> Result<LabelMap, SegmentError>;
 
-    /// The graph that reads as `Reading::Judge`, by package, file and
-    /// digest (runs record it beside their scores).
+    /// The graph that reads as `Reading::Judge`, by file and digest (runs
+    /// record it beside their scores).
     fn judge(&self) -> String;
 }
 

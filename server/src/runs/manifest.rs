@@ -39,6 +39,9 @@ pub struct SampleRecord {
 pub struct RunScores {
     /// The package whose segmenter read the images.
     pub segmenter: String,
+    /// Which of its graphs: file and digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<String>,
     /// Synthesized images scored.
     pub images: usize,
     pub generated: super::scores::Scores,
@@ -75,6 +78,10 @@ pub struct Manifest {
     /// The package whose segmenter scores the run (`--evaluate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segmenter: Option<String>,
+    /// Which of its graphs judges: file and the first digits of its
+    /// SHA-256 (the package's own segmenter, else its photo segmenter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<String>,
     /// The scores of what is done, added up at each save.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<RunScores>,
@@ -114,6 +121,7 @@ impl Manifest {
         }
         Some(RunScores {
             segmenter,
+            judge: self.judge.clone(),
             images,
             generated: generated.scores(),
             real_images,
@@ -191,10 +199,11 @@ pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manife
     merged.shard = None;
     merged.shards = Vec::new();
     merged.segmenter = newest(records, |r| r.segmenter.clone());
+    merged.judge = newest(records, |r| r.judge.clone());
     merged.inception = newest(records, |r| r.inception.clone());
     merged.fidelity = newest(records, |r| r.fidelity.clone());
     for record in &ordered {
-        let same_judge = record.segmenter == merged.segmenter;
+        let same_judge = (&record.segmenter, &record.judge) == (&merged.segmenter, &merged.judge);
         for (stem, r) in &record.done {
             if wanted.contains(stem) {
                 let mut r = r.clone();
@@ -323,6 +332,7 @@ mod tests {
             state: RunState::Running,
             error: None,
             segmenter: Some(segmenter.into()),
+            judge: None,
             scores: None,
             inception: None,
             fidelity: None,

@@ -36,6 +36,8 @@ struct Row {
 #[derive(Clone)]
 struct ScoresView {
     segmenter: String,
+    /// "segmenter.onnx (sha256 …)", or empty for runs that did not say.
+    judge: String,
     images: usize,
     real_images: usize,
     generated: (String, String),
@@ -77,6 +79,7 @@ impl ScoresView {
             .collect();
         Self {
             segmenter: scores.segmenter.clone(),
+            judge: scores.judge.clone().unwrap_or_default(),
             images: scores.images,
             real_images: scores.real_images,
             generated: pair(&scores.generated),
@@ -419,8 +422,14 @@ struct CompareRow {
 fn scores_line(manifest: &Manifest) -> Option<String> {
     manifest.scores.as_ref().map(|s| {
         format!(
-            "pixel accuracy {:.3} · mIoU {:.3} (segmenter of {}, {} images)",
-            s.generated.pixel_accuracy, s.generated.mean_iou, s.segmenter, s.images
+            "pixel accuracy {:.3} · mIoU {:.3} (segmenter of {}, {} images{})",
+            s.generated.pixel_accuracy,
+            s.generated.mean_iou,
+            s.segmenter,
+            s.images,
+            s.judge
+                .as_ref()
+                .map_or(String::new(), |j| format!("; judge {j}"))
         )
     })
 }

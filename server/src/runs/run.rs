@@ -110,6 +110,7 @@ impl Run {
             state: RunState::Running,
             error: None,
             segmenter: newest(&records, |r| r.segmenter.clone()),
+            judge: newest(&records, |r| r.judge.clone()),
             scores: None,
             inception: newest(&records, |r| r.inception.clone()),
             fidelity: None,
@@ -181,13 +182,15 @@ impl Run {
     /// are scored from their files when the run executes. Scores by another
     /// segmenter than the run's earlier one are dropped.
     pub fn evaluate_with(&mut self, judge: Judge) {
-        if self.manifest.segmenter.as_deref() != Some(judge.package.as_str()) {
+        let (package, graph) = (Some(judge.package.clone()), Some(judge.graph.clone()));
+        if (&self.manifest.segmenter, &self.manifest.judge) != (&package, &graph) {
             for record in self.manifest.done.values_mut() {
                 record.agreement = None;
                 record.real_agreement = None;
             }
         }
-        self.manifest.segmenter = Some(judge.package.clone());
+        self.manifest.segmenter = package;
+        self.manifest.judge = graph;
         self.judge = Some(judge);
     }
 

@@ -173,8 +173,10 @@ pub struct Scores {
 /// Reads images back into maps for scoring: a package's segmenter, its
 /// classes carried to the run's model's by name.
 pub struct Judge {
-    /// The graph that judges: package, file and digest.
+    /// The package the segmenter comes from.
     pub package: String,
+    /// Which of its graphs: file and digest.
+    pub graph: String,
     worker: SegmenterWorker,
     /// Segmenter class → the model's class (`classes`: none of them).
     table: Vec<u32>,
@@ -205,7 +207,8 @@ impl Judge {
             });
         }
         Ok(Self {
-            package: worker.judge().to_string(),
+            package: segmenter_card.name.clone(),
+            graph: worker.judge().to_string(),
             worker,
             table,
             classes,
