@@ -538,11 +538,75 @@ mod tests {
 
     #[test]
     fn photos_are_read_in_png_jpeg_and_webp() {
-        let photo = columns(6, 3);
+        let photo = columns(24, 16);
         for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::WebP] {
             let read = read_photo(&encode(&photo, format), 1 << 20).unwrap();
-            assert_eq!(read.dimensions(), (6, 3), "{format:?}");
+            assert_eq!(read.dimensions(), (24, 16), "{format:?}");
         }
+    }
+
+    #[test]
+    fn a_photo_under_16_pixels_a_side_is_refused() {
+        let e = read_photo(&encode(&columns(24, 15), ImageFormat::Png), 1 << 20).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SegmentError::PhotoTooSmall {
+                    width: 24,
+                    height: 15
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("at least 16 pixels"), "{e}");
+    }
+
+    fn input(width: usize, height: usize) -> PhotoInput {
+        PhotoInput {
+            width,
+            height,
+            range: [-1.0, 1.0],
+        }
+    }
+
+    #[test]
+    fn a_panorama_is_letterboxed_at_the_top_and_its_map_scaled_back_to_its_size() {
+        // 2:1 into 8×8: the photo fills the top 8×4, mid grey below.
+        let photo = RgbImage::from_fn(32, 16, |_, _| image::Rgb([255, 255, 255]));
+        let boxed = Letterbox::new(&photo, &input(8, 8));
+        assert_eq!(boxed.inside, (8, 4));
+        assert_eq!(boxed.pixels[0], 1.0, "white is the top of the range");
+        assert_eq!(boxed.pixels[5 * 8], 0.0, "the padding is mid grey");
+        // A map whose rows are numbered: the photo's 16 rows come from rows 0..4.
+        let map: Vec<u32> = (0..64).map(|i| i / 8).collect();
+        let back = boxed.unbox(&map, 8);
+        assert_eq!(back.len(), 32 * 16);
+        let rows: Vec<u32> = (0..16).map(|y| back[y * 32]).collect();
+        assert_eq!(rows, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+    }
+
+    #[test]
+    fn a_portrait_is_letterboxed_at_the_left() {
+        let photo = RgbImage::from_fn(16, 32, |_, _| image::Rgb([0, 0, 0]));
+        let boxed = Letterbox::new(&photo, &input(8, 8));
+        assert_eq!(boxed.inside, (4, 8));
+        assert_eq!((boxed.pixels[0], boxed.pixels[5]), (-1.0, 0.0));
+        let map: Vec<u32> = (0..64).map(|i| i % 8).collect();
+        let back = boxed.unbox(&map, 8);
+        assert_eq!(back.len(), 16 * 32);
+        assert!(
+            back.iter().all(|&c| c < 4),
+            "only the photo's columns come back"
+        );
+    }
+
+    #[test]
+    fn white_is_bright_and_nearly_grey() {
+        assert!(is_white(&image::Rgb([240, 242, 250])));
+        assert!(is_white(&image::Rgb([190, 190, 195])));
+        assert!(!is_white(&image::Rgb([120, 170, 235])), "blue sky");
+        assert!(!is_white(&image::Rgb([230, 210, 140])), "sand");
+        assert!(!is_white(&image::Rgb([100, 100, 100])), "dark grey rock");
     }
 
     #[test]
@@ -552,17 +616,17 @@ mod tests {
         assert!(e.to_string().contains("GIF"), "{e}");
         let e = read_photo(b"label,class\n1,sky\n", 1 << 20).unwrap_err();
         assert!(e.to_string().contains("not an image"), "{e}");
-        let png = encode(&columns(6, 3), ImageFormat::Png);
+        let png = encode(&columns(24, 16), ImageFormat::Png);
         let e = read_photo(&png[..png.len() / 2], 1 << 20).unwrap_err();
         assert!(matches!(e, SegmentError::Unreadable { .. }), "{e}");
     }
 
     #[test]
     fn a_photo_past_the_pixel_limit_is_refused_before_it_is_decoded() {
-        let png = encode(&columns(6, 3), ImageFormat::Png);
-        let e = read_photo(&png, 17).unwrap_err();
+        let png = encode(&columns(24, 16), ImageFormat::Png);
+        let e = read_photo(&png, 383).unwrap_err();
         assert!(
-            matches!(e, SegmentError::PhotoTooLarge { pixels: 18, .. }),
+            matches!(e, SegmentError::PhotoTooLarge { pixels: 384, .. }),
             "{e}"
         );
         assert!(matches!(
