@@ -16,6 +16,7 @@ fn landscapes_card_in(dir: &Path) -> PathBuf {
     let card = std::fs::read_to_string(repo().join("models/landscapes/model.json")).unwrap();
     let mut card: serde_json::Value = serde_json::from_str(&card).unwrap();
     card.as_object_mut().unwrap().remove("segmenter");
+    card.as_object_mut().unwrap().remove("photo_segmenter");
     write_file(&dir.join("model.json"), card.to_string().as_bytes());
     for graph in ["generator.onnx", "encoder.onnx"] {
         write_file(&dir.join(graph), b"not read by these commands");

@@ -425,7 +425,7 @@ impl SegmenterSession {
             return Ok(None);
         };
         let digest = crate::package::sha256_file(&judge_path).map_err(|e| {
-            RuntimeError::BadOutput(format!("cannot read {}: {e}", judge_path.display()))
+            RuntimeError::Unsupported(format!("cannot read {}: {e}", judge_path.display()))
         })?;
         let judge = format!(
             "{} (sha256 {})",

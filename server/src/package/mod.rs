@@ -99,12 +99,16 @@ impl ModelPackage {
                 "the card names a style encoder but {ENCODER_FILE} is missing"
             )));
         }
-        if let Some(segmenter) = &card.segmenter {
-            if !dir.join(&segmenter.file).is_file() {
-                return Err(not(format!(
-                    "the card names a segmenter but {} is missing",
-                    segmenter.file
-                )));
+        let segmenters = [
+            ("a segmenter", card.segmenter.as_ref().map(|s| &s.file)),
+            (
+                "a photo segmenter",
+                card.photo_segmenter.as_ref().map(|s| &s.file),
+            ),
+        ];
+        for (what, file) in segmenters {
+            if let Some(file) = file.filter(|f| !dir.join(f).is_file()) {
+                return Err(not(format!("the card names {what} but {file} is missing")));
             }
         }
         Ok(Self {
@@ -250,5 +254,30 @@ mod tests {
         let second = package_in(tmp.path(), b"graph two").digest().unwrap();
         assert_ne!(first, second);
         assert_eq!(short_digest(&second), &second[..12]);
+    }
+
+    #[test]
+    fn a_card_naming_a_photo_segmenter_whose_file_is_missing_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut card: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/fake_card.json")).unwrap();
+        card["photo_segmenter"] = serde_json::json!({
+            "file": "photo_segmenter.onnx", "labels": "ade20k", "mapping": "by name",
+            "pairs": [], "input": {"width": 513, "height": 513, "range": [-1.0, 1.0]},
+            "source": {"file": "s.tflite", "sha256": "ab"}, "provenance": "a test"
+        });
+        std::fs::write(tmp.path().join(CARD_FILE), card.to_string()).unwrap();
+        std::fs::write(tmp.path().join(GENERATOR_FILE), b"graph").unwrap();
+        let e = ModelPackage::open(tmp.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("names a photo segmenter but photo_segmenter.onnx is missing"),
+            "{e}"
+        );
+        std::fs::write(tmp.path().join("photo_segmenter.onnx"), b"graph").unwrap();
+        let package = ModelPackage::open(tmp.path()).unwrap();
+        assert_eq!(
+            package.photo_segmenter_path(),
+            Some(tmp.path().join("photo_segmenter.onnx"))
+        );
     }
 }

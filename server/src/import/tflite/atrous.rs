@@ -31,7 +31,11 @@ impl Translator<'_> {
             && window.padding == Padding::Valid
             && window.stride == (1, 1)
             && window.dilation == (1, 1);
-        if !chained || stb.inputs.len() < 3 || bts.inputs.len() < 3 {
+        let complete = stb.inputs.len() >= 3
+            && conv.inputs.len() >= 2
+            && bts.inputs.len() >= 3
+            && [stb, conv, bts].iter().all(|o| !o.outputs.is_empty());
+        if !chained || !complete {
             return Ok(false);
         }
         // The in-between tensors must feed nothing else.

@@ -92,7 +92,7 @@ pub fn translate(
     let mut scores = output;
     if let Some(last) = ops
         .last()
-        .filter(|o| o.op == Op::ArgMax && o.outputs == [output])
+        .filter(|o| o.op == Op::ArgMax && o.outputs == [output] && !o.inputs.is_empty())
     {
         scores = last.inputs[0];
         ops = &ops[..ops.len() - 1];
@@ -101,7 +101,7 @@ pub fn translate(
     // fewer pixels, and the resize then moves fewer channels.
     let final_resize = ops
         .last()
-        .filter(|o| o.op == Op::ResizeBilinear && o.outputs == [scores])
+        .filter(|o| o.op == Op::ResizeBilinear && o.outputs == [scores] && o.inputs.len() >= 2)
         .filter(|_| matches!(head, Head::Linear { .. }) && !logits)
         .cloned();
     if final_resize.is_some() {
@@ -222,11 +222,8 @@ impl Translator<'_> {
     /// A constant tensor's values as f32, dequantised when it is int8/uint8.
     pub(super) fn floats(&self, index: i32) -> Result<Vec<f32>, TfliteError> {
         let t = self.constant(index)?;
-        let elements = t
-            .shape
-            .iter()
-            .map(|&d| d.max(0) as usize)
-            .product::<usize>();
+        let elements = elements(&t.shape)
+            .ok_or_else(|| damaged(&format!("weight {} has shape {:?}", t.name, t.shape)))?;
         let values: Vec<f32> = match t.dtype {
             DataType::Float32 => t
                 .data
@@ -388,8 +385,9 @@ impl Translator<'_> {
             return self.dynamic(index);
         }
         let values = self.floats(index)?;
+        // The constant's own shape (a DEQUANTIZE's output may say another).
         let shape: Vec<usize> = self
-            .tensor(index)?
+            .constant(index)?
             .shape
             .iter()
             .map(|&d| d.max(0) as usize)
@@ -421,7 +419,7 @@ impl Translator<'_> {
         } = c;
         let in_shape = nchw(self.tensor(x)?)?;
         let x = self.dynamic(x)?;
-        let w_tensor = self.tensor(weight)?;
+        let w_tensor = self.constant(weight)?;
         let w_name = w_tensor.name.clone();
         let &[o, kh, kw, i] = w_tensor.shape.as_slice() else {
             return Err(unsupported(format!(
@@ -429,7 +427,13 @@ impl Translator<'_> {
                 w_tensor.shape
             )));
         };
-        let [o, kh, kw, i] = [o, kh, kw, i].map(|d| d.max(0) as usize);
+        if [o, kh, kw, i].iter().any(|&d| d < 1) {
+            return Err(damaged(&format!(
+                "convolution weight {w_name} has shape {:?}",
+                [o, kh, kw, i]
+            )));
+        }
+        let [o, kh, kw, i] = [o, kh, kw, i].map(|d| d as usize);
         let depthwise = op == Op::DepthwiseConv2d;
         // CONV_2D: (O, KH, KW, I) → (O, I, KH, KW). DEPTHWISE: (1, KH, KW, C·M)
         // → (C·M, 1, KH, KW), in groups of the input's channels.
@@ -603,6 +607,14 @@ fn nhwc_to_nchw(values: &[f32], [a, b, c, d]: [usize; 4]) -> Vec<f32> {
     out
 }
 
+/// How many values a tensor of `shape` holds; None for a negative or
+/// overflowing shape (a damaged file).
+fn elements(shape: &[i32]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| {
+        usize::try_from(d).ok().and_then(|d| n.checked_mul(d))
+    })
+}
+
 /// An int8/uint8 weight as floats: (q − zero point) × scale, per channel
 /// along the quantised axis when it has one scale per channel.
 fn dequantize(t: &Tensor) -> Result<Vec<f32>, TfliteError> {
@@ -610,6 +622,8 @@ fn dequantize(t: &Tensor) -> Result<Vec<f32>, TfliteError> {
         .quantization
         .as_ref()
         .ok_or_else(|| unsupported(format!("has an 8-bit weight {} without a scale", t.name)))?;
+    elements(&t.shape)
+        .ok_or_else(|| damaged(&format!("weight {} has shape {:?}", t.name, t.shape)))?;
     let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
     let channels = shape.get(q.axis).copied().unwrap_or(1);
     let inner: usize = shape.iter().skip(q.axis + 1).product();
