@@ -1,8 +1,9 @@
 //! Real photographs through the API (issue 26), on real packages: the
 //! default model's real-photo segmenter on a seascape at every canvas
 //! shape, turned upright by its EXIF orientation, at 12 megapixels and
-//! refused past the body limit; a COCO-Stuff model imported from the
-//! reference code with the shared segmenter attached.
+//! refused past the body limit, in CMYK, grey, 16 bits and with alpha; a
+//! COCO-Stuff model imported from the reference code with the shared
+//! segmenter attached.
 
 mod support;
 
@@ -162,6 +163,55 @@ async fn a_12_megapixel_phone_photo_is_read_and_a_30_mb_one_refused_with_the_def
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let text = String::from_utf8_lossy(&body);
     assert!(text.contains("--max-body-bytes"), "{text}");
+}
+
+/// A photo of Evening Glow (tests/fixtures/photos), as `read` answers it on a
+/// 16:9 canvas: the sky above, the lake in the middle.
+fn sky_over_lake(rows: &[Vec<String>], what: &str) {
+    let sky = share(rows, 0.0, 0.2, &["sky", "clouds"]);
+    let lake = share(rows, 0.45, 0.6, &["water"]);
+    assert!(
+        sky > 0.85 && lake > 0.75,
+        "{what}: sky {sky:.2}, lake {lake:.2}"
+    );
+}
+
+fn png(image: image::DynamicImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn cmyk_jpegs_and_grey_16_bit_and_alpha_pngs_give_a_map() {
+    let app = default_model();
+    let photos = repo().join("tests/fixtures/photos");
+    let cmyk = std::fs::read(photos.join("evening_glow_cmyk.jpg")).unwrap();
+    // Its frame header (SOF0 or SOF2) says four components: C, M, Y, K.
+    let sof = cmyk
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0] || w == [0xFF, 0xC2])
+        .unwrap();
+    assert_eq!(cmyk[sof + 9], 4, "the fixture is a CMYK JPEG");
+    sky_over_lake(&read(&app, cmyk, 384, 216).await, "a CMYK JPEG");
+    let rgb = image::open(photos.join("evening_glow.jpg")).unwrap();
+    let wide = image::DynamicImage::ImageRgb16(rgb.to_rgb16());
+    sky_over_lake(&read(&app, png(wide), 384, 216).await, "a 16-bit PNG");
+    let mut rgba = rgb.to_rgba8();
+    rgba.pixels_mut().for_each(|p| p[3] = 128);
+    sky_over_lake(
+        &read(&app, png(image::DynamicImage::ImageRgba8(rgba)), 384, 216).await,
+        "a PNG with alpha",
+    );
+    // Grey: no colour to tell sky from lake by, but a map of the canvas.
+    let grey = image::DynamicImage::ImageLuma16(rgb.to_luma16());
+    let rows = read(&app, png(grey), 384, 216).await;
+    assert_eq!((rows.len(), rows[0].len()), (216, 384));
+    let grey8 = image::DynamicImage::ImageLuma8(rgb.to_luma8());
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    grey8.write_to(&mut bytes, ImageFormat::Jpeg).unwrap();
+    let rows = read(&app, bytes.into_inner(), 384, 216).await;
+    assert_eq!((rows.len(), rows[0].len()), (216, 384));
 }
 
 #[tokio::test]
