@@ -394,7 +394,11 @@ fn refine(
         .iter()
         .map(|r| (index(&r.within), index(&r.take), r.by))
         .collect();
-    for (i, (value, pixel)) in values.iter_mut().zip(photo.pixels()).enumerate() {
+    let white = rules
+        .iter()
+        .any(|(.., by)| *by == RefineBy::White)
+        .then(|| white_regions(photo));
+    for (i, value) in values.iter_mut().enumerate() {
         for (within, take, by) in &rules {
             if !within.contains(value) {
                 continue;
@@ -406,13 +410,42 @@ fn refine(
                     }
                 }
                 RefineBy::White => {
-                    if let (true, Some(&first)) = (is_white(pixel), take.first()) {
+                    let is = white.as_ref().is_some_and(|w| w[i]);
+                    if let (true, Some(&first)) = (is, take.first()) {
                         *value = first;
                     }
                 }
             }
         }
     }
+}
+
+/// Which pixels lie in white regions: white (`is_white`) pixels, kept or
+/// dropped by the majority of their 5×5 neighbourhood, so that a hazy sky's
+/// scattered light pixels do not speckle it with clouds.
+fn white_regions(photo: &RgbImage) -> Vec<bool> {
+    let (w, h) = (photo.width() as usize, photo.height() as usize);
+    // Summed-area table of the white pixels, one row and column of zeros first.
+    let mut sums = vec![0u32; (w + 1) * (h + 1)];
+    for (y, row) in photo.rows().enumerate() {
+        let mut run = 0;
+        for (x, p) in row.enumerate() {
+            run += u32::from(is_white(p));
+            sums[(y + 1) * (w + 1) + x + 1] = sums[y * (w + 1) + x + 1] + run;
+        }
+    }
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(2), (y + 3).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(2), (x + 3).min(w));
+            let at = |yy: usize, xx: usize| sums[yy * (w + 1) + xx];
+            let count = at(y1, x1) + at(y0, x0) - at(y0, x1) - at(y1, x0);
+            let area = ((y1 - y0) * (x1 - x0)) as u32;
+            out.push(2 * count > area);
+        }
+    }
+    out
 }
 
 /// Where the map of one queued photo arrives.
@@ -598,6 +631,22 @@ mod tests {
             back.iter().all(|&c| c < 4),
             "only the photo's columns come back"
         );
+    }
+
+    #[test]
+    fn white_regions_drop_lone_white_pixels_and_keep_white_areas() {
+        // A blue frame with one white pixel and a white 6×6 block.
+        let mut photo = RgbImage::from_pixel(20, 12, image::Rgb([90, 140, 230]));
+        photo.put_pixel(3, 3, image::Rgb([250, 250, 250]));
+        for y in 4..10 {
+            for x in 10..16 {
+                photo.put_pixel(x, y, image::Rgb([235, 238, 245]));
+            }
+        }
+        let white = white_regions(&photo);
+        assert!(!white[3 * 20 + 3], "a lone white pixel is not a cloud");
+        assert!(white[6 * 20 + 12] && white[7 * 20 + 13], "the block is");
+        assert!(!white[20], "the blue is not");
     }
 
     #[test]

@@ -150,9 +150,9 @@ pub struct PhotoInput {
 
 /// Inside the photo segmenter's `within` classes, a pixel becomes one of
 /// `take`: the package segmenter's answer when it is one of them (`by`
-/// segmenter), or `take[0]` where the photo is white or light grey (`by`
-/// white: clouds in a sky, snow on the ground, which a segmenter of real
-/// photos may have no class for). Rules apply one after another, each to
+/// segmenter), or `take[0]` where the photo is white or light grey in most
+/// of the pixel's 5×5 neighbourhood (`by` white: clouds in a sky, snow on
+/// the ground, which a segmenter of real photos may have no class for). Rules apply one after another, each to
 /// the classes the earlier ones left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Refinement {
