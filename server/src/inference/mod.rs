@@ -11,6 +11,7 @@ pub mod device;
 pub mod error;
 pub mod generator;
 pub mod graph_io;
+pub mod letterbox;
 pub mod loading;
 pub mod openvino;
 pub mod pipeline;
