@@ -47,6 +47,8 @@ def main() -> int:
     parser.add_argument("--coco", type=Path, required=True, help="folder with {train,val}_{img,label}")
     parser.add_argument("--coco-classes", type=Path, required=True)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--judge", action="store_true",
+                        help="read with the package's judge (its own segmenter) instead of its photo segmenter")
     args = parser.parse_args()
 
     card = json.loads((args.model / "model.json").read_text())
@@ -65,7 +67,7 @@ def main() -> int:
             answer = Path(scratch) / f"{photo.stem}.png"
             subprocess.run(
                 [str(args.easel), "segment", "--model", str(args.model), "--photo", str(photo),
-                 "--size", f"{width}x{height}", "-o", str(answer)],
+                 "--size", f"{width}x{height}", "-o", str(answer)] + (["--judge"] if args.judge else []),
                 check=True, capture_output=True,
             )
             segmented = np.asarray(Image.open(answer)).astype(np.int64)
