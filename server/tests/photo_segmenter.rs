@@ -87,12 +87,14 @@ fn nhwc(photo: &RgbImage) -> Vec<f32> {
         .collect()
 }
 
-fn to_nchw(values: &[f32], channels: usize) -> Vec<f32> {
-    let pixels = values.len() / channels;
+/// A `rows`×(len/`rows`) matrix transposed: pixels×channels (NHWC) to
+/// channels×pixels (NCHW) and back.
+fn transpose(values: &[f32], rows: usize) -> Vec<f32> {
+    let cols = values.len() / rows;
     let mut out = vec![0.0; values.len()];
-    for p in 0..pixels {
-        for c in 0..channels {
-            out[c * pixels + p] = values[p * channels + c];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
         }
     }
     out
@@ -154,7 +156,7 @@ fn the_translated_segmenter_agrees_with_openvinos_tflite_reader() {
             .unwrap()
             .remove(0);
         assert_eq!(expected.shape, [1, SIDE, SIDE, CLASSES]);
-        let chw = to_nchw(&input, 3);
+        let chw = transpose(&input, SIDE * SIDE);
         let logits = easel_scores
             .run(
                 &[GraphInput::f32("photo", vec![1, 3, SIDE, SIDE], &chw)],
@@ -165,7 +167,8 @@ fn the_translated_segmenter_agrees_with_openvinos_tflite_reader() {
         let (shape, classes) = easel_classes.classes([1, 3, SIDE, SIDE], &chw).unwrap();
         assert_eq!(shape, [1, SIDE, SIDE]);
         assert_eq!(logits.shape, [1, CLASSES, SIDE, SIDE]);
-        let logits = to_nchw_from(&logits.data);
+        // Back to one row of classes per pixel, as OpenVINO answers.
+        let logits = transpose(&logits.data, CLASSES);
         let mut same = 0;
         for (p, &class) in classes.iter().enumerate() {
             let row = &expected.data[p * CLASSES..(p + 1) * CLASSES];
@@ -202,16 +205,4 @@ fn the_translated_segmenter_agrees_with_openvinos_tflite_reader() {
         worst <= LOGITS_MAX && mean <= LOGITS_MEAN,
         "scores differ by {worst} (max), {mean} (mean)"
     );
-}
-
-/// NCHW scores back to one row of classes per pixel.
-fn to_nchw_from(values: &[f32]) -> Vec<f32> {
-    let pixels = values.len() / CLASSES;
-    let mut out = vec![0.0; values.len()];
-    for c in 0..CLASSES {
-        for p in 0..pixels {
-            out[p * CLASSES + c] = values[c * pixels + p];
-        }
-    }
-    out
 }
