@@ -214,30 +214,30 @@ impl Segmenter for Box<dyn Segmenter> {
 
 impl Segmenter for SegmenterSession {
     fn segment(&mut self, photo: &RgbImage, reading: Reading) -> Result<LabelMap, SegmentError> {
-        let contract = self.card.photo_segmenter.clone();
+        // Only what the reading needs, not the card's whole entry (its
+        // mapping's pairs), for every photo.
+        let contract = self
+            .card
+            .photo_segmenter
+            .as_ref()
+            .map(|c| (c.input.clone(), c.refine.clone()));
         let values = match (reading, contract) {
-            (Reading::Photo, Some(contract)) => {
-                let mut values = self.read_photo(photo, &contract.input)?;
-                if !contract.refine.is_empty() {
-                    let needs_own = contract.refine.iter().any(|r| r.by == RefineBy::Segmenter);
+            (Reading::Photo, Some((input, rules))) => {
+                let mut values = self.read_photo(photo, &input)?;
+                if !rules.is_empty() {
+                    let needs_own = rules.iter().any(|r| r.by == RefineBy::Segmenter);
                     let own = if needs_own {
                         self.read_own(photo)?
                     } else {
                         None
                     };
-                    refine(
-                        &mut values,
-                        photo,
-                        own.as_deref(),
-                        &contract.refine,
-                        &self.card,
-                    );
+                    refine(&mut values, photo, own.as_deref(), &rules, &self.card);
                 }
                 values
             }
-            (Reading::Judge, Some(contract)) => match self.read_own(photo)? {
+            (Reading::Judge, Some((input, _))) => match self.read_own(photo)? {
                 Some(own) => own,
-                None => self.read_photo(photo, &contract.input)?,
+                None => self.read_photo(photo, &input)?,
             },
             (_, None) => self
                 .read_own(photo)?
