@@ -220,7 +220,7 @@ async fn a_coco_stuff_model_from_the_reference_code_gets_maps_through_the_api() 
     let package = import_fixture("coco182_tiny", &tmp.path().join("coco"));
     attach(&PhotoSegmenterImport {
         package: package.clone(),
-        tflite: shared_fixtures()
+        network: shared_fixtures()
             .join("segmenters/ade20k_deeplabv3_mnv2/deeplabv3_mobilenetv2_ade20k.tflite"),
         labels: "ade20k".into(),
         mapping: None,
@@ -229,6 +229,8 @@ async fn a_coco_stuff_model_from_the_reference_code_gets_maps_through_the_api() 
         provenance: DEEPLAB_PROVENANCE.into(),
         head: None,
         scores: false,
+        normalize: None,
+        ports: Default::default(),
     })
     .unwrap();
     let app = serve(&package);

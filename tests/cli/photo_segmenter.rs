@@ -216,3 +216,168 @@ fn a_file_of_unknown_origin_needs_its_provenance_stated() {
     assert_fails(&out);
     assert!(stderr(&out).contains("--provenance"), "{}", text(&out));
 }
+
+/// A network as a user might export one from TensorFlow: input
+/// `pixel_values` (1, 32, 48, 3), channels last; two classes scored at a
+/// quarter of the resolution, channels last, as `segmentation`: "bright"
+/// (the sum of the normalised channels) against "dark" (0). `channels`
+/// scores are computed, whatever the graph declares (2).
+fn exported_network(channels: usize) -> Vec<u8> {
+    use easel::import::onnx::proto::{Dim, ElemType};
+    use easel::import::onnx::{ints, GraphBuilder};
+    let fixed = |dims: &[i64]| dims.iter().map(|&d| Dim::Fixed(d)).collect::<Vec<_>>();
+    let mut b = GraphBuilder::new("exported");
+    let x = b.input("pixel_values", ElemType::Float, fixed(&[1, 32, 48, 3]));
+    let x = b.node(
+        "Transpose",
+        &[&x],
+        vec![ints("perm", &[0, 3, 1, 2])],
+        "nchw",
+    );
+    let mut weight = vec![0.0; channels * 3];
+    weight[..3].fill(1.0);
+    let w = b.const_f32("w", &[channels, 3, 1, 1], &weight);
+    let scores = b.node(
+        "Conv",
+        &[&x, &w],
+        vec![ints("kernel_shape", &[1, 1])],
+        "scores",
+    );
+    let pooled = b.node(
+        "AveragePool",
+        &[&scores],
+        vec![ints("kernel_shape", &[4, 4]), ints("strides", &[4, 4])],
+        "pool",
+    );
+    let out = b.node(
+        "Transpose",
+        &[&pooled],
+        vec![ints("perm", &[0, 2, 3, 1])],
+        "nhwc",
+    );
+    b.output(&out, "segmentation", ElemType::Float, fixed(&[1, 8, 12, 2]));
+    b.finish("", vec![]).encode()
+}
+
+fn attach_exported(package: &Path, network: &Path) -> std::process::Output {
+    let dir = package.parent().unwrap();
+    write_file(&dir.join("labels.txt"), b"bright\ndark\n");
+    write_file(&dir.join("map.tsv"), b"bright\tsky-other\ndark\tsea\n");
+    easel()
+        .arg("attach-photo-segmenter")
+        .arg(network)
+        .arg("--package")
+        .arg(package)
+        .arg("--labels")
+        .arg(dir.join("labels.txt"))
+        .arg("--map")
+        .arg(dir.join("map.tsv"))
+        .args([
+            "--range",
+            "0,1",
+            "--mean",
+            "0.2,0.2,0.2",
+            "--std",
+            "0.5,0.5,0.5",
+        ])
+        .args(["--provenance", "exported for a test"])
+        .output()
+        .unwrap()
+}
+
+/// Class index of each column of the map `easel segment` writes for a photo
+/// grey 90 on its left half and grey 20 on its right, at 48×32.
+fn segment_halves(package: &Path) -> (String, Vec<u32>) {
+    let dir = package.parent().unwrap();
+    let photo = image::RgbImage::from_fn(48, 32, |x, _| {
+        let v = if x < 24 { 90 } else { 20 };
+        image::Rgb([v, v, v])
+    });
+    photo.save(dir.join("halves.png")).unwrap();
+    let map = dir.join("halves-map.png");
+    let out = easel()
+        .args(["segment", "--model"])
+        .arg(package)
+        .arg("--photo")
+        .arg(dir.join("halves.png"))
+        .args(["--size", "48x32", "-o"])
+        .arg(&map)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let raw = decode_png(&std::fs::read(&map).unwrap(), "map", DEFAULT_MAX_PIXELS).unwrap();
+    assert_eq!((raw.width, raw.height), (48, 32));
+    let row = raw.samples[16 * 48..17 * 48].to_vec();
+    (stdout(&out), row)
+}
+
+#[test]
+fn an_onnx_segmenter_is_kept_as_exported_and_read_as_its_card_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let package = import_fixture("coco182_tiny", &tmp.path().join("coco"));
+    let network = tmp.path().join("exported.onnx");
+    write_file(&network, &exported_network(2));
+    let out = attach_exported(&package, &network);
+    assert_ok(&out);
+    let said = stdout(&out);
+    assert!(
+        said.contains("48×32 input")
+            && said.contains("`pixel_values`, Nhwc")
+            && said.contains("`segmentation`, Nhwc"),
+        "the layouts are read from the shapes: {said}"
+    );
+    let entry = card(&package)["photo_segmenter"].clone();
+    assert_eq!(entry["input"]["normalize"]["mean"][0], 0.2);
+    assert_eq!(entry["onnx"]["head_file"], "photo_segmenter_head.onnx");
+
+    // Grey 90 is 0.35 on 0..1, above the mean 0.2: bright; grey 20 (0.08)
+    // is below: dark. Unnormalised, both would be bright.
+    let classes = ClassTable::builtin("coco-stuff").unwrap().classes;
+    let index = |name: &str| classes.iter().position(|c| c.name == name).unwrap() as u32;
+    let (said, row) = segment_halves(&package);
+    assert!(
+        said.contains("sky-other 50%") && said.contains("sea 50%"),
+        "{said}"
+    );
+    assert!(
+        row[..22].iter().all(|&v| v == index("sky-other")),
+        "{row:?}"
+    );
+    assert!(row[26..].iter().all(|&v| v == index("sea")), "{row:?}");
+}
+
+#[test]
+fn an_onnx_segmenter_that_does_not_run_as_its_shapes_say_leaves_the_package_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let package = import_fixture("coco182_tiny", &tmp.path().join("coco"));
+    let good = tmp.path().join("good.onnx");
+    write_file(&good, &exported_network(2));
+    assert_ok(&attach_exported(&package, &good));
+    let files = |names: &[&str]| -> Vec<Vec<u8>> {
+        names
+            .iter()
+            .map(|n| std::fs::read(package.join(n)).unwrap())
+            .collect()
+    };
+    let names = [
+        "model.json",
+        "photo_segmenter.onnx",
+        "photo_segmenter_head.onnx",
+    ];
+    let before = files(&names);
+
+    // Declares two classes of scores and computes three.
+    let bad = tmp.path().join("bad.onnx");
+    write_file(&bad, &exported_network(3));
+    let out = attach_exported(&package, &bad);
+    assert_fails(&out);
+    let said = stderr(&out);
+    assert!(
+        said.contains("did not run as a photo segmenter")
+            && said.contains("is as it was")
+            && said.contains("[1, 8, 12, 3]"),
+        "{said}"
+    );
+    assert_eq!(files(&names), before, "the package's files are put back");
+    segment_halves(&package);
+}

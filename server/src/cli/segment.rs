@@ -10,13 +10,13 @@ use clap::Args;
 
 use super::models::Precision;
 use super::{read, RuntimeArgs};
-use easel::import::photo_segmenter::{self, PhotoSegmenterImport, DEEPLAB_PROVENANCE};
+use easel::import::photo_segmenter::{self, PhotoSegmenterImport, PortChoice, DEEPLAB_PROVENANCE};
 use easel::import::segmenter::{self, SegmenterImport};
 use easel::import::spade::export::ExportOptions;
 use easel::inference::compute::Execution;
 use easel::inference::runtime::{self, SegmenterSession};
 use easel::inference::segment::{prepare_photo, Canvas, Reading, Segmenter};
-use easel::package::card::{RefineBy, Refinement};
+use easel::package::card::{Layout, Normalize, RefineBy, Refinement};
 use easel::package::classes::ClassTable;
 use easel::package::mapping::{ClassMapping, SegmenterLabels};
 use easel::package::maps::DEFAULT_MAX_PIXELS;
@@ -27,10 +27,12 @@ const DEEPLAB_SHA256: &str = "9476784566f88bf0bdc3169f0012fb7d08857b325811d8c1aa
 
 #[derive(Args)]
 pub struct AttachPhotoSegmenterArgs {
-    /// A TFLite segmenter of real photos: one float NHWC RGB input
-    /// (1×H×W×3) and class scores out (1×H'×W'×C), e.g. the shared
-    /// DeepLabV3 + MobileNetV2 on ADE20K.
-    tflite: PathBuf,
+    /// A segmenter of real photos: a TFLite file (one float NHWC RGB input,
+    /// 1×H×W×3, and class scores out, e.g. the shared DeepLabV3 +
+    /// MobileNetV2 on ADE20K), translated; or an ONNX file, kept as
+    /// exported (one float RGB input and class scores out, at any
+    /// resolution, channels first or last; not class indices).
+    network: PathBuf,
     /// The model package to attach it to; the folder gets a
     /// photo_segmenter.onnx and the card a `photo_segmenter` entry.
     #[arg(long)]
@@ -68,9 +70,57 @@ pub struct AttachPhotoSegmenterArgs {
     #[arg(long)]
     head: Option<PathBuf>,
     /// Also output the segmenter's raw class scores (`logits`), which
-    /// `photo-head` trains on.
+    /// `photo-head` trains on (TFLite; an ONNX graph's scores are its own).
     #[arg(long)]
     scores: bool,
+    /// Per-channel mean after --range, R,G,B (torchvision's models:
+    /// --range 0,1 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225).
+    #[arg(long, value_parser = parse_triple, requires = "std")]
+    mean: Option<[f32; 3]>,
+    /// Per-channel standard deviation after --range, R,G,B.
+    #[arg(long, value_parser = parse_triple, requires = "mean")]
+    std: Option<[f32; 3]>,
+    /// ONNX: the input that takes the photo (default: its only input).
+    #[arg(long)]
+    input: Option<String>,
+    /// ONNX: the photo input's layout, nchw or nhwc (default: where its
+    /// shape has the 3 channels).
+    #[arg(long, value_parser = parse_layout)]
+    layout: Option<Layout>,
+    /// ONNX: the size to feed a network that takes any, WxH (e.g. 513x513).
+    #[arg(long)]
+    input_size: Option<MapSize>,
+    /// ONNX: the output with the class scores (default: its only output,
+    /// or its only float 4-D one).
+    #[arg(long)]
+    output: Option<String>,
+    /// ONNX: the scores' layout, nchw or nhwc (default: where its shape has
+    /// as many channels as the labels name classes).
+    #[arg(long, value_parser = parse_layout)]
+    scores_layout: Option<Layout>,
+    /// ONNX Runtime, which runs the attached segmenter once before the
+    /// package keeps it.
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+fn parse_layout(text: &str) -> Result<Layout, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "nchw" => Ok(Layout::Nchw),
+        "nhwc" => Ok(Layout::Nhwc),
+        _ => Err(format!(
+            "`{text}` is not a layout: nchw (channels first) or nhwc (channels last)"
+        )),
+    }
+}
+
+fn parse_triple(text: &str) -> Result<[f32; 3], String> {
+    let values: Vec<f32> = text
+        .split(',')
+        .map(|s| s.trim().parse::<f32>().ok().filter(|v| v.is_finite()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("`{text}` is not three numbers R,G,B"))?;
+    <[f32; 3]>::try_from(values).map_err(|_| format!("`{text}` is not three numbers R,G,B"))
 }
 
 #[derive(Args)]
@@ -243,7 +293,7 @@ pub fn import_segmenter(args: ImportSegmenterArgs) -> Result<()> {
 pub fn attach_photo_segmenter(args: AttachPhotoSegmenterArgs) -> Result<()> {
     let provenance = match args.provenance {
         Some(p) => p,
-        None if easel::import::spade::sha256_file(&args.tflite).ok().as_deref()
+        None if easel::import::spade::sha256_file(&args.network).ok().as_deref()
             == Some(DEEPLAB_SHA256) =>
         {
             DEEPLAB_PROVENANCE.to_string()
@@ -251,13 +301,24 @@ pub fn attach_photo_segmenter(args: AttachPhotoSegmenterArgs) -> Result<()> {
         None => {
             return Err(anyhow!(
                 "say where {} comes from and under what licence with --provenance \"...\" (it goes in the card)",
-                args.tflite.display()
+                args.network.display()
             ))
         }
     };
+    let normalize = match (args.mean, args.std) {
+        (Some(mean), Some(std)) => Some(Normalize { mean, std }),
+        _ => None,
+    };
+    if let Some(std) = normalize
+        .as_ref()
+        .map(|n| n.std)
+        .filter(|s| s.iter().any(|&v| v <= 0.0))
+    {
+        return Err(anyhow!("--std {std:?}: standard deviations are above 0"));
+    }
     let request = PhotoSegmenterImport {
         package: args.package.clone(),
-        tflite: args.tflite,
+        network: args.network.clone(),
         labels: args.labels,
         mapping: args.mapping,
         range: args.range,
@@ -265,8 +326,30 @@ pub fn attach_photo_segmenter(args: AttachPhotoSegmenterArgs) -> Result<()> {
         provenance,
         head: args.head,
         scores: args.scores,
+        normalize,
+        ports: PortChoice {
+            input: args.input,
+            input_layout: args.layout,
+            input_size: args.input_size.map(|s| (s.width, s.height)),
+            output: args.output,
+            output_layout: args.scores_layout,
+        },
     };
+    runtime::init(args.runtime.ort_lib.as_deref())?;
     let report = photo_segmenter::attach(&request)?;
+    // Run it once before saying it is attached: a graph ONNX Runtime cannot
+    // run, or whose scores are not what the card says, puts the package back.
+    if let Err(e) = try_photo_segmenter(&args.package, &args.runtime) {
+        report
+            .backup
+            .restore()
+            .context("the segmenter did not run, and the package could not be put back")?;
+        return Err(e.context(format!(
+            "{} did not run as a photo segmenter; {} is as it was",
+            args.network.display(),
+            args.package.display()
+        )));
+    }
     let card = &report.card;
     let entry = card
         .photo_segmenter
@@ -278,8 +361,15 @@ pub fn attach_photo_segmenter(args: AttachPhotoSegmenterArgs) -> Result<()> {
             report.never.join(", ")
         );
     }
+    let kept = match &entry.onnx {
+        Some(ports) => format!(
+            "; kept as exported (input `{}`, {:?}; scores `{}`, {:?}) with easel's head in {}",
+            ports.input, ports.input_layout, ports.output, ports.output_layout, ports.head_file
+        ),
+        None => String::new(),
+    };
     println!(
-        "attached a photo segmenter to {} → {}\n  {}×{} input, {} classes mapped by {} ({} pairs){}",
+        "attached a photo segmenter to {} → {}\n  {}×{} input, {} classes mapped by {} ({} pairs){}{}",
         card.name,
         args.package.join(&entry.file).display(),
         entry.input.width,
@@ -287,8 +377,23 @@ pub fn attach_photo_segmenter(args: AttachPhotoSegmenterArgs) -> Result<()> {
         entry.labels,
         entry.mapping,
         entry.pairs.len(),
-        if entry.refine.is_empty() { "" } else { "; refined by the package's own segmenter" }
+        if entry.refine.is_empty() { "" } else { "; refined" },
+        kept
     );
+    Ok(())
+}
+
+/// Reads one made photo with the package's photo segmenter, as `easel
+/// segment` would.
+fn try_photo_segmenter(package: &std::path::Path, runtime: &RuntimeArgs) -> Result<()> {
+    let options = runtime.session_options(Execution::default());
+    let package = ModelPackage::open(package)?;
+    let mut segmenter = SegmenterSession::load(&package, &options)?
+        .ok_or_else(|| anyhow!("the package names no segmenter"))?;
+    let photo = image::RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
+    });
+    segmenter.segment(&photo, Reading::Photo)?;
     Ok(())
 }
 

@@ -10,8 +10,9 @@ use crate::package::card::{PhotoInput, RefineBy, Refinement};
 use crate::package::ModelCard;
 
 /// A photo scaled to fit a segmenter's fixed input without distortion and
-/// padded at the bottom and right with the middle grey (DeepLab's
-/// evaluation pads so, with its mean pixel), and how to undo it.
+/// padded at the bottom and right with the middle grey, or the mean when
+/// the input is normalised (DeepLab's evaluation pads so, with its mean
+/// pixel), and how to undo it.
 pub struct Letterbox {
     /// (3, H, W) in the input's range.
     pub pixels: Vec<f32>,
@@ -39,14 +40,14 @@ impl Letterbox {
                 FilterType::Triangle,
             )
         };
-        let [lo, hi] = input.range;
-        let grey = (lo + hi) / 2.0;
         let plane = input.width * input.height;
-        let mut pixels = vec![grey; 3 * plane];
+        let mut pixels: Vec<f32> = (0..3)
+            .flat_map(|c| std::iter::repeat_n(input.pad(c), plane))
+            .collect();
         for (x, y, p) in resized.enumerate_pixels() {
             let at = y as usize * input.width + x as usize;
             for c in 0..3 {
-                pixels[c * plane + at] = lo + (hi - lo) * f32::from(p[c]) / 255.0;
+                pixels[c * plane + at] = input.value(c, f32::from(p[c]));
             }
         }
         Self {
@@ -165,6 +166,7 @@ mod tests {
             width,
             height,
             range: [-1.0, 1.0],
+            normalize: None,
         }
     }
 

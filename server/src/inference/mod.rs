@@ -2,8 +2,8 @@
 //! OpenVINO where the CPU has it (`compute`, `openvino`), the
 //! per-model queue and batcher (`queue`), the steps from a synthesis request
 //! to images (`pipeline`) and the one caller that takes them in order
-//! (`synthesizer`), and photos into maps through a package's segmenter
-//! (`segment`). Nothing here knows about HTTP.
+//! (`synthesizer`), and photos into maps through a package's segmenters
+//! (`runtime::segmenters`, `segment`). Nothing here knows about HTTP.
 
 pub mod compute;
 pub mod deadline;

@@ -104,10 +104,11 @@ pub struct SegmenterCard {
 }
 
 /// A segmenter for real photographs (`easel attach-photo-segmenter`): a
-/// network with a fixed input, translated from TFLite, whose classes a
-/// mapping turned into this package's inside the graph. Photos are
-/// letterboxed into its input; its map is cropped back and scaled to the
-/// canvas.
+/// network with a fixed input, translated from TFLite with its classes
+/// mapped to this package's inside the graph, or brought as ONNX and run
+/// as exported, its scores mapped by a head graph of easel's (`onnx`).
+/// Photos are letterboxed into its input; its map is cropped back and
+/// scaled to the canvas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PhotoSegmenterCard {
     /// The graph, a plain file name in the package folder.
@@ -137,6 +138,10 @@ pub struct PhotoSegmenterCard {
     pub head: Option<SourceFile>,
     /// Where the network comes from and under what licence.
     pub provenance: String,
+    /// Set when the network (`file`) is the user's ONNX graph, run as
+    /// exported: how to feed it and read its scores, and easel's head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onnx: Option<OnnxPorts>,
 }
 
 /// A photo segmenter's input contract.
@@ -146,6 +151,66 @@ pub struct PhotoInput {
     pub height: usize,
     /// The pixel values black and white become (e.g. -1 and 1).
     pub range: [f32; 2],
+    /// Per-channel normalisation after the range, (value − mean) / std,
+    /// as torchvision's models take photos (range 0..1, ImageNet's
+    /// mean and std).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Normalize>,
+}
+
+/// Per-channel (R, G, B) mean and standard deviation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Normalize {
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl PhotoInput {
+    /// The value channel `c` of a pixel of intensity `v` (0..255) takes.
+    pub fn value(&self, c: usize, v: f32) -> f32 {
+        let [lo, hi] = self.range;
+        let x = lo + (hi - lo) * v / 255.0;
+        match &self.normalize {
+            Some(n) => (x - n.mean[c]) / n.std[c],
+            None => x,
+        }
+    }
+
+    /// What padding takes: the middle grey, or the mean (zero once
+    /// normalised), as the networks' own evaluation pads.
+    pub fn pad(&self, c: usize) -> f32 {
+        match &self.normalize {
+            Some(_) => 0.0,
+            None => self.value(c, 127.5),
+        }
+    }
+}
+
+/// How a segmenter brought as ONNX is fed and read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OnnxPorts {
+    /// Its photo input's name and layout.
+    pub input: String,
+    pub input_layout: Layout,
+    /// Its class scores output's name and layout; any resolution.
+    pub output: String,
+    pub output_layout: Layout,
+    /// How many classes it scores.
+    pub classes: usize,
+    /// easel's graph from the scores to this package's classes (the
+    /// mapping or trained head, the resize to the input size, the argmax),
+    /// a plain file name in the package folder.
+    pub head_file: String,
+}
+
+/// Where a 4-D tensor keeps its channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// (N, C, H, W), as PyTorch exports.
+    Nchw,
+    /// (N, H, W, C), as TensorFlow exports.
+    Nhwc,
 }
 
 /// Inside the photo segmenter's `within` classes, a pixel becomes one of
@@ -262,18 +327,28 @@ impl ModelCard {
         let card: Self = serde_json::from_str(text).map_err(|e| CardError::Json(e.to_string()))?;
         check_presets(&card.styles, card.z_dim.unwrap_or(0))?;
         let files = [
-            ("segmenter", card.segmenter.as_ref().map(|s| &s.file)),
+            ("segmenter.file", card.segmenter.as_ref().map(|s| &s.file)),
             (
-                "photo_segmenter",
+                "photo_segmenter.file",
                 card.photo_segmenter.as_ref().map(|s| &s.file),
+            ),
+            (
+                "photo_segmenter.onnx.head_file",
+                card.photo_segmenter
+                    .as_ref()
+                    .and_then(|s| s.onnx.as_ref())
+                    .map(|o| &o.head_file),
             ),
         ];
         for (entry, file) in files {
             if let Some(file) = file.filter(|f| !safe_name(f)) {
                 return Err(CardError::Json(format!(
-                    "{entry}.file `{file}` must be a plain file name in the package folder"
+                    "{entry} `{file}` must be a plain file name in the package folder"
                 )));
             }
+        }
+        if let Some(photo) = &card.photo_segmenter {
+            check_photo_segmenter(photo, &card)?;
         }
         Ok(card)
     }
@@ -358,6 +433,41 @@ impl fmt::Display for Upsampling {
             Upsampling::Most => "most",
         })
     }
+}
+
+/// What reading a photo relies on: refinements that name the package's
+/// classes (and its own segmenter, for those it decides) and a usable
+/// normalisation, so that no photo is read with a rule silently skipped.
+fn check_photo_segmenter(photo: &PhotoSegmenterCard, card: &ModelCard) -> Result<(), CardError> {
+    let bad = |what: String| Err(CardError::Json(format!("photo_segmenter: {what}")));
+    for rule in &photo.refine {
+        if rule.by == RefineBy::Segmenter && card.segmenter.is_none() {
+            return bad(format!(
+                "the refinement within {} is decided by the package's own segmenter, and the card names none",
+                rule.within.join(",")
+            ));
+        }
+        if let Some(name) = rule
+            .within
+            .iter()
+            .chain(&rule.take)
+            .find(|n| !card.classes.iter().any(|c| &c.name == *n))
+        {
+            return bad(format!(
+                "a refinement names `{name}`, which is no class of the model"
+            ));
+        }
+    }
+    if let Some(n) = &photo.input.normalize {
+        if n.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+            || n.mean.iter().any(|m| !m.is_finite())
+        {
+            return bad(format!(
+                "normalize needs finite means and positive standard deviations, not {n:?}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -448,5 +558,78 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no `format` field"), "{e}");
+    }
+
+    fn photo_segmenter(extra: serde_json::Value) -> serde_json::Value {
+        let mut entry = serde_json::json!({
+            "file": "photo_segmenter.onnx", "labels": "ade20k", "mapping": "by name",
+            "pairs": [], "input": {"width": 64, "height": 48, "range": [0.0, 1.0]},
+            "source": {"file": "net.onnx", "sha256": "ab"}, "provenance": "made for a test",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            entry[k] = v.clone();
+        }
+        entry
+    }
+
+    #[test]
+    fn an_onnx_photo_segmenter_entry_says_how_to_feed_and_read_it() {
+        let entry = photo_segmenter(serde_json::json!({
+            "input": {"width": 64, "height": 48, "range": [0.0, 1.0],
+                      "normalize": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}},
+            "onnx": {"input": "pixel_values", "input_layout": "nchw", "output": "logits",
+                     "output_layout": "nhwc", "classes": 151, "head_file": "photo_segmenter_head.onnx"},
+        }));
+        let card = ModelCard::from_json(&with("photo_segmenter", entry)).unwrap();
+        let photo = card.photo_segmenter.unwrap();
+        let ports = photo.onnx.unwrap();
+        assert_eq!(
+            (ports.input_layout, ports.output_layout),
+            (Layout::Nchw, Layout::Nhwc)
+        );
+        // White's red is (1 − 0.485) / 0.229; padding is the mean, 0 once normalised.
+        assert!((photo.input.value(0, 255.0) - 2.2489).abs() < 1e-3);
+        assert_eq!(photo.input.pad(2), 0.0);
+        let plain = PhotoInput {
+            width: 1,
+            height: 1,
+            range: [-1.0, 1.0],
+            normalize: None,
+        };
+        assert_eq!((plain.value(1, 0.0), plain.pad(1)), (-1.0, 0.0));
+    }
+
+    #[test]
+    fn a_photo_segmenter_whose_rules_or_files_cannot_hold_is_refused_at_load() {
+        let refused = |extra: serde_json::Value| {
+            let card = with("photo_segmenter", photo_segmenter(extra));
+            ModelCard::from_json(&card).unwrap_err().to_string()
+        };
+        let e = refused(
+            serde_json::json!({"refine": [{"within": ["sky"], "take": ["nebula"], "by": "white"}]}),
+        );
+        assert!(e.contains("`nebula`, which is no class"), "{e}");
+        // The format-1 card names no segmenter of its own to decide with.
+        let e = refused(serde_json::json!({"refine": [{"within": ["sky"], "take": ["clouds"]}]}));
+        assert!(e.contains("names none"), "{e}");
+        let e = refused(
+            serde_json::json!({"input": {"width": 1, "height": 1, "range": [0.0, 1.0],
+            "normalize": {"mean": [0.0, 0.0, 0.0], "std": [1.0, 0.0, 1.0]}}}),
+        );
+        assert!(e.contains("positive standard deviations"), "{e}");
+        let e = refused(
+            serde_json::json!({"onnx": {"input": "x", "input_layout": "nchw", "output": "y",
+            "output_layout": "nchw", "classes": 3, "head_file": "../head.onnx"}}),
+        );
+        assert!(
+            e.contains("head_file `../head.onnx` must be a plain file name"),
+            "{e}"
+        );
+        let ok = with(
+            "photo_segmenter",
+            photo_segmenter(serde_json::json!({
+            "refine": [{"within": ["sky"], "take": ["clouds"], "by": "white"}]})),
+        );
+        assert!(ModelCard::from_json(&ok).is_ok());
     }
 }

@@ -26,3 +26,8 @@ pub const LOGVAR_OUTPUT: &str = "logvar";
 pub const PHOTO_INPUT: &str = "photo";
 /// Segmenter output: the package's class index of every pixel, (N, H, W) int64.
 pub const CLASSES_OUTPUT: &str = "classes";
+/// Photo segmenter head input (`photo_segmenter.onnx.head_file`): the
+/// scores of a segmenter brought as ONNX, as its card's `onnx` says, (1, C,
+/// h, w) or (1, h, w, C) float32; its output is `classes` at the
+/// segmenter's input size.
+pub const SCORES_INPUT: &str = "scores";

@@ -105,6 +105,13 @@ impl ModelPackage {
                 "a photo segmenter",
                 card.photo_segmenter.as_ref().map(|s| &s.file),
             ),
+            (
+                "a photo segmenter's head",
+                card.photo_segmenter
+                    .as_ref()
+                    .and_then(|s| s.onnx.as_ref())
+                    .map(|o| &o.head_file),
+            ),
         ];
         for (what, file) in segmenters {
             if let Some(file) = file.filter(|f| !dir.join(f).is_file()) {
@@ -135,6 +142,15 @@ impl ModelPackage {
             .photo_segmenter
             .as_ref()
             .map(|s| self.dir.join(&s.file))
+    }
+
+    /// easel's head over the scores of a photo segmenter brought as ONNX.
+    pub fn photo_head_path(&self) -> Option<PathBuf> {
+        self.card
+            .photo_segmenter
+            .as_ref()
+            .and_then(|s| s.onnx.as_ref())
+            .map(|o| self.dir.join(&o.head_file))
     }
 
     /// SHA-256 (hex) of everything that decides the package's images: the
@@ -278,6 +294,18 @@ mod tests {
         assert_eq!(
             package.photo_segmenter_path(),
             Some(tmp.path().join("photo_segmenter.onnx"))
+        );
+        assert_eq!(package.photo_head_path(), None);
+        // One brought as ONNX needs easel's head beside it.
+        card["photo_segmenter"]["onnx"] = serde_json::json!({
+            "input": "x", "input_layout": "nhwc", "output": "y", "output_layout": "nchw",
+            "classes": 151, "head_file": "photo_segmenter_head.onnx"
+        });
+        std::fs::write(tmp.path().join(CARD_FILE), card.to_string()).unwrap();
+        let e = ModelPackage::open(tmp.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("names a photo segmenter's head but photo_segmenter_head.onnx is missing"),
+            "{e}"
         );
     }
 }

@@ -6,6 +6,7 @@
 //! tests load every variant the exporter writes.
 
 pub mod proto;
+pub mod read;
 
 use proto::{AttrValue, Attribute, Dim, ElemType, Graph, Model, Node, TensorProto, ValueInfo};
 

@@ -9,8 +9,8 @@ mod head;
 mod options;
 mod to_onnx;
 
+pub use crate::import::scores_head::Head;
 use flat::{Flat, Table};
-pub use head::Head;
 pub use options::{Activation, Options, Padding, Window};
 pub use to_onnx::{translate, Contract, LOGITS_OUTPUT};
 

@@ -14,7 +14,7 @@ use super::{
     Activation, DataType, Head, Model, Op, Operator, Options, Padding, Tensor, TfliteError, Window,
 };
 use crate::import::onnx::proto::{Dim, ElemType, Model as OnnxModel};
-use crate::import::onnx::{int, ints, string, GraphBuilder};
+use crate::import::onnx::{int, ints, GraphBuilder};
 use crate::package::graph::{CLASSES_OUTPUT, PHOTO_INPUT};
 
 /// The optional graph output with the raw class scores, NCHW (parity tests).
@@ -129,7 +129,7 @@ pub fn translate(
     }
     let shape = nchw(t.tensor(scores)?)?;
     let classes = shape[1];
-    head.check(classes)?;
+    head.check(classes).map_err(|e| unsupported(e.0))?;
     let map = match final_resize {
         Some(resize) => {
             let before = t.dynamic(resize.inputs[0])?;
@@ -546,16 +546,7 @@ impl Translator<'_> {
     }
 
     pub(super) fn resize(&mut self, x: &str, sizes: [i64; 4], mode: &str) -> String {
-        let sizes = self.b.vec_i64("sizes", &sizes);
-        self.b.node(
-            "Resize",
-            &[x, "", "", &sizes],
-            vec![
-                string("mode", "linear"),
-                string("coordinate_transformation_mode", mode),
-            ],
-            "resize",
-        )
+        crate::import::scores_head::resize(&mut self.b, x, sizes, mode)
     }
 }
 

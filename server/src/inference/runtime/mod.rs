@@ -2,6 +2,8 @@
 //! generator, encoder and segmenter. The library is loaded at run time (`ort`'s
 //! `load-dynamic`), so easel builds without it and says how to get it.
 
+mod segmenters;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -15,10 +17,11 @@ pub use crate::inference::graph_io::{GraphInput, InputData, Output};
 use crate::inference::openvino::{OpenVinoError, OpenVinoGraph, Precision};
 use crate::inference::request::Compute;
 use crate::package::graph::{
-    CLASSES_OUTPUT, EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, NOISE_INPUT,
-    PHOTO_INPUT, POSITION_INPUT, STYLE_INPUT, Z_INPUT,
+    EDGES_INPUT, IMAGE_OUTPUT, LABEL_INPUT, LOGVAR_OUTPUT, MU_OUTPUT, NOISE_INPUT, POSITION_INPUT,
+    STYLE_INPUT, Z_INPUT,
 };
-use crate::package::{ModelCard, ModelPackage};
+use crate::package::ModelPackage;
+pub use segmenters::{Classes, ClassesGraph, SegmenterSession};
 
 /// The ONNX Runtime minor version this build's `ort` speaks (1.22.x).
 pub const ORT_MINOR: u32 = 22;
@@ -156,7 +159,7 @@ pub fn check_device(opts: &SessionOptions) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-fn session(path: &Path, opts: &SessionOptions) -> Result<Session, RuntimeError> {
+pub(crate) fn session(path: &Path, opts: &SessionOptions) -> Result<Session, RuntimeError> {
     Ok(builder(opts)?.commit_from_file(path)?)
 }
 
@@ -365,110 +368,7 @@ impl ModelSession {
     }
 }
 
-/// A map's shape and class indices, as a segmenter graph answers them.
-pub type Classes = (Vec<usize>, Vec<i64>);
-
-/// A graph that turns photos into class indices (`photo` → `classes`),
-/// loaded into ONNX Runtime.
-pub struct ClassesGraph {
-    session: Session,
-}
-
-impl ClassesGraph {
-    pub fn open(path: &Path, opts: &SessionOptions) -> Result<Self, RuntimeError> {
-        Ok(Self {
-            session: session(path, opts)?,
-        })
-    }
-
-    /// Class indices, (N, H', W'), for N photos (N, 3, H, W) as the graph
-    /// takes them: the shape and the values.
-    pub fn classes(&mut self, shape: [usize; 4], pixels: &[f32]) -> Result<Classes, RuntimeError> {
-        let outputs = self.session.run(vec![(
-            PHOTO_INPUT,
-            TensorRef::from_array_view((shape, pixels))?.into_dyn(),
-        )])?;
-        let (shape, data) = outputs[CLASSES_OUTPUT].try_extract_tensor::<i64>()?;
-        let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-        if shape.iter().product::<usize>() != data.len() {
-            return Err(RuntimeError::BadOutput(format!(
-                "a map of shape {shape:?} with {} values",
-                data.len()
-            )));
-        }
-        Ok((shape, data.to_vec()))
-    }
-}
-
-/// A package's segmenters loaded into ONNX Runtime: its own (`segmenter`,
-/// any photo size) and the one for real photographs (`photo_segmenter`,
-/// a fixed input), either or both. `inference::segment` says which reads
-/// what.
-pub struct SegmenterSession {
-    /// The card of the package whose classes they answer.
-    pub card: ModelCard,
-    own: Option<ClassesGraph>,
-    photo: Option<ClassesGraph>,
-    /// Which graph scores generated images, and its digest.
-    judge: String,
-}
-
-impl SegmenterSession {
-    /// The segmenters `package` carries; None when its card names none.
-    pub fn load(
-        package: &ModelPackage,
-        opts: &SessionOptions,
-    ) -> Result<Option<Self>, RuntimeError> {
-        let own = package.segmenter_path();
-        let photo = package.photo_segmenter_path();
-        let Some(judge_path) = own.clone().or_else(|| photo.clone()) else {
-            return Ok(None);
-        };
-        let digest = crate::package::sha256_file(&judge_path).map_err(|e| {
-            RuntimeError::Unsupported(format!("cannot read {}: {e}", judge_path.display()))
-        })?;
-        let judge = format!(
-            "{} (sha256 {})",
-            judge_path.file_name().unwrap_or_default().to_string_lossy(),
-            &digest[..12]
-        );
-        Ok(Some(Self {
-            card: package.card.clone(),
-            own: own.map(|p| ClassesGraph::open(&p, opts)).transpose()?,
-            photo: photo.map(|p| ClassesGraph::open(&p, opts)).transpose()?,
-            judge,
-        }))
-    }
-
-    /// The graph that scores generated images: the package's own segmenter
-    /// when it has one (scores stay comparable across releases), else the
-    /// photo segmenter; named with the first digits of its digest.
-    pub fn judge(&self) -> &str {
-        &self.judge
-    }
-
-    /// Class indices, (N, H, W), from the package's own segmenter for N
-    /// photos (N, 3, H, W) in [-1, 1]; None when it has none.
-    pub fn own_classes(
-        &mut self,
-        shape: [usize; 4],
-        pixels: &[f32],
-    ) -> Option<Result<Classes, RuntimeError>> {
-        self.own.as_mut().map(|g| g.classes(shape, pixels))
-    }
-
-    /// Class indices from the photo segmenter, for photos at its input
-    /// size in its range; None when the package has none.
-    pub fn photo_classes(
-        &mut self,
-        shape: [usize; 4],
-        pixels: &[f32],
-    ) -> Option<Result<Classes, RuntimeError>> {
-        self.photo.as_mut().map(|g| g.classes(shape, pixels))
-    }
-}
-
-fn extract(value: &ort::value::DynValue) -> Result<Output, RuntimeError> {
+pub(crate) fn extract(value: &ort::value::DynValue) -> Result<Output, RuntimeError> {
     let (shape, data) = value.try_extract_tensor::<f32>()?;
     let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
     if shape.iter().product::<usize>() != data.len() {
