@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compact, light, options, photo_head, recalibrate, segmenter, summary, trainer
+from . import (compact, layouts, light, options, photo_head, recalibrate, segmenter, summary,
+               trainer)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "renderer's scenes, keeping its mapped answers on real photos; `easel "
                     "attach-photo-segmenter --head` puts it in the package.")
     photo_head.add_arguments(ph)
+    ly = sub.add_parser(
+        "layouts", help="held-out maps laid out as painters and photographs lay them out",
+        description="Write label maps for judging, never for training: painted maps (brush, "
+                    "fill, full frames, blobs, tilted horizons, 2:1 and 3:2 canvases) from a "
+                    "seed, or the shared COCO-Stuff photos' layouts in landscape classes.")
+    layouts.add_arguments(ly)
     return p
 
 
@@ -110,6 +117,8 @@ def main(argv=None) -> int:
         elif args.command == "unpack":
             compact.unpack(args.packed, args.run)
             print(f"unpacked {args.packed} into {args.run}: train with --continue_train")
+        elif args.command == "layouts":
+            segmenter.print_json(layouts.main(args))
         elif args.command == "segmenter":
             segmenter.path_checks(args)
             segmenter.train_segmenter(args)

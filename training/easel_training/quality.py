@@ -86,3 +86,89 @@ class Appearance:
             "sharpness_ratio": round(self.sharp["generated"] / max(self.sharp["real"], 1e-12), 3),
             "streak_ratio": round(streak["generated"] / max(streak["real"], 1e-12), 3),
         }
+
+
+# ------------------------------------------------- reference-free judges
+# For maps no photo shows (painted, opened from photographs): what the image
+# alone says, against the renderer's photos of other maps where a reference
+# is needed (issue 27).
+
+ANISOTROPY_SIDE = 256
+DETAIL_ERODE = 3
+DETAIL_MIN_PIXELS = 400
+
+
+def anisotropy(rgb: np.ndarray) -> float:
+    """mean((∂x)²) / mean((∂y)²) of the grey image at 256×256 (forward
+    differences): above 1, vertical streaks; a photo's sits near or under 1."""
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(rgb, dtype=np.uint8))
+    if image.size != (ANISOTROPY_SIDE, ANISOTROPY_SIDE):
+        image = image.resize((ANISOTROPY_SIDE, ANISOTROPY_SIDE), Image.BICUBIC)
+    dx, dy = gradient_energy(np.asarray(image))
+    return dx / max(dy, 1e-12)
+
+
+def class_detail(rgb: np.ndarray, label: np.ndarray, classes: int) -> dict[int, float]:
+    """Per class present: the mean squared 5-point Laplacian of the grey
+    image inside the class's region eroded by 3 px, where at least 400 px
+    are left."""
+    from scipy import ndimage
+
+    lap = ndimage.laplace(_grey(rgb)) ** 2
+    out = {}
+    square = np.ones((3, 3), bool)
+    for c in np.unique(label):
+        if c >= classes:
+            continue
+        inner = ndimage.binary_erosion(label == c, structure=square, iterations=DETAIL_ERODE)
+        if inner.sum() >= DETAIL_MIN_PIXELS:
+            out[int(c)] = float(lap[inner].mean())
+    return out
+
+
+class ReferenceFree:
+    """Accumulates (label map, generated image) pairs: anisotropy per image
+    and detail per class, to compare with `Detail` of the renderer's photos."""
+
+    def __init__(self, classes: int):
+        self.classes = classes
+        self.anisotropy: list[float] = []
+        self.detail = Detail(classes)
+
+    def add(self, label: np.ndarray, generated: np.ndarray) -> None:
+        self.anisotropy.append(anisotropy(generated))
+        self.detail.add(label, generated)
+
+    def result(self, reference: "Detail | None", names: list[str] | None = None) -> dict:
+        names = names or [f"class {i}" for i in range(self.classes)]
+        a = np.array(self.anisotropy)
+        out = {
+            "images": len(self.anisotropy),
+            "anisotropy_median": round(float(np.median(a)), 3) if a.size else None,
+            "anisotropy_p90": round(float(np.percentile(a, 90)), 3) if a.size else None,
+            "detail": {names[c]: round(v, 2) for c, v in self.detail.medians().items()},
+        }
+        if reference is not None:
+            ref = reference.medians()
+            out["detail_ratio"] = {names[c]: round(v / ref[c], 3)
+                                   for c, v in self.detail.medians().items()
+                                   if ref.get(c, 0) > 0}
+        return out
+
+
+class Detail:
+    """Per-class detail (`class_detail`) of a set of images; the median over
+    the images that have the class."""
+
+    def __init__(self, classes: int):
+        self.classes = classes
+        self.values: dict[int, list[float]] = {}
+
+    def add(self, label: np.ndarray, rgb: np.ndarray) -> None:
+        for c, v in class_detail(rgb, label, self.classes).items():
+            self.values.setdefault(c, []).append(v)
+
+    def medians(self) -> dict[int, float]:
+        return {c: float(np.median(v)) for c, v in sorted(self.values.items())}

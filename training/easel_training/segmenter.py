@@ -212,10 +212,42 @@ def evaluate(args) -> dict:
             result["appearance"] = _appearance(
                 [(labels[s], real[labels[s]], generated[s]) for s in stems
                  if labels[s] in real], nc, dontcare, getattr(args, "classes", None))
+    if getattr(args, "reference_free", False):
+        if not args.generated_dir:
+            raise ValueError("--reference_free judges generated images: pass --generated_dir")
+        result["reference_free"] = _reference_free(args, nc, dontcare)
     if len(result) == 1:
         raise ValueError("nothing to evaluate: pass --image_dir (real photos), --generated_dir, "
                          "or both")
     return result
+
+
+def _reference_free(args, nc: int, dontcare: bool) -> dict:
+    """Anisotropy and per-class detail of the generated images alone, the
+    detail as a ratio to the renderer's photos of other maps
+    (--reference_image_dir, --reference_label_dir) when given."""
+    reference = None
+    if args.reference_image_dir:
+        if not args.reference_label_dir:
+            raise ValueError("--reference_image_dir needs --reference_label_dir (their maps)")
+        reference = quality.Detail(nc)
+        for sample in data.pair_files(args.reference_label_dir, args.reference_image_dir):
+            label = data.read_label_map(sample.label, nc, dontcare).astype(np.int64)
+            reference.add(label, _fitted(sample.image, label))
+    judged = quality.ReferenceFree(nc)
+    labels = data.list_images(args.label_dir)
+    generated = data.list_images(args.generated_dir)
+    for stem in sorted(labels.keys() & generated.keys()):
+        label = data.read_label_map(labels[stem], nc, dontcare).astype(np.int64)
+        judged.add(label, _fitted(generated[stem], label))
+    return judged.result(reference, _class_names(getattr(args, "classes", None), nc))
+
+
+def _fitted(path: str, label: np.ndarray) -> np.ndarray:
+    """The image at its label map's size (bicubic where it differs)."""
+    image = data.read_image(path)
+    size = (label.shape[1], label.shape[0])
+    return np.asarray(image if image.size == size else image.resize(size, Image.BICUBIC))
 
 
 def add_segmenter_arguments(p) -> None:
@@ -243,6 +275,12 @@ def add_evaluate_arguments(p) -> None:
                    help="images generated from the labels, named like them (any extension)")
     p.add_argument("--classes", help="class table (id, name, colour) to name the classes in "
                                      "the appearance figures")
+    p.add_argument("--reference_free", action="store_true",
+                   help="also judge the generated images without their photos: anisotropy "
+                        "(median, p90) and detail per class, as a ratio to the reference photos")
+    p.add_argument("--reference_label_dir", help="--reference_free: maps of the renderer's photos")
+    p.add_argument("--reference_image_dir",
+                   help="--reference_free: the renderer's photos whose per-class detail is 1")
 
 
 def print_json(result: dict) -> None:
@@ -251,7 +289,8 @@ def print_json(result: dict) -> None:
 
 
 def path_checks(args) -> None:
-    for flag in ("label_dir", "image_dir", "generated_dir"):
+    for flag in ("label_dir", "image_dir", "generated_dir", "reference_label_dir",
+                 "reference_image_dir"):
         value = getattr(args, flag, None)
         if value and not os.path.isdir(value):
             raise ValueError(f"--{flag} {value} is not a folder")

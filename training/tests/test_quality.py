@@ -53,3 +53,46 @@ def test_a_colour_shift_a_blur_and_streaks_show():
     a = quality.Appearance(2)
     a.add(label, real, streaks)
     assert a.result()["streak_ratio"] > 10
+
+
+def test_anisotropy_is_one_for_isotropic_noise_and_high_for_vertical_streaks():
+    rng = np.random.default_rng(2)
+    noise = rng.integers(0, 256, (256, 256, 3)).astype(np.uint8)
+    assert quality.anisotropy(noise) == pytest.approx(1.0, abs=0.05)
+    streaks = np.repeat(noise[:1], 256, axis=0)
+    assert quality.anisotropy(streaks) > 100
+    # Horizontal bands (a calm lake's ripples) sit under 1; any size is
+    # judged at 256².
+    bands = np.repeat(noise[:, :1], 512, axis=1)
+    assert quality.anisotropy(bands) < 0.01
+
+
+def test_detail_is_measured_inside_eroded_regions_and_skips_small_ones():
+    rng = np.random.default_rng(3)
+    label = np.zeros((64, 64), np.int64)
+    label[:, 32:] = 1
+    label[0:8, 0:8] = 2  # 8×8: nothing left after a 3 px erosion
+    image = np.full((64, 64, 3), 128, np.uint8)
+    image[:, 32:] = rng.integers(0, 256, (64, 32, 3))
+    detail = quality.class_detail(image, label, 3)
+    assert set(detail) == {0, 1}
+    # Flat grey: no detail, although its region borders the noise (the
+    # erosion keeps the edge out).
+    assert detail[0] == 0.0 and detail[1] > 1000
+
+
+def test_reference_free_figures_compare_detail_with_a_reference_set():
+    rng = np.random.default_rng(4)
+    label = np.zeros((64, 64), np.int64)
+    label[32:] = 1
+    photo = rng.integers(0, 256, (64, 64, 3)).astype(np.uint8)
+    reference = quality.Detail(2)
+    reference.add(label, photo)
+    flat = photo.copy()
+    flat[32:] = 100  # class 1 painted flat
+    judged = quality.ReferenceFree(2)
+    judged.add(label, flat)
+    r = judged.result(reference, ["sky", "tree"])
+    assert r["images"] == 1 and r["anisotropy_median"] == r["anisotropy_p90"]
+    assert r["detail_ratio"]["sky"] == pytest.approx(1.0)
+    assert r["detail_ratio"]["tree"] == 0.0

@@ -54,6 +54,17 @@ def test_segmenter_then_evaluate_report_scores_in_unit_range(dataset, tmp_path, 
     assert appearance["sharpness_ratio"] == pytest.approx(1.0, abs=0.01)
     assert appearance["streak_ratio"] == pytest.approx(1.0, abs=0.01)
 
+    # Without their photos: the photos as their own reference have detail 1.
+    capsys.readouterr()
+    assert main(["evaluate", "--segmenter", seg, "--label_dir", dataset["label"],
+                 "--generated_dir", str(generated), "--reference_free",
+                 "--reference_label_dir", dataset["label"],
+                 "--reference_image_dir", dataset["image"]]) == 0
+    judged = json.loads(capsys.readouterr().out)["reference_free"]
+    assert judged["images"] == 3
+    assert judged["anisotropy_median"] > 0 and judged["anisotropy_p90"] >= judged["anisotropy_median"]
+    assert judged["detail_ratio"], "the maps have regions of 400 px after erosion"
+
 
 def test_evaluate_refuses_generated_images_that_match_no_label(dataset, tmp_path, capsys):
     seg = str(tmp_path / "seg.pth")
