@@ -15,6 +15,7 @@ fn options(out: &Path, count: usize, seed: u64) -> SynthOptions {
         seed,
         test_fraction: 0.25,
         threads: 2,
+        framing: None,
     }
 }
 
@@ -222,4 +223,36 @@ fn contact_sheet_holds_label_and_image_side_by_side() {
     let sheet = synth::contact_sheet(1, 32, 4);
     assert_eq!(sheet.width(), 4 + 3 * 2 * (32 + 4));
     assert_eq!(sheet.height(), 4 + 2 * (32 + 4));
+}
+
+#[test]
+fn framed_scenes_are_windows_of_their_shape_the_same_for_a_seed_and_the_whole_frame_unchanged() {
+    use easel::landscapes::synth::Framing;
+    let pano = Framing {
+        width: 96,
+        height: 48,
+        zoom: 1.0,
+    };
+    let view = synth::render_framed(3, 0, pano);
+    assert_eq!((view.width, view.height), (96, 48));
+    assert_eq!((view.label.len(), view.rgb.len()), (96 * 48, 96 * 48 * 3));
+    assert_eq!(view, synth::render_framed(3, 0, pano));
+    // A 2:1 window of the unzoomed scene is a band of its square frame.
+    let whole = synth::render(3, 0, 96);
+    let at = whole
+        .label
+        .windows(96 * 48)
+        .step_by(96)
+        .position(|band| band == view.label.as_slice());
+    assert!(at.is_some(), "the window is a band of the whole frame");
+    // Zoomed close-ups differ from the unzoomed view; the plain frame is
+    // exactly what render gives.
+    let close = synth::render_framed(3, 0, Framing { zoom: 3.0, ..pano });
+    assert_ne!(close.label, view.label);
+    let square = Framing {
+        width: 64,
+        height: 64,
+        zoom: 1.0,
+    };
+    assert_eq!(synth::render_framed(3, 1, square), synth::render(3, 1, 64));
 }

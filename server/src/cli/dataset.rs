@@ -14,6 +14,7 @@ use easel::package::maps::DEFAULT_MAX_PIXELS;
 pub fn run(command: DatasetCommand) -> Result<()> {
     match command {
         DatasetCommand::Synth(args) => landscapes(args),
+        DatasetCommand::RenderMaps(args) => render_maps(args),
         DatasetCommand::Convert(args) => convert(args),
         DatasetCommand::Instances(args) => instances(args),
         DatasetCommand::Split(args) => split(args),
@@ -176,6 +177,57 @@ pub struct SynthArgs {
     /// Also write a PNG grid of the first 12 label maps beside their images.
     #[arg(long)]
     contact_sheet: Option<PathBuf>,
+    /// Cut each image as a WxH window out of its scene (e.g. 512x256 for
+    /// the page's 2:1 canvas) instead of the whole square frame.
+    #[arg(long)]
+    crop: Option<super::segment::MapSize>,
+    /// Close-ups: render each scene up to ZOOM times larger than the window
+    /// (a factor drawn per scene in 1..=ZOOM) before cutting it, e.g. 3.
+    #[arg(long, default_value_t = 1.0)]
+    zoom: f32,
+}
+
+#[derive(Args)]
+pub struct RenderMapsArgs {
+    /// A folder of label maps (8-bit PNGs of landscapes class indices, any
+    /// size): painted, simplified, laid out like photographs.
+    #[arg(long)]
+    maps: PathBuf,
+    /// Dataset folder to write, as `synth` writes one (names kept from the maps).
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed of the photos' light and materials; photo i is a pure function
+    /// of (seed, its map, i).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Share of maps for the test split: the last round(count × fraction) by name.
+    #[arg(long, default_value_t = 0.0)]
+    test_fraction: f64,
+    #[command(flatten)]
+    threads: ThreadsArgs,
+}
+
+fn render_maps(args: RenderMapsArgs) -> Result<()> {
+    use easel::landscapes::from_maps::{write_rendered_maps, RenderMapsOptions};
+    let opts = RenderMapsOptions {
+        maps: args.maps,
+        out: args.out,
+        seed: args.seed,
+        test_fraction: args.test_fraction,
+        threads: args.threads.threads,
+    };
+    let report = write_rendered_maps(&opts, true)?;
+    println!(
+        "rendered {} photos ({} train, {} test) for the maps of {} into {} in {:.1} s on {} threads",
+        report.train + report.test,
+        report.train,
+        report.test,
+        opts.maps.display(),
+        opts.out.display(),
+        report.seconds,
+        report.threads
+    );
+    Ok(())
 }
 
 fn landscapes(args: SynthArgs) -> Result<()> {
@@ -186,6 +238,16 @@ fn landscapes(args: SynthArgs) -> Result<()> {
         seed: args.seed,
         test_fraction: args.test_fraction,
         threads: args.threads.threads,
+        framing: (args.crop.is_some() || args.zoom != 1.0).then(|| {
+            let (width, height) = args.crop.map_or((args.size, args.size), |c| {
+                (c.width() as u32, c.height() as u32)
+            });
+            synth::Framing {
+                width,
+                height,
+                zoom: args.zoom,
+            }
+        }),
     };
     let report = synth::write_dataset_with_progress(&opts)?;
     println!(
@@ -193,8 +255,8 @@ fn landscapes(args: SynthArgs) -> Result<()> {
         opts.count,
         report.train,
         report.test,
-        opts.size,
-        opts.size,
+        opts.framing.map_or(opts.size, |f| f.width),
+        opts.framing.map_or(opts.size, |f| f.height),
         opts.out.display(),
         report.seconds,
         opts.count as f64 / report.seconds,

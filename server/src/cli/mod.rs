@@ -73,6 +73,10 @@ pub enum DatasetCommand {
     /// Render procedural landscapes (label maps in the built-in `landscapes`
     /// classes and matching images) in the SPADE custom-dataset layout.
     Synth(dataset::SynthArgs),
+    /// Render a photo for each label map of a folder (painted, simplified,
+    /// laid out like photographs) with the map-first renderer: training
+    /// pairs for maps the composer never draws, in synth's layout.
+    RenderMaps(dataset::RenderMapsArgs),
     /// Turn RGB colour annotations into single-channel maps of class indices
     /// (8-bit PNG, 16-bit for more than 255 classes), with classes.tsv beside them.
     Convert(dataset::ConvertArgs),

@@ -238,6 +238,16 @@ pub struct MapSize {
     height: usize,
 }
 
+impl MapSize {
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+}
+
 impl FromStr for MapSize {
     type Err = String;
 

@@ -1,9 +1,12 @@
 //! The landscape renderer: procedural scenes (label map + photo-like image
 //! pairs) in the class numbering of the built-in `landscapes` table, the
-//! training data of the default model (`easel dataset synth`).
+//! training data of the default model (`easel dataset synth`); and photos
+//! for maps drawn elsewhere (`mapfirst`, `easel dataset render-maps`).
 
 mod color;
 mod compose;
+pub mod from_maps;
+pub mod mapfirst;
 mod noise;
 mod paint;
 mod scene;

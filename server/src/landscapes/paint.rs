@@ -53,11 +53,11 @@ impl Canvas {
 }
 
 /// Direct plus ambient light on a surface; `shade` is 0 in shadow, ~1 facing the sun.
-fn lit(light: &Light, albedo: Rgb, shade: f32) -> Rgb {
+pub(super) fn lit(light: &Light, albedo: Rgb, shade: f32) -> Rgb {
     mul(albedo, add(light.ambient, scale(light.sun, shade.max(0.0))))
 }
 
-fn hazed(light: &Light, c: Rgb, amount: f32) -> Rgb {
+pub(super) fn hazed(light: &Light, c: Rgb, amount: f32) -> Rgb {
     mix(c, light.haze, amount.clamp(0.0, 1.0))
 }
 
@@ -530,24 +530,34 @@ fn conifer(c: &mut Canvas, light: &Light, p: &Prop, rng: &mut Rng) {
 
 /// Exposure, saturation, contrast, a soft vignette and grain, then clamping.
 fn grade(c: &mut Canvas, scene: &Scene) {
-    let l = &scene.light;
-    let n = c.size;
-    for y in 0..n {
-        for x in 0..n {
-            let i = y * n + x;
-            let mut col = scale(c.rgb[i], l.exposure);
+    grade_pixels(&mut c.rgb, c.size, c.size, &scene.light, scene.grain_seed);
+}
+
+/// `grade` of a `width` × `height` image (row-major) in `light`.
+pub(super) fn grade_pixels(
+    rgb: &mut [Rgb],
+    width: usize,
+    height: usize,
+    l: &Light,
+    grain_seed: u64,
+) {
+    for y in 0..height {
+        for x in 0..width {
+            let i = y * width + x;
+            let mut col = scale(rgb[i], l.exposure);
             let y0 = luma(col);
             col = mix([y0; 3], col, l.saturation);
             for ch in &mut col {
                 *ch = 0.5 + (*ch - 0.5) * l.contrast;
             }
-            let (du, dv) = (c.u(x) - 0.5, c.v(y) - 0.5);
+            let du = (x as f32 + 0.5) / width as f32 - 0.5;
+            let dv = (y as f32 + 0.5) / height as f32 - 0.5;
             let vignette = 1.0 - 0.25 * (du * du + dv * dv);
-            let grain = l.grain * hash2(scene.grain_seed ^ 0x5eed, x as u32, y as u32);
+            let grain = l.grain * hash2(grain_seed ^ 0x5eed, x as u32, y as u32);
             for ch in &mut col {
                 *ch = (*ch * vignette + grain).clamp(0.0, 1.0);
             }
-            c.rgb[i] = col;
+            rgb[i] = col;
         }
     }
 }

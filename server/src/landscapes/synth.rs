@@ -31,6 +31,25 @@ pub struct SynthOptions {
     pub test_fraction: f64,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
+    /// How each scene is framed; None: the composer's whole square frame
+    /// of `size`, as before framing existed (byte for byte).
+    pub framing: Option<Framing>,
+}
+
+/// A view cut from each scene: `width` × `height` pixels out of a render up
+/// to `zoom` times larger than the window (close-ups of the scene's
+/// ground, trees and shores; the page's 2:1 and 3:2 canvases).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Framing {
+    pub width: u32,
+    pub height: u32,
+    pub zoom: f32,
+}
+
+impl Framing {
+    fn is_whole(&self) -> bool {
+        self.width == self.height && self.zoom <= 1.0
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +58,8 @@ pub enum SynthError {
     NoScenes,
     #[error("--size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {0}")]
     Size(u32),
+    #[error("--zoom must be between 1 and 8 (and the zoomed render at most 4096 pixels a side), got {0}")]
+    Zoom(f32),
     #[error("--test-fraction must be between 0 and 1, got {0}")]
     TestFraction(f64),
     #[error("--out {0} exists and is not a folder")]
@@ -53,6 +74,15 @@ pub enum SynthError {
         path: PathBuf,
         source: image::ImageError,
     },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} holds no label maps (*.png)")]
+    NoMaps(PathBuf),
+    #[error("{path}: {reason}")]
+    Map { path: PathBuf, reason: String },
     #[error("cannot start {threads} worker threads: {source}")]
     Threads {
         threads: usize,
@@ -65,7 +95,8 @@ pub enum SynthError {
 pub struct Landscape {
     pub kind: Kind,
     pub time: TimeOfDay,
-    pub size: u32,
+    pub width: u32,
+    pub height: u32,
     pub label: Vec<u8>,
     pub rgb: Vec<u8>,
 }
@@ -87,9 +118,41 @@ pub fn render(seed: u64, index: usize, size: u32) -> Landscape {
     Landscape {
         kind: plan.kind,
         time: plan.light.time,
-        size,
+        width: size,
+        height: size,
         label: canvas.label,
         rgb,
+    }
+}
+
+/// Scene `index` as `framing` views it: the whole frame, or a window cut
+/// from a render zoomed by a factor drawn in 1..=zoom (its own random
+/// stream: the scene's plan is the same as unframed), placed at random
+/// across and mostly below the top third, where the land is.
+pub fn render_framed(seed: u64, index: usize, framing: Framing) -> Landscape {
+    if framing.is_whole() {
+        return render(seed, index, framing.width);
+    }
+    let (w, h) = (framing.width as usize, framing.height as usize);
+    let mut rng = crate::random::Rng::new(mix64(scene_seed(seed, index) ^ 0x7669_6577));
+    let zoom = 1.0 + rng.unit() * (framing.zoom.max(1.0) - 1.0);
+    let big = ((w.max(h) as f32 * zoom).ceil() as usize).max(w.max(h));
+    let whole = render(seed, index, big as u32);
+    let x0 = rng.int(0, big - w);
+    let y0 = ((big - h) as f32 * (0.35 + 0.65 * rng.unit())).round() as usize;
+    let mut label = Vec::with_capacity(w * h);
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for y in y0..y0 + h {
+        let row = y * big + x0;
+        label.extend_from_slice(&whole.label[row..row + w]);
+        rgb.extend_from_slice(&whole.rgb[row * 3..(row + w) * 3]);
+    }
+    Landscape {
+        width: w as u32,
+        height: h as u32,
+        label,
+        rgb,
+        ..whole
     }
 }
 
@@ -169,6 +232,17 @@ fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
     if !(0.0..=1.0).contains(&opts.test_fraction) {
         return Err(SynthError::TestFraction(opts.test_fraction));
     }
+    if let Some(f) = opts.framing {
+        for side in [f.width, f.height] {
+            if !(MIN_SIZE..=MAX_SIZE).contains(&side) {
+                return Err(SynthError::Size(side));
+            }
+        }
+        let largest = f.width.max(f.height) as f32 * f.zoom;
+        if !(1.0..=8.0).contains(&f.zoom) || largest > MAX_SIZE as f32 * 2.0 {
+            return Err(SynthError::Zoom(f.zoom));
+        }
+    }
     if opts.out.exists() && !opts.out.is_dir() {
         return Err(SynthError::OutNotFolder(opts.out.clone()));
     }
@@ -192,7 +266,7 @@ fn create_dir(path: &Path) -> Result<(), SynthError> {
 /// The label map as an 8-bit grayscale PNG of class indices.
 pub fn label_png(l: &Landscape) -> Result<Vec<u8>, image::ImageError> {
     let mut out = Vec::new();
-    PngEncoder::new(&mut out).write_image(&l.label, l.size, l.size, ExtendedColorType::L8)?;
+    PngEncoder::new(&mut out).write_image(&l.label, l.width, l.height, ExtendedColorType::L8)?;
     Ok(out)
 }
 
@@ -200,8 +274,8 @@ pub fn image_jpeg(l: &Landscape) -> Result<Vec<u8>, image::ImageError> {
     let mut out = Cursor::new(Vec::new());
     JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(
         &l.rgb,
-        l.size,
-        l.size,
+        l.width,
+        l.height,
         ExtendedColorType::Rgb8,
     )?;
     Ok(out.into_inner())
@@ -221,6 +295,18 @@ fn write_pair(out: &Path, split: &str, index: usize, l: &Landscape) -> Result<()
 }
 
 fn readme(opts: &SynthOptions, test: usize) -> String {
+    let mut text = readme_whole(opts, test);
+    if let Some(f) = opts.framing {
+        text.push_str(&format!(
+            "\nframing: each image is a {}x{} window cut from the scene rendered up to {} times larger \
+             (--crop {}x{} --zoom {})\n",
+            f.width, f.height, f.zoom, f.width, f.height, f.zoom
+        ));
+    }
+    text
+}
+
+fn readme_whole(opts: &SynthOptions, test: usize) -> String {
     let train = opts.count - test;
     format!(
         "Synthetic landscapes from easel's procedural renderer.\n\
@@ -303,7 +389,10 @@ fn write_scenes(opts: &SynthOptions, progress: bool) -> Result<SynthReport, Synt
         (0..opts.count)
             .into_par_iter()
             .try_fold(ClassStats::default, |mut stats, i| {
-                let landscape = render(opts.seed, i, opts.size);
+                let landscape = match opts.framing {
+                    Some(framing) => render_framed(opts.seed, i, framing),
+                    None => render(opts.seed, i, opts.size),
+                };
                 let split = if i >= first_test { "test" } else { "train" };
                 write_pair(&opts.out, split, i, &landscape)?;
                 stats.add(&landscape);
