@@ -215,15 +215,17 @@ KINDS = {
 }
 
 
-def painted(seed: int, count: int) -> list[tuple[str, Image.Image]]:
+def painted(seed: int, count: int, square: bool = False) -> list[tuple[str, Image.Image]]:
     """`count` painted maps, the kinds in turn, each from its own stream of
-    the seed (one map does not shift the next)."""
+    the seed (one map does not shift the next); with `square`, all 256²
+    (for training at square crops)."""
     out = []
     kinds = sorted(KINDS)
     for i in range(count):
         rng = random.Random(seed * 100003 + i)
         kind = kinds[i % len(kinds)]
-        p = Painter(rng, rng.choice(SIZES), SKY)
+        size = rng.choice(SIZES)
+        p = Painter(rng, (256, 256) if square else size, SKY)
         KINDS[kind](p)
         image = p.result()
         if rng.random() < 0.3:
@@ -274,7 +276,7 @@ def write(maps: list[tuple[str, Image.Image]], out: str) -> None:
 
 def main(args) -> dict:
     if args.kind == "painted":
-        maps = painted(args.seed, args.count)
+        maps = painted(args.seed, args.count, args.square)
     else:
         root = os.path.dirname(os.path.abspath(__file__))
         repo = os.path.dirname(os.path.dirname(root))
@@ -291,7 +293,10 @@ def main(args) -> dict:
                 if layout is None:
                     skipped.append(stem)
                     continue
-                maps.append((f"coco-{stem}", Image.fromarray(layout.astype(np.uint8))))
+                image = Image.fromarray(layout.astype(np.uint8))
+                # At the page's scale: 256 high, the photo's aspect kept.
+                width = max(8, round(image.width * 256 / image.height / 8) * 8)
+                maps.append((f"coco-{stem}", image.resize((width, 256), Image.NEAREST)))
     write(maps, args.out)
     return {"written": len(maps), "out": args.out}
 
@@ -302,4 +307,6 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=2701,
                    help="painted: the stream of maps (training never uses 2701)")
     p.add_argument("--count", type=int, default=120)
+    p.add_argument("--square", action="store_true",
+                   help="painted: every map 256×256 (training crops are square)")
     p.add_argument("--coco_dir", help="coco: the shared COCO-Stuff folder (val_label, train_label)")

@@ -96,3 +96,33 @@ def test_reference_free_figures_compare_detail_with_a_reference_set():
     assert r["images"] == 1 and r["anisotropy_median"] == r["anisotropy_p90"]
     assert r["detail_ratio"]["sky"] == pytest.approx(1.0)
     assert r["detail_ratio"]["tree"] == 0.0
+
+
+def test_painted_layouts_are_the_same_for_a_seed_and_hold_only_landscape_classes():
+    from easel_training import layouts
+
+    first = layouts.painted(2701, 16)
+    again = layouts.painted(2701, 16)
+    assert [n for n, _ in first] == [n for n, _ in again]
+    assert all(np.array_equal(np.asarray(a), np.asarray(b))
+               for (_, a), (_, b) in zip(first, again))
+    kinds = {n.rsplit("-", 1)[0] for n, _ in first}
+    assert kinds == set(layouts.KINDS)
+    for _, image in first:
+        values = np.unique(np.asarray(image))
+        assert values.max() < len(layouts.CLASSES)
+    assert all(im.size == (256, 256) for _, im in layouts.painted(11, 8, square=True))
+
+
+def test_coco_layouts_fill_other_classes_from_the_nearest_landscape_pixel():
+    from easel_training import layouts
+
+    table = np.full(256, 255, np.uint8)
+    table[10], table[20] = layouts.SKY, layouts.WATER
+    label = np.full((8, 8), 10, np.uint8)
+    label[4:] = 20
+    label[5:7, 2:4] = 0  # a person standing in the water
+    out = layouts.coco_layout(label, table)
+    assert (out[:4] == layouts.SKY).all() and (out[4:] == layouts.WATER).all()
+    label[:] = 0
+    assert layouts.coco_layout(label, table) is None
