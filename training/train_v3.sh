@@ -9,8 +9,9 @@
 #   simplified  the composer's maps, 7×7 majority-filtered, with map-first photos
 # all linked into datasets/landscapes_v3 (prefixes c-, z-, p-, s-).
 # Resumable: every dataset is built once; training continues from
-# checkpoints/landscapes_v3/latest when it exists, else from
-# training/resume/landscapes_v2, and stops after MINUTES, saving where it is.
+# checkpoints/landscapes_v3/latest when it exists, else from the committed
+# training/resume/landscapes_v3 (pack it after each leg), else v2's, and
+# stops after MINUTES, saving where it is.
 #
 #   training/train_v3.sh [MINUTES] [SIZE]     # from the repository root
 set -euo pipefail
@@ -59,8 +60,10 @@ case "$SIZE" in
   256) batch=4 ;;
   *) echo "SIZE must be 128 or 256, not $SIZE" >&2; exit 2 ;;
 esac
-[ -f "checkpoints/$NAME/latest_net_G.pth" ] || \
-  $PY -m easel_training unpack training/resume/landscapes_v2 "checkpoints/$NAME"
+# A fresh machine resumes from the committed v3 point when there is one.
+start=training/resume/landscapes_v2
+[ -f training/resume/landscapes_v3/weights.pt ] && start=training/resume/landscapes_v3
+[ -f "checkpoints/$NAME/latest_net_G.pth" ] || $PY -m easel_training unpack "$start" "checkpoints/$NAME"
 cd training
 exec ../.venv-train/bin/python -m easel_training train --name "$NAME" --checkpoints_dir ../checkpoints \
   --label_dir "../$MIX/train_label" --image_dir "../$MIX/train_img" --label_nc 12 --no_instance \
