@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{import_fixture, shared_fixtures};
+use common::{deeplab_tflite, import_fixture, shared_fixtures};
 use easel::import::onnx::proto::{Dim, ElemType};
 use easel::import::onnx::{ints, GraphBuilder};
 use easel::import::photo_segmenter::{
@@ -22,10 +22,6 @@ use easel::package::ModelPackage;
 use image::RgbImage;
 
 const DEEPLAB_CLASSES: usize = 151;
-
-fn deeplab() -> PathBuf {
-    shared_fixtures().join("segmenters/ade20k_deeplabv3_mnv2/deeplabv3_mobilenetv2_ade20k.tflite")
-}
 
 fn request(package: &Path, network: &Path) -> PhotoSegmenterImport {
     PhotoSegmenterImport {
@@ -73,13 +69,13 @@ fn deeplab_exported_as_onnx_reads_photos_as_its_tflite_translation_does() {
     let tmp = tempfile::tempdir().unwrap();
     // A user's export: the network with its raw scores as `logits` beside
     // an int64 `classes` output, which the attach passes over.
-    let model = Model::read(&std::fs::read(deeplab()).unwrap()).unwrap();
+    let model = Model::read(&std::fs::read(deeplab_tflite()).unwrap()).unwrap();
     let (graph, _) = translate(&model, &Head::identity(DEEPLAB_CLASSES), true, "user").unwrap();
     let exported = tmp.path().join("deeplab.onnx");
     std::fs::write(&exported, graph.encode()).unwrap();
 
     let translated = import_fixture("coco182_tiny", &tmp.path().join("translated"));
-    attach(&request(&translated, &deeplab())).unwrap();
+    attach(&request(&translated, &deeplab_tflite())).unwrap();
     let kept = import_fixture("coco182_tiny", &tmp.path().join("kept"));
     let report = attach(&request(&kept, &exported)).unwrap();
     let entry = report.card.photo_segmenter.unwrap();
@@ -249,7 +245,7 @@ fn onnx_segmenters_that_cannot_be_fed_or_read_as_they_stand_are_refused_for_what
         "{e}"
     );
 
-    let mut scores_asked = request(&package, &deeplab());
+    let mut scores_asked = request(&package, &deeplab_tflite());
     scores_asked.ports.input = Some("photo".into());
     let e = attach(&scores_asked).unwrap_err();
     assert!(matches!(e, PhotoSegmenterError::Onnx { .. }), "{e}");

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::shared_fixtures;
+use common::{deeplab_tflite, shared_fixtures};
 use easel::import::tflite::{translate, Head, Model, LOGITS_OUTPUT};
 use easel::inference::compute::{Execution, Provider};
 use easel::inference::graph_io::GraphInput;
@@ -26,10 +26,6 @@ const AGREEMENT: f64 = 0.995;
 /// (measured 2.2e-4 and 7.3e-6 on the same machine).
 const LOGITS_MAX: f32 = 2e-3;
 const LOGITS_MEAN: f32 = 1e-4;
-
-fn tflite() -> PathBuf {
-    shared_fixtures().join("segmenters/ade20k_deeplabv3_mnv2/deeplabv3_mobilenetv2_ade20k.tflite")
-}
 
 /// The shared COCO-Stuff photos and three made here: a gradient sky over
 /// green, noise, and a flat grey frame.
@@ -104,7 +100,7 @@ fn transpose(values: &[f32], rows: usize) -> Vec<f32> {
 fn the_translated_segmenter_agrees_with_openvinos_tflite_reader() {
     runtime::init(None).expect("ONNX Runtime is installed (make venv)");
     openvino::init(None).expect("OpenVINO is installed (make venv-openvino)");
-    let model = Model::read(&std::fs::read(tflite()).unwrap()).unwrap();
+    let model = Model::read(&std::fs::read(deeplab_tflite()).unwrap()).unwrap();
     let (graph, contract) = translate(&model, &Head::identity(CLASSES), true, "deeplab").unwrap();
     assert_eq!((contract.input, contract.classes), ((SIDE, SIDE), CLASSES));
     let tmp = tempfile::tempdir().unwrap();
@@ -142,7 +138,7 @@ fn the_translated_segmenter_agrees_with_openvinos_tflite_reader() {
     };
     let mut easel_scores = Graph::load(&onnx, &ort_options).unwrap();
     let mut easel_classes = ClassesGraph::open(&onnx, &ort_options).unwrap();
-    let mut reference = Graph::load(&tflite(), &ov_options).unwrap();
+    let mut reference = Graph::load(&deeplab_tflite(), &ov_options).unwrap();
 
     let (mut agree, mut pixels) = (0usize, 0usize);
     let (mut worst, mut sum, mut count) = (0f32, 0f64, 0usize);

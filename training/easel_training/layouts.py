@@ -245,7 +245,7 @@ def coco_table(coco_classes: str, landscapes: str) -> np.ndarray:
             fields = line.rstrip("\n").split("\t")
             if not line.startswith("#") and len(fields) >= 4:
                 by_name[fields[3]] = int(fields[0])
-    by_name.update({k: v for k, v in COCO_EXTRA.items()})
+    by_name.update(COCO_EXTRA)
     with open(coco_classes, encoding="utf-8") as f:
         for line in f:
             fields = line.rstrip("\n").split("\t")

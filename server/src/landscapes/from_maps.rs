@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use image::codecs::jpeg::JpegEncoder;
-use image::{ExtendedColorType, ImageEncoder};
 use rayon::prelude::*;
 
-use super::synth::{landscape_classes, scene_seed, test_count, SynthError, JPEG_QUALITY};
+use super::synth::{
+    create_dir, landscape_classes, scene_seed, test_count, write, write_named_pair, SynthError,
+};
 use super::{mapfirst, CLASS_COUNT};
 use crate::package::map_png::decode_png;
 use crate::package::maps::DEFAULT_MAX_PIXELS;
@@ -117,7 +117,7 @@ pub fn write_rendered_maps(
     let test = test_count(maps.len(), opts.test_fraction);
     let first_test = maps.len() - test;
     for dir in ["train_label", "train_img", "test_label", "test_img"] {
-        make_dir(&opts.out.join(dir))?;
+        create_dir(&opts.out.join(dir))?;
     }
     write(
         &opts.out.join("classes.tsv"),
@@ -152,7 +152,8 @@ pub fn write_rendered_maps(
                 let split = if i >= first_test { "test" } else { "train" };
                 let photo =
                     mapfirst::render(&map.label, map.width, map.height, scene_seed(opts.seed, i));
-                write_pair(&opts.out, split, map, &photo.rgb)?;
+                let size = (map.width as u32, map.height as u32);
+                write_named_pair(&opts.out, split, &map.stem, (&map.label, &photo.rgb), size)?;
                 if let Some(bar) = &bar {
                     bar.advance();
                 }
@@ -178,45 +179,10 @@ pub fn write_rendered_maps(
     })
 }
 
-fn write_pair(out: &Path, split: &str, map: &Map, rgb: &[u8]) -> Result<(), SynthError> {
-    let label = out.join(format!("{split}_label/{}.png", map.stem));
-    let img = out.join(format!("{split}_img/{}.jpg", map.stem));
-    let (w, h) = (map.width as u32, map.height as u32);
-    let mut png = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut png)
-        .write_image(&map.label, w, h, ExtendedColorType::L8)
-        .map_err(|source| SynthError::Encode {
-            path: label.clone(),
-            source,
-        })?;
-    let mut jpeg = std::io::Cursor::new(Vec::new());
-    JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
-        .write_image(rgb, w, h, ExtendedColorType::Rgb8)
-        .map_err(|source| SynthError::Encode {
-            path: img.clone(),
-            source,
-        })?;
-    write(&label, &png)?;
-    write(&img, &jpeg.into_inner())
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
-    crate::atomic::write(path, bytes).map_err(|source| SynthError::Write {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn make_dir(path: &Path) -> Result<(), SynthError> {
-    std::fs::create_dir_all(path).map_err(|source| SynthError::Write {
-        path: path.to_owned(),
-        source,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::{ExtendedColorType, ImageEncoder};
 
     fn map_png(dir: &Path, name: &str, values: &[u8], w: u32) {
         let mut png = Vec::new();

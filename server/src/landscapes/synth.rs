@@ -249,14 +249,14 @@ fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
     Ok(())
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
+pub(super) fn write(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
     std::fs::write(path, bytes).map_err(|source| SynthError::Write {
         path: path.to_owned(),
         source,
     })
 }
 
-fn create_dir(path: &Path) -> Result<(), SynthError> {
+pub(super) fn create_dir(path: &Path) -> Result<(), SynthError> {
     std::fs::create_dir_all(path).map_err(|source| SynthError::Write {
         path: path.to_owned(),
         source,
@@ -265,33 +265,59 @@ fn create_dir(path: &Path) -> Result<(), SynthError> {
 
 /// The label map as an 8-bit grayscale PNG of class indices.
 pub fn label_png(l: &Landscape) -> Result<Vec<u8>, image::ImageError> {
-    let mut out = Vec::new();
-    PngEncoder::new(&mut out).write_image(&l.label, l.width, l.height, ExtendedColorType::L8)?;
-    Ok(out)
+    encode_label(&l.label, l.width, l.height)
 }
 
 pub fn image_jpeg(l: &Landscape) -> Result<Vec<u8>, image::ImageError> {
+    encode_jpeg(&l.rgb, l.width, l.height)
+}
+
+fn encode_label(label: &[u8], width: u32, height: u32) -> Result<Vec<u8>, image::ImageError> {
+    let mut out = Vec::new();
+    PngEncoder::new(&mut out).write_image(label, width, height, ExtendedColorType::L8)?;
+    Ok(out)
+}
+
+fn encode_jpeg(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, image::ImageError> {
     let mut out = Cursor::new(Vec::new());
     JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(
-        &l.rgb,
-        l.width,
-        l.height,
+        rgb,
+        width,
+        height,
         ExtendedColorType::Rgb8,
     )?;
     Ok(out.into_inner())
 }
 
 fn write_pair(out: &Path, split: &str, index: usize, l: &Landscape) -> Result<(), SynthError> {
-    let label = out.join(format!("{split}_label/{index:06}.png"));
-    let img = out.join(format!("{split}_img/{index:06}.jpg"));
+    let name = format!("{index:06}");
+    write_named_pair(out, split, &name, (&l.label, &l.rgb), (l.width, l.height))
+}
+
+/// `{split}_label/{name}.png` and `{split}_img/{name}.jpg` of one pair.
+pub(super) fn write_named_pair(
+    out: &Path,
+    split: &str,
+    name: &str,
+    (label, rgb): (&[u8], &[u8]),
+    (width, height): (u32, u32),
+) -> Result<(), SynthError> {
+    let label_path = out.join(format!("{split}_label/{name}.png"));
+    let img_path = out.join(format!("{split}_img/{name}.jpg"));
     let encoded = |path: &Path, r: Result<Vec<u8>, image::ImageError>| {
         r.map_err(|source| SynthError::Encode {
             path: path.to_owned(),
             source,
         })
     };
-    write(&label, &encoded(&label, label_png(l))?)?;
-    write(&img, &encoded(&img, image_jpeg(l))?)
+    write(
+        &label_path,
+        &encoded(&label_path, encode_label(label, width, height))?,
+    )?;
+    write(
+        &img_path,
+        &encoded(&img_path, encode_jpeg(rgb, width, height))?,
+    )
 }
 
 fn readme(opts: &SynthOptions, test: usize) -> String {

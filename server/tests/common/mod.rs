@@ -35,6 +35,11 @@ pub fn shared_fixtures() -> PathBuf {
         .expect("the shared fixtures: set EASEL_SHARED_DIR to the folder that holds fixtures/")
 }
 
+/// The shared DeepLabV3 + MobileNetV2 (ADE20K) TFLite segmenter.
+pub fn deeplab_tflite() -> PathBuf {
+    shared_fixtures().join("segmenters/ade20k_deeplabv3_mnv2/deeplabv3_mobilenetv2_ade20k.tflite")
+}
+
 pub fn spade_fixture(name: &str) -> PathBuf {
     shared_fixtures().join("spade").join(name)
 }

@@ -115,17 +115,25 @@ fn scores(
     pixels: &[f32],
 ) -> Result<Output, RuntimeError> {
     let [n, c, h, w] = shape;
+    let channels_last;
     let (fed_shape, fed) = match ports.input_layout {
-        Layout::Nchw => (shape.to_vec(), pixels.to_vec()),
-        Layout::Nhwc => (vec![n, h, w, c], to_channels_last(pixels, c, h * w)),
+        Layout::Nchw => (shape.to_vec(), pixels),
+        Layout::Nhwc => {
+            channels_last = to_channels_last(pixels, c, h * w);
+            (vec![n, h, w, c], channels_last.as_slice())
+        }
     };
     let outputs = network.run(vec![(
         ports.input.as_str(),
-        TensorRef::from_array_view((fed_shape, fed.as_slice()))?.into_dyn(),
+        TensorRef::from_array_view((fed_shape, fed))?.into_dyn(),
     )])?;
-    let value = outputs
-        .get(ports.output.as_str())
-        .ok_or_else(|| RuntimeError::BadOutput(format!("no output `{}`", ports.output)))?;
+    let value = outputs.get(ports.output.as_str()).ok_or_else(|| {
+        RuntimeError::BadOutput(format!(
+            "no output `{}`, which the card's photo_segmenter.onnx.output names; attach the \
+             segmenter again (`easel attach-photo-segmenter`)",
+            ports.output
+        ))
+    })?;
     let scores = extract(value)?;
     let (axis, order) = match ports.output_layout {
         Layout::Nchw => (1, "channels first"),
