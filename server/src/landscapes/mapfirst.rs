@@ -589,6 +589,11 @@ fn water(map: &Layout, look: &Look, sky_of: &[Rgb], rgb: &mut [Rgb]) {
             let fresnel = 0.35 + 0.5 * t;
             let mut col = mix(scale(reflected, 0.85), tint, fresnel * (0.5 + 0.5 * chop));
             col = scale(col, 1.0 + 0.18 * wave * (0.4 + chop));
+            // Wavelets: short dashes, wider than tall, shrinking with depth
+            // (the composer's water gets this texture from the scene it
+            // mirrors; a painted lake often mirrors only the sky).
+            let wavelet = ripple.fbm(u * 10.0 * zz, zz * 60.0 + 7.0, 2);
+            col = scale(col, 1.0 + 0.3 * wavelet * (0.3 + t) * (0.5 + chop));
             let glint = hash2(look.grain_seed, x as u32, y as u32);
             let (su, _) = l.sun_at;
             let path = (-((u - su).abs() * 5.0)).exp() * (0.3 + l.glow).min(1.0);
