@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import (compact, layouts, light, options, photo_head, recalibrate, segmenter, summary,
-               trainer)
+from . import (compact, layouts, light, options, photo_head, recalibrate, segmenter, slurm,
+               summary, trainer)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "fill, full frames, blobs, tilted horizons, 2:1 and 3:2 canvases) from a "
                     "seed, or the shared COCO-Stuff photos' layouts in landscape classes.")
     layouts.add_arguments(ly)
+    st = sub.add_parser(
+        "slurm-torchrun", help="this node's torchrun of `train`, its rendezvous from SLURM_*",
+        description="Run on every node of a SLURM job by `srun --ntasks-per-node=1` "
+                    "(deploy/slurm/train.sbatch): starts torchrun with the first host of "
+                    "SLURM_JOB_NODELIST as the rendezvous, SLURM_JOB_NUM_NODES nodes, "
+                    "SLURM_NODEID as this node's rank and EASEL_PROCS_PER_NODE processes "
+                    "(else SLURM_NTASKS_PER_NODE, else 1), then `train` with the flags given.")
+    st.add_argument("train_args", nargs=argparse.REMAINDER,
+                    help="the train flags, after --")
     return p
 
 
@@ -117,6 +126,9 @@ def main(argv=None) -> int:
         elif args.command == "unpack":
             compact.unpack(args.packed, args.run)
             print(f"unpacked {args.packed} into {args.run}: train with --continue_train")
+        elif args.command == "slurm-torchrun":
+            rest = args.train_args
+            slurm.main(rest[1:] if rest[:1] == ["--"] else rest)
         elif args.command == "layouts":
             segmenter.print_json(layouts.main(args))
         elif args.command == "segmenter":

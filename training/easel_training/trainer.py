@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -38,6 +40,74 @@ def learning_rates(opt, epoch: int) -> tuple[float, float]:
 
 def adam_betas(opt) -> tuple[float, float]:
     return (opt.beta1, opt.beta2) if opt.no_TTUR else (0.0, 0.9)
+
+
+# ---------------------------------------------------------------- stopping
+
+STOP_FILE = "STOP"
+
+
+class StopRequest:
+    """Asks training to save `latest` and end cleanly after the step in
+    hand: SIGUSR1 or SIGTERM to a process (what SLURM sends before a time
+    limit or pre-emption, `scancel --signal`, torchrun passing on a TERM),
+    the file STOP in the run's folder (what a batch script touches, as every
+    process of every node sees it on the shared folder), or `--max_minutes`.
+    Under torchrun every process learns every other's reason each step, so
+    they all stop after the same one and nobody waits on a collective that
+    never comes."""
+
+    def __init__(self, ckpt_dir: str, max_minutes: float, placement: Placement):
+        self.path = os.path.join(ckpt_dir, STOP_FILE)
+        self.deadline = time.monotonic() + 60 * max_minutes if max_minutes > 0 else None
+        self.max_minutes = max_minutes
+        self.placement = placement
+        self.signal: str | None = None
+        self._previous = {}
+
+    def __enter__(self) -> "StopRequest":
+        if self.placement.is_main and os.path.exists(self.path):
+            os.remove(self.path)
+            print(f"removed {self.path}, a stop request left from before this start", flush=True)
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGUSR1, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.signal = signal.Signals(signum).name
+
+    def reason(self) -> str | None:
+        """Why to stop now ("after …", "on …"), or None; the same answer on
+        every process."""
+        code = 0
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            code = 1
+        if os.path.exists(self.path):
+            code = 2
+        if self.signal is not None:
+            code = 3
+        if self.placement.world > 1:
+            flag = torch.tensor([code], dtype=torch.int32)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            code = int(flag.item())
+        if code == 0:
+            return None
+        if code == 1:
+            return f"after {self.max_minutes:g} minutes (--max_minutes)"
+        if code == 2:
+            return f"on the stop file {self.path}"
+        return f"on {self.signal}" if self.signal else "on a signal to another process"
+
+    def consumed(self) -> None:
+        """The request is served: the stop file goes, so that the run's
+        next start (a requeued job) trains on."""
+        if self.placement.is_main and os.path.exists(self.path):
+            os.remove(self.path)
 
 
 # ---------------------------------------------------------------- devices
@@ -264,13 +334,11 @@ def _train(opt, placement: Placement, stop_after_steps: int | None) -> None:
     if opt.batchSize % world:
         raise ValueError(f"--batchSize {opt.batchSize} is the batch over all {world} processes "
                          "and must divide evenly among them")
-    per_rank = opt.batchSize // world
     dataset = data.PairedDataset(opt)
     batches_per_epoch = len(dataset) // opt.batchSize
     if batches_per_epoch == 0:
         raise ValueError(f"{len(dataset)} training pairs are fewer than --batchSize "
                          f"{opt.batchSize}")
-    images_per_epoch = batches_per_epoch * opt.batchSize
     ckpt_dir = os.path.join(opt.checkpoints_dir, opt.name)
 
     trainer = Trainer(opt, placement)
@@ -295,8 +363,19 @@ def _train(opt, placement: Placement, stop_after_steps: int | None) -> None:
     say(f"{len(dataset)} pairs, {batches_per_epoch} steps of {opt.batchSize} per epoch, "
         f"epochs {first_epoch}-{total_epochs}, generator {g_params / 1e6:.2f} M parameters, "
         f"{world} process(es) on {device}")
+    with StopRequest(ckpt_dir, opt.max_minutes, placement) as stop:
+        _loop(opt, placement, trainer, dataset, sampler, page, save, stop, say,
+              (first_epoch, epoch_iter), stop_after_steps)
+
+
+def _loop(opt, placement, trainer, dataset, sampler, page, save, stop, say, start,
+          stop_after_steps) -> None:
+    device, per_rank = placement.device, opt.batchSize // placement.world
+    batches_per_epoch = len(dataset) // opt.batchSize
+    images_per_epoch = batches_per_epoch * opt.batchSize
+    total_epochs = opt.niter + opt.niter_decay
+    first_epoch, epoch_iter = start
     steps = 0
-    deadline = time.monotonic() + 60 * opt.max_minutes if opt.max_minutes > 0 else None
     for epoch in range(first_epoch, total_epochs + 1):
         g_lr, d_lr = trainer.set_epoch(epoch)
         dataset.set_epoch(epoch)
@@ -328,10 +407,12 @@ def _train(opt, placement: Placement, stop_after_steps: int | None) -> None:
             steps += 1
             if stop_after_steps is not None and steps >= stop_after_steps:
                 return
-            if deadline is not None and time.monotonic() >= deadline:
+            reason = stop.reason()
+            if reason is not None:
                 save("latest", epoch, epoch_iter)
-                say(f"stopped after {opt.max_minutes:g} minutes (--max_minutes); saved latest "
-                    f"(epoch {epoch}, images {epoch_iter}): --continue_train resumes here")
+                stop.consumed()
+                say(f"stopped {reason}; saved latest (epoch {epoch}, images {epoch_iter}): "
+                    "--continue_train resumes here")
                 return
         epoch_iter = 0
         save("latest", epoch + 1, 0)

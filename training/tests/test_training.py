@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import subprocess
 import sys
 
@@ -211,3 +212,43 @@ def test_max_minutes_stops_after_a_step_and_saves_where_to_resume(dataset, tmp_p
     trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "2", "--continue_train"))
     assert "resuming from latest: epoch 1, after 2 images" in capsys.readouterr().out
     assert checkpoints.read_iter(ckpt) == (3, 0)
+
+
+def test_a_stop_request_comes_from_the_stop_file_or_a_signal_and_goes_once_served(tmp_path, capsys):
+    placement = trainer.Placement(torch.device("cpu"))
+    stop_file = tmp_path / trainer.STOP_FILE
+    stop_file.write_text("")  # left from an earlier start: not a request to this one
+    before = signal.getsignal(signal.SIGUSR1)
+    with trainer.StopRequest(str(tmp_path), 0, placement) as stop:
+        assert not stop_file.exists()
+        assert "a stop request left from before" in capsys.readouterr().out
+        assert stop.reason() is None
+        stop_file.write_text("")
+        assert stop.reason() == f"on the stop file {stop_file}"
+        stop.consumed()
+        assert not stop_file.exists() and stop.reason() is None
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert stop.reason() == "on SIGUSR1"
+    assert signal.getsignal(signal.SIGUSR1) is before, "the handler it replaced is back"
+
+
+def test_the_stop_file_stops_a_run_that_resumes_where_it_saved(dataset, tmp_path, capsys):
+    ckpt = tmp_path / "ck" / "tiny"
+    calls = []
+
+    def touch_after_first_step(stop, real=trainer.StopRequest.reason):
+        calls.append(1)
+        if len(calls) == 2:
+            (ckpt / trainer.STOP_FILE).write_text("")
+        return real(stop)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trainer.StopRequest, "reason", touch_after_first_step)
+        trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "3"))
+    out = capsys.readouterr().out
+    assert f"stopped on the stop file {ckpt / trainer.STOP_FILE}; saved latest (epoch 1, images 4)" in out
+    assert checkpoints.read_iter(str(ckpt)) == (1, 4), "two steps of two images, then stopped"
+    assert not (ckpt / trainer.STOP_FILE).exists(), "served, so the next start trains on"
+    trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "3", "--continue_train"))
+    assert "resuming from latest: epoch 1, after 4 images" in capsys.readouterr().out
+    assert checkpoints.read_iter(str(ckpt)) == (4, 0)
