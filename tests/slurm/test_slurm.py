@@ -1,5 +1,10 @@
 """easel under a real SLURM: a private single-node cluster (cluster.py)
-runs deploy/slurm's scripts as a researcher submits them."""
+runs deploy/slurm's scripts as a researcher submits them.
+
+Not yet part of `make test` (issue 28 wires it in with the packages it
+needs); as root, with Debian's slurm-wlm and munge installed:
+    ORT_DYLIB_PATH=… .venv-train/bin/python -m pytest tests/slurm
+"""
 
 from __future__ import annotations
 
