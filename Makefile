@@ -27,7 +27,7 @@ BROWSER_STAMP := tests/browser/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all venv venv-openvino venv-gpu serve-gpu build release serve test test-rust test-train test-frontend lint bench train-venv compare \
+.PHONY: all venv venv-openvino venv-gpu serve-gpu build release serve test test-rust test-train test-frontend lint bench train-venv compare slurm test-slurm \
 	frontend-deps browser-test-deps chromium screenshots gpu-bundle clean
 
 all: build
@@ -68,7 +68,7 @@ release: venv
 serve: release
 	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) ./target/release/easel serve --models models
 
-test: venv lint test-rust test-frontend test-train
+test: venv lint test-rust test-frontend test-train test-slurm
 
 lint: lint-k8s
 	$(CARGO) fmt --all -- --check
@@ -139,6 +139,15 @@ $(TRAIN_STAMP): training/pyproject.toml
 
 test-train: train-venv release
 	cd training && EASEL_BIN=$(abspath target/release/easel) $(abspath $(TRAIN_VENV))/bin/python -m pytest -q
+
+# Debian's SLURM and munge for the SLURM tests, installed once (nothing is
+# started: each test starts a private cluster and stops it).
+slurm:
+	@command -v slurmd >/dev/null && command -v munged >/dev/null || { $(SUDO) apt-get install -y -q slurm-wlm munge || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q slurm-wlm munge; }; }
+
+# deploy/slurm's scripts on a private single-node SLURM (tests/slurm; as root).
+test-slurm: slurm train-venv release
+	ORT_DYLIB_PATH=$(abspath $(ORT_LIB)) $(TRAIN_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/slurm
 
 compare: release train-venv
 	TORCH_PYTHON=$(TRAIN_VENV)/bin/python bench/compare.sh

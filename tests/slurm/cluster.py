@@ -6,6 +6,7 @@ so are the job steps its slurmd left."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class ClusterError(RuntimeError):
@@ -58,6 +60,9 @@ class Cluster:
         why = missing()
         if why:
             raise ClusterError(why)
+        # The job steps slurmd starts outlive it; as their subreaper this
+        # process collects them once they end, so no zombie is left.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         try:
             self._write_conf()
             self._start_munge()
@@ -176,6 +181,18 @@ PartitionName=easel Nodes={self.host} Default=YES MaxTime=INFINITE State=UP Over
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
         self._kill_left_steps()
+        self._reap()
+
+    @staticmethod
+    def _reap() -> None:
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                time.sleep(0.1)
 
     def _kill_left_steps(self) -> None:
         """slurmstepd processes of this cluster's jobs outlive a stopped
