@@ -94,6 +94,41 @@ def test_an_array_of_three_shards_makes_the_single_process_gallery(cluster, maps
     assert a["scores"] == b["scores"]
 
 
+def test_a_cancelled_task_resubmitted_alone_finishes_the_run_redoing_nothing(cluster, tmp_path):
+    maps = tmp_path / "scenes"
+    subprocess.run([str(EASEL), "dataset", "synth", "--out", str(maps), "--count", "60", "--seed", "8",
+                    "--test-fraction", "1"], check=True, capture_output=True)
+    env = run_env(cluster, tmp_path / "results", "cut", maps / "test_label")
+    job = submit(cluster, tmp_path, "test-run.sbatch", "--array=0-2", "--cpus-per-task=1", env=env)
+    run = tmp_path / "results" / "cut" / "test_latest"
+    record = run / "shards" / "shard-0001-of-0003.json"
+    end = time.monotonic() + 120
+    while not (record.exists() and json.loads(record.read_text())["done"]):
+        assert time.monotonic() < end, "shard 1 made nothing in 2 minutes"
+        time.sleep(0.2)
+    cluster.run("scancel", f"{job}_1")
+    wait_for_queue(cluster, job)
+    # Done means recorded with its image on disk; an image whose record had
+    # not been saved yet when the task died is made again (by design).
+    recorded = json.loads(record.read_text())["done"]
+    assert 0 < len(recorded) < 20, "cancelled mid-shard"
+    made = {p: p.stat().st_mtime_ns for p in (run / "images").rglob("*.png") if p.stem in recorded}
+    assert made
+    again = submit(cluster, tmp_path / "again", "test-run.sbatch", "--array=1", "--cpus-per-task=1",
+                   env={**env, "EASEL_SHARDS": "3"})
+    wait_for_queue(cluster, again)
+    text = "".join(outputs(tmp_path / "again", again).values())
+    assert "shard 1/3" in text, text
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["state"] == "complete" and len(manifest["done"]) == 60, text
+    for path, mtime in made.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path} made again"
+    assert not [p for p in run.rglob(".*.tmp")], "no half-written file left"
+    stems = set(manifest["stems"])
+    synthesized = {p.stem for p in (run / "images" / "synthesized_image").glob("*.png")}
+    assert synthesized == stems
+
+
 def test_bad_submissions_fail_with_a_message_in_the_tasks_output(cluster, maps, tmp_path):
     env = run_env(cluster, tmp_path / "results", "bad", maps)
     cases = {
