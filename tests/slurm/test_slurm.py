@@ -55,7 +55,7 @@ def wait_for_queue(c, job: str | None = None, timeout: float = 300) -> None:
     raise AssertionError(f"jobs still queued after {timeout} s:\n{c.run('squeue').stdout}\n{c.logs()}")
 
 
-def run_env(c, results: Path, name: str, labels: Path, **extra) -> dict:
+def run_env(results: Path, name: str, labels: Path, **extra) -> dict:
     return {"EASEL_BIN": str(EASEL), "EASEL_MODEL": str(MODEL), "EASEL_LABEL_DIR": str(labels),
             "EASEL_RESULTS_DIR": str(results), "EASEL_NAME": name, "EASEL_EVALUATE": "1", **extra}
 
@@ -77,7 +77,7 @@ def test_an_array_of_three_shards_makes_the_single_process_gallery(cluster, maps
                     "--label_dir", str(maps), "--results_dir", str(single), "--evaluate", "--compute", "fp32",
                     "--threads", "1"], check=True, capture_output=True)
     job = submit(cluster, tmp_path, "test-run.sbatch", "--array=0-2", "--cpus-per-task=1",
-                 env=run_env(cluster, tmp_path / "results", "held", maps))
+                 env=run_env(tmp_path / "results", "held", maps))
     wait_for_queue(cluster, job)
     logs = outputs(tmp_path, job)
     assert len(logs) == 3, logs
@@ -98,7 +98,7 @@ def test_a_cancelled_task_resubmitted_alone_finishes_the_run_redoing_nothing(clu
     maps = tmp_path / "scenes"
     subprocess.run([str(EASEL), "dataset", "synth", "--out", str(maps), "--count", "60", "--seed", "8",
                     "--test-fraction", "1"], check=True, capture_output=True)
-    env = run_env(cluster, tmp_path / "results", "cut", maps / "test_label")
+    env = run_env(tmp_path / "results", "cut", maps / "test_label")
     job = submit(cluster, tmp_path, "test-run.sbatch", "--array=0-2", "--cpus-per-task=1", env=env)
     run = tmp_path / "results" / "cut" / "test_latest"
     record = run / "shards" / "shard-0001-of-0003.json"
@@ -130,13 +130,15 @@ def test_a_cancelled_task_resubmitted_alone_finishes_the_run_redoing_nothing(clu
 
 
 def test_bad_submissions_fail_with_a_message_in_the_tasks_output(cluster, maps, tmp_path):
-    env = run_env(cluster, tmp_path / "results", "bad", maps)
+    env = run_env(tmp_path / "results", "bad", maps)
     cases = {
         "outside": (["--array=3"], env, "array index 3 is outside the run's 1 shard(s)"),
         "no model": (["--array=0"], {**env, "EASEL_MODEL": str(tmp_path / "nowhere")},
                      "no model package at"),
         "unwritable": (["--array=0"], {**env, "EASEL_RESULTS_DIR": "/proc/easel-results"},
                        "cannot write the run folder"),
+        "compute left to each node": (["--array=0"], {**env, "EASEL_COMPUTE": "auto"},
+                                      "EASEL_COMPUTE must be fp32 or bf16"),
     }
     for case, (args, case_env, says) in cases.items():
         job = submit(cluster, tmp_path / case.replace(" ", "-"), "test-run.sbatch", *args, env=case_env)

@@ -66,9 +66,8 @@ class StopRequest:
         self._previous = {}
 
     def __enter__(self) -> "StopRequest":
-        if self.placement.is_main and os.path.exists(self.path):
-            os.remove(self.path)
-            print(f"removed {self.path}, a stop request left from before this start", flush=True)
+        # A STOP already there is honoured after the first step: a batch
+        # script's signal can come while the trainer is still starting.
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGUSR1, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._on_signal)
