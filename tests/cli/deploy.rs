@@ -134,6 +134,19 @@ fn the_health_check_and_probes_name_real_endpoints_and_commands() {
     assert!(k8s.contains("nvidia.com/gpu: 1"), "GPU resource request");
 }
 
+/// The EASEL_ variable names in `texts`, sorted, once each.
+fn easel_variables(texts: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .filter(|w| w.starts_with("EASEL_") && w.len() > 6)
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 #[test]
 fn documented_build_arguments_and_variables_exist() {
     let dockerfile = read("Dockerfile");
@@ -157,21 +170,25 @@ fn documented_build_arguments_and_variables_exist() {
         );
         assert!(deploy.contains(&format!("`{arg}`")), "{arg} documented");
     }
-    // Every EASEL_ variable the image or the docs set is one `easel serve` reads.
+    // Every EASEL_ variable the image or the docs set is one `easel serve`
+    // reads, but for the SLURM section's: those the scripts read.
     let help = easel().args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout).to_string();
-    let mut names: Vec<String> = [
+    let (serving, slurm) = deploy
+        .split_once("\n## SLURM")
+        .expect("docs/deploy.md has a SLURM section");
+    let scripts = read("deploy/slurm/test-run.sbatch") + &read("deploy/slurm/train.sbatch");
+    for name in easel_variables(&[slurm]) {
+        assert!(
+            scripts.contains(name.as_str()) || help.contains(&format!("[env: {name}=")),
+            "{name} in the SLURM section is read by neither deploy/slurm script nor `easel serve`"
+        );
+    }
+    let names = easel_variables(&[
         dockerfile.as_str(),
-        deploy.as_str(),
+        serving,
         &read("deploy/kubernetes/easel.yaml"),
-    ]
-    .iter()
-    .flat_map(|t| t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
-    .filter(|w| w.starts_with("EASEL_") && w.len() > 6)
-    .map(str::to_string)
-    .collect();
-    names.sort();
-    names.dedup();
+    ]);
     assert!(names.len() >= 15, "{names:?}");
     for name in names {
         if name == "EASEL_LOG" {
