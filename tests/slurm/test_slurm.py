@@ -181,7 +181,13 @@ def test_a_signalled_training_saves_requeues_and_resumes_where_it_stopped(cluste
         assert time.monotonic() < end, cluster.run("squeue", "-j", job).stdout
         time.sleep(0.5)
     cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now")
-    wait_for_queue(cluster, job, timeout=400)
+    # Follow the job's output, not the queue: squeue can briefly list
+    # nothing while a requeued job changes state.
+    end = time.monotonic() + 300
+    while "training finished" not in out.read_text():
+        assert time.monotonic() < end, out.read_text()[-3000:]
+        time.sleep(0.5)
+    wait_for_queue(cluster, job, timeout=120)
     text = out.read_text()
     assert "2 process(es) on cpu" in text
     stopped = [line for line in text.splitlines() if line.startswith("stopped on the stop file")]
