@@ -23,6 +23,10 @@ class ClusterError(RuntimeError):
     pass
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,6 +67,9 @@ class Cluster:
         # The job steps slurmd starts outlive it; as their subreaper this
         # process collects them once they end, so no zombie is left.
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        # A SIGTERM (a CI timeout, `timeout`, kill) unwinds like Ctrl-C, so
+        # the daemons are stopped on the way out instead of left running.
+        self._term = signal.signal(signal.SIGTERM, _interrupt)
         try:
             self._write_conf()
             self._start_munge()
@@ -90,7 +97,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket={r / 'munge' / 'munge.socket'}
+AuthInfo=socket={r / 'munge' / 'munge.socket'},cred_expire=30
 StateSaveLocation={r / 'state'}
 SlurmdSpoolDir={r / 'spool'}
 SlurmctldPidFile={r / 'slurmctld.pid'}
@@ -155,6 +162,19 @@ PartitionName=easel Nodes={self.host} Default=YES MaxTime=INFINITE State=UP Over
             raise ClusterError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr}")
         return done
 
+    def state(self, job: str | None = None) -> str:
+        """What the cluster thinks of a job and of the node, with the daemons'
+        logs: for a test's failure message."""
+        cmds = [("sinfo", "-N", "-l"), ("squeue", "-l")]
+        if job:
+            cmds.append(("scontrol", "show", "job", job))
+        cmds.append(("scontrol", "show", "node"))
+        parts = []
+        for cmd in cmds:
+            done = self.run(*cmd, check=False)
+            parts.append(f"$ {' '.join(cmd)}\n{done.stdout}{done.stderr}")
+        return "\n".join(parts) + "\n" + self.logs()
+
     def logs(self) -> str:
         parts = []
         for f in sorted((self.root / "log").glob("*")) + [self.root / "munge" / "munged.log"]:
@@ -182,6 +202,9 @@ PartitionName=easel Nodes={self.host} Default=YES MaxTime=INFINITE State=UP Over
                 proc.wait(5)
         self._kill_left_steps()
         self._reap()
+        if getattr(self, "_term", None) is not None:
+            signal.signal(signal.SIGTERM, self._term)
+            self._term = None
 
     @staticmethod
     def _reap() -> None:

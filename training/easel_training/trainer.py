@@ -322,6 +322,12 @@ def train(opt, stop_after_steps: int | None = None) -> None:
     placement = place(opt)
     try:
         _train(opt, placement, stop_after_steps)
+        if placement.world > 1:
+            # The main process saves while the others are done: they wait
+            # for it here, as a process leaving the group while a peer is
+            # still in it can abort gloo ("terminate called without an
+            # active exception", seen under SLURM on a stop request).
+            dist.barrier()
     finally:
         if placement.world > 1:
             dist.destroy_process_group()
