@@ -307,6 +307,56 @@ fn shards_that_cannot_be_and_a_model_without_a_segmenter_are_refused_before_anyt
     assert!(!results.exists(), "nothing written");
 }
 
+#[test]
+fn a_shard_that_would_compute_in_other_arithmetic_than_the_run_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let held = scenes(tmp.path());
+    let results = tmp.path().join("results");
+    let root = results.join("mixed").join("test_latest");
+    let fp32 = ["--how_many", "4", "--compute", "fp32"];
+    let first = run(
+        &held,
+        &results,
+        "mixed",
+        &[&fp32[..], &["--shard", "0/2"]].concat(),
+    )
+    .output()
+    .unwrap();
+    assert_ok(&first);
+    let record_path = root.join("shards").join("shard-0000-of-0002.json");
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    assert_eq!(
+        record["compute"], "fp32",
+        "each shard records its arithmetic"
+    );
+    assert_eq!(manifest(&root)["compute"], "fp32", "and run.json the run's");
+    // As if shard 0 had run on a node computing bf16.
+    record["compute"] = "bf16".into();
+    std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+    let second = run(
+        &held,
+        &results,
+        "mixed",
+        &[&fp32[..], &["--shard", "1/2"]].concat(),
+    )
+    .output()
+    .unwrap();
+    assert_fails(&second);
+    assert!(
+        text(&second)
+            .contains("run mixed is made in bf16 arithmetic and this process computes fp32")
+            && text(&second).contains("Run it with --compute bf16"),
+        "{}",
+        text(&second)
+    );
+    assert!(
+        !root.join("shards").join("shard-0001-of-0002.json").exists(),
+        "the refused shard wrote no record"
+    );
+    let made = file_names(&root.join("images").join("synthesized_image"));
+    assert_eq!(made.len(), 2, "only shard 0's maps are made: {made:?}");
+}
+
 /// Runs `script` as root of a new user and mount namespace (`unshare
 /// -Urm`), where it may mount a tmpfs; its output.
 fn in_namespace(script: &str) -> std::process::Output {

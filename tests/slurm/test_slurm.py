@@ -159,6 +159,20 @@ def test_bad_submissions_fail_with_a_message_in_the_tasks_output(cluster, maps, 
     wait_for_queue(cluster, job)
     text = "".join(outputs(tmp_path / "four", job).values())
     assert "is split into 3 shards" in text and "set EASEL_SHARDS=3" in text, text
+    # Mixed compute: as if shard 1 had run on a node computing bf16, a task
+    # computing fp32 (the default) is refused by easel and writes nothing.
+    run = tmp_path / "results" / "bad" / "test_latest"
+    record = run / "shards" / "shard-0001-of-0003.json"
+    data = json.loads(record.read_text())
+    assert data["compute"] == "fp32", data.get("compute")
+    record.write_text(json.dumps({**data, "compute": "bf16"}))
+    before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p != record}
+    job = submit(cluster, tmp_path / "mixed", "test-run.sbatch", "--array=2",
+                 env={**env, "EASEL_SHARDS": "3"})
+    wait_for_queue(cluster, job)
+    text = "".join(outputs(tmp_path / "mixed", job).values())
+    assert "is made in bf16 arithmetic and this process computes fp32" in text, text
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p != record} == before
 
 
 def test_a_signalled_training_saves_requeues_and_resumes_where_it_stopped(cluster, tmp_path):

@@ -109,6 +109,7 @@ pub fn test(args: TestArgs) -> Result<()> {
         how_many: args.how_many,
         max_pixels: DEFAULT_MAX_PIXELS,
         shard: args.shard,
+        compute: session.execution().compute,
     };
     // Everything that can refuse the run does so before anything is written.
     // The judge and the feature graph run on ONNX Runtime in fp32 whatever

@@ -16,6 +16,17 @@ pub enum RunError {
         now: String,
         dir: String,
     },
+    #[error(
+        "run {name} is made in {was} arithmetic and this process computes {now}: one gallery never mixes the two. \
+         Run it with --compute {was} (bf16 needs a CPU with native bf16 and OpenVINO: keep its shards on such nodes), \
+         or pick another --name, or remove {dir}"
+    )]
+    OtherCompute {
+        name: String,
+        was: String,
+        now: String,
+        dir: String,
+    },
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
     #[error("the manifest {path} is unreadable ({reason}); remove it to start the run again")]

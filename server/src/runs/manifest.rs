@@ -91,6 +91,10 @@ pub struct Manifest {
     /// FID and KID, once every map is through (the merge of a complete run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fidelity: Option<super::fid::Fidelity>,
+    /// The arithmetic the generator ran in, fp32 or bf16 (`--compute`):
+    /// every shard of a run the same, so one gallery never mixes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
     /// In a shard's record: which shard, `I/N`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
@@ -202,6 +206,7 @@ pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manife
     merged.judge = newest(records, |r| r.judge.clone());
     merged.inception = newest(records, |r| r.inception.clone());
     merged.fidelity = newest(records, |r| r.fidelity.clone());
+    merged.compute = newest(records, |r| r.compute.clone());
     for record in &ordered {
         let same_judge = (&record.segmenter, &record.judge) == (&merged.segmenter, &merged.judge);
         for (stem, r) in &record.done {
@@ -336,6 +341,7 @@ mod tests {
             scores: None,
             inception: None,
             fidelity: None,
+            compute: None,
             shard: shard.map(str::to_string),
             shards: Vec::new(),
             created: 1,

@@ -17,6 +17,7 @@ use super::pages::Pages;
 use super::scores::Judge;
 use super::shard::Shard;
 use crate::dataset::pairing::Sample;
+use crate::inference::request::Compute;
 use crate::package::ModelCard;
 
 /// A run being made: its folders, samples and manifest.
@@ -54,6 +55,8 @@ pub struct RunSpec<'a> {
     pub max_pixels: u64,
     /// The part of the run this process makes (`Shard::WHOLE`: all of it).
     pub shard: Shard,
+    /// The arithmetic this process's generator runs in (fp32 or bf16).
+    pub compute: Compute,
 }
 
 impl Run {
@@ -95,6 +98,18 @@ impl Run {
                 dir: dir.root.display().to_string(),
             });
         }
+        let compute = spec.compute.to_string();
+        if let Some(was) = records
+            .iter()
+            .find_map(|m| m.compute.as_ref().filter(|c| **c != compute))
+        {
+            return Err(RunError::OtherCompute {
+                name: spec.name.to_string(),
+                was: was.clone(),
+                now: compute,
+                dir: dir.root.display().to_string(),
+            });
+        }
         let display = |p: Option<&Path>| p.map(|p| p.display().to_string());
         let mut manifest = Manifest {
             format: MANIFEST_FORMAT,
@@ -114,6 +129,7 @@ impl Run {
             scores: None,
             inception: newest(&records, |r| r.inception.clone()),
             fidelity: None,
+            compute: Some(compute),
             shard: Some(spec.shard.to_string()),
             shards: Vec::new(),
             created: records.iter().map(|r| r.created).min().unwrap_or_else(now),
