@@ -326,12 +326,15 @@ fn a_shard_that_would_compute_in_other_arithmetic_than_the_run_is_refused() {
     let record_path = root.join("shards").join("shard-0000-of-0002.json");
     let mut record: Value = serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
     assert_eq!(
-        record["compute"], "fp32",
-        "each shard records its arithmetic"
+        (&record["compute"], &record["provider"]),
+        (&"fp32".into(), &"onnxruntime".into()),
+        "each shard records its arithmetic and runtime"
     );
     assert_eq!(manifest(&root)["compute"], "fp32", "and run.json the run's");
+    assert_eq!(manifest(&root)["provider"], "onnxruntime");
     // As if shard 0 had run on a node computing bf16.
     record["compute"] = "bf16".into();
+    record["provider"] = "openvino".into();
     std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
     let second = run(
         &held,
@@ -343,9 +346,9 @@ fn a_shard_that_would_compute_in_other_arithmetic_than_the_run_is_refused() {
     .unwrap();
     assert_fails(&second);
     assert!(
-        text(&second)
-            .contains("run mixed is made in bf16 arithmetic and this process computes fp32")
-            && text(&second).contains("Run it with --compute bf16"),
+        text(&second).contains(
+            "run mixed is made in bf16 on openvino and this process computes fp32 on onnxruntime"
+        ) && text(&second).contains("with --compute bf16"),
         "{}",
         text(&second)
     );

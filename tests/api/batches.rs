@@ -344,7 +344,7 @@ async fn batch_runs_and_the_api_answer_the_same_request_the_same_way() {
             how_many: None,
             max_pixels: 1 << 24,
             shard: easel::runs::shard::Shard::WHOLE,
-            compute: easel::inference::request::Compute::Fp32,
+            execution: &easel::inference::compute::Execution::default(),
         };
         let mut run = easel::runs::Run::open(&spec, &card).unwrap();
         run.execute(&worker, &runtime, 2, &mut |_| {}).unwrap();

@@ -164,14 +164,14 @@ def test_bad_submissions_fail_with_a_message_in_the_tasks_output(cluster, maps, 
     run = tmp_path / "results" / "bad" / "test_latest"
     record = run / "shards" / "shard-0001-of-0003.json"
     data = json.loads(record.read_text())
-    assert data["compute"] == "fp32", data.get("compute")
-    record.write_text(json.dumps({**data, "compute": "bf16"}))
+    assert (data["compute"], data["provider"]) == ("fp32", "onnxruntime"), data
+    record.write_text(json.dumps({**data, "compute": "bf16", "provider": "openvino"}))
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p != record}
     job = submit(cluster, tmp_path / "mixed", "test-run.sbatch", "--array=2",
                  env={**env, "EASEL_SHARDS": "3"})
     wait_for_queue(cluster, job)
     text = "".join(outputs(tmp_path / "mixed", job).values())
-    assert "is made in bf16 arithmetic and this process computes fp32" in text, text
+    assert "is made in bf16 on openvino and this process computes fp32 on onnxruntime" in text, text
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p != record} == before
 
 

@@ -126,10 +126,11 @@ pub struct RuntimeArgs {
     /// TensorRT: engine and timing cache folder (kept between starts).
     #[arg(long, env = "EASEL_TRT_CACHE")]
     trt_cache: Option<PathBuf>,
-    /// Arithmetic: auto (bf16 where the CPU has native bf16, AMX or
-    /// AVX512-BF16, and OpenVINO is installed; else fp32), fp32 (ONNX
-    /// Runtime, every machine) or bf16 (OpenVINO; refused on a CPU without
-    /// native bf16). bf16 took the default model from 97 to 20.5 ms on a
+    /// Arithmetic: auto (where OpenVINO is installed, bf16 on it if the CPU
+    /// has native bf16, AMX or AVX512-BF16, else fp32 on it, faster than
+    /// ONNX Runtime's there; without OpenVINO, ONNX Runtime's fp32), fp32
+    /// (ONNX Runtime, every machine) or bf16 (OpenVINO; refused on a CPU
+    /// without native bf16). bf16 took the default model from 97 to 20.5 ms on a
     /// 2-core AMX CPU and from 149 to 69 ms on an AVX512-BF16 one; its images
     /// differ from fp32 by a few grey levels (default model: max 0.03, mean
     /// 0.002 on [-1, 1]).

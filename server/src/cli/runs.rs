@@ -99,6 +99,7 @@ pub fn test(args: TestArgs) -> Result<()> {
         .label_dir
         .clone()
         .expect("clap requires --label_dir without --pages_only");
+    let execution = session.execution().clone();
     let spec = RunSpec {
         results: &args.results_dir,
         name: &args.name,
@@ -109,7 +110,7 @@ pub fn test(args: TestArgs) -> Result<()> {
         how_many: args.how_many,
         max_pixels: DEFAULT_MAX_PIXELS,
         shard: args.shard,
-        compute: session.execution().compute,
+        execution: &execution,
     };
     // Everything that can refuse the run does so before anything is written.
     // The judge and the feature graph run on ONNX Runtime in fp32 whatever

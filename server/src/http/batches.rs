@@ -271,7 +271,7 @@ pub async fn start(
         None => save_uploads(&dir, files).await?,
     };
     let card = worker.card().clone();
-    let compute = worker.execution().compute;
+    let execution = worker.execution().clone();
     let max_pixels = state.config.max_pixels;
     let run = tokio::task::spawn_blocking({
         let (results, name, epoch) = (results.clone(), name.clone(), epoch.clone());
@@ -287,7 +287,7 @@ pub async fn start(
                     how_many: None,
                     max_pixels,
                     shard: crate::runs::shard::Shard::WHOLE,
-                    compute,
+                    execution: &execution,
                 },
                 &card,
             )

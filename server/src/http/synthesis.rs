@@ -284,6 +284,7 @@ pub async fn synthesize(
             &name,
             worker.package_digest(),
             worker.execution().compute,
+            worker.execution().provider,
             format.content_type(),
             &request,
         );

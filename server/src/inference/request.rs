@@ -191,7 +191,8 @@ pub enum RegionZ {
 #[serde(rename_all = "lowercase")]
 pub enum Compute {
     /// bf16 where the CPU has native bf16 and OpenVINO is installed, else
-    /// fp32 (in a request: whatever the server runs the model in).
+    /// fp32 (on OpenVINO where installed) (in a request: whatever the
+    /// server runs the model in).
     #[default]
     Auto,
     /// fp32 on ONNX Runtime, on every machine.

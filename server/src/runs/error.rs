@@ -17,13 +17,14 @@ pub enum RunError {
         dir: String,
     },
     #[error(
-        "run {name} is made in {was} arithmetic and this process computes {now}: one gallery never mixes the two. \
-         Run it with --compute {was} (bf16 needs a CPU with native bf16 and OpenVINO: keep its shards on such nodes), \
-         or pick another --name, or remove {dir}"
+        "run {name} is made in {was} and this process computes {now}: one gallery never mixes them. \
+         Run it as it was made, with --compute {was_compute} (fp32 runs ONNX Runtime, bf16 OpenVINO on a CPU with \
+         native bf16; auto takes OpenVINO's fp32 on a CPU without it), or pick another --name, or remove {dir}"
     )]
     OtherCompute {
         name: String,
         was: String,
+        was_compute: String,
         now: String,
         dir: String,
     },

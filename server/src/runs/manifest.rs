@@ -95,6 +95,10 @@ pub struct Manifest {
     /// every shard of a run the same, so one gallery never mixes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<String>,
+    /// The runtime that ran it, onnxruntime or openvino: their fp32
+    /// images differ in the last bits, so a run keeps to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// In a shard's record: which shard, `I/N`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
@@ -207,6 +211,7 @@ pub fn merge(records: &[Manifest], stems: &[String], first: &Manifest) -> Manife
     merged.inception = newest(records, |r| r.inception.clone());
     merged.fidelity = newest(records, |r| r.fidelity.clone());
     merged.compute = newest(records, |r| r.compute.clone());
+    merged.provider = newest(records, |r| r.provider.clone());
     for record in &ordered {
         let same_judge = (&record.segmenter, &record.judge) == (&merged.segmenter, &merged.judge);
         for (stem, r) in &record.done {
@@ -342,6 +347,7 @@ mod tests {
             inception: None,
             fidelity: None,
             compute: None,
+            provider: None,
             shard: shard.map(str::to_string),
             shards: Vec::new(),
             created: 1,

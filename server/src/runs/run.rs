@@ -17,7 +17,7 @@ use super::pages::Pages;
 use super::scores::Judge;
 use super::shard::Shard;
 use crate::dataset::pairing::Sample;
-use crate::inference::request::Compute;
+use crate::inference::compute::Execution;
 use crate::package::ModelCard;
 
 /// A run being made: its folders, samples and manifest.
@@ -55,8 +55,8 @@ pub struct RunSpec<'a> {
     pub max_pixels: u64,
     /// The part of the run this process makes (`Shard::WHOLE`: all of it).
     pub shard: Shard,
-    /// The arithmetic this process's generator runs in (fp32 or bf16).
-    pub compute: Compute,
+    /// How this process's generator runs: its arithmetic and runtime.
+    pub execution: &'a Execution,
 }
 
 impl Run {
@@ -98,15 +98,26 @@ impl Run {
                 dir: dir.root.display().to_string(),
             });
         }
-        let compute = spec.compute.to_string();
-        if let Some(was) = records
-            .iter()
-            .find_map(|m| m.compute.as_ref().filter(|c| **c != compute))
-        {
+        let (compute, provider) = (
+            spec.execution.compute.to_string(),
+            spec.execution.provider.to_string(),
+        );
+        // Records from before easel kept these say nothing, and pass.
+        let other = records.iter().find(|m| {
+            m.compute.as_ref().is_some_and(|c| *c != compute)
+                || m.provider.as_ref().is_some_and(|p| *p != provider)
+        });
+        if let Some(other) = other {
+            let said = |field: &Option<String>, now: &str| field.clone().unwrap_or(now.into());
             return Err(RunError::OtherCompute {
                 name: spec.name.to_string(),
-                was: was.clone(),
-                now: compute,
+                was: format!(
+                    "{} on {}",
+                    said(&other.compute, &compute),
+                    said(&other.provider, &provider)
+                ),
+                was_compute: said(&other.compute, &compute),
+                now: format!("{compute} on {provider}"),
                 dir: dir.root.display().to_string(),
             });
         }
@@ -130,6 +141,7 @@ impl Run {
             inception: newest(&records, |r| r.inception.clone()),
             fidelity: None,
             compute: Some(compute),
+            provider: Some(provider),
             shard: Some(spec.shard.to_string()),
             shards: Vec::new(),
             created: records.iter().map(|r| r.created).min().unwrap_or_else(now),
