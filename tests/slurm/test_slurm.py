@@ -159,8 +159,9 @@ def test_bad_submissions_fail_with_a_message_in_the_tasks_output(cluster, maps, 
     wait_for_queue(cluster, job)
     text = "".join(outputs(tmp_path / "four", job).values())
     assert "is split into 3 shards" in text and "set EASEL_SHARDS=3" in text, text
-    # Mixed compute: as if shard 1 had run on a node computing bf16, a task
-    # computing fp32 (the default) is refused by easel and writes nothing.
+    # Mixed compute: with shard 1's record saying bf16 on OpenVINO (as if
+    # it had run on such a node), the task for shard 2, computing fp32 (the
+    # script's default), is refused by easel and changes no file.
     run = tmp_path / "results" / "bad" / "test_latest"
     record = run / "shards" / "shard-0001-of-0003.json"
     data = json.loads(record.read_text())

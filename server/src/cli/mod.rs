@@ -149,8 +149,9 @@ pub struct RuntimeArgs {
 
 impl RuntimeArgs {
     /// Where and in what arithmetic models will run: `--compute` against
-    /// this CPU and the OpenVINO library (looked for only when bf16 may be
-    /// used). An impossible ask is an error that says why.
+    /// this CPU and the OpenVINO library (looked for unless fp32 on ONNX
+    /// Runtime is asked or bf16 is impossible). An impossible ask is an
+    /// error that says why.
     pub fn execution(&self) -> Result<Execution> {
         compute::choose(self.compute, self.device, &compute::this_cpu_bf16(), || {
             openvino::init(self.openvino_lib.as_deref()).cloned()

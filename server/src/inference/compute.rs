@@ -101,8 +101,9 @@ pub enum ComputeError {
 }
 
 /// The arithmetic `asked` resolves to on `device`, given the CPU's native
-/// bf16 flags; `openvino` loads OpenVINO, called only when bf16 is still
-/// possible. An error says why bf16 cannot be had and what to do instead.
+/// bf16 flags; `openvino` loads OpenVINO, called only when a CPU path other
+/// than `--compute fp32` is open. An error says why bf16 cannot be had and
+/// what to do instead.
 pub fn choose(
     asked: Compute,
     device: Device,
@@ -125,44 +126,38 @@ pub fn choose(
         return Ok(fp32("--compute fp32".into()));
     }
     let looked = BF16_FLAGS.join(" or ");
-    let Some(flag) = cpu_bf16.first() else {
-        if asked == Compute::Bf16 {
-            return Err(ComputeError::NoNativeBf16 { looked });
-        }
-        // Without native bf16, OpenVINO's fp32 beats ONNX Runtime's: 188
-        // against 236-278 ms for the default model and 2.1 against 2.8 s
-        // for the full-size generator on a 2-core AVX2 EPYC (measured in
-        // one run when the issue "Live on every CPU" was filed).
-        return Ok(match openvino() {
-            Ok(library) => Execution {
-                device: device.to_string(),
-                compute: Compute::Fp32,
-                provider: Provider::OpenVino,
-                reason: format!(
-                    "auto: fp32 on OpenVINO {}, faster than ONNX Runtime on a CPU without native bf16 (no {looked})",
-                    library.version
-                ),
-            },
-            Err(_) => fp32(format!(
-                "auto: this CPU has no native bf16 ({looked}); OpenVINO is not installed (`make venv-openvino` gives its faster fp32)"
-            )),
-        });
+    let flag = cpu_bf16.first();
+    if asked == Compute::Bf16 && flag.is_none() {
+        return Err(ComputeError::NoNativeBf16 { looked });
+    }
+    // OpenVINO runs bf16 where the CPU has it, and fp32 elsewhere: there it
+    // beats ONNX Runtime's, 188 against 236-278 ms for the default model and
+    // 2.1 against 2.8 s for the full-size generator on a 2-core AVX2 EPYC
+    // (measured when the issue "Live on every CPU" was filed).
+    let (compute, on_openvino, without) = match flag {
+        Some(flag) => (
+            Compute::Bf16,
+            format!(
+                "{} on a CPU with {flag}",
+                if asked == Compute::Bf16 { "--compute bf16" } else { "auto: bf16" }
+            ),
+            format!("auto: this CPU has {flag}, but OpenVINO is not installed (`make venv-openvino` gives bf16)"),
+        ),
+        None => (
+            Compute::Fp32,
+            format!("auto: fp32, faster than ONNX Runtime's on a CPU without native bf16 (no {looked})"),
+            format!("auto: this CPU has no native bf16 ({looked}); OpenVINO is not installed (`make venv-openvino` gives its faster fp32)"),
+        ),
     };
     match (openvino(), asked) {
         (Ok(library), _) => Ok(Execution {
             device: device.to_string(),
-            compute: Compute::Bf16,
+            compute,
             provider: Provider::OpenVino,
-            reason: format!(
-                "{} on a CPU with {flag} (OpenVINO {})",
-                if asked == Compute::Bf16 { "--compute bf16" } else { "auto: bf16" },
-                library.version
-            ),
+            reason: format!("{on_openvino} (OpenVINO {})", library.version),
         }),
         (Err(e), Compute::Bf16) => Err(ComputeError::OpenVino(e)),
-        (Err(_), _) => Ok(fp32(format!(
-            "auto: this CPU has {flag}, but OpenVINO is not installed (`make venv-openvino` gives bf16)"
-        ))),
+        (Err(_), _) => Ok(fp32(without)),
     }
 }
 

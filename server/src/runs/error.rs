@@ -17,14 +17,14 @@ pub enum RunError {
         dir: String,
     },
     #[error(
-        "run {name} is made in {was} and this process computes {now}: one gallery never mixes them. \
-         Run it as it was made, with --compute {was_compute} (fp32 runs ONNX Runtime, bf16 OpenVINO on a CPU with \
-         native bf16; auto takes OpenVINO's fp32 on a CPU without it), or pick another --name, or remove {dir}"
+        "run {name} is made in {compute} on {provider} and this process computes {now}: one gallery never mixes them. \
+         Run it as it was made, with {}, or pick another --name, or remove {dir}",
+        how_to_run(compute, provider)
     )]
     OtherCompute {
         name: String,
-        was: String,
-        was_compute: String,
+        compute: String,
+        provider: String,
         now: String,
         dir: String,
     },
@@ -58,6 +58,18 @@ pub enum RunError {
     Fidelity(#[source] super::fid::FidError),
 }
 
+/// The flags that run a model in `compute` on `provider` (as a run records
+/// them).
+fn how_to_run(compute: &str, provider: &str) -> &'static str {
+    match (compute, provider) {
+        ("bf16", _) => "--compute bf16 (on a CPU with native bf16, AMX or AVX512-BF16)",
+        (_, "openvino") => {
+            "--compute auto on a CPU without native bf16 and with OpenVINO installed (`make venv`)"
+        }
+        _ => "--compute fp32",
+    }
+}
+
 pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
     move |e| RunError::Io {
         path: path.display().to_string(),
@@ -76,5 +88,17 @@ pub(super) fn io_reason(e: &std::io::Error) -> String {
             "the results folder is read-only ({e}): the run stopped here; make it writable and run the same command again to resume it"
         ),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::how_to_run;
+
+    #[test]
+    fn a_run_in_other_arithmetic_says_the_flags_that_run_it_as_it_was_made() {
+        assert!(how_to_run("bf16", "openvino").starts_with("--compute bf16"));
+        assert!(how_to_run("fp32", "openvino").starts_with("--compute auto on a CPU without"));
+        assert_eq!(how_to_run("fp32", "onnxruntime"), "--compute fp32");
     }
 }

@@ -103,20 +103,15 @@ impl Run {
             spec.execution.provider.to_string(),
         );
         // Records from before easel kept these say nothing, and pass.
-        let other = records.iter().find(|m| {
-            m.compute.as_ref().is_some_and(|c| *c != compute)
-                || m.provider.as_ref().is_some_and(|p| *p != provider)
+        let other = records.iter().find_map(|m| {
+            let was = (m.compute.as_ref()?, m.provider.as_ref()?);
+            (was != (&compute, &provider)).then_some(was)
         });
-        if let Some(other) = other {
-            let said = |field: &Option<String>, now: &str| field.clone().unwrap_or(now.into());
+        if let Some((was_compute, was_provider)) = other {
             return Err(RunError::OtherCompute {
                 name: spec.name.to_string(),
-                was: format!(
-                    "{} on {}",
-                    said(&other.compute, &compute),
-                    said(&other.provider, &provider)
-                ),
-                was_compute: said(&other.compute, &compute),
+                compute: was_compute.clone(),
+                provider: was_provider.clone(),
                 now: format!("{compute} on {provider}"),
                 dir: dir.root.display().to_string(),
             });
