@@ -3,7 +3,8 @@
 # a copy recalibrated at 256² (batch norms only), imported (fp16) with the
 # judge segmenter, the examples and presets made from the composer's photos.
 # For judging a run in progress (bench/painter_judges.sh with MODEL=OUT);
-# the release is made by the evaluate script.
+# the release is made by the evaluate script. WEIGHTS=live packages the last
+# step's weights of a run trained with --ema instead of their average.
 #   training/package_run.sh RUN OUT [PER_LIGHT]     # from the repository root
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,11 @@ EASEL=./target/release/easel
 export PYTHONPATH=$PWD/training
 COPY=$(mktemp -d)
 trap 'rm -rf "$COPY"' EXIT
-cp "$RUN"/opt.txt "$RUN"/iter.txt "$RUN"/latest_net_G.pth "$RUN"/latest_net_E.pth "$COPY"/
+cp "$RUN"/opt.txt "$RUN"/iter.txt "$COPY"/
+# A run trained with --ema is packaged from its weights' average unless WEIGHTS=live.
+suffix=
+[ -f "$RUN/latest_net_G_ema.pth" ] && [ "${WEIGHTS:-average}" = average ] && suffix=_ema
+for net in G E; do cp "$RUN/latest_net_$net$suffix.pth" "$COPY/latest_net_$net.pth"; done
 $PY -m easel_training recalibrate "$COPY" --label_dir "$DATA/train_label" --image_dir "$DATA/train_img" --size 256
 rm -rf "$OUT"
 $EASEL import "$COPY" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 \

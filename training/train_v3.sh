@@ -11,7 +11,9 @@
 # Resumable: every dataset is built once; training continues from
 # checkpoints/landscapes_v3/latest when it exists, else from the committed
 # training/resume/landscapes_v3 (pack it after each leg), else v2's, and
-# stops after MINUTES, saving where it is.
+# stops after MINUTES, saving where it is. From leg 4 on it keeps the
+# weights' moving average (--ema 0.999, about the last thousand steps), which
+# training/package_run.sh packages.
 #
 #   training/train_v3.sh [MINUTES] [SIZE]     # from the repository root
 set -euo pipefail
@@ -72,4 +74,4 @@ exec ../.venv-train/bin/python -m easel_training train --name "$NAME" --checkpoi
   --preprocess_mode resize_and_crop --load_size "$SIZE" --crop_size "$SIZE" --batchSize "$batch" \
   --niter 100 --niter_decay 0 --gpu_ids -1 --seed 0 --nThreads 1 \
   --save_latest_freq 2000 --save_epoch_freq 5 --display_freq 4000 --print_freq 800 \
-  --max_minutes "$MINUTES" --continue_train
+  --ema 0.999 --max_minutes "$MINUTES" --continue_train

@@ -1,5 +1,6 @@
 """A run's resume point in a form small enough to commit: the latest
-generator, discriminator and encoder weights in bfloat16 (integer tensors as
+generator, discriminator and encoder weights (and their moving
+averages, with --ema) in bfloat16 (integer tensors as
 they are), with opt.txt and iter.txt, in one folder. `unpack` turns it back
 into a run folder that `--continue_train` resumes from; the optimizer state
 is not kept, so Adam's moments start afresh (the trainer says so).
@@ -15,7 +16,7 @@ import torch
 from . import checkpoints
 
 WEIGHTS = "weights.pt"
-NETS = ("G", "D", "E")
+NETS = ("G", "D", "E", "G_ema", "E_ema")
 
 
 def _bf16(state: dict) -> dict:
@@ -39,7 +40,7 @@ def pack(run_dir: str, out_dir: str, label: str = "latest") -> int:
 
 
 def unpack(packed_dir: str, run_dir: str) -> None:
-    """A run folder from a packed one: latest_net_{G,D,E}.pth in float32,
+    """A run folder from a packed one: latest_net_*.pth in float32,
     opt.txt and iter.txt; no optimizer state."""
     nets = torch.load(os.path.join(packed_dir, WEIGHTS), map_location="cpu", weights_only=True)
     os.makedirs(run_dir, exist_ok=True)

@@ -47,7 +47,7 @@ CUSTOM_MODE_DEFAULTS = {"label_dir": None, "image_dir": None, "instance_dir": ""
 # Options of ours, not the reference's.
 EASEL_DEFAULTS = {
     "spade_hidden": networks.DEFAULT_SPADE_HIDDEN, "bf16": False, "vgg_weights": None,
-    "seed": 0, "spade_ks": 3, "max_minutes": 0.0,
+    "seed": 0, "spade_ks": 3, "max_minutes": 0.0, "ema": 0.0,
 }
 
 # Flags whose default depends on the generator family (--netG): the parser
@@ -157,6 +157,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--niter", type=int, default=d["niter"], help="epochs at the initial lr")
     g.add_argument("--niter_decay", type=int, default=d["niter_decay"],
                    help="epochs of linear decay to zero after niter")
+    g.add_argument("--ema", type=float, default=d["ema"], metavar="DECAY",
+                   help="also keep an exponential moving average of the generator's and "
+                        "encoder's weights (e.g. 0.999 per step), saved as "
+                        "<label>_net_{G,E}_ema.pth: the average of a GAN's oscillating "
+                        "weights makes steadier images than the last step's (0: off)")
 
     g = p.add_argument_group("checkpoints and display")
     g.add_argument("--save_latest_freq", type=int, default=d["save_latest_freq"],
@@ -230,6 +235,8 @@ def validate(opt) -> None:
     need(opt.niter >= 1 and opt.niter_decay >= 0,
          "--niter must be at least 1 and --niter_decay at least 0")
     need(opt.nThreads >= 0, "--nThreads must be 0 or more")
+    need(0 <= opt.ema < 1, f"--ema {opt.ema}: the average's decay per step, 0 (off) up to "
+         "but not including 1 (0.999 averages over about the last thousand steps)")
     need(opt.which_epoch == "latest" or str(opt.which_epoch).isdigit(),
          f"--which_epoch {opt.which_epoch}: expected latest or an epoch number")
     need(opt.aspect_ratio > 0, "--aspect_ratio must be positive")

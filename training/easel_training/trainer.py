@@ -10,6 +10,7 @@ the count crosses a multiple of them.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import signal
 import sys
@@ -197,6 +198,8 @@ class Trainer:
             ids = [device.index] if device.type == "cuda" else None
             self.synthesis_ddp = DistributedDataParallel(self.synthesis, device_ids=ids)
             self.discriminator_ddp = DistributedDataParallel(self.discriminator, device_ids=ids)
+        # The weights' moving average, updated after every generator step.
+        self.average = copy.deepcopy(self.synthesis).requires_grad_(False) if opt.ema else None
         g_lr, d_lr = learning_rates(opt, 1)
         betas = adam_betas(opt)
         self.optimizer_G = torch.optim.Adam(self.synthesis.parameters(), lr=g_lr, betas=betas)
@@ -205,8 +208,11 @@ class Trainer:
     # -- state
 
     def networks(self) -> dict:
-        return {"G": self.synthesis.generator, "D": self.discriminator,
+        nets = {"G": self.synthesis.generator, "D": self.discriminator,
                 "E": self.synthesis.encoder}
+        if self.average is not None:
+            nets.update(G_ema=self.average.generator, E_ema=self.average.encoder)
+        return nets
 
     def optim_state(self, epoch: int) -> dict:
         g_lr, d_lr = learning_rates(self.opt, epoch)
@@ -215,8 +221,16 @@ class Trainer:
 
     def load(self, ckpt_dir: str, label, with_optimizers: bool) -> None:
         nets = self.networks()
+        averaged = {k: nets.pop(k) for k in ("G_ema", "E_ema") if k in nets}
         # Loading into the unconverted modules' keys: SyncBatchNorm keeps them.
         checkpoints.load_networks(ckpt_dir, label, nets)
+        if averaged:
+            if os.path.isfile(checkpoints.net_path(ckpt_dir, label, "G_ema")):
+                checkpoints.load_networks(ckpt_dir, label, averaged)
+            else:
+                self.average.load_state_dict(self.synthesis.state_dict())
+                print(f"no {label}_net_G_ema.pth in {ckpt_dir}: the weights' average (--ema) "
+                      "starts from the loaded weights", flush=True)
         if with_optimizers:
             path = checkpoints.optim_path(ckpt_dir)
             if not os.path.isfile(path):
@@ -240,6 +254,18 @@ class Trainer:
         return g_lr, d_lr
 
     # -- training
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """average ← decay·average + (1 − decay)·weights; buffers (batch-norm
+        statistics) are copied, and the package's recalibration remakes
+        them for the averaged weights anyway."""
+        if self.average is None:
+            return
+        for mine, theirs in zip(self.average.parameters(), self.synthesis.parameters()):
+            mine.lerp_(theirs, 1.0 - self.opt.ema)
+        for mine, theirs in zip(self.average.buffers(), self.synthesis.buffers()):
+            mine.copy_(theirs)
 
     def _autocast(self):
         return torch.autocast(self.placement.device.type, dtype=torch.bfloat16,
@@ -297,6 +323,7 @@ class Trainer:
         d_real, d_fake = losses.hinge_d_loss(pred_real, pred_fake)
         (d_real + d_fake).backward()
         self.optimizer_D.step()
+        self._update_average()  # after the D step's pass has moved the batch statistics
 
         values = {k: float(v.detach()) for k, v in g.items()}
         values.update(D_real=float(d_real.detach()), D_fake=float(d_fake.detach()))

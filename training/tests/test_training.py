@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 from conftest import TINY, train_opt, write_dataset
-from easel_training import checkpoints, data, losses, networks, options, trainer
+from easel_training import checkpoints, compact, data, losses, networks, options, trainer
 
 PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -248,3 +248,66 @@ def test_the_stop_file_stops_a_run_that_resumes_where_it_saved(dataset, tmp_path
     trainer.train(train_opt(dataset, tmp_path / "ck", "--niter", "3", "--continue_train"))
     assert "resuming from latest: epoch 1, after 4 images" in capsys.readouterr().out
     assert checkpoints.read_iter(str(ckpt)) == (4, 0)
+
+
+def test_ema_averages_the_weights_step_by_step(dataset, tmp_path):
+    opt = train_opt(dataset, tmp_path / "ck", "--netG", "oasis", "--use_vae", "--z_dim", "8",
+                    "--ema", "0.75")
+    tr = trainer.Trainer(opt, trainer.Placement(torch.device("cpu")))
+    ds = data.PairedDataset(opt)
+    batch = torch.utils.data.default_collate([ds[0], ds[1]])
+    seg = networks.semantics(batch["label"], opt)
+    start = {k: v.clone() for k, v in tr.synthesis.state_dict().items()}
+    assert all(torch.equal(v, tr.average.state_dict()[k]) for k, v in start.items())
+    tr.step(seg, batch["image"])
+    first = {k: v.clone() for k, v in tr.synthesis.state_dict().items()}
+    tr.step(seg, batch["image"])
+    live, average = tr.synthesis.state_dict(), tr.average.state_dict()
+    params = {n for n, _ in tr.synthesis.named_parameters()}
+    moved = 0
+    for key in params:
+        # Two steps of average ← 0.75·average + 0.25·weights.
+        expected = 0.75 * (0.75 * start[key] + 0.25 * first[key]) + 0.25 * live[key]
+        assert torch.allclose(average[key], expected, atol=1e-6), key
+        moved += not torch.equal(average[key], live[key])
+    assert moved > len(params) // 2, "the average lags the weights"
+    for key in set(live) - params:  # buffers follow the live networks
+        assert torch.equal(average[key], live[key]), key
+    assert not any(p.requires_grad for p in tr.average.parameters())
+
+
+def test_ema_is_saved_packed_and_resumed(dataset, tmp_path, capsys):
+    flags = ("--netG", "oasis", "--use_vae", "--z_dim", "8", "--niter", "3",
+             "--save_latest_freq", "2")
+    # A run without an average gains one when resumed with --ema.
+    trainer.train(train_opt(dataset, tmp_path / "ck", *flags), stop_after_steps=1)
+    run = tmp_path / "ck" / "tiny"
+    assert not (run / "latest_net_G_ema.pth").exists()
+    before = checkpoints.load_state(str(run / "latest_net_G.pth"))
+    capsys.readouterr()
+    trainer.train(train_opt(dataset, tmp_path / "ck", *flags, "--ema", "0.5",
+                            "--continue_train"), stop_after_steps=1)
+    assert "the weights' average (--ema) starts from the loaded weights" in capsys.readouterr().out
+    live = checkpoints.load_state(str(run / "latest_net_G.pth"))
+    average = checkpoints.load_state(str(run / "latest_net_G_ema.pth"))
+    assert (run / "latest_net_E_ema.pth").is_file()
+    buffers = ("running_mean", "running_var", "num_batches_tracked", "weight_u", "weight_v")
+    for key, value in average.items():
+        if key.endswith(buffers):  # statistics and spectral norms' vectors: the live ones
+            assert torch.equal(value, live[key]), key
+        else:
+            assert torch.allclose(value, 0.5 * before[key] + 0.5 * live[key], atol=1e-6), key
+
+    # The packed resume point keeps it, and a resumed run continues from it.
+    compact.pack(str(run), str(tmp_path / "packed"))
+    compact.unpack(str(tmp_path / "packed"), str(tmp_path / "ck2" / "tiny"))
+    assert (tmp_path / "ck2" / "tiny" / "latest_net_G_ema.pth").is_file()
+    capsys.readouterr()
+    trainer.train(train_opt(dataset, tmp_path / "ck2", *flags, "--ema", "0.5",
+                            "--continue_train"), stop_after_steps=1)
+    assert "average (--ema) starts" not in capsys.readouterr().out
+
+
+def test_ema_must_be_a_decay_below_one(dataset, tmp_path):
+    with pytest.raises(options.OptionError, match="--ema 1.0"):
+        train_opt(dataset, tmp_path, "--ema", "1")
