@@ -4,8 +4,11 @@
 # (easel load bypasses it), the page's own throttle not counted. One server
 # per --compute (fp32 and, where the CPU has native bf16, bf16), started
 # side by side; the rounds take them in turn so that the machine's drift
-# falls on both. One JSON line per round and server (p50, p99, the server's
-# own inference time), then a markdown table.
+# falls on both. Each is asked for the native image and for the page's
+# preview while the pointer is down (the map nearest-scaled to 192², as
+# the page's previewSize and LabelMap.resized make it), in turn. One JSON
+# line per round, server and size (p50, p99, the server's own inference
+# time), then a markdown table.
 #   bench/stroke.sh [SECONDS_PER_RUN=15] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,16 @@ MAP=models/landscapes/examples/mountain-lake.png
 WORK=$(mktemp -d)
 pids=()
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
+.venv-train/bin/python - "$MAP" "$WORK/preview.png" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+label = np.asarray(Image.open(sys.argv[1]))
+# LabelMap.resized: source pixel floor(dst · in/out), in single precision.
+src = (np.arange(192, dtype=np.float32) * np.float32(label.shape[0] / 192)).astype(int)
+Image.fromarray(label[src][:, src]).save(sys.argv[2])
+PY
+declare -A maps=([native]="$MAP" [preview]="$WORK/preview.png")
 
 computes=(fp32)
 grep -q -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo && computes+=(bf16)
@@ -35,24 +48,28 @@ done
 
 for round in $(seq "$ROUNDS"); do
   for compute in "${computes[@]}"; do
-    "$EASEL" load --addr "${addr[$compute]}" --model landscapes --label "$MAP" --concurrency 1 \
-      --seconds "$SECONDS_PER_RUN" --rounds 1 |
-      python3 -c 'import json,sys
+    for size in native preview; do
+      "$EASEL" load --addr "${addr[$compute]}" --model landscapes --label "${maps[$size]}" --concurrency 1 \
+        --seconds "$SECONDS_PER_RUN" --rounds 1 |
+        python3 -c 'import json,sys
 for line in sys.stdin:
-    r = json.loads(line); r["compute"] = sys.argv[1]; r["round"] = int(sys.argv[2]); print(json.dumps(r))' "$compute" "$round" |
-      tee -a "$WORK/runs.jsonl"
+    r = json.loads(line); r["compute"], r["size"], r["round"] = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    print(json.dumps(r))' "$compute" "$size" "$round" |
+        tee -a "$WORK/runs.jsonl"
+    done
   done
 done
 
 python3 - "$WORK/runs.jsonl" <<'PY'
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
-print("\n| compute | p50 ms (per round) | p99 ms (per round) | server inference ms/image | images/s |")
-print("|---|---|---|---:|---:|")
-for compute in dict.fromkeys(r["compute"] for r in runs):
-    rs = [r for r in runs if r["compute"] == compute]
+print("\n| compute | image | p50 ms (per round) | p99 ms (per round) | server inference ms/image | images/s |")
+print("|---|---|---|---|---:|---:|")
+for compute, size in dict.fromkeys((r["compute"], r["size"]) for r in runs):
+    rs = [r for r in runs if (r["compute"], r["size"]) == (compute, size)]
     col = lambda k: " / ".join(f"{r[k]:.0f}" for r in rs)
     inf = sorted(r.get("server_inference_ms_per_image") or 0 for r in rs)[len(rs) // 2]
     ips = sorted(r["images_per_second"] for r in rs)[len(rs) // 2]
-    print(f"| {compute} | {col('p50_ms')} | {col('p99_ms')} | {inf:.0f} | {ips:.2f} |")
+    label = "native 256²" if size == "native" else "preview 192²"
+    print(f"| {compute} | {label} | {col('p50_ms')} | {col('p99_ms')} | {inf:.0f} | {ips:.2f} |")
 PY

@@ -8,7 +8,8 @@
 # into the run, imports the package (fp16) with its presets into OUT.
 #   training/evaluate_default_v2.sh [OUT]      # from the repository root
 # BASELINE=models/landscapes also scores the shipped model on the same scenes
-# (EVAL/baseline.json); PRESET_COUNT (100) sets the maps per preset.
+# (EVAL/baseline.json); PRESET_COUNT (100) sets the maps per preset,
+# PAINTED_LAYOUTS judges the presets on painter-like maps too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,17 +35,21 @@ mkdir -p "$EVAL" "$JUDGES"
 [ -f "$HELD/scenes.tsv" ] || $EASEL dataset synth --out "$HELD" --count 300 --seed 1 --test-fraction 1
 
 # Served at 256² after training mostly at 128²: the batch norms' statistics
-# recomputed over full 256² frames before export (weights unchanged).
-$PY -m easel_training recalibrate "$RUN" --label_dir "$DATA/train_label" \
+# recomputed over full 256² frames before export (weights unchanged), on a
+# copy of the weights exported (the moving average of a run that kept one).
+EXPORT=$EVAL/export
+rm -rf "$EXPORT"
+training/export_weights.sh "$RUN" "$EXPORT"
+$PY -m easel_training recalibrate "$EXPORT" --label_dir "$DATA/train_label" \
   --image_dir "$DATA/train_img" --size 256
 
 rm -rf "$OUT"
-$EASEL import "$RUN" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 \
+$EASEL import "$EXPORT" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 \
   --licence "Apache-2.0, as easel: trained by easel's own trainer on its synthetic scenes"
 cp -r models/landscapes/examples "$OUT/"
 # The package reads photos with the same judge that scores it (issue 17).
 $EASEL import-segmenter "$JUDGES/segmenter.pth" --package "$OUT" --classes landscapes
-$PY training/make_presets.py "$RUN" "$DATA" "$OUT"
+$PY training/make_presets.py "$EXPORT" "$DATA" "$OUT"
 
 # Style from each scene's own photo (easel test does that for style models).
 rm -rf "$EVAL/results"
@@ -65,27 +70,22 @@ if [ -n "${BASELINE:-}" ]; then
     --classes server/data/classes/landscapes-12.tsv > "$EVAL/baseline.json"
 fi
 
-# Each preset over the first PRESET_COUNT (100) held-out maps, judged by the light classifier.
-presets=$($PY -c "import json,sys; print(' '.join(s['name'] for s in json.load(open('$OUT/model.json'))['styles']))")
-echo "{" > "$EVAL/presets.json"
-first=1
+# Each preset over the first PRESET_COUNT (100) held-out maps, judged by the
+# light classifier; with PAINTED_LAYOUTS (a folder of painter-like maps,
+# bench/painter_judges.sh's layouts/painted) over those too.
+bench/preset_judges.sh "$OUT" "$HELD/test_label" "$EVAL/presets" "$PRESET_COUNT" > "$EVAL/presets.json"
+if [ -n "${PAINTED_LAYOUTS:-}" ]; then
+  bench/preset_judges.sh "$OUT" "$PAINTED_LAYOUTS" "$EVAL/presets-painted" "$PRESET_COUNT" \
+    > "$EVAL/presets-painted.json"
+fi
+presets=$($PY -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))))" "$EVAL/presets.json")
 for preset in $presets; do
-  rm -rf "$EVAL/preset-$preset" && mkdir -p "$EVAL/preset-$preset"
-  for label in $(ls "$HELD"/test_label/*.png | head -"$PRESET_COUNT"); do
-    $EASEL generate --model "$OUT" --label "$label" --style-preset "$preset" \
-      -o "$EVAL/preset-$preset/$(basename "$label")" >/dev/null
-  done
-  share=$($PY -m easel_training light-share --classifier "$JUDGES/light.pth" "$EVAL/preset-$preset" "$preset")
-  [ $first = 1 ] || echo "," >> "$EVAL/presets.json"
-  printf '  "%s": %s' "$preset" "$share" >> "$EVAL/presets.json"
-  first=0
   rm -rf "$EVAL/painted-$preset" && mkdir -p "$EVAL/painted-$preset"
   for label in "$OUT"/examples/*.png; do
     $EASEL generate --model "$OUT" --label "$label" --style-preset "$preset" \
       -o "$EVAL/painted-$preset/$(basename "$label")" >/dev/null
   done
 done
-printf '\n}\n' >> "$EVAL/presets.json"
 # The run's opt.txt names its data relative to training/, where it trained.
 (cd training && "$ROOT/$PY" -m easel_training summary "$ROOT/$RUN") > "$RUN/training.json"
 # The figures go into the run (for later imports) and into this package's card.
@@ -94,6 +94,10 @@ import json, sys
 ev, run, out = sys.argv[1:4]
 result = json.load(open(f"{ev}/evaluation.json"))
 result["presets_light_share"] = json.load(open(f"{ev}/presets.json"))
+try:
+    result["presets_light_share_painted"] = json.load(open(f"{ev}/presets-painted.json"))
+except FileNotFoundError:
+    pass
 result["heldout"] = "300 synthetic scenes, seed 1 (training used seed 0)"
 json.dump(result, open(f"{run}/evaluation.json", "w"), indent=1)
 card = json.load(open(f"{out}/model.json"))

@@ -17,11 +17,7 @@ EASEL=./target/release/easel
 export PYTHONPATH=$PWD/training
 COPY=$(mktemp -d)
 trap 'rm -rf "$COPY"' EXIT
-cp "$RUN"/opt.txt "$RUN"/iter.txt "$COPY"/
-# A run trained with --ema is packaged from its weights' average unless WEIGHTS=live.
-suffix=
-[ -f "$RUN/latest_net_G_ema.pth" ] && [ "${WEIGHTS:-average}" = average ] && suffix=_ema
-for net in G E; do cp "$RUN/latest_net_$net$suffix.pth" "$COPY/latest_net_$net.pth"; done
+training/export_weights.sh "$RUN" "$COPY"
 $PY -m easel_training recalibrate "$COPY" --label_dir "$DATA/train_label" --image_dir "$DATA/train_img" --size 256
 rm -rf "$OUT"
 $EASEL import "$COPY" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 \

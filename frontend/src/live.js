@@ -3,16 +3,23 @@
 // stroke, at most once per interval with one request in flight. A newer
 // change aborts an older request (the server then drops it unrun), and a
 // response older than the one shown is ignored, so the newest always wins.
+// While a change is unsettled (the pointer is down) the request may be a
+// preview, a cheaper image; a settled change always asks for the final one.
+// Each settled change is newer than every preview before it, so no preview
+// is ever shown after the final image it leads to.
 
 /**
  * @template R
  * @typedef {{
- *   send: (signal: AbortSignal) => Promise<R>,
- *   show: (result: R, elapsedMs: number) => void,
+ *   send: (signal: AbortSignal, preview: boolean) => Promise<R>,
+ *   show: (result: R, elapsedMs: number, preview: boolean) => void,
  *   fail: (error: unknown) => void,
  *   busy: (busy: boolean) => void,
+ *   previews?: () => boolean,
  *   interval?: number,
  * }} LiveOptions
+ *   send: make the image (a preview when asked); previews: whether unsettled
+ *   changes may ask for previews now (never, when absent)
  */
 
 /** @template R */
@@ -29,6 +36,7 @@ export class LiveSynthesis {
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.timer = null;
     this.waiting = false; // a change not yet sent
+    this.settled = true; // whether the newest change is complete
   }
 
   /**
@@ -39,6 +47,7 @@ export class LiveSynthesis {
   changed(settled) {
     this.latest++;
     this.waiting = true;
+    this.settled = settled;
     if (settled) {
       this.inFlight?.controller.abort();
       this.send();
@@ -67,6 +76,7 @@ export class LiveSynthesis {
       this.timer = null;
     }
     const change = this.latest;
+    const preview = !this.settled && (this.options.previews?.() ?? false);
     const controller = new AbortController();
     const request = { change, controller };
     this.inFlight = request;
@@ -75,12 +85,12 @@ export class LiveSynthesis {
     const started = this.lastSent;
     this.options.busy(true);
     this.options
-      .send(controller.signal)
+      .send(controller.signal, preview)
       .then(
         (result) => {
           if (change > this.shown) {
             this.shown = change;
-            this.options.show(result, performance.now() - started);
+            this.options.show(result, performance.now() - started, preview);
           }
         },
         (error) => {

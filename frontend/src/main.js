@@ -31,7 +31,7 @@ import { readRecipe, recipeFor, writeRecipe } from "./recipe.js";
 import { Rerolls, hatch } from "./rerolls.js";
 import { entryPixel, polygonMask } from "./shapes.js";
 import { keyCommand } from "./shortcuts.js";
-import { SizeChooser, takesSize } from "./sizes.js";
+import { SizeChooser, fixedSize, previewSize, takesSize } from "./sizes.js";
 import { loadPainting, savePainting } from "./storage.js";
 import { download, ui } from "./ui.js";
 import { layOut, mapPoint as pointOn, mapScale as scaleOf } from "./view.js";
@@ -115,10 +115,20 @@ const checker = new Checker({ toggle: ui.check, field: ui.checkField, overlay: u
 
 /** @type {LiveSynthesis<{known: KnownImage, cached: boolean}>} */
 const live = new LiveSynthesis({
-  send: async (signal) => {
+  // While the pointer is down, models of free size draw a smaller preview
+  // (sizes.js, previewSize) unless the painter turned it off; the native
+  // image follows when the stroke ends.
+  previews: () => ui.preview.checked && state.card !== null && previewSize(state.card, state.map) !== null,
+  send: async (signal, preview) => {
     const card = /** @type {ModelCard} */ (state.card);
-    const { map, rerolls, style } = state;
-    const options = styleOptions(card, { seed: seedValue(), preset: presets.chosen, image: style });
+    let { map, rerolls } = state;
+    const small = preview ? previewSize(card, map) : null;
+    if (small) {
+      // Scaled before the first await, like the map itself (recipeFor).
+      if (rerolls.fits(map)) rerolls = rerolls.resized(small.width, small.height).rerolls;
+      map = map.resized(small.width, small.height);
+    }
+    const options = styleOptions(card, { seed: seedValue(), preset: presets.chosen, image: state.style });
     const masks = card.z_per_pixel && rerolls.fits(map) ? rerolls.masks() : [];
     const recipe = await recipeFor(card.name, map, masks, options);
     const key = imageKey(recipe, options.style ?? null);
@@ -128,14 +138,23 @@ const live = new LiveSynthesis({
     recipe.headers = result.headers;
     return { known: images.put(key, result.image, { recipe, times: result.times }), cached: false };
   },
-  show: ({ known, cached }, elapsed) => {
+  show: ({ known, cached }, elapsed, preview) => {
     if (known.recipe.model !== state.card?.name) return;
     images.show(known.key);
     ui.result.src = known.url;
-    state.shown = known;
-    checker.show({ card: /** @type {ModelCard} */ (state.card), image: known.image, label: known.recipe.label });
-    ui.saveImage.disabled = false;
-    ui.latency.textContent = cached ? "known image, no request" : `${Math.round(elapsed)} ms (model ${Math.round(known.times.inference)} ms)`;
+    ui.resultBox.classList.toggle("preview", preview);
+    const timing = cached ? "known image, no request" : `${Math.round(elapsed)} ms (model ${Math.round(known.times.inference)} ms)`;
+    if (preview) {
+      // Not the image to keep or check: those wait for the final one.
+      checker.show(null);
+      ui.saveImage.disabled = true;
+      ui.latency.textContent = `preview ${known.recipe.width}×${known.recipe.height}, ${timing}`;
+    } else {
+      state.shown = known;
+      checker.show({ card: /** @type {ModelCard} */ (state.card), image: known.image, label: known.recipe.label });
+      ui.saveImage.disabled = false;
+      ui.latency.textContent = timing;
+    }
     messages.hideError("synthesis");
   },
   fail: (error) => showError(error, { from: "synthesis" }),
@@ -656,8 +675,10 @@ async function useModel(card, { carry }) {
   checker.show(null);
   images.show(null);
   sizes.show(card, canvasSizes(card), state.map);
+  ui.previewField.hidden = fixedSize(card);
   ui.saveImage.disabled = true;
   ui.result.removeAttribute("src");
+  ui.resultBox.classList.remove("preview");
   ui.latency.textContent = "";
   changed(true);
 }

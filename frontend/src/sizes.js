@@ -38,6 +38,30 @@ export function takesSize(card, { width, height }, maxPixels) {
   return width > 0 && height > 0 && width % m === 0 && height % m === 0 && width * height <= maxPixels;
 }
 
+/**
+ * A preview's sides against the map's. Three quarters (about half the
+ * pixels): the default model's previews at half size read back at 0.837
+ * (judge segmenter, held-out renderer scenes, scaled back up), under the
+ * 0.85 a preview must keep; at three quarters 0.890 (docs/benchmarks.md).
+ */
+export const PREVIEW_SCALE = 0.75;
+
+/**
+ * The size of a preview of a `size` map (asked for while the pointer is
+ * down): PREVIEW_SCALE of each side, rounded to the model's multiple and at
+ * least one multiple, so it is a size the model takes; null for fixed-size
+ * models, whose only size is native, and when it would be no smaller.
+ * @param {Pick<ModelCard, "sizes">} card @param {Size} size
+ * @returns {Size | null}
+ */
+export function previewSize(card, { width, height }) {
+  if (fixedSize(card)) return null;
+  const m = multiple(card);
+  const scaled = (/** @type {number} */ side) => Math.max(m, Math.round((side * PREVIEW_SCALE) / m) * m);
+  const preview = { width: scaled(width), height: scaled(height) };
+  return preview.width * preview.height < width * height ? preview : null;
+}
+
 /** What each of the server's canvas sizes is called in the chooser. */
 const LABELS = /** @type {Record<string, string>} */ ({ native: "native", panorama: "panorama 2:1", "3:2": "3:2", double: "2× native" });
 

@@ -59,6 +59,8 @@ export const ui = {
   resultBox: el("result-box", HTMLDivElement),
   result: el("result", HTMLImageElement),
   busy: el("busy", HTMLSpanElement),
+  preview: el("preview", HTMLInputElement),
+  previewField: el("preview-field", HTMLLabelElement),
   check: el("check", HTMLInputElement),
   checkField: el("check-field", HTMLLabelElement),
   checkOverlay: el("check-overlay", HTMLCanvasElement),

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LabelMap } from "../src/labelmap.js";
-import { STACK_FROM, fixedSize, parseSizeValue, sizeChoices, sizeOptions, sizeValue, takesSize } from "../src/sizes.js";
+import { STACK_FROM, fixedSize, parseSizeValue, previewSize, sizeChoices, sizeOptions, sizeValue, takesSize } from "../src/sizes.js";
 
 const free = (width, height, multiple_of = 32) => ({ native: { width, height }, sizes: { fixed: false, multiple_of } });
 const landscapes = free(256, 256);
@@ -89,4 +89,24 @@ test("a painting scaled to another size takes each pixel from the nearest source
   assert.deepEqual([...double.data.subarray(16, 24)], [4, 4, 5, 5, 6, 6, 7, 7]);
   assert.ok(double.resized(4, 2).equals(map), "twice native and back is the painting again");
   assert.deepEqual([...new Set(map.resized(6, 3).data)].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7], "only classes that were there");
+});
+
+test("a preview is three quarters of each side in the model's multiple, and a size the model takes", () => {
+  const card = free(256, 256);
+  assert.deepEqual(previewSize(card, { width: 256, height: 256 }), { width: 192, height: 192 });
+  assert.deepEqual(previewSize(card, { width: 512, height: 256 }), { width: 384, height: 192 });
+  assert.deepEqual(previewSize(card, { width: 384, height: 256 }), { width: 288, height: 192 });
+  // 352 · 0.75 = 264 and 224 · 0.75 = 168 are not multiples of 32: the nearest ones.
+  assert.deepEqual(previewSize(card, { width: 352, height: 224 }), { width: 256, height: 160 });
+  for (const side of [64, 96, 160, 224, 288, 320, 416, 480, 512]) {
+    const preview = previewSize(card, { width: side, height: 256 });
+    assert.ok(preview && takesSize(card, preview, 512 * 512), `${side}×256 → ${JSON.stringify(preview)}`);
+  }
+});
+
+test("no preview for fixed-size models or maps too small to halve", () => {
+  assert.equal(previewSize({ native: { width: 256, height: 256 }, sizes: { fixed: true, multiple_of: 1 } }, { width: 256, height: 256 }), null);
+  assert.equal(previewSize({ native: { width: 256, height: 256 } }, { width: 256, height: 256 }), null, "a card without sizes is fixed");
+  assert.equal(previewSize(free(256, 256), { width: 64, height: 64 }), null, "48 rounds back up to 64");
+  assert.deepEqual(previewSize(free(256, 256), { width: 64, height: 128 }), { width: 64, height: 96 });
 });

@@ -141,6 +141,70 @@ test("a long stroke posts at a throttled rate while it is drawn", async () => {
   await context.close();
 });
 
+test("while the pointer is down previews come at three quarters size, and the native image at release", async () => {
+  const { page, posted, errors, context } = await openPainter(browser, server.url);
+  await clearTo(page, "sky");
+  await page.waitForSelector("#busy", { state: "hidden" });
+  assert.ok(await page.isVisible("#preview-field"), "the default model's size is free");
+  assert.ok(await page.isChecked("#preview"));
+  await selectClass(page, "water");
+  await setSize(page, 12);
+  const before = posted.length;
+  const a = await pixelCentre(page, 10, 180);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  for (let i = 1; i <= 20; i++) {
+    const p = await pixelCentre(page, 10 + 10 * i, 180 + i);
+    await page.mouse.move(p.x, p.y);
+    await page.waitForTimeout(40);
+  }
+  // The pointer is still down: the last change goes as a preview, the painted
+  // map nearest-scaled to 192² (LabelMap.resized's rule), and once it is in,
+  // it is shown, and said so.
+  const drawn = await mapOf(page);
+  const src = (/** @type {number} */ d) => Math.floor(Math.fround(d * Math.fround(256 / 192)));
+  const small = Array.from({ length: 192 * 192 }, (_, i) => drawn.data[src(Math.floor(i / 192)) * 256 + src(i % 192)]);
+  await eventually(
+    () => posted.length > before && posted.at(-1).width === 192 && differences(posted.at(-1).values, small) === 0,
+    () => `the last map posted during the stroke: ${posted.at(-1)?.width} wide, ${differences(posted.at(-1)?.values ?? [], small)} pixels off`,
+  );
+  await page.waitForSelector("#busy", { state: "hidden" });
+  const during = posted.slice(before);
+  assert.deepEqual([...new Set(during.map((p) => `${p.width}x${p.height}`))], ["192x192"]);
+  assert.match(await page.textContent("#latency"), /^preview 192×192, \d+ ms \(model \d+ ms\)$/);
+  assert.ok(await page.$eval("#result-box", (box) => box.classList.contains("preview")));
+  assert.equal(await page.$eval("#result", (img) => img.naturalWidth), 192);
+  assert.ok(await page.isDisabled("#save-image"), "a preview is not offered for saving");
+
+  await page.mouse.up();
+  await eventually(() => posted.at(-1).width === 256, () => "no native image asked for at release");
+  assert.equal(differences(posted.at(-1).values, drawn.data), 0);
+  await page.waitForSelector("#busy", { state: "hidden" });
+  assert.match(await page.textContent("#latency"), /^\d+ ms \(model \d+ ms\)$/);
+  assert.ok(!(await page.$eval("#result-box", (box) => box.classList.contains("preview"))));
+  assert.equal(await page.$eval("#result", (img) => img.naturalWidth), 256);
+  assert.equal((await shownRecipe(page)).width, 256);
+  assert.ok(!(await page.isDisabled("#save-image")));
+
+  // Turned off, a stroke asks for the native size only.
+  await page.uncheck("#preview");
+  const off = posted.length;
+  const b = await pixelCentre(page, 20, 40);
+  await page.mouse.move(b.x, b.y);
+  await page.mouse.down();
+  for (let i = 1; i <= 10; i++) {
+    const p = await pixelCentre(page, 20 + 15 * i, 40);
+    await page.mouse.move(p.x, p.y);
+    await page.waitForTimeout(40);
+  }
+  await page.mouse.up();
+  await page.waitForSelector("#busy", { state: "hidden" });
+  assert.ok(posted.length > off);
+  assert.ok(posted.slice(off).every((p) => p.width === 256), "no preview when turned off");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("eraser, eyedropper, shift lines and the bracket keys", async () => {
   const { page, context } = await openPainter(browser, server.url);
   await clearTo(page, "sand");

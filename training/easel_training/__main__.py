@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import (compact, layouts, light, options, photo_head, recalibrate, segmenter, slurm,
-               summary, trainer)
+from . import (compact, distill, layouts, light, options, photo_head, recalibrate, segmenter,
+               slurm, summary, trainer)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "fill, full frames, blobs, tilted horizons, 2:1 and 3:2 canvases) from a "
                     "seed, or the shared COCO-Stuff photos' layouts in landscape classes.")
     layouts.add_arguments(ly)
+    dc = sub.add_parser(
+        "distill-cache", help="a teacher's images of the training maps, to distil a student",
+        description="Run a trained generator (the teacher) once over a folder of label maps: "
+                    "for each map a style z (a share of them from the paired photo through the "
+                    "teacher's encoder, the rest N(0, 1)) as <stem>.npy and the teacher's "
+                    "image with it as <stem>.png. Resumable. Then `train --teacher RUN "
+                    "--distill_cache OUT` with the student's flags.")
+    dc.add_argument("teacher", help="the teacher's run folder (recalibrated, as it is exported)")
+    dc.add_argument("--label_dir", required=True)
+    dc.add_argument("--image_dir", required=True, help="the maps' photos, paired by name")
+    dc.add_argument("--out", required=True, help="the cache folder")
+    dc.add_argument("--photo_share", type=float, default=0.5,
+                    help="the share of maps whose z the encoder reads from their photo")
+    dc.add_argument("--seed", type=int, default=0)
+    dc.add_argument("--max_dataset_size", type=int, default=None)
     st = sub.add_parser(
         "slurm-torchrun", help="this node's torchrun of `train`, its rendezvous from SLURM_*",
         description="Run on every node of a SLURM job by `srun --ntasks-per-node=1` "
@@ -129,6 +144,12 @@ def main(argv=None) -> int:
         elif args.command == "slurm-torchrun":
             rest = args.train_args
             slurm.main(rest[1:] if rest[:1] == ["--"] else rest)
+        elif args.command == "distill-cache":
+            made, kept = distill.build_cache(args.teacher, args.label_dir, args.image_dir,
+                                             args.out, photo_share=args.photo_share,
+                                             seed=args.seed, limit=args.max_dataset_size)
+            print(f"cached the teacher's images of {made} maps in {args.out} "
+                  f"({kept} were there already)")
         elif args.command == "layouts":
             segmenter.print_json(layouts.main(args))
         elif args.command == "segmenter":

@@ -174,9 +174,28 @@ class Preprocess:
         return img
 
 
+def guide_paths(cache_dir: str, stem: str) -> tuple[str, str]:
+    """(teacher's image, its z) of a map in a distillation cache (distill.py)."""
+    return os.path.join(cache_dir, f"{stem}.png"), os.path.join(cache_dir, f"{stem}.npy")
+
+
+def read_guide(cache_dir: str, stem: str, z_dim: int) -> tuple[Image.Image, np.ndarray]:
+    """The teacher's image and z of a map, from a distillation cache."""
+    image_path, z_path = guide_paths(cache_dir, stem)
+    if not (os.path.isfile(image_path) and os.path.isfile(z_path)):
+        raise DatasetError(f"{stem} is not in the distillation cache {cache_dir}: run "
+                           "`python -m easel_training distill-cache` over these maps first")
+    z = np.load(z_path).astype(np.float32)
+    if z.shape != (z_dim,):
+        raise DatasetError(f"{z_path} holds a z of shape {z.shape}; this student takes "
+                           f"({z_dim},): the cache was made by another teacher")
+    return read_image(image_path), z
+
+
 class PairedDataset(torch.utils.data.Dataset):
     """Items: {"label": (H,W) int64, "image": (3,H,W) float, "instance":
-    (H,W) int64 when used, "index": int}. Random crops and flips come from
+    (H,W) int64 when used, "teacher": (3,H,W) float and "z": (z_dim,) float
+    when distilling, "index": int}. Random crops and flips come from
     (seed, epoch, index), so a run is reproducible with any worker count.
     With `generator_size`, every item must come out at the generator's size."""
 
@@ -220,6 +239,15 @@ class PairedDataset(torch.utils.data.Dataset):
             "image": image_to_tensor(image),
             "index": index,
         }
+        if getattr(opt, "distill_cache", ""):
+            # The teacher's image of this map, cropped and flipped with it.
+            teacher, z = read_guide(opt.distill_cache, s.stem, opt.z_dim)
+            if teacher.size != (label.shape[1], label.shape[0]):
+                raise DatasetError(f"the cached teacher image of {s.stem} is {teacher.size[0]}×"
+                                   f"{teacher.size[1]}, its label {label.shape[1]}×"
+                                   f"{label.shape[0]}: the cache was made from other maps")
+            item["teacher"] = image_to_tensor(self.preprocess.apply(teacher, params, Image.BICUBIC))
+            item["z"] = torch.from_numpy(z)
         if s.instance is not None:
             inst = read_instance_map(s.instance)
             if inst.shape != label.shape:

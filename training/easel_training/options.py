@@ -48,6 +48,7 @@ CUSTOM_MODE_DEFAULTS = {"label_dir": None, "image_dir": None, "instance_dir": ""
 EASEL_DEFAULTS = {
     "spade_hidden": networks.DEFAULT_SPADE_HIDDEN, "bf16": False, "vgg_weights": None,
     "seed": 0, "spade_ks": 3, "max_minutes": 0.0, "ema": 0.0,
+    "teacher": "", "distill_cache": "", "lambda_l1": 10.0,
 }
 
 # Flags whose default depends on the generator family (--netG): the parser
@@ -163,6 +164,17 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "<label>_net_{G,E}_ema.pth: the average of a GAN's oscillating "
                         "weights makes steadier images than the last step's (0: off)")
 
+    g = p.add_argument_group("distillation (a lighter student of a trained teacher)")
+    g.add_argument("--teacher", default=d["teacher"], metavar="RUN",
+                   help="the teacher's run folder (latest_net_{G,D,E}.pth): the student starts "
+                        "from every weight of the same shape, its discriminator and its frozen "
+                        "style encoder, and learns the images of --distill_cache")
+    g.add_argument("--distill_cache", default=d["distill_cache"], metavar="DIR",
+                   help="the teacher's image and z of every training map, from "
+                        "`python -m easel_training distill-cache`")
+    g.add_argument("--lambda_l1", type=float, default=d["lambda_l1"],
+                   help="weight of the L1 distance to the teacher's image")
+
     g = p.add_argument_group("checkpoints and display")
     g.add_argument("--save_latest_freq", type=int, default=d["save_latest_freq"],
                    help="save latest_* every N images seen")
@@ -235,6 +247,15 @@ def validate(opt) -> None:
     need(opt.niter >= 1 and opt.niter_decay >= 0,
          "--niter must be at least 1 and --niter_decay at least 0")
     need(opt.nThreads >= 0, "--nThreads must be 0 or more")
+    need(bool(opt.teacher) == bool(opt.distill_cache),
+         "--teacher and --distill_cache go together: the teacher's run, and its images of "
+         "the training maps (python -m easel_training distill-cache)")
+    for flag in ("teacher", "distill_cache"):
+        need(not getattr(opt, flag) or os.path.isdir(getattr(opt, flag)),
+             f"--{flag} {getattr(opt, flag)} is not a folder")
+    need(not opt.teacher or opt.use_vae,
+         "--teacher: the student learns the teacher's images for given styles z, so it needs "
+         "--use_vae (and the teacher a style encoder)")
     need(0 <= opt.ema < 1, f"--ema {opt.ema}: the average's decay per step, 0 (off) up to "
          "but not including 1 (0.999 averages over about the last thousand steps)")
     need(opt.which_epoch == "latest" or str(opt.which_epoch).isdigit(),

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from . import checkpoints, data, losses, networks
+from . import checkpoints, data, distill, losses, networks
 from .web import SamplePage
 
 # ---------------------------------------------------------------- schedule
@@ -158,8 +158,11 @@ class Synthesis(nn.Module):
         super().__init__()
         self.generator, self.encoder = networks.build_from_opt(opt)
 
-    def forward(self, seg, image):
-        """(fake image, mu, logvar); mu and logvar are None without encoder."""
+    def forward(self, seg, image, z=None):
+        """(fake image, mu, logvar); mu and logvar are None without encoder,
+        or when the style z is given (a distillation cache's)."""
+        if z is not None:
+            return self.generator(seg, z), None, None
         if self.encoder is None:
             return self.generator(seg), None, None
         mu, logvar = self.encoder(image)
@@ -184,6 +187,9 @@ class Trainer:
         self.discriminator = networks.MultiscaleDiscriminator(opt)
         for net in (self.synthesis, self.discriminator):
             networks.xavier_init(net, gain=opt.init_variance)
+        if opt.teacher:
+            distill.start_from_teacher(self, opt.teacher, print if placement.is_main
+                                       else (lambda *a: None))
         torch.manual_seed(opt.seed * 1000 + placement.rank)
         self.vgg = losses.VGGLoss(opt.vgg_weights).to(device) if not opt.no_vgg_loss else None
         self.synthesis.to(device)
@@ -292,24 +298,31 @@ class Trainer:
         finally:
             self.discriminator.requires_grad_(True)
 
-    def step(self, seg, real) -> tuple[dict, torch.Tensor]:
-        """One G step and one D step; (losses as floats, the G step's fakes)."""
+    def step(self, seg, real, guide=None) -> tuple[dict, torch.Tensor]:
+        """One G step and one D step; (losses as floats, the G step's fakes).
+        `guide`: (the teacher's images, their z) when distilling: the fakes
+        are made with that z and matched to those images (L1, the
+        discriminator's features, VGG), while D still tells them from `real`."""
         opt = self.opt
         self.synthesis.train()
         self.discriminator.train()
+        teacher, z = guide if guide is not None else (None, None)
+        target = real if teacher is None else teacher
 
         self.optimizer_G.zero_grad(set_to_none=True)
         with self._discriminator_frozen():
             with self._autocast():
-                fake, mu, logvar = self.synthesis_ddp(seg, real)
-                pred_fake, pred_real = self._discriminate(seg, fake, real)
+                fake, mu, logvar = self.synthesis_ddp(seg, real, z)
+                pred_fake, pred_target = self._discriminate(seg, fake, target)
             g = {"G_GAN": losses.hinge_g_loss(pred_fake)}
             if not opt.no_ganFeat_loss:
-                g["G_GAN_Feat"] = losses.feature_matching_loss(pred_fake, pred_real,
+                g["G_GAN_Feat"] = losses.feature_matching_loss(pred_fake, pred_target,
                                                                opt.lambda_feat)
+            if teacher is not None:
+                g["G_L1"] = (fake.float() - teacher).abs().mean() * opt.lambda_l1
             if self.vgg is not None:
                 with self._autocast():
-                    g["G_VGG"] = self.vgg(fake, real) * opt.lambda_vgg
+                    g["G_VGG"] = self.vgg(fake, target) * opt.lambda_vgg
             if mu is not None:
                 g["KLD"] = losses.kld_loss(mu, logvar) * opt.lambda_kld
             sum(g.values()).backward()
@@ -317,7 +330,7 @@ class Trainer:
 
         self.optimizer_D.zero_grad(set_to_none=True)
         with torch.no_grad(), self._autocast():
-            fake_d, _, _ = self.synthesis_ddp(seg, real)
+            fake_d, _, _ = self.synthesis_ddp(seg, real, z)
         with self._autocast():
             pred_fake, pred_real = self._discriminate(seg, fake_d.detach(), real)
         d_real, d_fake = losses.hinge_d_loss(pred_real, pred_fake)
@@ -422,7 +435,9 @@ def _loop(opt, placement, trainer, dataset, sampler, page, save, stop, say, star
         tick, tick_images = time.perf_counter(), 0
         for batch in loader:
             label, seg, real = _batch_semantics(batch, opt, device)
-            values, fake = trainer.step(seg, real)
+            guide = ((batch["teacher"].to(device), batch["z"].to(device))
+                     if "teacher" in batch else None)
+            values, fake = trainer.step(seg, real, guide)
             epoch_iter += opt.batchSize
             tick_images += opt.batchSize
             total = (epoch - 1) * images_per_epoch + epoch_iter
