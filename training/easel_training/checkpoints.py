@@ -15,7 +15,8 @@ import torch
 from . import networks, options
 
 
-def _atomic_write(path: str, write) -> None:
+def atomic_write(path: str, write) -> None:
+    """`write(file)` fills a temporary file, renamed to `path` once whole."""
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
@@ -29,11 +30,11 @@ def _atomic_write(path: str, write) -> None:
 
 
 def atomic_save(obj, path: str) -> None:
-    _atomic_write(path, lambda f: torch.save(obj, f))
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def atomic_write_text(text: str, path: str) -> None:
-    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def save_opt(opt, path: str) -> None:

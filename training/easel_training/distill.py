@@ -36,16 +36,6 @@ def _stem_rng(seed: int, stem: str) -> np.random.Generator:
     return np.random.default_rng((seed, zlib.crc32(stem.encode("utf-8"))))
 
 
-def _save_whole(path: str, write) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 @torch.no_grad()
 def build_cache(teacher_dir: str, label_dir: str, image_dir: str, out: str, *,
                 photo_share: float = 0.5, seed: int = 0, limit: int | None = None,
@@ -81,8 +71,8 @@ def build_cache(teacher_dir: str, label_dir: str, image_dir: str, out: str, *,
         seg = networks.semantics(torch.from_numpy(label.astype(np.int64))[None], opt)
         fake = generator(seg, z)[0]
         rgb = ((fake.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-        _save_whole(z_path, lambda p: np.save(open(p, "wb"), z[0].numpy().astype(np.float32)))
-        _save_whole(image_path, lambda p: Image.fromarray(rgb).save(p, format="PNG"))
+        checkpoints.atomic_write(z_path, lambda f: np.save(f, z[0].numpy().astype(np.float32)))
+        checkpoints.atomic_write(image_path, lambda f: Image.fromarray(rgb).save(f, format="PNG"))
         made += 1
         if made % 200 == 0:
             say(f"{made + kept}/{len(samples)} maps cached")
