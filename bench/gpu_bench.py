@@ -33,7 +33,7 @@ from easel_training import checkpoints, compact, networks  # noqa: E402
 # TF32 unless --tf32 off. Compiling costs tens of seconds per model and batch
 # shape, so those come last and only while the time budget lasts.
 CHEAP = ("eager-fp32", "eager-bf16", "graph-fp32", "graph-bf16")
-COMPILED = ("compile-bf16", "compile-bf16-cg")  # cg: mode="reduce-overhead" (CUDA graphs)
+COMPILED = ("compile-bf16", "compile-bf16-cg", "compile-fp32")  # cg: mode="reduce-overhead" (CUDA graphs)
 COMPILE_GUESS_S = 60.0  # budget to keep for a compile before one has been seen
 
 

@@ -15,7 +15,7 @@ ROUNDS=${2:-2}
 export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -1)}
 NOW=./target/release/easel
 [ -f target/bench/pkg/model.json ] || { echo "run bench/compute_compare.sh first (it writes target/bench/pkg)" >&2; exit 2; }
-flags=$(grep -o -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo | sort -u | xargs)
+flags=$({ grep -o -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo || true; } | sort -u | xargs)
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), bf16 flags: ${flags:-none}; previous: $PREV ($("$PREV" --version))" >&2
 label() { python3 -c 'import json,sys
 for l in sys.stdin:

@@ -2,8 +2,8 @@
 # What a painter's stroke costs at the server: one client posting the
 # default model's painted map at 256², every request past the answer cache
 # (easel load bypasses it), the page's own throttle not counted. One server
-# per --compute (fp32 and, where the CPU has native bf16, bf16), started
-# side by side; the rounds take them in turn so that the machine's drift
+# per --compute, started side by side: fp32 (ONNX Runtime) and auto
+# (OpenVINO: bf16 where the CPU has native bf16, its fp32 elsewhere); the rounds take them in turn so that the machine's drift
 # falls on both. Each is asked for the native image and for the page's
 # preview while the pointer is down (the map nearest-scaled to 192², as
 # the page's previewSize and LabelMap.resized make it), in turn. One JSON
@@ -31,18 +31,19 @@ Image.fromarray(label[src][:, src]).save(sys.argv[2])
 PY
 declare -A maps=([native]="$MAP" [preview]="$WORK/preview.png")
 
-computes=(fp32)
-grep -q -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo && computes+=(bf16)
-flags=$(grep -o -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo | sort -u | xargs)
+computes=(fp32 auto)
+flags=$({ grep -o -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo || true; } | sort -u | xargs)
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), bf16 flags: ${flags:-none}" >&2
 
-declare -A addr
+declare -A addr path
 for compute in "${computes[@]}"; do
   "$EASEL" serve --models models --bind 127.0.0.1:0 --compute "$compute" --request-timeout-ms 60000 \
     > "$WORK/$compute.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 600); do grep -q "http://" "$WORK/$compute.log" && break; sleep 0.2; done
   addr[$compute]=$(grep -o 'http://[0-9.:]*' "$WORK/$compute.log" | head -1 | sed 's|http://||')
+  # "compute: bf16 on cpu (openvino; why)": the runtime and the arithmetic.
+  path[$compute]=$(grep -m1 '^compute:' "$WORK/$compute.log" | sed -E 's/^compute: ([a-z0-9]+) on [^ ]+ \(([a-z]+);.*/\2 \1/')
   echo "# $compute at ${addr[$compute]}: $(grep -m1 '^compute:' "$WORK/$compute.log")" >&2
 done
 
@@ -54,7 +55,7 @@ for round in $(seq "$ROUNDS"); do
         python3 -c 'import json,sys
 for line in sys.stdin:
     r = json.loads(line); r["compute"], r["size"], r["round"] = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    print(json.dumps(r))' "$compute" "$size" "$round" |
+    print(json.dumps(r))' "--compute $compute: ${path[$compute]}" "$size" "$round" |
         tee -a "$WORK/runs.jsonl"
     done
   done

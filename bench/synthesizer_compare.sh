@@ -17,7 +17,7 @@ SECONDS_PER_RUN=${3:-8}
 export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -1)}
 NOW=./target/release/easel
 MAP=models/landscapes/examples/mountain-lake.png
-flags=$(grep -o -w 'amx_bf16\|avx512_bf16\|avx512f' /proc/cpuinfo | sort -u | xargs)
+flags=$({ grep -o -w 'amx_bf16\|avx512_bf16\|avx512f' /proc/cpuinfo || true; } | sort -u | xargs)
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), flags: ${flags:-none}; previous: $PREV" >&2
 LOGS=$(mktemp -d)
 stop() { for f in "$LOGS"/*.pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; rm -f "$f"; done; }
