@@ -10,12 +10,14 @@
 # line per round, server and size (p50, p99, the server's own inference
 # time), then a markdown table.
 #   bench/stroke.sh [SECONDS_PER_RUN=15] [ROUNDS=3]
+# MODEL: the model of models/ to post to (landscapes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-15}
 ROUNDS=${2:-3}
 export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -1)}
 EASEL=${EASEL:-./target/release/easel}
+MODEL=${MODEL:-landscapes}
 MAP=models/landscapes/examples/mountain-lake.png
 WORK=$(mktemp -d)
 pids=()
@@ -50,7 +52,7 @@ done
 for round in $(seq "$ROUNDS"); do
   for compute in "${computes[@]}"; do
     for size in native preview; do
-      "$EASEL" load --addr "${addr[$compute]}" --model landscapes --label "${maps[$size]}" --concurrency 1 \
+      "$EASEL" load --addr "${addr[$compute]}" --model "$MODEL" --label "${maps[$size]}" --concurrency 1 \
         --seconds "$SECONDS_PER_RUN" --rounds 1 |
         python3 -c 'import json,sys
 for line in sys.stdin:

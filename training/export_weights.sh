@@ -15,4 +15,5 @@ suffix=
 for net in G E; do
   [ ! -f "$RUN/latest_net_$net$suffix.pth" ] || cp "$RUN/latest_net_$net$suffix.pth" "$DIR/latest_net_$net.pth"
 done
-echo "exporting $RUN's ${suffix:+averaged }weights${suffix:- (last step)}" >&2
+if [ -n "$suffix" ]; then echo "exporting $RUN's averaged weights (--ema)" >&2
+else echo "exporting $RUN's weights (last step)" >&2; fi

@@ -4,7 +4,8 @@
 # judge segmenter, the examples and presets made from the composer's photos.
 # For judging a run in progress (bench/painter_judges.sh with MODEL=OUT);
 # the release is made by the evaluate script. WEIGHTS=live packages the last
-# step's weights of a run trained with --ema instead of their average.
+# step's weights of a run trained with --ema instead of their average;
+# PACKAGE_NAME names the package (landscapes).
 #   training/package_run.sh RUN OUT [PER_LIGHT]     # from the repository root
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ trap 'rm -rf "$COPY"' EXIT
 training/export_weights.sh "$RUN" "$COPY"
 $PY -m easel_training recalibrate "$COPY" --label_dir "$DATA/train_label" --image_dir "$DATA/train_img" --size 256
 rm -rf "$OUT"
-$EASEL import "$COPY" --out "$OUT" --classes landscapes --name landscapes --precision fp16 --crop-size 256 \
+$EASEL import "$COPY" --out "$OUT" --classes landscapes --name "${PACKAGE_NAME:-landscapes}" --precision fp16 --crop-size 256 \
   --licence "Apache-2.0, as easel: trained by easel's own trainer on its synthetic scenes" >/dev/null
 cp -r models/landscapes/examples "$OUT/"
 $EASEL import-segmenter training/judges/segmenter.pth --package "$OUT" --classes landscapes >/dev/null

@@ -30,9 +30,11 @@ def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 
 
 def _data_opt(opt, label_dir: str, image_dir: str, size: int, images: int):
-    """The run's options, reading whole frames at `size` from the given folders."""
+    """The run's options, reading whole frames at `size` from the given folders
+    (maps and photos only: a distilled student's teacher cache is not read)."""
     data = copy.copy(opt)
     data.label_dir, data.image_dir = label_dir, image_dir
+    data.distill_cache = ""
     data.load_size = data.crop_size = size
     data.preprocess_mode = "resize_and_crop"
     data.no_flip = True

@@ -4,12 +4,13 @@ starts from the teacher and learns its images."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
 import pytest
 import torch
 from conftest import train_opt
-from easel_training import checkpoints, data, distill, networks, options, trainer
+from easel_training import checkpoints, data, distill, networks, options, recalibrate, trainer
 from PIL import Image
 
 TEACHER = ("--netG", "oasis", "--use_vae", "--z_dim", "8", "--niter", "3",
@@ -114,6 +115,10 @@ def test_the_student_starts_from_the_teacher_and_learns_its_images(dataset, teac
     assert all(torch.equal(v, e_teacher[k]) for k, v in e_saved.items())
     _, generator, _ = checkpoints.load_checkpoint(str(run))
     assert generator.body[0].norm_0.mlp_shared[0].kernel_size == (1, 1)
+    # Packaging recalibrates its batch norms on maps and photos alone: the
+    # teacher's cache, named in its opt.txt, is not read (nor needed).
+    shutil.rmtree(cache)
+    assert recalibrate.recalibrate(str(run), dataset["label"], dataset["image"], 64, images=2) == 2
 
 
 def test_distillation_flags_and_cache_are_checked(dataset, teacher, tmp_path):
